@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+// `npm run bench`: every speed and memory target, measured side by side in one run.
+// Each stage's benchmark lives in its own file and can also run alone (node bench/<stage>.mjs).
+// BENCH_ONLY=collapse,render,browser picks a subset.
+const STAGES = [
+  { name: 'collapse', file: './collapse.mjs', run: 'runCollapseBench' },
+  { name: 'render', file: './render.mjs', run: 'runRenderBench' },
+  { name: 'browser', file: './browser.mjs', run: 'runBrowserBench' },
+];
+
+const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
+let failed = false;
+for (const stage of STAGES) {
+  if (only && !only.includes(stage.name)) continue;
+  console.log(`\n=== ${stage.name} ===`);
+  try {
+    const module = await import(stage.file);
+    await module[stage.run]();
+  } catch (error) {
+    failed = true;
+    console.error(`bench ${stage.name} failed: ${error?.message ?? error}`);
+  }
+}
+process.exitCode = failed ? 1 : 0;
