@@ -1,0 +1,437 @@
+/* irisflame flame graph: the SVG's interactive behaviour (hover, zoom, search, URL state, keyboard).
+ * Embedded verbatim by the SVG writer; the markup it relies on is specified in docs/dev/svg-contract.md.
+ * Plain browser JavaScript: no modules, no network, runs from file:// in Chromium, Firefox and Safari.
+ *
+ * Why it stays fast on 150k-frame graphs (flamegraph.pl's script walks and rewrites every frame, measuring text):
+ * - Frames come in pre-order with sample-unit fg:x/fg:w, so one pass with a stack yields parent, depth and the
+ *   subtree of every frame as a contiguous index range [i, end[i]) into typed arrays; nothing parses geometry.
+ * - Zoom touches only the zoomed subtree and its ancestors; everything else is hidden by one class on #frames
+ *   (CSS `visibility`, which keeps layout boxes, so Reset Zoom rebuilds nothing). Reset undoes only what zoom did.
+ * - Only frames wide enough for 3 characters get a label; label widths come from per-character widths measured
+ *   once, never from getComputedTextLength per frame. Writes are batched, with no layout reads in between.
+ * - Search tests a lazily built array of names and updates classes only where the match state changes;
+ *   "Matched" sums the outermost matches of the zoomed subtree by skipping each match's subtree.
+ */
+(function () {
+  'use strict';
+  var cfg = window.fgConfig || {};
+  var WIDTH = num(cfg.width, 1200), XPAD = num(cfg.xpad, 10), FONTSIZE = num(cfg.fontsize, 12);
+  var FONTWIDTH = num(cfg.fontwidth, 0.59), NAMETYPE = str(cfg.nametype, 'Function:');
+  var FULL = WIDTH - 2 * XPAD;
+  var LABEL_PAD = 3; // label x offset inside its rect, as flamegraph.pl
+  var F_VIS = 1, F_PARENT = 2, F_MATCH = 4; // per-frame state bits, mirrored into the class attribute
+
+  var svg, frames, details, unzoomBtn, searchBtn, icBtn, matchedTxt;
+  var els; // frame elements, in document (pre-)order
+  var m = null; // the model, built on first need (see model())
+  var zoomed = 0; // index of the zoomed frame; 0 = root = not zoomed
+  var touched = []; // frames whose geometry/label the current zoom changed
+  var term = null, ignoreCase = false, cursor = -1;
+  var charW = null; // measured advance per ASCII character
+
+  function num(v, d) { return typeof v === 'number' && isFinite(v) ? v : d; }
+  function str(v, d) { return typeof v === 'string' ? v : d; }
+
+  function start() {
+    if (svg) return;
+    svg = document.documentElement;
+    frames = document.getElementById('frames');
+    if (!frames) return;
+    details = textNode('details');
+    matchedTxt = textNode('matched');
+    unzoomBtn = document.getElementById('unzoom');
+    searchBtn = document.getElementById('search');
+    icBtn = document.getElementById('ignorecase');
+    els = Array.prototype.slice.call(frames.children);
+    if (cfg.searchcolor) svg.style.setProperty('--fg-searchcolor', String(cfg.searchcolor));
+    makeButton(unzoomBtn, 'Reset zoom');
+    makeButton(searchBtn, 'Search by regular expression');
+    makeButton(icBtn, 'Toggle case-insensitive search');
+    frames.setAttribute('tabindex', '0');
+    frames.setAttribute('aria-label', 'Flame graph frames: arrow keys move, Enter zooms');
+    frames.addEventListener('mouseover', onOver);
+    frames.addEventListener('mouseout', onOut);
+    frames.addEventListener('focus', function () { if (cursor < 0) setCursor(zoomed); });
+    frames.addEventListener('blur', function () { setCursor(-1); });
+    svg.addEventListener('click', onClick);
+    window.addEventListener('keydown', onKey);
+    restoreFromUrl();
+  }
+
+  function textNode(id) {
+    var e = document.getElementById(id);
+    if (!e) return { nodeValue: '' };
+    if (!e.firstChild) e.appendChild(document.createTextNode(' '));
+    return e.firstChild;
+  }
+
+  function makeButton(e, label) {
+    if (!e) return;
+    e.setAttribute('tabindex', '0');
+    e.setAttribute('role', 'button');
+    e.setAttribute('aria-label', label);
+  }
+
+  /* ---- model: typed arrays derived from fg:x/fg:w and the pre-order ---- */
+
+  function model() {
+    if (m) return m;
+    var n = els.length;
+    var rects = frames.getElementsByTagName('rect'); // exactly one per frame, same order as els
+    var sx = new Float64Array(n), sw = new Float64Array(n);
+    var parent = new Int32Array(n), end = new Int32Array(n), depth = new Int32Array(n);
+    var stack = new Int32Array(n + 1), sp = 0, i, t;
+    for (i = 0; i < n; i++) {
+      var r = rects[i];
+      var x = parseFloat(r.getAttribute('fg:x')), w = parseFloat(r.getAttribute('fg:w'));
+      if (!(x >= 0)) x = parseFloat(r.getAttribute('x')); // not our writer: fall back to pixels
+      if (!(w >= 0)) w = parseFloat(r.getAttribute('width'));
+      sx[i] = x; sw[i] = w;
+      var eps = 1e-9 * (w + 1);
+      // Pop frames that do not contain this one; what remains on top is its parent.
+      while (sp > 0) {
+        t = stack[sp - 1];
+        if (x >= sx[t] - eps && x + w <= sx[t] + sw[t] + eps) break;
+        end[t] = i; sp--;
+      }
+      parent[i] = sp > 0 ? stack[sp - 1] : -1;
+      depth[i] = sp;
+      stack[sp++] = i;
+    }
+    while (sp > 0) end[stack[--sp]] = n;
+    m = {
+      n: n, sx: sx, sw: sw, parent: parent, end: end, depth: depth, rects: rects,
+      flags: new Uint8Array(n), shown: new Uint8Array(n), // wanted vs applied class state
+      names: null, texts: new Array(n), origX: new Array(n), origW: new Array(n), origLabel: new Array(n),
+    };
+    return m;
+  }
+
+  function titleOf(i) {
+    var t = els[i].firstElementChild;
+    while (t && t.tagName !== 'title') t = t.nextElementSibling;
+    return t ? t.textContent : '';
+  }
+
+  function nameOf(i) {
+    if (m.names) return m.names[i];
+    var t = titleOf(i), k = t.lastIndexOf(' (');
+    return k >= 0 ? t.slice(0, k) : t;
+  }
+
+  function names() {
+    if (!m.names) {
+      var a = new Array(m.n);
+      for (var i = 0; i < m.n; i++) a[i] = nameOf(i);
+      m.names = a;
+    }
+    return m.names;
+  }
+
+  /* ---- labels ---- */
+
+  // Advance of each printable ASCII character in the labels' font, measured once with one text element,
+  // so fitting a label costs a sum instead of a layout. Other characters count as the widest measured one.
+  function measureChars() {
+    var est = FONTSIZE * FONTWIDTH;
+    charW = new Float64Array(128).fill(est);
+    charW.max = est;
+    var t = document.createElementNS('http://www.w3.org/2000/svg', 'text');
+    var s = '';
+    for (var c = 32; c < 127; c++) s += String.fromCharCode(c);
+    t.textContent = s;
+    t.setAttribute('visibility', 'hidden');
+    frames.parentNode.appendChild(t);
+    try {
+      var max = 0;
+      for (var k = 0; k < s.length; k++) {
+        var w = t.getSubStringLength(k, 1);
+        if (w > 0) { charW[32 + k] = w; if (w > max) max = w; }
+      }
+      if (max > 0) charW.max = max;
+    } catch (e) { /* not rendered (e.g. hidden iframe): keep the fontwidth estimate */ }
+    t.parentNode.removeChild(t);
+  }
+
+  function cw(code) { return code < 128 ? charW[code] : charW.max; }
+
+  // The longest prefix of name (plus "..") that fits in a frame of width w; '' below 3 characters' room.
+  function fitLabel(name, w) {
+    var avail = w - LABEL_PAD - 1;
+    if (avail < 3 * charW[46] && avail < 3 * FONTSIZE * FONTWIDTH) return '';
+    var total = 0, i, n = name.length;
+    for (i = 0; i < n && total <= avail; i++) total += cw(name.charCodeAt(i));
+    if (total <= avail) return name;
+    var room = avail - 2 * charW[46]; // two dots
+    total = 0;
+    for (i = 0; i < n; i++) {
+      var next = total + cw(name.charCodeAt(i));
+      if (next > room) break;
+      total = next;
+    }
+    return i >= 1 ? name.slice(0, i) + '..' : '';
+  }
+
+  function textOf(i) {
+    var t = m.texts[i];
+    if (t !== undefined) return t;
+    var r = m.rects[i].nextElementSibling;
+    t = r && r.tagName === 'text' ? r : null;
+    m.texts[i] = t;
+    return t;
+  }
+
+  /* ---- zoom ---- */
+
+  function setGeometry(i, x, w, label) {
+    var r = m.rects[i];
+    if (m.origX[i] === undefined) {
+      m.origX[i] = r.getAttribute('x');
+      m.origW[i] = r.getAttribute('width');
+      var t0 = textOf(i);
+      m.origLabel[i] = t0 ? t0.textContent : '';
+    }
+    r.setAttribute('x', x);
+    r.setAttribute('width', w);
+    var t = textOf(i);
+    if (!t && label) { // frames drawn too narrow for a label have no <text>: create it now
+      t = document.createElementNS('http://www.w3.org/2000/svg', 'text');
+      t.setAttribute('y', round2(parseFloat(r.getAttribute('y')) + parseFloat(r.getAttribute('height')) / 2 + 3));
+      r.parentNode.insertBefore(t, r.nextSibling);
+      m.texts[i] = t;
+    }
+    if (t) {
+      t.setAttribute('x', round2(parseFloat(x) + LABEL_PAD));
+      if (t.textContent !== label) t.textContent = label;
+    }
+  }
+
+  function round2(v) { return String(Math.round(v * 100) / 100); }
+
+  function applyClass(i) {
+    var f = m.flags[i];
+    if (m.shown[i] === f) return;
+    m.shown[i] = f;
+    var c = (f & F_VIS ? 'v ' : '') + (f & F_PARENT ? 'parent ' : '') + (f & F_MATCH ? 'm' : '');
+    els[i].setAttribute('class', c);
+  }
+
+  function undoZoom() {
+    for (var k = 0; k < touched.length; k++) {
+      var i = touched[k];
+      setGeometry(i, m.origX[i], m.origW[i], m.origLabel[i]);
+      m.flags[i] &= ~(F_VIS | F_PARENT);
+      applyClass(i);
+    }
+    touched = [];
+  }
+
+  // Zoom to frame f (0 = the root = reset). Writes only; the browser lays out once afterwards.
+  function zoom(f) {
+    model();
+    if (f < 0 || f >= m.n) f = 0;
+    if (!charW && f !== 0) measureChars(); // before any write, so this layout is cheap
+    undoZoom();
+    zoomed = f;
+    if (f === 0) {
+      frames.classList.remove('zoomed');
+      unzoomBtn && unzoomBtn.classList.add('hide');
+    } else {
+      var scale = FULL / m.sw[f], x0 = m.sx[f], i;
+      for (i = m.parent[f]; i >= 0; i = m.parent[i]) {
+        setGeometry(i, String(XPAD), String(FULL), fitLabel(nameOf(i), FULL));
+        m.flags[i] |= F_VIS | F_PARENT;
+        applyClass(i);
+        touched.push(i);
+      }
+      for (i = f; i < m.end[f]; i++) {
+        var w = m.sw[i] * scale;
+        setGeometry(i, round2(XPAD + (m.sx[i] - x0) * scale), round2(w), fitLabel(nameOf(i), w));
+        m.flags[i] |= F_VIS;
+        applyClass(i);
+        touched.push(i);
+      }
+      frames.classList.add('zoomed');
+      unzoomBtn && unzoomBtn.classList.remove('hide');
+    }
+    if (term !== null) showMatched();
+    if (cursor >= 0 && !visible(cursor)) setCursor(f);
+  }
+
+  function visible(i) { return zoomed === 0 || (m.flags[i] & F_VIS) !== 0; }
+
+  function zoomAndRemember(f) {
+    zoom(f);
+    var p = getParams();
+    if (f === 0) { delete p.x; delete p.y; } else {
+      p.x = m.origX[f]; p.y = m.rects[f].getAttribute('y');
+    }
+    setParams(p);
+  }
+
+  /* ---- search ---- */
+
+  function search(newTerm) {
+    model();
+    var re = null;
+    if (newTerm) {
+      try { re = new RegExp(newTerm, ignoreCase ? 'i' : ''); } catch (e) { re = null; }
+    }
+    term = re ? newTerm : null;
+    var nm = re ? names() : null;
+    for (var i = 0; i < m.n; i++) {
+      var hit = re !== null && re.test(nm[i]);
+      var f = m.flags[i];
+      if (hit !== ((f & F_MATCH) !== 0)) { m.flags[i] = f ^ F_MATCH; applyClass(i); }
+    }
+    var p = getParams();
+    if (term !== null) p.s = term; else delete p.s;
+    if (ignoreCase) p.i = '1'; else delete p.i;
+    setParams(p);
+    if (searchBtn) {
+      searchBtn.classList.toggle('show', term !== null);
+      searchBtn.firstChild.nodeValue = term !== null ? 'Reset Search' : 'Search';
+    }
+    if (term !== null) showMatched();
+    else matchedTxt.nodeValue = newTerm ? 'Invalid regexp' : ' ';
+  }
+
+  // Share of the zoomed frame covered by matches; a match's own subtree is skipped so nothing counts twice.
+  function showMatched() {
+    var count = 0, i = zoomed, stop = m.end[zoomed];
+    while (i < stop) {
+      if (m.flags[i] & F_MATCH) { count += m.sw[i]; i = m.end[i]; } else i++;
+    }
+    var pct = m.sw[zoomed] > 0 ? 100 * count / m.sw[zoomed] : 0;
+    matchedTxt.nodeValue = 'Matched: ' + (pct === 100 ? '100' : pct.toFixed(1)) + '%';
+  }
+
+  function searchPrompt() {
+    var t = window.prompt('Enter a search term (regexp allowed, eg: ^ext4_)' +
+      (ignoreCase ? ', ignoring case' : '') + '\nPress Ctrl-i to toggle case sensitivity', term || '');
+    if (t !== null) search(t);
+  }
+
+  function toggleIgnoreCase() {
+    ignoreCase = !ignoreCase;
+    if (icBtn) icBtn.classList.toggle('show', ignoreCase);
+    search(term);
+  }
+
+  /* ---- events ---- */
+
+  function frameIndex(node) {
+    while (node && node.parentNode !== frames) node = node.parentNode;
+    return node ? els.indexOf(node) : -1;
+  }
+
+  function onOver(e) {
+    var i = frameIndex(e.target);
+    if (i >= 0) details.nodeValue = NAMETYPE + ' ' + titleOf(i);
+  }
+
+  function onOut(e) {
+    if (frameIndex(e.target) >= 0) details.nodeValue = ' ';
+  }
+
+  function onClick(e) {
+    var i = frameIndex(e.target);
+    if (i >= 0) {
+      if (els[i].tagName === 'a' && !e.ctrlKey) return; // links: plain click follows, ctrl-click zooms
+      e.preventDefault();
+      zoomAndRemember(i);
+      if (cursor >= 0) setCursor(i);
+      return;
+    }
+    activate(e.target);
+  }
+
+  function activate(t) {
+    if (!t || !t.id) return false;
+    if (t.id === 'unzoom') zoomAndRemember(0);
+    else if (t.id === 'search') { if (term !== null) search(null); else searchPrompt(); }
+    else if (t.id === 'ignorecase') toggleIgnoreCase();
+    else return false;
+    return true;
+  }
+
+  function onKey(e) {
+    var k = e.key, ctrl = e.ctrlKey || e.metaKey;
+    if (k === 'F3' || (ctrl && (k === 'f' || k === 'F'))) { e.preventDefault(); searchPrompt(); return; }
+    if (ctrl && (k === 'i' || k === 'I')) { e.preventDefault(); toggleIgnoreCase(); return; }
+    if (k === 'Escape') { if (term !== null) search(null); return; }
+    var target = document.activeElement;
+    if ((k === 'Enter' || k === ' ') && target !== frames && activate(target)) { e.preventDefault(); return; }
+    if (target === frames && cursor >= 0) keyOnFrames(e, k);
+  }
+
+  // Keyboard navigation of frames: Up/Down move toward leaves/root (screen direction), Left/Right to the
+  // neighbouring visible frame at the same depth, Enter zooms, Backspace resets.
+  function keyOnFrames(e, k) {
+    var inv = cfg.inverted === true, next = -1, i;
+    if (k === 'Enter' || k === ' ') { zoomAndRemember(cursor); e.preventDefault(); return; }
+    if (k === 'Backspace') { zoomAndRemember(0); e.preventDefault(); return; }
+    var towardRoot = (k === 'ArrowDown' && !inv) || (k === 'ArrowUp' && inv);
+    var towardLeaf = (k === 'ArrowUp' && !inv) || (k === 'ArrowDown' && inv);
+    if (towardRoot) next = m.parent[cursor];
+    else if (towardLeaf) next = cursor + 1 < m.end[cursor] ? cursor + 1 : -1;
+    else if (k === 'ArrowRight') {
+      i = m.end[cursor]; // the next frame after this subtree: a neighbour if at the same depth
+      next = i < m.n && m.depth[i] === m.depth[cursor] ? i : -1;
+    } else if (k === 'ArrowLeft') {
+      for (i = cursor - 1; i >= 0 && m.depth[i] > m.depth[cursor]; i--); // skip the previous subtree
+      next = i >= 0 && m.depth[i] === m.depth[cursor] ? i : -1;
+    } else return;
+    e.preventDefault();
+    if (next >= 0 && visible(next)) setCursor(next);
+  }
+
+  function setCursor(i) {
+    if (cursor >= 0 && els[cursor]) els[cursor].classList.remove('cursor');
+    cursor = i;
+    if (i < 0) return;
+    model();
+    els[i].classList.add('cursor');
+    details.nodeValue = NAMETYPE + ' ' + titleOf(i);
+  }
+
+  /* ---- URL state (?x=&y=&s=&i=), as flamegraph.pl: x and y are the zoomed frame's original rect x and y ---- */
+
+  function getParams() {
+    var p = {}, parts = window.location.search.slice(1).split('&');
+    for (var k = 0; k < parts.length; k++) {
+      var eq = parts[k].indexOf('=');
+      if (eq <= 0 || eq === parts[k].length - 1) continue;
+      try { p[parts[k].slice(0, eq)] = decodeURIComponent(parts[k].slice(eq + 1)); } catch (e) { /* skip */ }
+    }
+    return p;
+  }
+
+  function setParams(p) {
+    var q = [];
+    for (var key in p) q.push(key + '=' + encodeURIComponent(p[key]));
+    var url = window.location.href.split('?')[0].split('#')[0] + (q.length ? '?' + q.join('&') : '');
+    try { window.history.replaceState(null, '', url); } catch (e) { /* some file:// contexts forbid it */ }
+  }
+
+  function restoreFromUrl() {
+    var p = getParams();
+    if (p.i === '1') { ignoreCase = true; if (icBtn) icBtn.classList.add('show'); }
+    if (p.x !== undefined && p.y !== undefined) {
+      model();
+      var want = parseFloat(p.x);
+      for (var i = 0; i < m.n; i++) {
+        var r = m.rects[i];
+        if (r.getAttribute('y') === p.y && Math.abs(parseFloat(r.getAttribute('x')) - want) < 0.005) {
+          zoom(i);
+          break;
+        }
+      }
+    }
+    if (p.s) search(p.s);
+  }
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+  else start();
+  window.addEventListener('load', start);
+})();

@@ -1,0 +1,201 @@
+/**
+ * The flame graph's interactive script, driven in headless Chromium the way a person uses it, on SVGs built to
+ * docs/dev/svg-contract.md by a small stand-in writer (test/browser/support/contract-svg.ts).
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { reportSkip } from '../support/references.js';
+import { chromiumMissingReason, launchChromium, type Browser } from './support/chromium.js';
+import { contractSvg } from './support/contract-svg.js';
+import {
+  answerPrompt, byName, clickFrame, expectedMatchedPercent, frameViews, hoverFrame, textOf,
+} from './support/page-state.js';
+
+// 100 samples; "tiny_one" (1%) is too narrow for a label until its parent "beta" is zoomed.
+const FOLDED = [
+  'main;alpha_long_function_name_here;leaf_one 60',
+  'main;alpha_long_function_name_here;leaf_two 30',
+  'main;beta;gamma;Delta_mixedCase 5',
+  'main;beta;tiny_one 1',
+  'other;deep;deeper;deepest 4',
+].join('\n');
+
+const FULL_WIDTH = 1180;
+const XPAD = 10;
+
+const skip = reportSkip('browser: flame graph script', chromiumMissingReason());
+
+describe.skipIf(skip)('flame graph script in Chromium', () => {
+  let browser: Browser;
+  beforeAll(async () => { browser = await launchChromium(); });
+  afterAll(async () => { await browser?.close(); });
+
+  test('hovering a frame shows its name, samples and percentage in the details line', async () => {
+    const page = await browser.open(contractSvg(FOLDED));
+    await hoverFrame(page, 'leaf_two');
+    expect(await textOf(page, 'details')).toBe('Function: leaf_two (30 samples, 30.00%)');
+    await page.mouse.move(600, 5);
+    expect((await textOf(page, 'details')).trim()).toBe('');
+  });
+
+  test('clicking a frame zooms to it: full width, ancestors kept, unrelated frames hidden, labels refit', async () => {
+    const page = await browser.open(contractSvg(FOLDED));
+    const before = await frameViews(page);
+    expect(byName(before, 'tiny_one').label).toBe('');
+    await clickFrame(page, 'beta');
+    const after = await frameViews(page);
+    const beta = byName(after, 'beta');
+    expect([beta.x, beta.width, beta.visible]).toEqual([XPAD, FULL_WIDTH, true]);
+    for (const name of ['main', 'all']) {
+      const ancestor = byName(after, name);
+      expect([ancestor.x, ancestor.width, ancestor.visible]).toEqual([XPAD, FULL_WIDTH, true]);
+      expect(ancestor.classes).toContain('parent');
+    }
+    for (const name of ['alpha_long_function_name_here', 'leaf_one', 'other', 'deepest']) {
+      expect(byName(after, name).visible).toBe(false);
+    }
+    // beta has 6 samples: tiny_one (1) gets a sixth of the width, right after gamma (5).
+    const tiny = byName(after, 'tiny_one');
+    expect(tiny.x).toBeCloseTo(XPAD + (FULL_WIDTH * 5) / 6, 1);
+    expect(tiny.width).toBeCloseTo(FULL_WIDTH / 6, 1);
+    expect(tiny.label).toBe('tiny_one');
+    expect(byName(after, 'Delta_mixedCase').label).toBe('Delta_mixedCase');
+    expect(await page.isVisible('#unzoom')).toBe(true);
+  });
+
+  test('zooming into a narrow frame shortens its ancestors labels to the full width, not beyond', async () => {
+    const long = 'x'.repeat(400);
+    const page = await browser.open(contractSvg(`${long};leaf 1\nother 99`));
+    await clickFrame(page, 'leaf');
+    const label = byName(await frameViews(page), long).label;
+    expect(label.endsWith('..')).toBe(true);
+    expect(label.length).toBeGreaterThan(50);
+    expect(label.length).toBeLessThan(200);
+  });
+
+  test('Reset Zoom restores every frame to its original geometry and label', async () => {
+    const page = await browser.open(contractSvg(FOLDED));
+    const original = await frameViews(page);
+    await clickFrame(page, 'beta');
+    await clickFrame(page, 'gamma');
+    await page.click('#unzoom');
+    const reset = await frameViews(page);
+    expect(reset.map((v) => [v.name, v.x, v.width, v.visible, v.label]))
+      .toEqual(original.map((v) => [v.name, v.x, v.width, true, v.label]));
+    expect(await page.isVisible('#unzoom')).toBe(false);
+  });
+
+  test('clicking an ancestor while zoomed zooms out to it; clicking the root resets', async () => {
+    const page = await browser.open(contractSvg(FOLDED));
+    await clickFrame(page, 'gamma');
+    await clickFrame(page, 'main');
+    let views = await frameViews(page);
+    expect(byName(views, 'alpha_long_function_name_here').visible).toBe(true);
+    expect(byName(views, 'other').visible).toBe(false);
+    await clickFrame(page, 'all');
+    views = await frameViews(page);
+    expect(views.every((v) => v.visible)).toBe(true);
+  });
+
+  test('searching a regular expression recolours matches and reports the matched share', async () => {
+    const page = await browser.open(contractSvg(FOLDED));
+    const asked = answerPrompt(page, '^leaf_');
+    await page.click('#search');
+    expect(await asked).toContain('regexp');
+    const views = await frameViews(page);
+    for (const v of views) expect(v.fill === 'rgb(230, 0, 230)').toBe(v.name.startsWith('leaf_'));
+    expect(await textOf(page, 'matched')).toBe('Matched: 90.0%');
+    expect(await textOf(page, 'matched')).toBe(expectedMatchedPercent(views, /^leaf_/, 100));
+    expect(await textOf(page, 'search')).toBe('Reset Search');
+  });
+
+  test('nested matches are counted once', async () => {
+    const page = await browser.open(contractSvg(FOLDED));
+    const asked = answerPrompt(page, 'alpha|leaf|^de');
+    await page.keyboard.press('Control+f');
+    await asked;
+    const views = await frameViews(page);
+    expect(await textOf(page, 'matched')).toBe('Matched: 94.0%');
+    expect(await textOf(page, 'matched')).toBe(expectedMatchedPercent(views, /alpha|leaf|^de/, 100));
+  });
+
+  test('the matched share is of the zoomed frame while zoomed', async () => {
+    const page = await browser.open(contractSvg(FOLDED));
+    await clickFrame(page, 'beta');
+    const asked = answerPrompt(page, 'tiny');
+    await page.keyboard.press('F3');
+    await asked;
+    expect(await textOf(page, 'matched')).toBe('Matched: 16.7%');
+  });
+
+  test('the ic toggle makes the search ignore case', async () => {
+    const page = await browser.open(contractSvg(FOLDED));
+    const asked = answerPrompt(page, 'delta');
+    await page.click('#search');
+    await asked;
+    expect(await textOf(page, 'matched')).toBe('Matched: 0.0%');
+    await page.click('#ignorecase');
+    expect(await textOf(page, 'matched')).toBe('Matched: 5.0%');
+    expect(byName(await frameViews(page), 'Delta_mixedCase').fill).toBe('rgb(230, 0, 230)');
+  });
+
+  test('Escape clears the search and restores the original colours', async () => {
+    const page = await browser.open(contractSvg(FOLDED));
+    const original = await frameViews(page);
+    const asked = answerPrompt(page, 'main');
+    await page.keyboard.press('F3');
+    await asked;
+    await page.keyboard.press('Escape');
+    expect((await frameViews(page)).map((v) => v.fill)).toEqual(original.map((v) => v.fill));
+    expect((await textOf(page, 'matched')).trim()).toBe('');
+    expect(await textOf(page, 'search')).toBe('Search');
+  });
+
+  test('zoom and search are kept in the URL and restored on reload', async () => {
+    const page = await browser.open(contractSvg(FOLDED));
+    await clickFrame(page, 'beta');
+    const asked = answerPrompt(page, 'gamma|tiny');
+    await page.keyboard.press('F3');
+    await asked;
+    const url = new URL(page.url());
+    expect(url.searchParams.get('s')).toBe('gamma|tiny');
+    expect(url.searchParams.get('x')).not.toBeNull();
+    const zoomedViews = await frameViews(page);
+    const matched = await textOf(page, 'matched');
+    await page.reload({ waitUntil: 'load' });
+    const restored = await frameViews(page);
+    expect(restored.map((v) => [v.x, v.width, v.visible, v.label, v.fill]))
+      .toEqual(zoomedViews.map((v) => [v.x, v.width, v.visible, v.label, v.fill]));
+    expect(await textOf(page, 'matched')).toBe(matched);
+  });
+
+  test('an icicle graph zooms the same way, keeping frames at their depth', async () => {
+    const page = await browser.open(contractSvg(FOLDED, { inverted: true }));
+    const before = await frameViews(page);
+    await clickFrame(page, 'beta');
+    const after = await frameViews(page);
+    expect(byName(after, 'beta').width).toBe(FULL_WIDTH);
+    expect(byName(after, 'beta').y).toBe(byName(before, 'beta').y);
+    expect(byName(after, 'all').y).toBeLessThan(byName(after, 'beta').y);
+    expect(byName(after, 'other').visible).toBe(false);
+  });
+
+  test('the keyboard alone can search, zoom and reset', async () => {
+    const page = await browser.open(contractSvg(FOLDED));
+    await page.focus('#frames');
+    expect(await textOf(page, 'details')).toContain('all (100 samples, 100%)');
+    await page.keyboard.press('ArrowUp'); // toward the leaves: main
+    await page.keyboard.press('ArrowUp'); // alpha_long_function_name_here
+    await page.keyboard.press('ArrowRight'); // beta
+    expect(await textOf(page, 'details')).toContain('beta (6 samples, 6.00%)');
+    await page.keyboard.press('Enter');
+    expect(byName(await frameViews(page), 'beta').width).toBe(FULL_WIDTH);
+    await page.focus('#unzoom');
+    await page.keyboard.press('Enter');
+    expect((await frameViews(page)).every((v) => v.visible)).toBe(true);
+    await page.focus('#search');
+    const asked = answerPrompt(page, 'deep');
+    await page.keyboard.press('Enter');
+    await asked;
+    expect(await textOf(page, 'matched')).toBe('Matched: 4.0%');
+  });
+});

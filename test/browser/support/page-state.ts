@@ -1,0 +1,106 @@
+/** Read what a person sees in a flame-graph page: each frame's geometry, visibility, label and colour. */
+import type { Page } from 'playwright-core';
+
+export interface FrameView {
+  /** Name from the <title> (everything before the last " ("). */
+  name: string;
+  samples: number;
+  x: number;
+  width: number;
+  y: number;
+  visible: boolean;
+  label: string;
+  fill: string;
+  classes: string;
+}
+
+export async function frameViews(page: Page): Promise<FrameView[]> {
+  return page.evaluate(() => {
+    const frames = document.getElementById('frames')!;
+    return Array.from(frames.children).map((g) => {
+      const title = g.querySelector('title')!.textContent!;
+      const cut = title.lastIndexOf(' (');
+      const rect = g.querySelector('rect')!;
+      const text = g.querySelector('text');
+      return {
+        name: title.slice(0, cut),
+        samples: Number(/\(([\d,.]+) /.exec(title.slice(cut))![1].replace(/,/g, '')),
+        x: Number(rect.getAttribute('x')),
+        width: Number(rect.getAttribute('width')),
+        y: Number(rect.getAttribute('y')),
+        visible: getComputedStyle(g).visibility !== 'hidden' && getComputedStyle(g).display !== 'none',
+        label: text ? text.textContent! : '',
+        fill: getComputedStyle(rect).fill,
+        classes: g.getAttribute('class') ?? '',
+      };
+    });
+  });
+}
+
+export function byName(views: FrameView[], name: string): FrameView {
+  const found = views.filter((v) => v.name === name);
+  if (found.length !== 1) throw new Error(`expected one frame named ${name}, found ${found.length}`);
+  return found[0];
+}
+
+export async function textOf(page: Page, id: string): Promise<string> {
+  return page.evaluate((i) => document.getElementById(i)!.textContent ?? '', id);
+}
+
+/** Click the middle of a frame's rectangle, as a person would. */
+export async function clickFrame(page: Page, name: string): Promise<void> {
+  const box = await frameBox(page, name);
+  await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+}
+
+export async function hoverFrame(page: Page, name: string): Promise<void> {
+  const box = await frameBox(page, name);
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+}
+
+async function frameBox(page: Page, name: string): Promise<{ x: number; y: number; width: number; height: number }> {
+  const box = await page.evaluate((wanted) => {
+    for (const g of Array.from(document.getElementById('frames')!.children)) {
+      const title = g.querySelector('title')!.textContent!;
+      if (title.slice(0, title.lastIndexOf(' (')) !== wanted) continue;
+      const r = g.querySelector('rect')!.getBoundingClientRect();
+      return { x: r.x, y: r.y, width: r.width, height: r.height };
+    }
+    return null;
+  }, name);
+  if (!box) throw new Error(`no frame named ${name}`);
+  return box;
+}
+
+/** Answer the next window.prompt() with `answer`; resolves with the prompt's message. */
+export function answerPrompt(page: Page, answer: string): Promise<string> {
+  return new Promise((resolve) => {
+    page.once('dialog', async (dialog) => {
+      const message = dialog.message();
+      await dialog.accept(answer);
+      resolve(message);
+    });
+  });
+}
+
+/**
+ * Matched share computed independently of the script: sum the samples of matching frames that have no
+ * matching ancestor (an ancestor spans the frame's x range one depth closer to the root).
+ */
+export function expectedMatchedPercent(views: FrameView[], re: RegExp, rootSamples: number): string {
+  const matching = views.filter((v) => re.test(v.name));
+  let count = 0;
+  for (const v of matching) {
+    const covered = matching.some((o) => o !== v && o.x <= v.x + 1e-6 && o.x + o.width >= v.x + v.width - 1e-6 &&
+      o.samples >= v.samples && (o.samples > v.samples || isCloserToRoot(o, v)));
+    if (!covered) count += v.samples;
+  }
+  const pct = (100 * count) / rootSamples;
+  return `Matched: ${pct === 100 ? '100' : pct.toFixed(1)}%`;
+}
+
+function isCloserToRoot(a: FrameView, b: FrameView): boolean {
+  // Equal-width chains: the root side is lower on screen in a flame graph and higher in an icicle; the
+  // test data has no inverted equal-width matches, so flame-graph orientation is enough here.
+  return a.y > b.y;
+}
