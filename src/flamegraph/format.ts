@@ -1,0 +1,60 @@
+/**
+ * Numbers written the way flamegraph.pl writes them, so geometry and tooltips compare equal: Perl's
+ * `sprintf "%.Nf"` (C printf: exact binary value, ties to even) and Perl's default stringification
+ * (`%.15g`). JavaScript's `toFixed` rounds exact ties away from zero (2.5 → "3", C says "2"), and
+ * `String()` prints the shortest round-trip form (0.30000000000000004, Perl says 0.3), hence these.
+ */
+
+/** C's `%.{digits}f` for digits 0..3. */
+export function fixed(value: number, digits: number): string {
+  const text = value.toFixed(digits);
+  // A tie at `digits` decimals is an odd multiple of 2^-(digits+1) (only those halves are exact in
+  // binary); toFixed rounded it up in magnitude, C rounds it to even.
+  const scaled = value * TIE_SCALE[digits]!;
+  if (!Number.isInteger(scaled) || scaled % 2 === 0) return text;
+  const magnitude = Math.abs(value) * 10 ** digits;
+  const low = Math.floor(magnitude);
+  if (magnitude - low !== 0.5) return text;
+  const even = low % 2 === 0 ? low : low + 1;
+  return withDecimals(value < 0 ? -even : even, digits);
+}
+
+const TIE_SCALE = [2, 4, 8, 16];
+
+function withDecimals(units: number, digits: number): string {
+  if (digits === 0) return String(units);
+  const sign = units < 0 ? '-' : '';
+  const text = String(Math.abs(units)).padStart(digits + 1, '0');
+  return `${sign}${text.slice(0, -digits)}.${text.slice(-digits)}`;
+}
+
+/** Perl's default number to string (`%.15g`). */
+export function perlNumber(value: number): string {
+  if (Number.isInteger(value) && Math.abs(value) < 1e15) return String(value);
+  const rounded = Number(value.toPrecision(15));
+  const abs = Math.abs(rounded);
+  if (abs !== 0 && (abs < 1e-4 || abs >= 1e15)) return gExponent(rounded);
+  return String(rounded);
+}
+
+/** `%.15g` in exponent form: mantissa without trailing zeros, exponent with sign and two digits. */
+function gExponent(value: number): string {
+  const [mantissa, exponent] = value.toExponential(14).split('e') as [string, string];
+  const trimmed = mantissa.includes('.') ? mantissa.replace(/\.?0+$/, '') : mantissa;
+  const sign = exponent.startsWith('-') ? '-' : '+';
+  const digits = exponent.replace(/^[+-]/, '').padStart(2, '0');
+  return `${trimmed}e${sign}${digits}`;
+}
+
+/** "1234567" → "1,234,567" (flamegraph.pl adds commas to sample counts, perlfaq5's way). */
+export function withCommas(integerText: string): string {
+  const negative = integerText.startsWith('-') || integerText.startsWith('+');
+  const sign = negative ? integerText[0] : '';
+  const digits = negative ? integerText.slice(1) : integerText;
+  if (digits.length <= 3 || !/^\d+$/.test(digits)) return integerText;
+  let out = '';
+  const head = digits.length % 3;
+  if (head > 0) out = digits.slice(0, head);
+  for (let i = head; i < digits.length; i += 3) out += (out === '' ? '' : ',') + digits.slice(i, i + 3);
+  return sign + out;
+}

@@ -1,0 +1,69 @@
+/**
+ * The renderer's pipeline, one step per module: order the stacks, scale, merge, lay out, colour, write.
+ * Files (attribute file, palette file) are read here, before any output, so a bad one fails cleanly.
+ */
+import { IrisflameError } from '../errors.js';
+import { readNameAttributes, type NameAttributes } from './attrs.js';
+import { FrameColors } from './color.js';
+import { frameChunks } from './frames.js';
+import type { FlamegraphInput, FlamegraphReport } from './index.js';
+import { computeScale, layoutFrames } from './layout.js';
+import { mergeStacks, orderStacks } from './merge.js';
+import { resolveFlamegraphOptions, type FlamegraphOptions } from './options.js';
+import { readPaletteMap, writePaletteMap, type PaletteMap } from './palettes/palette-map.js';
+import { documentShell } from './svg.js';
+
+/** flamegraph.pl warns below this many samples: something probably went wrong upstream. */
+const LOW_COUNT = 100;
+
+export interface RenderedFlamegraph {
+  /** The SVG in order; iterate once. Writing the `cp` palette file happens after the last chunk. */
+  chunks: Iterable<string>;
+  report: FlamegraphReport;
+}
+
+export function renderFlamegraphChunks(input: FlamegraphInput, partial: Partial<FlamegraphOptions>): RenderedFlamegraph {
+  const options = resolveFlamegraphOptions(partial);
+  const warnings: string[] = [];
+  let attributes: NameAttributes | undefined;
+  if (options.nameattr !== undefined) {
+    const parsed = readNameAttributes(options.nameattr);
+    attributes = parsed.attributes;
+    warnings.push(...parsed.warnings);
+  }
+  const paletteMap: PaletteMap | undefined = options.cp ? readPaletteMap(options.paletteFile) : undefined;
+
+  const ordered = orderStacks(input.stacks, input.before, {
+    reverse: options.reverse,
+    flamechart: options.flamechart,
+    chain: options.colors === 'chain',
+  });
+  if (!(ordered.total > 0) && options.total === undefined) {
+    throw new IrisflameError('NO_STACKS', 'no stacks to draw: the input holds no samples', {
+      hint: 'check that the capture recorded call stacks (perf record -g), or pass --total to draw an empty graph',
+    });
+  }
+  if (options.countname === 'samples' && ordered.total < LOW_COUNT && ordered.total > 0) {
+    warnings.push(`stack count is low (${ordered.total}); did something go wrong?`);
+  }
+  const scale = computeScale(ordered.total, options);
+  if (scale.warning) warnings.push(scale.warning);
+  const frames = mergeStacks(ordered, scale.minWeight);
+  const layout = layoutFrames(frames, scale, options);
+  const differential = input.before !== undefined;
+  const { head, tail } = documentShell(options, {
+    imageHeight: layout.imageHeight,
+    total: scale.total,
+    legend: options.colors === 'kind' && !differential,
+  });
+  const colors = new FrameColors(options, ordered.maxDelta, paletteMap);
+  const body = frameChunks(layout, { options, total: scale.total, colors, attributes });
+
+  function* chunks(): Generator<string> {
+    yield head;
+    yield* body;
+    yield tail;
+    if (paletteMap) writePaletteMap(options.paletteFile, paletteMap);
+  }
+  return { chunks: chunks(), report: { warnings, frames: layout.rects.length, total: ordered.total } };
+}
