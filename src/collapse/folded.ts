@@ -1,0 +1,235 @@
+/**
+ * Already-folded stacks (`comm;outer;…;leaf 42`), as written by stackcollapse-*.pl, inferno, irisflame
+ * itself, and bcc / libbpf-tools with `-f` (`profile -f`, `offcputime -f`). Lines are merged by stack
+ * and summed; the writer sorts them. Two-column lines (`stack 10 12`, difffolded.pl's output) give a
+ * differential result.
+ *
+ * A line is read as flamegraph.pl reads it: `^(.*)\s+?(\d+(?:\.\d*)?)$`, so the count is the last
+ * whitespace-separated token, decimals allowed, and the stack is everything before the single
+ * whitespace byte in front of it.
+ */
+import { DEFAULT_PERF_COLLAPSE_OPTIONS } from './perf-options.js';
+import { isDigit, isPerlSpace, LineSplitter } from './lines.js';
+import {
+  emptyReport,
+  MAX_BAD_LINE_EXAMPLES,
+  type CollapseReport,
+  type CollapseResult,
+  type Collapser,
+  type Detection,
+  type FoldedStacks,
+  type ProcessFilter,
+} from './types.js';
+
+export interface FoldedCollapseOptions {
+  /**
+   * Annotate kernel frames with `_[k]`: in bcc/libbpf-tools output those are the frames after the `-`
+   * delimiter that `-d` puts between the user and the kernel stack.
+   * @default false
+   */
+  kernel: boolean;
+  /**
+   * Root frames carry a `-PID` suffix (input made with `--pid`): strip it before the process filter
+   * sees the name.
+   * @default false
+   */
+  pid: boolean;
+  /**
+   * Root frames carry a `-PID/TID` suffix (input made with `--tid`). Implies `pid`.
+   * @default false
+   */
+  tid: boolean;
+  /**
+   * Keep only stacks whose root frame (the process name) this accepts; called with no module paths,
+   * since folded stacks do not record them.
+   * @default undefined (keep every stack)
+   */
+  processFilter?: ProcessFilter;
+}
+
+export const DEFAULT_FOLDED_COLLAPSE_OPTIONS: Readonly<FoldedCollapseOptions> = Object.freeze({
+  kernel: DEFAULT_PERF_COLLAPSE_OPTIONS.kernel,
+  pid: DEFAULT_PERF_COLLAPSE_OPTIONS.pid,
+  tid: DEFAULT_PERF_COLLAPSE_OPTIONS.tid,
+  processFilter: undefined,
+});
+
+/** Defaults filled in; `tid` implies `pid`, `all` (perf's flag) implies `kernel`. */
+export function resolveFoldedCollapseOptions(
+  options: Partial<FoldedCollapseOptions> & { all?: boolean } = {},
+): FoldedCollapseOptions {
+  return {
+    kernel: Boolean(options.kernel ?? DEFAULT_FOLDED_COLLAPSE_OPTIONS.kernel) || Boolean(options.all),
+    pid: Boolean(options.pid ?? DEFAULT_FOLDED_COLLAPSE_OPTIONS.pid) || Boolean(options.tid),
+    tid: Boolean(options.tid ?? DEFAULT_FOLDED_COLLAPSE_OPTIONS.tid),
+    processFilter: options.processFilter,
+  };
+}
+
+const DOT = 0x2e;
+/** Counts up to this many digits are summed exactly as integers without a string. */
+const MAX_FAST_DIGITS = 15;
+/** bcc's `-d` delimiter between the user stack and the kernel stack. */
+const USER_KERNEL_DELIMITER = '-';
+/** offwaketime's delimiter between the target's and the waker's stacks (each has its own `-`). */
+const THREAD_DELIMITER = '--';
+const KERNEL_SUFFIX = '_[k]';
+const PID_SUFFIX = /-\d+(?:\/\d+)?$/;
+
+export interface TrailingCount {
+  /** The count's value. */
+  value: number;
+  /** Where the stack (or the previous column) ends: the whitespace byte before the count. */
+  stackEnd: number;
+}
+
+/** The last token of `buffer[start, end)` when it is a flamegraph.pl count, with one whitespace before it. */
+export function parseTrailingCount(buffer: Buffer, start: number, end: number): TrailingCount | undefined {
+  let tokenStart = end;
+  while (tokenStart > start && !isPerlSpace(buffer[tokenStart - 1]!)) tokenStart--;
+  if (tokenStart === start || tokenStart === end) return undefined;
+  let position = tokenStart;
+  let value = 0;
+  while (position < end && isDigit(buffer[position]!)) {
+    value = value * 10 + (buffer[position]! - 0x30);
+    position++;
+  }
+  const integerDigits = position - tokenStart;
+  if (integerDigits === 0) return undefined;
+  if (position < end) {
+    if (buffer[position] !== DOT) return undefined;
+    for (position++; position < end; position++) if (!isDigit(buffer[position]!)) return undefined;
+    value = Number(buffer.toString('latin1', tokenStart, end));
+  } else if (integerDigits > MAX_FAST_DIGITS) {
+    value = Number(buffer.toString('latin1', tokenStart, end));
+  }
+  return { value, stackEnd: tokenStart - 1 };
+}
+
+/** Folded if the first complete non-blank line ends with a count after a stack. */
+export function detectFolded(head: Buffer): Detection {
+  let start = 0;
+  for (;;) {
+    const newline = head.indexOf(0x0a, start);
+    if (newline === -1) return 'more';
+    let end = newline;
+    if (end > start && head[end - 1] === 0x0d) end--;
+    if (end > start && !isBlank(head, start, end)) {
+      const count = parseTrailingCount(head, start, end);
+      return count !== undefined && count.stackEnd > start ? 'yes' : 'no';
+    }
+    start = newline + 1;
+  }
+}
+
+function isBlank(buffer: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (!isPerlSpace(buffer[i]!)) return false;
+  return true;
+}
+
+export function createFoldedCollapser(options: Partial<FoldedCollapseOptions> = {}): Collapser {
+  return new FoldedCollapser(resolveFoldedCollapseOptions(options));
+}
+
+class FoldedCollapser implements Collapser {
+  private readonly stacks: FoldedStacks = new Map();
+  private readonly before: FoldedStacks = new Map();
+  /** Decided by the first valid line, as one file is either plain or differential. */
+  private columns: 0 | 1 | 2 = 0;
+  private readonly report: CollapseReport = emptyReport();
+  private readonly splitter = new LineSplitter((buffer, start, end) => this.onLine(buffer, start, end));
+  /** Filter answers by root frame: a capture has few processes and many lines. */
+  private readonly keepByRoot = new Map<string, boolean>();
+  private mixedColumnLines = 0;
+  private filteredOut = 0;
+
+  constructor(private readonly options: FoldedCollapseOptions) {}
+
+  push(chunk: Buffer): void {
+    this.splitter.push(chunk);
+  }
+
+  finish(): CollapseResult {
+    this.splitter.finish();
+    if (this.mixedColumnLines > 0) {
+      this.report.notes.push(
+        `${this.mixedColumnLines} line(s) had a different number of count columns than the first line and were skipped`,
+      );
+    }
+    if (this.filteredOut > 0) {
+      this.report.notes.push(`${this.filteredOut} stack line(s) of other processes skipped by the process filter`);
+    }
+    return this.columns === 2
+      ? { stacks: this.stacks, before: this.before, report: this.report }
+      : { stacks: this.stacks, report: this.report };
+  }
+
+  // "bash;main;execute_command;[unknown] 12", or differential "bash;main 10 12"
+  private onLine(buffer: Buffer, start: number, end: number): void {
+    if (isBlank(buffer, start, end)) return;
+    const last = parseTrailingCount(buffer, start, end);
+    if (last === undefined) return this.badLine(buffer, start, end);
+    let stackEnd = last.stackEnd;
+    let beforeValue = 0;
+    if (this.columns !== 1) {
+      const previous = parseTrailingCount(buffer, start, stackEnd);
+      const columns = previous === undefined ? 1 : 2;
+      if (this.columns === 0) this.columns = columns;
+      if (columns !== this.columns) {
+        this.mixedColumnLines++;
+        return this.badLine(buffer, start, end);
+      }
+      if (previous !== undefined) {
+        beforeValue = previous.value;
+        stackEnd = previous.stackEnd;
+      }
+    }
+    if (stackEnd <= start) return this.badLine(buffer, start, end);
+    let key = buffer.toString('latin1', start, stackEnd);
+    if (this.options.processFilter !== undefined && !this.keeps(key)) {
+      this.filteredOut++;
+      return;
+    }
+    if (this.options.kernel) key = annotateKernelFrames(key);
+    this.report.samples++;
+    this.stacks.set(key, (this.stacks.get(key) ?? 0) + last.value);
+    if (this.columns === 2) this.before.set(key, (this.before.get(key) ?? 0) + beforeValue);
+  }
+
+  private keeps(key: string): boolean {
+    const semicolon = key.indexOf(';');
+    const root = semicolon === -1 ? key : key.slice(0, semicolon);
+    let keep = this.keepByRoot.get(root);
+    if (keep === undefined) {
+      const comm = this.options.pid ? root.replace(PID_SUFFIX, '') : root;
+      keep = this.options.processFilter!(comm, []);
+      this.keepByRoot.set(root, keep);
+    }
+    return keep;
+  }
+
+  private badLine(buffer: Buffer, start: number, end: number): void {
+    this.report.badLines++;
+    if (this.report.badLineExamples.length < MAX_BAD_LINE_EXAMPLES) {
+      this.report.badLineExamples.push(buffer.toString('latin1', start, Math.min(end, start + 200)));
+    }
+  }
+}
+
+/**
+ * Frames after a bcc `-` delimiter are kernel frames: annotate them as perf's `--kernel` would. A `--`
+ * (offwaketime's boundary between two threads' stacks) starts a new user part. Delimiters stay, as
+ * flamegraph.pl draws them as grey separators.
+ */
+function annotateKernelFrames(key: string): string {
+  if (!key.includes(';-')) return key;
+  const frames = key.split(';');
+  let inKernel = false;
+  for (let i = 1; i < frames.length; i++) {
+    const frame = frames[i]!;
+    if (frame === USER_KERNEL_DELIMITER) inKernel = true;
+    else if (frame === THREAD_DELIMITER) inKernel = false;
+    else if (inKernel && !frame.endsWith(KERNEL_SUFFIX)) frames[i] = frame + KERNEL_SUFFIX;
+  }
+  return frames.join(';');
+}
