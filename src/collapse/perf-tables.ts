@@ -1,0 +1,182 @@
+/**
+ * The two hash tables behind the perf parser's speed. Both use open addressing over typed arrays, so a
+ * lookup allocates nothing; strings are made only when a key is seen for the first time.
+ *
+ * - `ByteTable`: byte ranges → dense ids (frame lines, process names). Keys are copied into one arena.
+ * - `StackTable`: sequences of ids (process name, then frames root first) → summed weight and the
+ *   folded-stack key string.
+ */
+
+/** Start small: many inputs have a few hundred distinct stacks; tables double as they fill. */
+const INITIAL_SLOTS = 1 << 12;
+const INITIAL_ARENA_BYTES = 1 << 16;
+/** Grow at half full: probe chains stay short, and the slot array is cheap next to the keys. */
+const MAX_LOAD_NUMERATOR = 1;
+const MAX_LOAD_DENOMINATOR = 2;
+const EMPTY_SLOT = -1;
+
+function growInt32(array: Int32Array<ArrayBuffer>, minimum: number): Int32Array<ArrayBuffer> {
+  let size = array.length;
+  while (size < minimum) size *= 2;
+  if (size === array.length) return array;
+  const grown = new Int32Array(size);
+  grown.set(array);
+  return grown;
+}
+
+export class ByteTable {
+  private slots = new Int32Array(INITIAL_SLOTS).fill(EMPTY_SLOT);
+  private hashes = new Int32Array(INITIAL_SLOTS);
+  private starts = new Int32Array(INITIAL_SLOTS);
+  private lengths = new Int32Array(INITIAL_SLOTS);
+  private arena: Buffer = Buffer.allocUnsafe(INITIAL_ARENA_BYTES);
+  private arenaUsed = 0;
+  size = 0;
+
+  /** The id of `bytes[start, end)`, or -1 when it has not been added. */
+  find(bytes: Uint8Array, start: number, end: number, hash: number): number {
+    const mask = this.slots.length - 1;
+    const length = end - start;
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const id = this.slots[slot]!;
+      if (id === EMPTY_SLOT) return -1;
+      if (this.hashes[id] === hash && this.lengths[id] === length && this.equals(id, bytes, start, length)) return id;
+    }
+  }
+
+  /** Add a key known to be absent; its id is the number of keys added before it. */
+  add(bytes: Uint8Array, start: number, end: number, hash: number): number {
+    const id = this.size++;
+    const length = end - start;
+    if (id >= this.hashes.length) {
+      this.hashes = growInt32(this.hashes, id + 1);
+      this.starts = growInt32(this.starts, id + 1);
+      this.lengths = growInt32(this.lengths, id + 1);
+    }
+    if (this.arenaUsed + length > this.arena.length) {
+      let size = this.arena.length * 2;
+      while (size < this.arenaUsed + length) size *= 2;
+      const grown = Buffer.allocUnsafe(size);
+      this.arena.copy(grown, 0, 0, this.arenaUsed);
+      this.arena = grown;
+    }
+    this.arena.set(bytes.subarray(start, end), this.arenaUsed);
+    this.hashes[id] = hash;
+    this.starts[id] = this.arenaUsed;
+    this.lengths[id] = length;
+    this.arenaUsed += length;
+    if (this.size * MAX_LOAD_DENOMINATOR > this.slots.length * MAX_LOAD_NUMERATOR) this.rehash();
+    else this.place(id, hash);
+    return id;
+  }
+
+  private equals(id: number, bytes: Uint8Array, start: number, length: number): boolean {
+    const arena = this.arena;
+    let at = this.starts[id]!;
+    for (let i = start, end = start + length; i < end; i++, at++) if (arena[at] !== bytes[i]) return false;
+    return true;
+  }
+
+  private place(id: number, hash: number): void {
+    const mask = this.slots.length - 1;
+    let slot = hash & mask;
+    while (this.slots[slot] !== EMPTY_SLOT) slot = (slot + 1) & mask;
+    this.slots[slot] = id;
+  }
+
+  private rehash(): void {
+    this.slots = new Int32Array(this.slots.length * 2).fill(EMPTY_SLOT);
+    for (let id = 0; id < this.size; id++) this.place(id, this.hashes[id]!);
+  }
+}
+
+export class StackTable {
+  private slots = new Int32Array(INITIAL_SLOTS).fill(EMPTY_SLOT);
+  private hashes = new Int32Array(INITIAL_SLOTS);
+  private starts = new Int32Array(INITIAL_SLOTS);
+  private lengths = new Int32Array(INITIAL_SLOTS);
+  private weights = new Float64Array(INITIAL_SLOTS);
+  private ids = new Int32Array(INITIAL_ARENA_BYTES);
+  private idsUsed = 0;
+  /** Folded-stack key per stack, made once, when the stack is first seen. */
+  readonly keys: string[] = [];
+  size = 0;
+
+  /** Hash of the stack last looked up and not found, for `insertMissing`. */
+  private missingHash = 0;
+
+  /**
+   * Add `weight` to the stack `head; frames[count-1]; …; frames[0]` (frames are kept leaf first while
+   * parsing, so they are read backwards here) and return its id, or -1 when the stack is new: then
+   * call `insertMissing` with its key.
+   */
+  addSample(head: number, frames: Int32Array, count: number, weight: number): number {
+    let hash = Math.imul(head ^ 0x9e3779b9, 0x01000193);
+    for (let i = count - 1; i >= 0; i--) hash = Math.imul(hash ^ frames[i]!, 0x01000193);
+    const mask = this.slots.length - 1;
+    const length = count + 1;
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const id = this.slots[slot]!;
+      if (id === EMPTY_SLOT) break;
+      if (this.hashes[id] === hash && this.lengths[id] === length && this.equals(id, head, frames, count)) {
+        this.weights[id] += weight;
+        return id;
+      }
+    }
+    this.missingHash = hash;
+    return -1;
+  }
+
+  insertMissing(head: number, frames: Int32Array, count: number, weight: number, key: string): number {
+    return this.insert(this.missingHash, head, frames, count, weight, key);
+  }
+
+  weightOf(id: number): number {
+    return this.weights[id]!;
+  }
+
+  private equals(id: number, head: number, frames: Int32Array, count: number): boolean {
+    const ids = this.ids;
+    let at = this.starts[id]!;
+    if (ids[at++] !== head) return false;
+    for (let i = count - 1; i >= 0; i--, at++) if (ids[at] !== frames[i]) return false;
+    return true;
+  }
+
+  private insert(hash: number, head: number, frames: Int32Array, count: number, weight: number, key: string): number {
+    const id = this.size++;
+    if (id >= this.hashes.length) {
+      this.hashes = growInt32(this.hashes, id + 1);
+      this.starts = growInt32(this.starts, id + 1);
+      this.lengths = growInt32(this.lengths, id + 1);
+      const weights = new Float64Array(this.hashes.length);
+      weights.set(this.weights);
+      this.weights = weights;
+    }
+    this.ids = growInt32(this.ids, this.idsUsed + count + 1);
+    const start = this.idsUsed;
+    this.ids[start] = head;
+    for (let i = count - 1, at = start + 1; i >= 0; i--, at++) this.ids[at] = frames[i]!;
+    this.idsUsed += count + 1;
+    this.hashes[id] = hash;
+    this.starts[id] = start;
+    this.lengths[id] = count + 1;
+    this.weights[id] = weight;
+    this.keys.push(key);
+    if (this.size * MAX_LOAD_DENOMINATOR > this.slots.length * MAX_LOAD_NUMERATOR) this.rehash();
+    else this.place(id, hash);
+    return id;
+  }
+
+  private place(id: number, hash: number): void {
+    const mask = this.slots.length - 1;
+    let slot = hash & mask;
+    while (this.slots[slot] !== EMPTY_SLOT) slot = (slot + 1) & mask;
+    this.slots[slot] = id;
+  }
+
+  private rehash(): void {
+    this.slots = new Int32Array(this.slots.length * 2).fill(EMPTY_SLOT);
+    for (let id = 0; id < this.size; id++) this.place(id, this.hashes[id]!);
+  }
+}

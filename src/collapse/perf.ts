@@ -1,0 +1,277 @@
+/**
+ * Collapse `perf script` output into folded stacks: stackcollapse-perf.pl, byte for byte, with inferno's
+ * fixes where the Perl is wrong (see perf-names.ts and perf-lines.ts), and fast: the hot path works on
+ * bytes, remembers what each distinct frame line became (perf-frame-cache.ts) and keys stacks by frame
+ * ids (perf-tables.ts), so strings are made only for things seen for the first time.
+ */
+import { MAX_BAD_LINE_EXAMPLES, emptyReport, type CollapseReport, type CollapseResult, type Collapser } from './types.js';
+import { resolvePerfCollapseOptions, type PerfCollapseOptions } from './perf-options.js';
+import { HASH, HASH_SEED, IS_SPACE, IS_WORD, NEWLINE, hashBytes } from './perf-bytes.js';
+import { newEventLineParts, newStackLineParts, parseEventLine, parseStackLine } from './perf-lines.js';
+import { FrameLineCache, FrameNameTable, grow } from './perf-frame-cache.js';
+import { ProcessNames } from './perf-process.js';
+import { SlowFrames, type FrameSink } from './perf-slow-frames.js';
+import { StackTable } from './perf-tables.js';
+import { frameNamesAt } from './perf-names.js';
+import { SampleDetails } from './perf-sample.js';
+
+export { detectPerf } from './perf-detect.js';
+export type { PerfCollapseOptions, PerfSample } from './perf-options.js';
+
+/** A partial line left at the end of a chunk waits here; lines are rarely longer than a few hundred bytes. */
+const INITIAL_CARRY_BYTES = 1 << 12;
+/** Frames of the sample being read; deeper stacks grow it. */
+const INITIAL_STACK_DEPTH = 1 << 10;
+
+/** Between samples (after a blank line), inside a kept sample, or inside a sample of a filtered-out event. */
+const BETWEEN_SAMPLES = 0;
+const IN_SAMPLE = 1;
+const SKIPPING_SAMPLE = 2;
+
+export function createPerfCollapser(options: Partial<PerfCollapseOptions> = {}): Collapser {
+  return new PerfCollapser(resolvePerfCollapseOptions(options));
+}
+
+class PerfCollapser implements Collapser, FrameSink {
+  private readonly options: PerfCollapseOptions;
+  private readonly report: CollapseReport = emptyReport();
+  private readonly stacks = new StackTable();
+  private readonly frameNames = new FrameNameTable();
+  private readonly processes: ProcessNames;
+  /** Frame-line caches for Java processes and for the rest: Java names are tidied differently. */
+  private readonly javaLines = new FrameLineCache();
+  private readonly otherLines = new FrameLineCache();
+  /** `--srcline` and `--inline` need more than a line's own bytes, so they bypass the caches. */
+  private readonly slowFrames: SlowFrames | undefined;
+  private readonly details: SampleDetails | undefined;
+  private readonly eventParts = newEventLineParts();
+  private readonly stackParts = newStackLineParts();
+  private readonly leafFirstIds: number[] = [];
+
+  private carry = Buffer.allocUnsafe(INITIAL_CARRY_BYTES);
+  private carryLength = 0;
+
+  // The sample being read.
+  private state = BETWEEN_SAMPLES;
+  private process = -1;
+  private lineCache: FrameLineCache = this.otherLines;
+  private weight = 1;
+  private frames = new Int32Array(INITIAL_STACK_DEPTH);
+  private frameCount = 0;
+  /** Module paths of the sample's frames, collected only for `processFilter`. */
+  private readonly modules: string[] = [];
+  private readonly collectModules: boolean;
+
+  constructor(options: PerfCollapseOptions) {
+    this.options = options;
+    this.processes = new ProcessNames(options);
+    if (options.srcline || options.inline) this.slowFrames = new SlowFrames(options, this.frameNames);
+    if (options.onSample || options.processFilter) this.details = new SampleDetails();
+    this.collectModules = options.processFilter !== undefined;
+  }
+
+  push(chunk: Buffer): void {
+    let start = 0;
+    if (this.carryLength > 0) {
+      const newline = chunk.indexOf(NEWLINE);
+      if (newline === -1) {
+        this.keep(chunk, 0, chunk.length);
+        return;
+      }
+      this.keep(chunk, 0, newline);
+      this.onLine(this.carry, 0, this.carryLength);
+      this.carryLength = 0;
+      start = newline + 1;
+    }
+    for (;;) {
+      const newline = chunk.indexOf(NEWLINE, start);
+      if (newline === -1) break;
+      this.onLine(chunk, start, newline);
+      start = newline + 1;
+    }
+    if (start < chunk.length) this.keep(chunk, start, chunk.length);
+  }
+
+  finish(): CollapseResult {
+    if (this.carryLength > 0) {
+      this.onLine(this.carry, 0, this.carryLength);
+      this.carryLength = 0;
+    }
+    this.slowFrames?.finishPending(this);
+    // Unlike the Perl, a last sample with no blank line after it still counts.
+    this.endSample();
+    this.report.notes.push(...this.processes.eventNotes());
+    const stacks = new Map<string, number>();
+    const keys = this.stacks.keys;
+    for (let id = 0; id < keys.length; id++) {
+      const key = keys[id]!;
+      // Different id sequences can still fold to one key ("a;b" as a process name): add them up.
+      stacks.set(key, (stacks.get(key) ?? 0) + this.stacks.weightOf(id));
+    }
+    return { stacks, report: this.report };
+  }
+
+  private keep(chunk: Buffer, start: number, end: number): void {
+    const needed = this.carryLength + end - start;
+    if (needed > this.carry.length) {
+      const grown = Buffer.allocUnsafe(Math.max(needed, this.carry.length * 2));
+      this.carry.copy(grown, 0, 0, this.carryLength);
+      this.carry = grown;
+    }
+    chunk.copy(this.carry, this.carryLength, start, end);
+    this.carryLength = needed;
+  }
+
+  private onLine(bytes: Buffer, start: number, end: number): void {
+    if (this.slowFrames?.takesSourceLine(bytes, start, end, this)) return;
+    if (start === end) {
+      this.endSample();
+      return;
+    }
+    const first = bytes[start]!;
+    if (first === HASH) return;
+    if (IS_SPACE[first] === 1) {
+      if (this.state === IN_SAMPLE) {
+        this.onStackLine(bytes, start, end);
+        return;
+      }
+      let text = start + 1;
+      while (text < end && IS_SPACE[bytes[text]!] === 1) text++;
+      if (text === end) this.endSample();
+      // Newer perf right-aligns the command name: "           false 39654 19115.489713: …"
+      else if (this.state === BETWEEN_SAMPLES && !this.onEventLine(bytes, text, end)) this.onBadLine(bytes, start, end);
+      return;
+    }
+    if (this.onEventLine(bytes, start, end)) return;
+    // The Perl tries a frame next: a frame line that starts in column 0.
+    if (this.state === IN_SAMPLE) this.onStackLine(bytes, start, end);
+    else if (this.state === BETWEEN_SAMPLES) this.onBadLine(bytes, start, end);
+  }
+
+  // An event line opens a sample; `start` is its first non-blank byte:
+  //
+  //     java 12688 [002] 6544038.708352: 235 cpu-clock:
+  //     V8 WorkerThread 24636/25607 [000] 94564.109216: 100 cycles:
+  //                false 39654 19115.489719:          1 cycles:      7fa68b1f2d84 _dl_start+0x4 (/usr/lib/ld-2.31.so)
+  private onEventLine(bytes: Buffer, start: number, end: number): boolean {
+    const event = this.eventParts;
+    if (!parseEventLine(bytes, start, end, event)) return false;
+    // A sample not closed by a blank line: the Perl would run its frames into this one.
+    if (this.state === IN_SAMPLE) this.endSample();
+    if (!this.processes.keepsEvent(bytes, event)) {
+      this.state = SKIPPING_SAMPLE;
+      return true;
+    }
+    this.process = this.processes.idOf(bytes, event);
+    this.lineCache = this.processes.isJava(this.process) ? this.javaLines : this.otherLines;
+    this.weight = this.options.samples ? 1 : this.processes.periodOf(bytes, event);
+    this.details?.read(bytes, event, end);
+    this.state = IN_SAMPLE;
+    this.frameCount = 0;
+    this.modules.length = 0;
+    if (event.frameStart !== -1) {
+      this.onStackLine(bytes, event.frameStart, event.frameEnd);
+      this.endSample();
+    }
+    return true;
+  }
+
+  // A frame of the current sample, leaf first:
+  //
+  //         ffffffff8103ce3b native_safe_halt ([kernel.kallsyms])
+  //     7f533952bc77 _dl_check_map_versions+0x597 (/usr/lib/ld-2.28.so)
+  //         7f89cc45ff92 Lsun/nio/cs/StreamEncoder;::flushBuffer->Lsun/nio/cs/StreamEncoder;::writeBytes (/tmp/perf-10487.map)
+  private onStackLine(bytes: Buffer, start: number, end: number): void {
+    let p = start;
+    while (p < end && IS_SPACE[bytes[p]!] === 1) p++;
+    if (p === end) {
+      this.endSample(); // a line of blanks ends the sample, as in inferno
+      return;
+    }
+    if (this.slowFrames !== undefined) {
+      if (!this.slowFrames.onStackLine(bytes, start, end, this.processes.isJava(this.process), this)) {
+        this.onBadLine(bytes, start, end);
+      }
+      return;
+    }
+    const pcStart = p;
+    while (p < end && IS_WORD[bytes[p]!] === 1) p++;
+    // The address only matters to `--addrs`; leaving it out of the key lets all offsets of a symbol share.
+    const keyStart = this.options.addrs ? pcStart : p;
+    const cache = this.lineCache;
+    const hash = hashBytes(bytes, keyStart, end, HASH_SEED);
+    let line = cache.lines.find(bytes, keyStart, end, hash);
+    if (line === -1) {
+      line = this.learnLine(bytes, start, end, keyStart, hash);
+      if (line === -1) return;
+    }
+    const count = cache.idCountOf(line);
+    if (this.frameCount + count > this.frames.length) this.frames = grow(this.frames, this.frameCount + count);
+    const ids = cache.ids;
+    for (let i = cache.firstIdOf(line), stop = i + count; i < stop; i++) this.frames[this.frameCount++] = ids[i]!;
+    if (this.collectModules) this.modules.push(cache.modules[line]!);
+  }
+
+  /** First sight of a frame line: tidy it and remember the result. -1 when the line is not a frame. */
+  private learnLine(bytes: Buffer, start: number, end: number, keyStart: number, hash: number): number {
+    const parts = this.stackParts;
+    if (!parseStackLine(bytes, start, end, parts)) {
+      this.onBadLine(bytes, start, end);
+      return -1;
+    }
+    const names = frameNamesAt(bytes, parts, this.processes.isJava(this.process), this.options).names;
+    const ids = this.leafFirstIds;
+    ids.length = 0;
+    for (let i = names.length - 1; i >= 0; i--) ids.push(this.frameNames.idOf(names[i]!));
+    const module = bytes.toString('latin1', parts.modStart, parts.modEnd);
+    // When Perl's backtracking made the symbol start inside the address, the key would not cover it.
+    if (parts.funcStart < keyStart) {
+      this.pushFrames(ids, module);
+      return -1;
+    }
+    return this.lineCache.add(bytes, keyStart, end, hash, ids, module);
+  }
+
+  /** Append frames (leaf first) to the sample; used by the slow paths. */
+  pushFrames(leafFirstIds: readonly number[], module: string): void {
+    if (this.frameCount + leafFirstIds.length > this.frames.length) {
+      this.frames = grow(this.frames, this.frameCount + leafFirstIds.length);
+    }
+    for (const id of leafFirstIds) this.frames[this.frameCount++] = id;
+    if (this.collectModules) this.modules.push(module);
+  }
+
+  /** The blank line after a sample: count its stack. */
+  private endSample(): void {
+    if (this.state !== IN_SAMPLE) {
+      this.state = BETWEEN_SAMPLES;
+      return;
+    }
+    this.state = BETWEEN_SAMPLES;
+    const details = this.details;
+    if (details !== undefined && this.options.processFilter && !this.options.processFilter(details.comm, this.modules)) {
+      return;
+    }
+    let id = this.stacks.addSample(this.process, this.frames, this.frameCount, this.weight);
+    if (id === -1) id = this.stacks.insertMissing(this.process, this.frames, this.frameCount, this.weight, this.stackKey());
+    this.report.samples++;
+    if (details !== undefined && this.options.onSample) {
+      this.options.onSample(details.sample(this.stacks.keys[id]!, this.weight));
+    }
+  }
+
+  /** `comm;root;…;leaf`, made once per distinct stack. */
+  private stackKey(): string {
+    const names = this.frameNames.names;
+    let key = this.processes.nameOf(this.process);
+    for (let i = this.frameCount - 1; i >= 0; i--) key += ';' + names[this.frames[i]!]!;
+    return key;
+  }
+
+  onBadLine(bytes: Buffer, start: number, end: number): void {
+    this.report.badLines++;
+    if (this.report.badLineExamples.length < MAX_BAD_LINE_EXAMPLES) {
+      this.report.badLineExamples.push(bytes.toString('latin1', start, end));
+    }
+  }
+}
