@@ -1,0 +1,111 @@
+/**
+ * Differential tests against flamegraph.pl: the same folded captures (recorded on this machine with
+ * perf, collapsed by stackcollapse-perf.pl) and the same options must give the same frames: titles
+ * (name, count, percentage), rectangle x/width/y/height, labels and, for flamegraph.pl's palettes,
+ * colours.
+ */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { renderFlamegraph, type FlamegraphOptions } from '../../src/flamegraph/index.js';
+import { REPO_ROOT } from '../support/cli.js';
+import { missingReason, perlScript, reportSkip } from '../support/references.js';
+import { readFolded, runFlamegraphPl } from './support/folded.js';
+import { byPosition, parseSvgFrames, svgSize, type SvgFrame } from './support/svg-frames.js';
+
+const CAPTURES = join(REPO_ROOT, 'fixtures/flamegraph/captures');
+const DIFFERENTIAL = join(REPO_ROOT, 'fixtures/flamegraph/differential');
+const skip = reportSkip('flamegraph vs flamegraph.pl', missingReason(perlScript('flamegraph.pl'), 'flamegraph.pl', 'FLAMEGRAPH_PL_DIR'));
+
+interface Case {
+  name: string;
+  args: string[];
+  options: Partial<FlamegraphOptions>;
+  /** Compare fills too (false for our `kind` palette, which flamegraph.pl does not have). */
+  fills?: boolean;
+}
+
+const CASES: Case[] = [
+  { name: 'default options (hot palette)', args: [], options: { colors: 'hot' } },
+  { name: 'default options with our kind palette (geometry only)', args: [], options: {}, fills: false },
+  { name: '--inverted', args: ['--inverted'], options: { colors: 'hot', inverted: true } },
+  { name: '--reverse', args: ['--reverse'], options: { colors: 'hot', reverse: true } },
+  { name: '--minwidth 3 (pixels)', args: ['--minwidth', '3'], options: { colors: 'hot', minwidth: 3 } },
+  { name: '--minwidth 0.5%', args: ['--minwidth', '0.5%'], options: { colors: 'hot', minwidth: '0.5%' } },
+  { name: '--minwidth 0 (every frame)', args: ['--minwidth', '0'], options: { colors: 'hot', minwidth: 0 } },
+  { name: '--width 777', args: ['--width', '777'], options: { colors: 'hot', width: 777 } },
+  { name: '--factor 2.5', args: ['--factor', '2.5'], options: { colors: 'hot', factor: 2.5 } },
+  { name: '--total (3x the sum)', args: ['--total', 'TOTAL'], options: { colors: 'hot' } },
+  { name: '--flamechart', args: ['--flamechart'], options: { colors: 'hot', flamechart: true } },
+  { name: '--height 20 --fontsize 10.5 --fontwidth 0.7', args: ['--height', '20', '--fontsize', '10.5', '--fontwidth', '0.7'], options: { colors: 'hot', height: 20, fontsize: 10.5, fontwidth: 0.7 } },
+  { name: '--subtitle', args: ['--subtitle', 'sub'], options: { colors: 'hot', subtitle: 'sub' } },
+  { name: '--hash', args: ['--hash'], options: { colors: 'hot', hash: true } },
+  { name: '--colors java', args: ['--colors', 'java'], options: { colors: 'java' } },
+  { name: '--colors js', args: ['--colors', 'js'], options: { colors: 'js' } },
+  { name: '--colors perl', args: ['--colors', 'perl'], options: { colors: 'perl' } },
+  { name: '--colors mem', args: ['--colors', 'mem'], options: { colors: 'mem' } },
+  { name: '--colors io --hash', args: ['--colors', 'io', '--hash'], options: { colors: 'io', hash: true } },
+  { name: '--colors chain', args: ['--colors', 'chain'], options: { colors: 'chain' } },
+  { name: '--colors purple', args: ['--colors', 'purple'], options: { colors: 'purple' } },
+  { name: '--countname ms', args: ['--countname', 'ms'], options: { colors: 'hot', countname: 'ms' } },
+];
+
+const DIFFERENTIAL_CASES: Case[] = [
+  { name: 'differential input', args: [], options: {} },
+  { name: 'differential input, --negate', args: ['--negate'], options: { negate: true } },
+  { name: 'differential input, --inverted --minwidth 1', args: ['--inverted', '--minwidth', '1'], options: { inverted: true, minwidth: 1 } },
+];
+
+function compare(file: string, testCase: Case): void {
+  const input = readFolded(file);
+  const options = { ...testCase.options };
+  let args = testCase.args;
+  if (args.includes('TOTAL')) {
+    const sum = [...input.stacks.values()].reduce((a, b) => a + b, 0);
+    options.total = sum * 3;
+    args = args.map((arg) => (arg === 'TOTAL' ? String(sum * 3) : arg));
+  }
+  const theirs = runFlamegraphPl(file, args);
+  const ours = renderFlamegraph(input, options);
+  expect(svgSize(ours)).toEqual(svgSize(theirs));
+  const expected = parseSvgFrames(theirs).sort(byPosition);
+  const actual = parseSvgFrames(ours).sort(byPosition);
+  expect(expected.length).toBeGreaterThan(1);
+  expect(actual.length).toBe(expected.length);
+  const fills = testCase.fills ?? true;
+  expect(actual.map((frame) => comparable(frame, fills))).toEqual(expected.map((frame) => comparable(frame, fills)));
+}
+
+function comparable(frame: SvgFrame, fills: boolean): Record<string, unknown> {
+  return {
+    title: frame.title,
+    x: frame.x,
+    y: frame.y,
+    width: frame.width,
+    height: frame.height,
+    label: frame.label,
+    labelX: frame.label === '' ? undefined : frame.labelX,
+    labelY: frame.label === '' ? undefined : frame.labelY,
+    fill: fills ? frame.fill : undefined,
+  };
+}
+
+const captures = readdirSync(CAPTURES).filter((name) => name.endsWith('.folded'));
+const differentials = readdirSync(DIFFERENTIAL).filter((name) => name.endsWith('.folded'));
+
+describe.skipIf(skip)('frames match flamegraph.pl on real captures', () => {
+  for (const capture of captures) {
+    for (const testCase of CASES) {
+      it(`draws ${capture} with ${testCase.name} exactly as flamegraph.pl`, () => {
+        compare(join(CAPTURES, capture), testCase);
+      });
+    }
+  }
+  for (const capture of differentials) {
+    for (const testCase of DIFFERENTIAL_CASES) {
+      it(`draws ${capture} as ${testCase.name} exactly as flamegraph.pl`, () => {
+        compare(join(DIFFERENTIAL, capture), testCase);
+      });
+    }
+  }
+});
