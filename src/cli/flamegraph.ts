@@ -1,11 +1,50 @@
-import type { CommandModule } from 'yargs';
-import { UsageError } from '../errors.js';
+/**
+ * `irisflame flamegraph [options] [FILE|-]`: any supported input (perf script, bpftrace, folded stacks,
+ * two-column differential folded) to an interactive SVG, on stdout or `-o FILE`.
+ */
+import type { Argv, CommandModule } from 'yargs';
+import { collapseInput } from '../collapse/index.js';
+import { writeFlamegraph, type FlamegraphReport } from '../flamegraph/index.js';
+import { resolveFlamegraphOptions } from '../flamegraph/options.js';
+import { writeFileAtomically } from './atomic-output.js';
+import { reportCollapse } from './collapse.js';
+import { COLLAPSE_YARGS_OPTIONS, collapseOptionsFromArgv } from './collapse-options.js';
+import { FLAMEGRAPH_YARGS_OPTIONS, flamegraphOptionsFromArgv } from './flamegraph-options.js';
 
-// Placeholder: the flamegraph command is being written; this keeps the CLI whole meanwhile.
-export const flamegraphCommand: CommandModule = {
-  command: 'flamegraph',
-  describe: '(flamegraph: not yet available)',
-  handler: () => {
-    throw new UsageError('flamegraph is not available yet');
+interface FlamegraphArgs {
+  file?: string;
+  output?: string;
+  [key: string]: unknown;
+}
+
+export const flamegraphCommand: CommandModule<object, FlamegraphArgs> = {
+  command: 'flamegraph [file]',
+  describe: 'draw an interactive flame graph SVG from perf script, bpftrace or folded stacks',
+  builder: (yargs) =>
+    (yargs as Argv<FlamegraphArgs>)
+      .positional('file', { type: 'string', describe: 'input file; "-" or none for stdin (gzip is detected)' })
+      .option('output', { alias: 'o', type: 'string', describe: 'write the SVG to this file (default stdout)' })
+      .options(FLAMEGRAPH_YARGS_OPTIONS)
+      .options(COLLAPSE_YARGS_OPTIONS)
+      .example('$0 flamegraph out.perf > out.svg', 'perf script output to a flame graph')
+      .example('$0 flamegraph --inverted -o icicle.svg out.folded', 'folded stacks to an icicle graph'),
+  handler: async (argv) => {
+    // Options first: a bad --width fails before a large input is read.
+    const options = flamegraphOptionsFromArgv(argv);
+    resolveFlamegraphOptions(options);
+    const collapse = async () => {
+      const run = await collapseInput(argv.file, collapseOptionsFromArgv(argv));
+      reportCollapse(run, argv.verbose === true);
+      return { stacks: run.stacks, before: run.before };
+    };
+    let report: FlamegraphReport;
+    if (argv.output) {
+      await writeFileAtomically(argv.output, collapse, async (input, out) => {
+        report = await writeFlamegraph(input, options, out);
+      });
+    } else {
+      report = await writeFlamegraph(await collapse(), options, process.stdout);
+    }
+    for (const warning of report!.warnings) process.stderr.write(`irisflame: warning: ${warning}\n`);
   },
 };
