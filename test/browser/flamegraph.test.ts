@@ -5,9 +5,9 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { reportSkip } from '../support/references.js';
 import { chromiumMissingReason, launchChromium, type Browser } from './support/chromium.js';
-import { contractSvg } from './support/contract-svg.js';
+import { contractSvg } from './support/contract-svg.mjs';
 import {
-  answerPrompt, byName, clickFrame, expectedMatchedPercent, frameViews, hoverFrame, textOf,
+  answerPrompt, byName, clickFrame, expectedMatchedPercent, frameViews, hoverFrame, textOf, type FrameView,
 } from './support/page-state.js';
 
 // 100 samples; "tiny_one" (1%) is too narrow for a label until its parent "beta" is zoomed.
@@ -21,6 +21,12 @@ const FOLDED = [
 
 const FULL_WIDTH = 1180;
 const XPAD = 10;
+
+function expectSpansFullWidth(view: FrameView): void {
+  expect(view.visible).toBe(true);
+  expect(view.x).toBeCloseTo(XPAD, 1);
+  expect(view.width).toBeCloseTo(FULL_WIDTH, 1);
+}
 
 const skip = reportSkip('browser: flame graph script', chromiumMissingReason());
 
@@ -44,10 +50,10 @@ describe.skipIf(skip)('flame graph script in Chromium', () => {
     await clickFrame(page, 'beta');
     const after = await frameViews(page);
     const beta = byName(after, 'beta');
-    expect([beta.x, beta.width, beta.visible]).toEqual([XPAD, FULL_WIDTH, true]);
+    expectSpansFullWidth(beta);
     for (const name of ['main', 'all']) {
       const ancestor = byName(after, name);
-      expect([ancestor.x, ancestor.width, ancestor.visible]).toEqual([XPAD, FULL_WIDTH, true]);
+      expectSpansFullWidth(ancestor);
       expect(ancestor.classes).toContain('parent');
     }
     for (const name of ['alpha_long_function_name_here', 'leaf_one', 'other', 'deepest']) {
@@ -173,7 +179,7 @@ describe.skipIf(skip)('flame graph script in Chromium', () => {
     const before = await frameViews(page);
     await clickFrame(page, 'beta');
     const after = await frameViews(page);
-    expect(byName(after, 'beta').width).toBe(FULL_WIDTH);
+    expectSpansFullWidth(byName(after, 'beta'));
     expect(byName(after, 'beta').y).toBe(byName(before, 'beta').y);
     expect(byName(after, 'all').y).toBeLessThan(byName(after, 'beta').y);
     expect(byName(after, 'other').visible).toBe(false);
@@ -188,7 +194,7 @@ describe.skipIf(skip)('flame graph script in Chromium', () => {
     await page.keyboard.press('ArrowRight'); // beta
     expect(await textOf(page, 'details')).toContain('beta (6 samples, 6.00%)');
     await page.keyboard.press('Enter');
-    expect(byName(await frameViews(page), 'beta').width).toBe(FULL_WIDTH);
+    expectSpansFullWidth(byName(await frameViews(page), 'beta'));
     await page.focus('#unzoom');
     await page.keyboard.press('Enter');
     expect((await frameViews(page)).every((v) => v.visible)).toBe(true);

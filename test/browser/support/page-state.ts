@@ -14,23 +14,47 @@ export interface FrameView {
   classes: string;
 }
 
+/**
+ * One view per frame of #frames (in its order), describing what is on screen: when the script draws a frame
+ * through another element (e.g. a zoomed copy with the same title and y), that element's geometry is used.
+ * x and width are screen positions relative to the SVG's left edge (the SVG is shown at 1:1).
+ */
 export async function frameViews(page: Page): Promise<FrameView[]> {
   return page.evaluate(() => {
-    const frames = document.getElementById('frames')!;
-    return Array.from(frames.children).map((g) => {
-      const title = g.querySelector('title')!.textContent!;
-      const cut = title.lastIndexOf(' (');
-      const rect = g.querySelector('rect')!;
-      const text = g.querySelector('text');
+    const box = document.documentElement.getBoundingClientRect();
+    const parts = (g: Element) => {
+      let title: Element | null = null, rect: Element | null = null, text: Element | null = null;
+      for (const c of Array.from(g.children)) {
+        if (c.tagName === 'title') title = c; else if (c.tagName === 'rect') rect = c; else if (c.tagName === 'text') text = c;
+      }
+      return { title, rect, text };
+    };
+    const keyOf = (g: Element) => { const p = parts(g); return `${p.title!.textContent}@${p.rect!.getAttribute('y')}`; };
+    const onScreen = (g: Element) => {
+      const style = getComputedStyle(g);
+      const r = parts(g).rect!.getBoundingClientRect();
+      return style.display !== 'none' && style.visibility !== 'hidden' && r.width > 0 &&
+        r.right > box.left + 0.5 && r.left < box.right - 0.5;
+    };
+    const candidates = Array.from(document.querySelectorAll('g, a'))
+      .filter((g) => { const p = parts(g); return p.title && p.rect; });
+    const shown = new Map<string, Element>();
+    for (const g of candidates) if (onScreen(g)) shown.set(keyOf(g), g);
+    return Array.from(document.getElementById('frames')!.children).map((original) => {
+      const g = shown.get(keyOf(original)) ?? original;
+      const { title, rect, text } = parts(g);
+      const t = title!.textContent!;
+      const cut = t.lastIndexOf(' (');
+      const r = rect!.getBoundingClientRect();
       return {
-        name: title.slice(0, cut),
-        samples: Number(/\(([\d,.]+) /.exec(title.slice(cut))![1].replace(/,/g, '')),
-        x: Number(rect.getAttribute('x')),
-        width: Number(rect.getAttribute('width')),
-        y: Number(rect.getAttribute('y')),
-        visible: getComputedStyle(g).visibility !== 'hidden' && getComputedStyle(g).display !== 'none',
+        name: t.slice(0, cut),
+        samples: Number(/\(([\d,.]+) /.exec(t.slice(cut))![1].replace(/,/g, '')),
+        x: r.left - box.left,
+        width: r.width,
+        y: Number(rect!.getAttribute('y')),
+        visible: shown.has(keyOf(original)),
         label: text ? text.textContent! : '',
-        fill: getComputedStyle(rect).fill,
+        fill: getComputedStyle(rect!).fill,
         classes: g.getAttribute('class') ?? '',
       };
     });
@@ -60,10 +84,13 @@ export async function hoverFrame(page: Page, name: string): Promise<void> {
 
 async function frameBox(page: Page, name: string): Promise<{ x: number; y: number; width: number; height: number }> {
   const box = await page.evaluate((wanted) => {
-    for (const g of Array.from(document.getElementById('frames')!.children)) {
-      const title = g.querySelector('title')!.textContent!;
-      if (title.slice(0, title.lastIndexOf(' (')) !== wanted) continue;
-      const r = g.querySelector('rect')!.getBoundingClientRect();
+    const svgBox = document.documentElement.getBoundingClientRect();
+    for (const title of Array.from(document.querySelectorAll('title'))) {
+      const t = title.textContent!;
+      const rect = title.parentElement!.querySelector(':scope > rect');
+      if (!rect || t.slice(0, t.lastIndexOf(' (')) !== wanted) continue;
+      const r = rect.getBoundingClientRect();
+      if (r.width <= 0 || r.right <= svgBox.left || r.left >= svgBox.right) continue; // not on screen
       return { x: r.x, y: r.y, width: r.width, height: r.height };
     }
     return null;

@@ -8,23 +8,14 @@ import { fileURLToPath } from 'node:url';
 
 const BROWSER_DIR = fileURLToPath(new URL('../../../src/flamegraph/browser/', import.meta.url));
 
-export interface ContractSvgOptions {
-  /** Icicle layout (root at the top). @default false */
-  inverted?: boolean;
-  /** Image width in px. @default 1200 */
-  width?: number;
-  /** Title text. @default 'Flame Graph' */
-  title?: string;
-}
+/**
+ * @typedef {object} ContractSvgOptions
+ * @property {boolean} [inverted] Icicle layout (root at the top). @default false
+ * @property {number} [width] Image width in px. @default 1200
+ * @property {string} [title] Title text. @default 'Flame Graph'
+ */
 
-export interface ContractFrame {
-  name: string;
-  depth: number;
-  /** Start, in samples. */
-  start: number;
-  /** Width, in samples. */
-  samples: number;
-}
+/** @typedef {{ name: string, depth: number, start: number, samples: number }} ContractFrame start/samples in samples */
 
 const FONTSIZE = 12;
 const FONTWIDTH = 0.59;
@@ -32,10 +23,13 @@ const FRAMEHEIGHT = 16;
 const XPAD = 10;
 const MINWIDTH_PX = 0.1;
 
-/** Merge folded lines ("a;b;c 12") into frames, in pre-order (start ascending, then depth ascending). */
-export function foldedToFrames(folded: string): ContractFrame[] {
-  interface Node { name: string; count: number; children: Map<string, Node> }
-  const root: Node = { name: 'all', count: 0, children: new Map() };
+/**
+ * Merge folded lines ("a;b;c 12") into frames, in pre-order (start ascending, then depth ascending).
+ * @param {string} folded
+ * @returns {ContractFrame[]}
+ */
+export function foldedToFrames(folded) {
+  const root = { name: 'all', count: 0, children: new Map() };
   for (const line of folded.split('\n')) {
     const match = /^(.*) (\d+(?:\.\d+)?)$/.exec(line.trim());
     if (!match) continue;
@@ -49,12 +43,12 @@ export function foldedToFrames(folded: string): ContractFrame[] {
       node = child;
     }
   }
-  const frames: ContractFrame[] = [];
-  const walk = (node: Node, depth: number, start: number): void => {
+  const frames = [];
+  const walk = (node, depth, start) => {
     frames.push({ name: node.name, depth, start, samples: node.count });
     let x = start;
     for (const key of [...node.children.keys()].sort()) {
-      const child = node.children.get(key)!;
+      const child = node.children.get(key);
       walk(child, depth + 1, x);
       x += child.count;
     }
@@ -63,24 +57,29 @@ export function foldedToFrames(folded: string): ContractFrame[] {
   return frames;
 }
 
-const escapeXml = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-const short = (v: number): string => String(Math.round(v * 100) / 100);
+const escapeXml = (s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const short = (v) => String(Math.round(v * 100) / 100);
 
 /** The label flamegraph.pl would draw in `widthPx`: '' below 3 characters, else truncated with "..". */
-export function estimatedLabel(name: string, widthPx: number): string {
+export function estimatedLabel(name, widthPx) {
   const chars = Math.floor(widthPx / (FONTSIZE * FONTWIDTH));
   if (chars < 3) return '';
   return chars < name.length ? name.slice(0, chars - 2) + '..' : name;
 }
 
-export function contractSvg(folded: string, options: ContractSvgOptions = {}): string {
+/**
+ * @param {string} folded
+ * @param {ContractSvgOptions} [options]
+ * @returns {string}
+ */
+export function contractSvg(folded, options = {}) {
   const width = options.width ?? 1200;
   const inverted = options.inverted ?? false;
   const all = foldedToFrames(folded);
   const total = all[0].samples;
   const scale = (width - 2 * XPAD) / total;
   const frames = all.filter((f) => f.samples * scale >= MINWIDTH_PX);
-  const depthMax = Math.max(...frames.map((f) => f.depth));
+  const depthMax = frames.reduce((max, f) => Math.max(max, f.depth), 0);
   const ypad1 = FONTSIZE * 3;
   const ypad2 = FONTSIZE * 2 + 10;
   const height = (depthMax + 1) * FRAMEHEIGHT + ypad1 + ypad2;
@@ -88,7 +87,7 @@ export function contractSvg(folded: string, options: ContractSvgOptions = {}): s
     width, xpad: XPAD, fontsize: FONTSIZE, fontwidth: FONTWIDTH, frameheight: FRAMEHEIGHT, inverted, total,
     searchcolor: 'rgb(230,0,230)', nametype: 'Function:', countname: 'samples', minwidth: MINWIDTH_PX,
   };
-  const out: string[] = [];
+  const out = [];
   out.push('<?xml version="1.0" standalone="no"?>');
   out.push(`<svg version="1.1" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ` +
     'xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" xmlns:fg="urn:irisflame:fg">');

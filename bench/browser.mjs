@@ -1,0 +1,265 @@
+#!/usr/bin/env node
+/**
+ * Interactive latency of flame-graph SVGs in headless Chromium: ours vs flamegraph.pl's vs inferno's.
+ *
+ * Inputs (about 1k, 20k and 150k drawn frames) are derived from a real capture recorded on this machine
+ * (fixtures/browser/perf-mixed.folded: perf record -F 499 -a -g over tar|gzip, find|sort, perl, python), by
+ * subsetting, replicating under renamed process names, repeating the middle of stacks (as recursion does) and
+ * giving each stack a few unique leaf frames. They are cached under bench/.cache.
+ *
+ * Each SVG is loaded from file:// and timed in the page: performance.now() around a dispatched event plus a
+ * double requestAnimationFrame, so style, layout and paint of the next frame are included.
+ *   load   = navigation start -> load event -> two animation frames
+ *   zoom   = click on a fixed mid-depth frame (the widest one at a third of the depth) -> painted
+ *   reset  = click on "Reset Zoom" -> painted
+ *   search = click on "Search" answering the prompt with SEARCH_REGEX -> painted (then cleared, untimed)
+ * First zoom is reported apart (our script builds its model then); the others are medians of REPEATS runs.
+ *
+ * Run alone: node bench/browser.mjs [--sizes=1000,20000] [--repeats=N]; or import { runBrowserBench }.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { chromium } from 'playwright-core';
+import { contractSvg, foldedToFrames } from '../test/browser/support/contract-svg.mjs';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CACHE = join(ROOT, 'bench', '.cache');
+const BASE_CAPTURE = join(ROOT, 'fixtures', 'browser', 'perf-mixed.folded');
+const REFERENCE = process.env.IRISFLAME_REFERENCE_DIR ?? join(ROOT, '..', 'shared', 'reference');
+const CHROMIUM = process.env.IRISFLAME_CHROMIUM ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+export const DEFAULT_SIZES = [1_000, 20_000, 150_000];
+const REPEATS = 3;
+/** Kernel allocation and locking: matches a few percent of frames spread all over the capture. */
+const SEARCH_REGEX = 'alloc|lock';
+const WIDTH_PX = 1180; // 1200 - 2 * xpad, the same for all three renderers by default
+const MINWIDTH_PX = 0.1;
+
+/* ---------- inputs ---------- */
+
+function drawnFrames(lines) {
+  const frames = foldedToFrames(lines.join('\n'));
+  const scale = WIDTH_PX / frames[0].samples;
+  return frames.filter((f) => f.samples * scale >= MINWIDTH_PX).length;
+}
+
+// Replicate the capture `replicas` times under renamed process names, repeat the middle of each stack
+// `recursion` times, and make the last `uniqueLeaves` frames of every stack its own (all counts 1).
+function varied(base, replicas, recursion, uniqueLeaves) {
+  const out = [];
+  for (let r = 0; r < replicas; r++) {
+    base.forEach((line, j) => {
+      let frames = line.slice(0, line.lastIndexOf(' ')).split(';');
+      if (r > 0) frames[0] += `~${r}`;
+      if (recursion > 1 && frames.length > 2) {
+        const middle = frames.slice(1, -1);
+        frames = [frames[0], ...Array(recursion).fill(middle).flat(), frames[frames.length - 1]];
+      }
+      for (let d = Math.max(1, frames.length - uniqueLeaves); d < frames.length; d++) frames[d] += `~${j}`;
+      out.push(`${frames.join(';')} 1`);
+    });
+  }
+  return out;
+}
+
+function makeInput(base, target) {
+  if (target <= drawnFrames(base)) { // a strided subset of the real capture, real counts kept
+    let lo = 1, hi = base.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const stride = base.length / mid;
+      const subset = Array.from({ length: mid }, (_, k) => base[Math.floor(k * stride)]);
+      if (drawnFrames(subset) < target) lo = mid + 1; else hi = mid;
+    }
+    const stride = base.length / lo;
+    return Array.from({ length: lo }, (_, k) => base[Math.floor(k * stride)]);
+  }
+  const perCopy = drawnFrames(varied(base, 1, 1, 0));
+  const replicas = Math.min(10, Math.ceil(target / perCopy));
+  const recursion = target > perCopy * 10 ? 2 : 1;
+  let best = null;
+  for (let k = 0; k <= 32; k += 2) {
+    const lines = varied(base, replicas, recursion, k);
+    const n = drawnFrames(lines);
+    if (!best || Math.abs(n - target) < Math.abs(best.n - target)) best = { lines, n };
+    if (n >= target) break;
+  }
+  return best.lines;
+}
+
+function cachedInput(target) {
+  const baseText = readFileSync(BASE_CAPTURE, 'utf8');
+  const key = createHash('sha1').update(baseText).update(String(target)).update('v1').digest('hex').slice(0, 10);
+  const file = join(CACHE, `browser-${target}-${key}.folded`);
+  if (!existsSync(file)) {
+    mkdirSync(CACHE, { recursive: true });
+    const lines = makeInput(baseText.trim().split('\n'), target);
+    writeFileSync(file, lines.sort().join('\n') + '\n');
+  }
+  return file;
+}
+
+/* ---------- renderers ---------- */
+
+function renderPerl(input, output) {
+  const svg = execFileSync('perl', [join(REFERENCE, 'flamegraph-pl', 'flamegraph.pl'), input],
+    { maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'ignore'] });
+  writeFileSync(output, svg);
+}
+
+function renderInferno(input, output) {
+  const svg = execFileSync(join(REFERENCE, 'inferno', 'inferno-flamegraph'), [input],
+    { maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'ignore'] });
+  writeFileSync(output, svg);
+}
+
+/** bin/irisflame flamegraph; until it works, the contract stand-in from the browser tests (labelled so). */
+function renderOurs(input, output) {
+  const run = spawnSync('node', [join(ROOT, 'bin', 'irisflame'), 'flamegraph', input],
+    { maxBuffer: 1 << 30, encoding: 'buffer' });
+  if (run.status === 0 && run.stdout.subarray(0, 200).toString().includes('<svg')) {
+    writeFileSync(output, run.stdout);
+    return 'ours';
+  }
+  writeFileSync(output, contractSvg(readFileSync(input, 'utf8')));
+  return 'ours(stand-in)';
+}
+
+/* ---------- in-page measurements ---------- */
+
+// Runs in the page. Finds the frame to zoom by its title and rect y, so all three renderers zoom the same one.
+function pageMeasure({ action, target, regex }) {
+  const painted = () => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+  const click = (el) => {
+    const r = el.getBoundingClientRect();
+    el.dispatchEvent(new MouseEvent('click', {
+      bubbles: true, cancelable: true, view: window, clientX: r.x + r.width / 2, clientY: r.y + r.height / 2,
+    }));
+  };
+  const findTarget = () => {
+    for (const g of document.getElementById('frames').children) {
+      const title = g.querySelector('title');
+      const rect = g.querySelector('rect');
+      if (title && rect && title.textContent.startsWith(target.titlePrefix) &&
+        Math.abs(parseFloat(rect.getAttribute('y')) - target.y) < 0.5) return rect;
+    }
+    throw new Error(`zoom target not found: ${target.titlePrefix} at y=${target.y}`);
+  };
+  const el = action === 'zoom' ? findTarget() : document.getElementById(action === 'reset' ? 'unzoom' : 'search');
+  window.prompt = () => regex;
+  const t0 = performance.now();
+  click(el);
+  return painted().then(() => {
+    const t = performance.now() - t0;
+    const matched = document.getElementById('matched')?.textContent ?? '';
+    if (action === 'search') { window.prompt = () => null; click(document.getElementById('search')); }
+    return painted().then(() => (action === 'search' ? { t, matched } : t));
+  });
+}
+
+/** The widest frame at a third of the maximum depth, located as flamegraph.pl lays it out. */
+function zoomTarget(inputFile) {
+  const frames = foldedToFrames(readFileSync(inputFile, 'utf8'));
+  const scale = WIDTH_PX / frames[0].samples;
+  const drawn = frames.filter((f) => f.samples * scale >= MINWIDTH_PX);
+  const maxDepth = drawn.reduce((m, f) => Math.max(m, f.depth), 0);
+  const depth = Math.max(1, Math.round(maxDepth / 3));
+  const target = drawn.filter((f) => f.depth === depth).sort((a, b) => b.samples - a.samples)[0];
+  const height = (maxDepth + 1) * 16 + 36 + 34;
+  return {
+    titlePrefix: `${target.name} (${target.samples.toLocaleString('en-US')} `,
+    y: height - 34 - (depth + 1) * 16 + 1,
+    subtree: drawn.filter((f) => f.start >= target.start && f.start < target.start + target.samples &&
+      f.depth >= depth).length,
+  };
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function measureSvg(context, file, target, repeats) {
+  const page = await context.newPage();
+  page.setDefaultTimeout(600_000);
+  await page.goto(pathToFileURL(file).href, { waitUntil: 'load', timeout: 600_000 });
+  const load = await page.evaluate(() => new Promise((resolve) =>
+    requestAnimationFrame(() => requestAnimationFrame(() => resolve(performance.now())))));
+  const run = (action) => page.evaluate(pageMeasure, { action, target, regex: SEARCH_REGEX });
+  const zooms = [], resets = [], searches = [];
+  for (let k = 0; k < repeats; k++) {
+    zooms.push(await run('zoom'));
+    resets.push(await run('reset'));
+  }
+  let matched = '';
+  for (let k = 0; k < repeats; k++) ({ t: searches[k], matched } = await run('search'));
+  await page.close();
+  return {
+    load, firstZoom: zooms[0], zoom: median(zooms.slice(repeats > 1 ? 1 : 0)), reset: median(resets),
+    search: median(searches), matched,
+  };
+}
+
+/* ---------- driver ---------- */
+
+export async function runBrowserBench({ sizes = DEFAULT_SIZES, repeats = REPEATS, log = console.log } = {}) {
+  if (!existsSync(CHROMIUM)) { log(`[skip] browser bench: Chromium not found at ${CHROMIUM}`); return []; }
+  const work = mkdtempSync(join(tmpdir(), 'irisflame-bench-browser-'));
+  const context = await chromium.launchPersistentContext(join(work, 'profile'), {
+    executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, viewport: { width: 1280, height: 1000 },
+  });
+  const rows = [];
+  try {
+    for (const size of sizes) {
+      const input = cachedInput(size);
+      const target = zoomTarget(input);
+      log(`# ~${size} frames: ${input} (zoom target subtree: ${target.subtree} frames)`);
+      const renderers = [
+        ['flamegraph.pl', renderPerl], ['inferno', renderInferno], ['ours', renderOurs],
+      ];
+      for (const [name, render] of renderers) {
+        const file = join(work, `${size}-${name}.svg`);
+        const label = render(input, file) ?? name;
+        const m = await measureSvg(context, file, target, repeats);
+        rows.push({ size, renderer: label, bytes: statSync(file).size, ...m });
+        log(`  ${label}: ${JSON.stringify(m)}`);
+      }
+    }
+  } finally {
+    await context.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+  log(formatTable(rows));
+  return rows;
+}
+
+function formatTable(rows) {
+  const ms = (v) => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
+  const out = ['', '| frames | renderer | SVG KB | load ms | 1st zoom ms | zoom ms | reset ms | search ms |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |'];
+  for (const r of rows) {
+    out.push(`| ~${r.size} | ${r.renderer} | ${(r.bytes / 1024).toFixed(0)} | ${ms(r.load)} | ${ms(r.firstZoom)} | ` +
+      `${ms(r.zoom)} | ${ms(r.reset)} | ${ms(r.search)} |`);
+  }
+  out.push('', 'Speed-up of ours (their time / our time; >1 = ours faster):',
+    '| frames | vs | size ratio (ours/theirs) | load | 1st zoom | zoom | reset | search |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const size of new Set(rows.map((r) => r.size))) {
+    const ours = rows.find((r) => r.size === size && r.renderer.startsWith('ours'));
+    for (const other of rows.filter((r) => r.size === size && !r.renderer.startsWith('ours'))) {
+      const x = (k) => `${(other[k] / ours[k]).toFixed(1)}x`;
+      out.push(`| ~${size} | ${other.renderer} | ${(ours.bytes / other.bytes).toFixed(2)} | ${x('load')} | ` +
+        `${x('firstZoom')} | ${x('zoom')} | ${x('reset')} | ${x('search')} |`);
+    }
+  }
+  return out.join('\n');
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const arg = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+  const sizes = arg('sizes') ? arg('sizes').split(',').map(Number) : DEFAULT_SIZES;
+  await runBrowserBench({ sizes, repeats: arg('repeats') ? Number(arg('repeats')) : REPEATS });
+}
