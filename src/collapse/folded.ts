@@ -74,7 +74,8 @@ const USER_KERNEL_DELIMITER = '-';
 /** offwaketime's delimiter between the target's and the waker's stacks (each has its own `-`). */
 const THREAD_DELIMITER = '--';
 const KERNEL_SUFFIX = '_[k]';
-const PID_SUFFIX = /-\d+(?:\/\d+)?$/;
+/** `-PID` or `-PID/TID`; stackcollapse-perf.pl writes `?` for an id perf did not print. */
+const PID_SUFFIX = /-(?:\d+|\?)(?:\/(?:\d+|\?))?$/;
 
 export interface TrailingCount {
   /** The count's value. */

@@ -12,4 +12,14 @@ export * from './detect.js';
 export * from './filter.js';
 export { writeFolded, foldedLines, sortedKeys } from './write.js';
 export { formatPerlNumber } from './perl-number.js';
-export { collapseInput, collapseChunks, DEFAULT_COLLAPSE_OPTIONS, resolveCollapseOptions, type CollapseOptions, type CollapseRun } from './pipeline.js';
+export { createPerfCollapser, detectPerf } from './perf.js';
+export {
+  collapseInput,
+  collapseChunks,
+  createCollapser,
+  FORMAT_DETECTORS,
+  DEFAULT_COLLAPSE_OPTIONS,
+  resolveCollapseOptions,
+  type CollapseOptions,
+  type CollapseRun,
+} from './pipeline.js';

@@ -14,8 +14,8 @@ export function formatPerlNumber(value: number): string {
   if (value === Infinity) return 'Inf';
   if (value === -Infinity) return '-Inf';
   if (Number.isInteger(value) && Math.abs(value) < PERL_IV_LIMIT) {
-    // String() prints every digit below 1e21; -0 prints as "0", as Perl does.
-    return String(value);
+    // Exact digits (String() would round past 2^53 to "…847000"); -0 prints as "0", as in Perl.
+    return Number.isSafeInteger(value) ? String(value === 0 ? 0 : value) : BigInt(value).toString();
   }
   return formatG(value, NV_SIGNIFICANT_DIGITS);
 }

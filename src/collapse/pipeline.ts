@@ -8,9 +8,10 @@ import { openInput } from './input.js';
 import { DEFAULT_PERF_COLLAPSE_OPTIONS, resolvePerfCollapseOptions, type PerfCollapseOptions } from './perf-options.js';
 import { createBpftraceCollapser, detectBpftrace } from './bpftrace.js';
 import { createFoldedCollapser, detectFolded } from './folded.js';
+import { createPerfCollapser, detectPerf } from './perf.js';
 import { decideFormat, DETECT_MAX_BYTES, type CollapseFormat, type FormatChoice, type FormatDetector } from './detect.js';
 import { makeProcessFilter, type ProcessFilterOptions } from './filter.js';
-import type { CollapseResult, Collapser, Detection, ProcessFilter } from './types.js';
+import type { CollapseResult, Collapser, ProcessFilter } from './types.js';
 
 export interface CollapseOptions extends PerfCollapseOptions, ProcessFilterOptions {
   /**
@@ -57,7 +58,7 @@ export async function collapseChunks(
 ): Promise<CollapseRun> {
   const resolved = resolveCollapseOptions(options);
   const processFilter = combineFilters(makeProcessFilter(resolved), resolved.processFilter);
-  const detectors = await loadDetectors();
+  const detectors = FORMAT_DETECTORS;
   const iterator = chunks[Symbol.asyncIterator]();
   let head: Buffer = Buffer.alloc(0);
   let ended = false;
@@ -71,7 +72,7 @@ export async function collapseChunks(
       else head = head.length === 0 ? next.value : Buffer.concat([head, next.value]);
       decision = decideFormat(head, ended || head.length >= DETECT_MAX_BYTES, displayName, resolved.format, detectors);
     }
-    collapser = await createCollapser(decision.format, { ...resolved, processFilter });
+    collapser = createCollapser(decision.format, { ...resolved, processFilter });
     if (head.length > 0) collapser.push(head);
     head = Buffer.alloc(0);
     while (!ended) {
@@ -107,43 +108,21 @@ function noStacksError(run: CollapseRun): IrisflameError {
   return new IrisflameError('NO_STACKS', `no stacks found in ${run.displayName}: ${why}`, { hint });
 }
 
-// The perf parser is engineer A's (src/collapse/perf.ts); it is loaded by name so this file compiles
-// while perf.ts is being written.
-interface PerfModule {
-  createPerfCollapser(options: PerfCollapseOptions): Collapser;
-  detectPerf(head: Buffer): Detection;
-}
-const PERF_MODULE = './perf.js';
-let perfModule: Promise<PerfModule | undefined> | undefined;
-
-function loadPerf(): Promise<PerfModule | undefined> {
-  perfModule ??= (import(PERF_MODULE) as Promise<PerfModule>).catch(() => undefined);
-  return perfModule;
-}
-
 /** Most specific first: bpftrace's banner and `@[` are unmistakable; perf script next; folded last. */
-async function loadDetectors(): Promise<FormatDetector[]> {
-  const perf = await loadPerf();
-  const detectors: FormatDetector[] = [{ format: 'bpftrace', detect: detectBpftrace }];
-  if (perf !== undefined) detectors.push({ format: 'perf', detect: (head) => perf.detectPerf(head) });
-  detectors.push({ format: 'folded', detect: detectFolded });
-  return detectors;
-}
+export const FORMAT_DETECTORS: readonly FormatDetector[] = [
+  { format: 'bpftrace', detect: detectBpftrace },
+  { format: 'perf', detect: detectPerf },
+  { format: 'folded', detect: detectFolded },
+];
 
-async function createCollapser(format: CollapseFormat, options: CollapseOptions): Promise<Collapser> {
+/** The parser for `format`, configured from the shared options. */
+export function createCollapser(format: CollapseFormat, options: CollapseOptions): Collapser {
   switch (format) {
     case 'bpftrace':
       return createBpftraceCollapser(options);
     case 'folded':
       return createFoldedCollapser(options);
-    case 'perf': {
-      const perf = await loadPerf();
-      if (perf === undefined) {
-        throw new IrisflameError('INTERNAL', 'the perf script parser is missing from this build', {
-          hint: 'rebuild irisflame (npm run build)',
-        });
-      }
-      return perf.createPerfCollapser(resolvePerfCollapseOptions(options));
-    }
+    case 'perf':
+      return createPerfCollapser(resolvePerfCollapseOptions(options));
   }
 }
