@@ -1,0 +1,81 @@
+/**
+ * irisflame's lifecycle capture file: what `record --lifecycle` saves and `timeline FILE` reads back.
+ * It is plain `perf script --show-task-events --show-lost-events` output with irisflame's own facts in
+ * `#` lines at the top, so stackcollapse-perf.pl, `irisflame collapse` and any perf-script reader still
+ * accept it (they skip `#` lines):
+ *
+ *     # irisflame-lifecycle 1 clock=monotonic
+ *     # irisflame-command 3 ["iris","stop","IRIS"]
+ *     # irisflame-lost 2
+ *     # irisflame-snoop E<TAB>568541922730<TAB>9115<TAB>9114<TAB>62<TAB>./irisdb\x00-s/data/IRIS/mgr/\x00-cV\x00<TAB>irisdb
+ *     # irisflame-snoop X<TAB>570354910307<TAB>9137<TAB>768
+ *     irisdb 9115/9115 [000] 568.545: 10101010 cpu-clock:ppp:
+ *     …
+ */
+import type { RecordedCommand } from './model.js';
+import { SNOOP_LINE_PREFIX } from './exec-snooper.js';
+
+export const CAPTURE_MARKER = '# irisflame-';
+export const CAPTURE_HEADER = '# irisflame-lifecycle 1';
+const COMMAND_PREFIX = '# irisflame-command ';
+const LOST_PREFIX = '# irisflame-lost ';
+const NOTE_PREFIX = '# irisflame-note ';
+
+export type CaptureLine =
+  | { kind: 'snoop'; text: string }
+  | { kind: 'command'; command: RecordedCommand }
+  | { kind: 'lost'; count: number }
+  | { kind: 'note'; text: string }
+  | { kind: 'header'; clock: string | undefined }
+  | { kind: 'bad' };
+
+/** Read one `# irisflame-…` line. */
+export function parseCaptureLine(line: string): CaptureLine {
+  if (line.startsWith(SNOOP_LINE_PREFIX)) return { kind: 'snoop', text: line.slice(SNOOP_LINE_PREFIX.length) };
+  if (line.startsWith(CAPTURE_HEADER)) {
+    const clock = /clock=(\S+)/.exec(line)?.[1];
+    return { kind: 'header', clock };
+  }
+  if (line.startsWith(COMMAND_PREFIX)) {
+    const rest = line.slice(COMMAND_PREFIX.length);
+    const space = rest.indexOf(' ');
+    if (space === -1) return { kind: 'bad' };
+    const code = rest.slice(0, space);
+    try {
+      const argv: unknown = JSON.parse(rest.slice(space + 1));
+      if (!Array.isArray(argv) || !argv.every((item) => typeof item === 'string')) return { kind: 'bad' };
+      return { kind: 'command', command: { argv, exitCode: code === '-' ? undefined : Number(code) } };
+    } catch {
+      return { kind: 'bad' };
+    }
+  }
+  if (line.startsWith(LOST_PREFIX)) {
+    const count = Number(line.slice(LOST_PREFIX.length));
+    return Number.isFinite(count) ? { kind: 'lost', count } : { kind: 'bad' };
+  }
+  if (line.startsWith(NOTE_PREFIX)) return { kind: 'note', text: line.slice(NOTE_PREFIX.length) };
+  return { kind: 'bad' };
+}
+
+export interface CaptureHeaderFacts {
+  command: RecordedCommand | undefined;
+  lostChunks: number;
+  notes: string[];
+  /** The exec snooper's raw output lines. */
+  snoopLines: string[];
+}
+
+/** The `#` lines to put before perf script's output. */
+export function formatCaptureHeader(facts: CaptureHeaderFacts): string {
+  const lines = [`${CAPTURE_HEADER} clock=monotonic`];
+  if (facts.command) {
+    const code = facts.command.exitCode === undefined ? '-' : String(facts.command.exitCode);
+    lines.push(`${COMMAND_PREFIX}${code} ${JSON.stringify(facts.command.argv)}`);
+  }
+  if (facts.lostChunks > 0) lines.push(`${LOST_PREFIX}${facts.lostChunks}`);
+  for (const note of facts.notes) lines.push(`${NOTE_PREFIX}${note.replace(/\n/g, ' ')}`);
+  for (const snoop of facts.snoopLines) {
+    if (snoop.startsWith('E\t') || snoop.startsWith('X\t')) lines.push(`${SNOOP_LINE_PREFIX}${snoop}`);
+  }
+  return lines.join('\n') + '\n';
+}

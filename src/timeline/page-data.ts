@@ -1,0 +1,181 @@
+/**
+ * The data the lifecycle page's script works from, built once in Node so the browser only counts and
+ * draws: frame names interned with their colours, every stack merged into one call tree (nodes created
+ * parent before child, so the browser can sum counts in one backward pass), and samples as three
+ * parallel arrays sorted by time (microseconds, call-tree leaf, lane).
+ */
+import { FrameColors } from '../flamegraph/color.js';
+import { FRAME_KINDS } from '../flamegraph/kind.js';
+import { HUES } from '../flamegraph/palettes/hues.js';
+import { KIND_HUES } from '../flamegraph/palettes/kind.js';
+import { displayName } from '../flamegraph/xml.js';
+import { describeExitStatus } from './exec-snooper.js';
+import type { Timeline } from './model.js';
+import type { TimelineOptions } from './options.js';
+import { pageLayout, type PageLayout } from './page-layout.js';
+
+export interface PageProcess {
+  pid: number;
+  ppid: number;
+  /** Lane index of the parent, -1 when not shown. */
+  parent: number;
+  depth: number;
+  label: string;
+  comm: string;
+  routine: string;
+  argv: string[] | null;
+  /** Microseconds from the page's time origin. */
+  start: number;
+  exec: number;
+  /** -1 while still running at the end. */
+  end: number;
+  exit: string;
+  samples: number;
+  before: boolean;
+}
+
+export interface PageData {
+  title: string;
+  subtitle: string;
+  /** Time origin: the capture's start, microseconds on perf's clock. */
+  t0: number;
+  /** Span covered, microseconds. */
+  span: number;
+  layout: PageLayout;
+  processes: PageProcess[];
+  names: string[];
+  colors: string[];
+  /** Call tree: node 0 is `all`; `parent[i] < i` for every other node. */
+  nodeParent: number[];
+  nodeName: number[];
+  sampleTime: number[];
+  sampleNode: number[];
+  sampleLane: number[];
+  /** 1 for samples of the idle task (pid 0), left out of the density strip. */
+  sampleIdle: number[];
+  legend: Array<{ label: string; color: string }>;
+  facts: {
+    lostEvents: number;
+    badLines: number;
+    snoopedExecs: number;
+    taskEvents: number;
+    notes: string[];
+    command: string;
+  };
+}
+
+const MICROS = 1e6;
+
+/** perf prints microseconds; rounding each absolute time the same way keeps counts exact across the page. */
+export function toMicros(seconds: number): number {
+  return Math.round(seconds * MICROS);
+}
+
+export function buildPageData(timeline: Timeline, options: TimelineOptions): PageData {
+  const t0 = toMicros(timeline.start);
+  const colors = new FrameColors({ colors: 'kind', hash: false, random: false, negate: false }, 0, undefined);
+  const names: string[] = ['all'];
+  const nameColors: string[] = ['rgb(250,250,250)'];
+  const nameIds = new Map<string, number>([['\u0000all', 0]]);
+  const nodeParent: number[] = [-1];
+  const nodeName: number[] = [0];
+  const childIds = new Map<string, number>();
+  const leafOfStack = new Map<string, number>();
+  let maxDepth = 0;
+
+  const nameId = (latin1: string): number => {
+    let id = nameIds.get(latin1);
+    if (id === undefined) {
+      id = names.length;
+      nameIds.set(latin1, id);
+      const shown = displayName(latin1);
+      names.push(shown);
+      nameColors.push(colors.color(shown, undefined));
+    }
+    return id;
+  };
+  const leafOf = (stack: string): number => {
+    let leaf = leafOfStack.get(stack);
+    if (leaf !== undefined) return leaf;
+    let node = 0;
+    const frames = stack.split(';');
+    for (const frame of frames) {
+      const name = nameId(frame);
+      const key = `${node}:${name}`;
+      let child = childIds.get(key);
+      if (child === undefined) {
+        child = nodeParent.length;
+        nodeParent.push(node);
+        nodeName.push(name);
+        childIds.set(key, child);
+      }
+      node = child;
+    }
+    if (frames.length > maxDepth) maxDepth = frames.length;
+    leafOfStack.set(stack, node);
+    return node;
+  };
+
+  const sampleTime: number[] = [];
+  const sampleNode: number[] = [];
+  const sampleLane: number[] = [];
+  const sampleIdle: number[] = [];
+  for (const sample of timeline.samples) {
+    sampleIdle.push(sample.pid === 0 ? 1 : 0);
+    sampleTime.push(toMicros(sample.time) - t0);
+    sampleNode.push(leafOf(sample.stack));
+    sampleLane.push(sample.process);
+  }
+
+  const processes: PageProcess[] = timeline.processes.map((lane) => ({
+    pid: lane.pid,
+    ppid: lane.ppid ?? -1,
+    parent: lane.parent ?? -1,
+    depth: lane.depth,
+    label: lane.label,
+    comm: lane.comm,
+    routine: lane.routine ?? '',
+    argv: lane.argv ?? null,
+    start: toMicros(lane.start) - t0,
+    exec: lane.exec === undefined ? -1 : toMicros(lane.exec) - t0,
+    end: lane.end === undefined ? -1 : toMicros(lane.end) - t0,
+    exit: lane.exitStatus === undefined ? '' : describeExitStatus(lane.exitStatus),
+    samples: lane.samples,
+    before: lane.startedBefore,
+  }));
+
+  const command = timeline.command;
+  const commandText = command
+    ? `${command.argv.join(' ')}${command.exitCode === undefined ? '' : ` (exit ${command.exitCode})`}`
+    : '';
+  const legend = FRAME_KINDS.map(({ kind, label }) => ({
+    label,
+    color: HUES[KIND_HUES[kind]](label, { v1: 0.5, v2: 0.5, v3: 0.5 }),
+  }));
+  const report = timeline.report;
+  return {
+    title: options.title,
+    subtitle: options.subtitle ?? commandText,
+    t0,
+    span: Math.max(1, toMicros(timeline.end) - t0),
+    layout: pageLayout(options.width, processes.length, maxDepth + 1, options.subtitle ?? commandText),
+    processes,
+    names,
+    colors: nameColors,
+    nodeParent,
+    nodeName,
+    sampleTime,
+    sampleNode,
+    sampleLane,
+    sampleIdle,
+    legend,
+    facts: {
+      lostEvents: report.lostEvents,
+      badLines: report.badLines,
+      snoopedExecs: report.snoopedExecs,
+      taskEvents: report.taskEvents,
+      notes: report.notes,
+      command: commandText,
+    },
+  };
+}

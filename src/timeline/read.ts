@@ -1,0 +1,158 @@
+/**
+ * Reading a lifecycle capture: `perf script --show-task-events` output, optionally with irisflame's
+ * `# irisflame-…` header (capture-file.ts). Samples are parsed by the perf collapser (one perf stack
+ * parser in the project) through its `onSample` hook; this file only picks out the event lines, which it
+ * finds by searching each chunk for two markers (marker-lines.ts) instead of splitting every line.
+ */
+import { createPerfCollapser } from '../collapse/perf.js';
+import type { CollapseReport } from '../collapse/types.js';
+import { ArgvIndex } from './argv-index.js';
+import { CAPTURE_MARKER, parseCaptureLine } from './capture-file.js';
+import { parseSnoopLine } from './exec-snooper.js';
+import type { RecordedCommand, TaskEvent, TimelineReport } from './model.js';
+import { emptyTimelineReport } from './model.js';
+import { TASK_EVENT_MARKER, parseTaskEventLine } from './task-events.js';
+import { MarkerLines } from './marker-lines.js';
+
+/** A sample as read, before it is attributed to a process lane. */
+export interface RawSample {
+  time: number;
+  /** Process id when perf printed one (`-F +pid`), else undefined (resolved from fork events later). */
+  pid: number | undefined;
+  tid: number;
+  comm: string;
+  stack: string;
+}
+
+/** Everything a capture holds, unassembled. */
+export interface LifecycleCapture {
+  events: TaskEvent[];
+  argv: ArgvIndex;
+  samples: RawSample[];
+  command: RecordedCommand | undefined;
+  report: TimelineReport;
+  /** The perf collapser's own report (bad stack lines, skipped events). */
+  collapse: CollapseReport | undefined;
+}
+
+const MAX_BAD_EXAMPLES = 3;
+
+/** A push reader over a capture's bytes; chunks may split lines anywhere. */
+export class LifecycleReader {
+  private readonly capture: LifecycleCapture;
+  private readonly collapser;
+  private readonly lines = new MarkerLines([
+    { bytes: Buffer.from(TASK_EVENT_MARKER, 'latin1'), atLineStart: false, onLine: (line) => this.onEventLine(line) },
+    { bytes: Buffer.from(CAPTURE_MARKER, 'latin1'), atLineStart: true, onLine: (line) => this.onCaptureLine(line) },
+  ]);
+  private samplesWithoutTime = 0;
+  /** `time:tid` of every task-event line, to tell them from samples (see onSample). */
+  private readonly taskEventKeys = new Set<string>();
+
+  constructor() {
+    this.capture = {
+      events: [],
+      argv: new ArgvIndex(),
+      samples: [],
+      command: undefined,
+      report: emptyTimelineReport(),
+      collapse: undefined,
+    };
+    const samples = this.capture.samples;
+    this.collapser = createPerfCollapser({
+      samples: true,
+      onSample: (sample) => {
+        // The collapser closes a sample at the next event line, so a task-event line, itself shaped like
+        // an event line, arrives here as a frameless "sample"; the Perl drops those, and so do we.
+        if (sample.stack.indexOf(';') === -1 && this.taskEventKeys.has(taskEventKey(sample.time, sample.tid))) return;
+        if (sample.time === undefined) {
+          this.samplesWithoutTime++;
+          return;
+        }
+        samples.push({ time: sample.time, pid: sample.pid, tid: sample.tid, comm: sample.comm, stack: sample.stack });
+      },
+    });
+  }
+
+  push(chunk: Buffer): void {
+    // Lines first: every task event is known before the collapser can report it as a sample.
+    this.lines.push(chunk);
+    this.collapser.push(chunk);
+  }
+
+  finish(): LifecycleCapture {
+    this.lines.finish();
+    const result = this.collapser.finish();
+    this.capture.collapse = result.report;
+    const report = this.capture.report;
+    report.samples = this.capture.samples.length;
+    if (this.samplesWithoutTime > 0) {
+      report.notes.push(`${this.samplesWithoutTime} samples had no timestamp and are not on the timeline (record with perf script -F +time)`);
+    }
+    this.capture.samples.sort((a, b) => a.time - b.time);
+    return this.capture;
+  }
+
+  // irisstop  8043 [000]   452.631236: PERF_RECORD_FORK(8044:8044):(8043:8043)
+  private onEventLine(line: string): void {
+    const parsed = parseTaskEventLine(line);
+    const report = this.capture.report;
+    if (parsed.kind === 'event') {
+      this.capture.events.push(parsed.event);
+      this.taskEventKeys.add(taskEventKey(parsed.event.time, parsed.lineTid));
+      report.taskEvents++;
+    } else if (parsed.kind === 'lost') {
+      report.lostEvents += parsed.count;
+    } else if (parsed.kind === 'bad') {
+      this.badLine(line);
+    }
+  }
+
+  // # irisflame-snoop E	568541922730	9115	9114	62	./irisdb\x00-s/data/IRIS/mgr/\x00-cV\x00	irisdb
+  private onCaptureLine(line: string): void {
+    const parsed = parseCaptureLine(line);
+    const report = this.capture.report;
+    switch (parsed.kind) {
+      case 'snoop': {
+        const snoop = parseSnoopLine(parsed.text);
+        if (snoop.kind === 'exec') {
+          this.capture.argv.addExec(snoop.exec);
+          report.snoopedExecs++;
+        } else if (snoop.kind === 'exit') this.capture.argv.addExit(snoop.exit);
+        else if (snoop.kind === 'bad') this.badLine(line);
+        break;
+      }
+      case 'command':
+        this.capture.command = parsed.command;
+        break;
+      case 'lost':
+        report.lostEvents += parsed.count;
+        break;
+      case 'note':
+        report.notes.push(parsed.text);
+        break;
+      case 'header':
+        break;
+      case 'bad':
+        this.badLine(line);
+        break;
+    }
+  }
+
+  private badLine(line: string): void {
+    const report = this.capture.report;
+    report.badLines++;
+    if (report.badLineExamples.length < MAX_BAD_EXAMPLES) report.badLineExamples.push(line);
+  }
+}
+
+function taskEventKey(time: number | undefined, tid: number): string {
+  return `${time}:${tid}`;
+}
+
+/** Read a whole capture from chunks. */
+export async function readLifecycleCapture(chunks: AsyncIterable<Buffer>): Promise<LifecycleCapture> {
+  const reader = new LifecycleReader();
+  for await (const chunk of chunks) reader.push(chunk);
+  return reader.finish();
+}

@@ -1,0 +1,66 @@
+/**
+ * The lifecycle SVG: one self-contained file (no external fonts, images or scripts) holding the page's
+ * data as JSON and the browser code from src/timeline/browser/ verbatim. The script draws everything
+ * below the title; the skeleton here only reserves the groups it fills.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { IrisflameError } from '../errors.js';
+import { cdataSafe, escapeText, xmlSafe } from '../flamegraph/xml.js';
+import type { PageData } from './page-data.js';
+
+const BROWSER_FILES = ['lifecycle-model.js', 'lifecycle.js'] as const;
+
+export function renderLifecycleSvg(data: PageData): string {
+  const { width, height } = data.layout;
+  const json = JSON.stringify(data).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026');
+  const scripts = BROWSER_FILES.map((name) => script(browserFile(name))).join('\n');
+  return [
+    '<?xml version="1.0" standalone="no"?>',
+    '<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">',
+    `<svg version="1.1" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">`,
+    '<!-- irisflame lifecycle view: process timeline, sample density, flame graph of the selected range -->',
+    '<defs><linearGradient id="background" y1="0" y2="1" x1="0" x2="0"><stop stop-color="#eeeeee" offset="5%"/><stop stop-color="#eeeeb0" offset="95%"/></linearGradient></defs>',
+    `<style type="text/css"><![CDATA[${cdataSafe(browserFile('lifecycle.css'))}\ntext{font-family:Verdana,sans-serif;font-size:${data.layout.fontSize}px}\n]]></style>`,
+    script(`var lcData = ${json};`),
+    scripts,
+    `<rect x="0" y="0" width="${width}" height="${height}" fill="url(#background)"/>`,
+    `<text id="title" x="${width / 2}" y="24">${escapeText(xmlSafe(data.title))}</text>`,
+    data.subtitle === '' ? '' : `<text id="subtitle" x="${width / 2}" y="44">${escapeText(xmlSafe(data.subtitle))}</text>`,
+    '<g id="axis"></g>',
+    '<g id="lanes"></g>',
+    '<g id="strip"></g>',
+    '<g id="flame"></g>',
+    '<g id="controls"></g>',
+    `<text id="details" x="${data.layout.xpad}" y="${data.layout.detailsY}"> </text>`,
+    `<text id="matched" x="${width - data.layout.xpad - 100}" y="${data.layout.detailsY}"> </text>`,
+    '</svg>',
+    '',
+  ]
+    .filter((line) => line !== '')
+    .join('\n');
+}
+
+function script(code: string): string {
+  return `<script type="text/ecmascript"><![CDATA[${cdataSafe(code)}]]></script>`;
+}
+
+const browserCache = new Map<string, string>();
+
+/** From dist/timeline/ the browser files are at ../../src/timeline/browser/; from src/timeline/ at ./browser/. */
+function browserFile(name: string): string {
+  const cached = browserCache.get(name);
+  if (cached !== undefined) return cached;
+  for (const candidate of [new URL(`./browser/${name}`, import.meta.url), new URL(`../../src/timeline/browser/${name}`, import.meta.url)]) {
+    try {
+      const content = readFileSync(fileURLToPath(candidate), 'utf8');
+      browserCache.set(name, content);
+      return content;
+    } catch {
+      // try the next place
+    }
+  }
+  throw new IrisflameError('INTERNAL', `the lifecycle page's browser file ${name} is missing from the installation`, {
+    hint: 'reinstall irisflame (src/timeline/browser/ ships with the package)',
+  });
+}
