@@ -70,6 +70,11 @@ export class ByteTable {
     return id;
   }
 
+  /** Whether key `id` is exactly `bytes[start, end)`. */
+  matches(id: number, bytes: Uint8Array, start: number, end: number): boolean {
+    return this.lengths[id] === end - start && this.equals(id, bytes, start, end - start);
+  }
+
   private equals(id: number, bytes: Uint8Array, start: number, length: number): boolean {
     const arena = this.arena;
     let at = this.starts[id]!;

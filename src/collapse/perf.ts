@@ -27,6 +27,8 @@ const INITIAL_STACK_DEPTH = 1 << 10;
 const BETWEEN_SAMPLES = 0;
 const IN_SAMPLE = 1;
 const SKIPPING_SAMPLE = 2;
+/** Spreads hex addresses over the guess slots (see FrameLineCache.guesses). */
+const ADDRESS_HASH_MULTIPLIER = 31;
 
 export function createPerfCollapser(options: Partial<PerfCollapseOptions> = {}): Collapser {
   return new PerfCollapser(resolvePerfCollapseOptions(options));
@@ -47,6 +49,7 @@ class PerfCollapser implements Collapser, FrameSink {
   private readonly eventParts = newEventLineParts();
   private readonly stackParts = newStackLineParts();
   private readonly leafFirstIds: number[] = [];
+  private readonly keyParts: string[] = [];
 
   private carry = Buffer.allocUnsafe(INITIAL_CARRY_BYTES);
   private carryLength = 0;
@@ -195,15 +198,25 @@ class PerfCollapser implements Collapser, FrameSink {
       return;
     }
     const pcStart = p;
-    while (p < end && IS_WORD[bytes[p]!] === 1) p++;
+    let pcHash = 0;
+    for (; p < end; p++) {
+      const byte = bytes[p]!;
+      if (IS_WORD[byte] === 0) break;
+      pcHash = (Math.imul(pcHash, ADDRESS_HASH_MULTIPLIER) + byte) | 0;
+    }
     // The address only matters to `--addrs`; leaving it out of the key lets all offsets of a symbol share.
     const keyStart = this.options.addrs ? pcStart : p;
     const cache = this.lineCache;
-    const hash = hashBytes(bytes, keyStart, end, HASH_SEED);
-    let line = cache.lines.find(bytes, keyStart, end, hash);
-    if (line === -1) {
-      line = this.learnLine(bytes, start, end, keyStart, hash);
-      if (line === -1) return;
+    const guessSlot = pcHash & cache.guessMask;
+    let line = cache.guesses[guessSlot]! - 1;
+    if (line === -1 || !cache.lines.matches(line, bytes, keyStart, end)) {
+      const hash = hashBytes(bytes, keyStart, end, HASH_SEED);
+      line = cache.lines.find(bytes, keyStart, end, hash);
+      if (line === -1) {
+        line = this.learnLine(bytes, start, end, keyStart, hash);
+        if (line === -1) return;
+      }
+      cache.guesses[guessSlot] = line + 1;
     }
     const count = cache.idCountOf(line);
     if (this.frameCount + count > this.frames.length) this.frames = grow(this.frames, this.frameCount + count);
@@ -260,12 +273,14 @@ class PerfCollapser implements Collapser, FrameSink {
     }
   }
 
-  /** `comm;root;…;leaf`, made once per distinct stack. */
+  /** `comm;root;…;leaf`, made once per distinct stack; joined in one go, so the key is one flat string. */
   private stackKey(): string {
     const names = this.frameNames.names;
-    let key = this.processes.nameOf(this.process);
-    for (let i = this.frameCount - 1; i >= 0; i--) key += ';' + names[this.frames[i]!]!;
-    return key;
+    const parts = this.keyParts;
+    parts.length = 0;
+    parts.push(this.processes.nameOf(this.process));
+    for (let i = this.frameCount - 1; i >= 0; i--) parts.push(names[this.frames[i]!]!);
+    return parts.join(';');
   }
 
   onBadLine(bytes: Buffer, start: number, end: number): void {
