@@ -54,42 +54,47 @@ const SEPARATOR_CODE = 0x3b;
 
 /** Put the stacks in merge order and compute their weights, total and differential deltas. */
 export function orderStacks(stacks: FoldedStacks, before: FoldedStacks | undefined, options: OrderOptions): OrderedStacks {
-  let keys: StackKey[] = [...stacks.keys()];
-  if (before) for (const key of before.keys()) if (!stacks.has(key)) keys.push(key);
-  const weightOf = (key: StackKey): number => stacks.get(key) ?? 0;
-  const deltaOf = (key: StackKey): number => weightOf(key) - (before?.get(key) ?? 0);
-  let original: StackKey[] | undefined;
-  if (options.reverse) {
-    original = keys;
-    keys = keys.map(reverseStack);
+  // Weights by the key that is merged (the reversed one with `reverse`), from one pass over the input.
+  let weights: FoldedStacks = stacks;
+  let befores: FoldedStacks | undefined = before;
+  if (before) {
+    weights = new Map(stacks);
+    for (const key of before.keys()) if (!weights.has(key)) weights.set(key, 0);
   }
-  let order = keys.map((_, index) => index);
-  if (!options.flamechart) order = sortedIndexes(keys);
-  const count = order.length;
-  const ordered: StackKey[] = new Array(count);
-  const weights = new Float64Array(count);
-  const deltas = before ? new Float64Array(count) : undefined;
+  if (options.reverse) {
+    weights = reverseKeys(weights);
+    befores = before && reverseKeys(before);
+  }
+  const keys = [...weights.keys()];
+  // Plain `sort()` compares strings natively, faster than any comparator; latin1 keys sort byte-wise.
+  if (!options.flamechart) keys.sort();
+  const count = keys.length;
+  const weightOf = new Float64Array(count);
+  const deltas = befores ? new Float64Array(count) : undefined;
   let total = 0;
   let maxDelta = 1;
   for (let i = 0; i < count; i++) {
-    const index = order[i]!;
-    const sourceKey = original ? original[index]! : keys[index]!;
-    ordered[i] = options.chain ? markWakers(keys[index]!) : keys[index]!;
-    weights[i] = weightOf(sourceKey);
-    total += weights[i]!;
+    const weight = weights.get(keys[i]!)!;
+    weightOf[i] = weight;
+    total += weight;
     if (deltas) {
-      deltas[i] = deltaOf(sourceKey);
-      maxDelta = Math.max(maxDelta, Math.abs(deltas[i]!));
+      const delta = weight - (befores!.get(keys[i]!) ?? 0);
+      deltas[i] = delta;
+      if (Math.abs(delta) > maxDelta) maxDelta = Math.abs(delta);
     }
   }
-  return { keys: ordered, weights, deltas, total, maxDelta };
+  const ordered = options.chain ? keys.map(markWakers) : keys;
+  return { keys: ordered, weights: weightOf, deltas, total, maxDelta };
 }
 
-/** Indexes of `keys` in byte order (latin1 strings compare byte-wise, like Perl's `sort`). */
-function sortedIndexes(keys: StackKey[]): number[] {
-  const order = keys.map((_, index) => index);
-  order.sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0));
-  return order;
+/** The same weights under reversed keys; two keys that reverse alike add up, as lines would in Perl. */
+function reverseKeys(stacks: FoldedStacks): FoldedStacks {
+  const reversed: FoldedStacks = new Map();
+  for (const [key, weight] of stacks) {
+    const flipped = reverseStack(key);
+    reversed.set(flipped, (reversed.get(flipped) ?? 0) + weight);
+  }
+  return reversed;
 }
 
 /** Perl's `join(";", reverse split(";", $stack))`: split drops trailing empty names. */
@@ -119,13 +124,15 @@ function markWakers(key: StackKey): StackKey {
  */
 export function mergeStacks(stacks: OrderedStacks, minWeight: number): Frame[] {
   const frames: Frame[] = [];
-  // The open frames, by depth: the path from the root to the previous stack's leaf.
-  const openName: string[] = [''];
+  // The open frames, by depth: the path from the root to the previous stack's leaf. A frame's name is
+  // kept as offsets into the key that opened it, and sliced only if the frame is kept: most frames of
+  // a big profile are too narrow to draw.
+  const openKey: string[] = [''];
+  const openNameStart: number[] = [0];
+  const openEnd: number[] = [0];
   const openStart: number[] = [0];
   const openDelta: number[] = [0];
   const openChildWeight: number[] = [0];
-  // Where each open frame's name ends in the previous key, to find the shared prefix by offsets.
-  const openEnd: number[] = [0];
   const differential = stacks.deltas !== undefined;
   let depth = 0; // depth of the deepest open frame
   let previous = '';
@@ -137,7 +144,7 @@ export function mergeStacks(stacks: OrderedStacks, minWeight: number): Frame[] {
       openChildWeight[depth - 1]! += width;
       if (width < minWeight) continue;
       frames.push({
-        name: openName[depth]!,
+        name: openKey[depth]!.slice(openNameStart[depth], openEnd[depth]),
         depth,
         start: openStart[depth]!,
         end: time,
@@ -146,12 +153,14 @@ export function mergeStacks(stacks: OrderedStacks, minWeight: number): Frame[] {
       });
     }
   };
+  const isEmptyTrailing = (d: number, key: string): boolean =>
+    openNameStart[d] === openEnd[d] && isTrailing(key, openEnd[d]!);
 
   for (let s = 0; s < stacks.keys.length; s++) {
     const key = stacks.keys[s]!;
     let shared = sharedDepth(previous, key, openEnd, depth);
     // A shared name that is empty and last in `key` is not a frame of it ("a;;" is just a).
-    while (shared > 0 && openName[shared] === '' && isTrailing(key, openEnd[shared]!)) shared--;
+    while (shared > 0 && isEmptyTrailing(shared, key)) shared--;
     close(shared);
     const firstNew = depth + 1;
     let offset = shared === 0 ? 0 : openEnd[shared]! + 1;
@@ -159,15 +168,16 @@ export function mergeStacks(stacks: OrderedStacks, minWeight: number): Frame[] {
       let end = key.indexOf(SEPARATOR, offset);
       if (end === -1) end = key.length;
       depth++;
-      openName[depth] = key.slice(offset, end);
+      openKey[depth] = key;
+      openNameStart[depth] = offset;
+      openEnd[depth] = end;
       openStart[depth] = time;
       openDelta[depth] = 0;
       openChildWeight[depth] = 0;
-      openEnd[depth] = end;
       offset = end + 1;
     }
     // Perl's split drops trailing empty names: "a;b;;" is a;b.
-    while (depth >= firstNew && openName[depth] === '' && isTrailing(key, openEnd[depth]!)) depth--;
+    while (depth >= firstNew && isEmptyTrailing(depth, key)) depth--;
     if (stacks.deltas) {
       // The delta goes to the stack's leaf only if this stack opened it (the root opens with stack 0).
       if (depth >= firstNew) openDelta[depth] = stacks.deltas[s]!;
@@ -177,13 +187,12 @@ export function mergeStacks(stacks: OrderedStacks, minWeight: number): Frame[] {
     time += stacks.weights[s]!;
   }
   close(0);
-  const rootWidth = time;
   frames.push({
     name: '',
     depth: 0,
     start: 0,
     end: time,
-    self: rootWidth - openChildWeight[0]!,
+    self: time - openChildWeight[0]!,
     delta: differential ? openDelta[0] : undefined,
   });
   return frames;

@@ -15,6 +15,7 @@ import { byPosition, parseSvgFrames, svgSize, type SvgFrame } from './support/sv
 
 const CAPTURES = join(REPO_ROOT, 'fixtures/flamegraph/captures');
 const DIFFERENTIAL = join(REPO_ROOT, 'fixtures/flamegraph/differential');
+const TRICKY = join(REPO_ROOT, 'fixtures/flamegraph/tricky');
 const skip = reportSkip('flamegraph vs flamegraph.pl', missingReason(perlScript('flamegraph.pl'), 'flamegraph.pl', 'FLAMEGRAPH_PL_DIR'));
 
 interface Case {
@@ -48,6 +49,17 @@ const CASES: Case[] = [
   { name: '--colors chain', args: ['--colors', 'chain'], options: { colors: 'chain' } },
   { name: '--colors purple', args: ['--colors', 'purple'], options: { colors: 'purple' } },
   { name: '--countname ms', args: ['--countname', 'ms'], options: { colors: 'hot', countname: 'ms' } },
+];
+
+/** Hand-made inputs: names that are prefixes of others, empty names, fractions, UTF-8, markup. */
+const TRICKY_CASES: Case[] = [
+  { name: 'default options', args: [], options: { colors: 'hot' } },
+  { name: '--minwidth 0', args: ['--minwidth', '0'], options: { colors: 'hot', minwidth: 0 } },
+  { name: '--flamechart --minwidth 0', args: ['--flamechart', '--minwidth', '0'], options: { colors: 'hot', flamechart: true, minwidth: 0 } },
+  { name: '--reverse --inverted', args: ['--reverse', '--inverted'], options: { colors: 'hot', reverse: true, inverted: true } },
+  { name: '--colors java --width 300', args: ['--colors', 'java', '--width', '300'], options: { colors: 'java', width: 300 } },
+  { name: '--colors chain', args: ['--colors', 'chain'], options: { colors: 'chain' } },
+  { name: '--hash --factor 3', args: ['--hash', '--factor', '3'], options: { colors: 'hot', hash: true, factor: 3 } },
 ];
 
 const DIFFERENTIAL_CASES: Case[] = [
@@ -91,6 +103,7 @@ function comparable(frame: SvgFrame, fills: boolean): Record<string, unknown> {
 }
 
 const captures = readdirSync(CAPTURES).filter((name) => name.endsWith('.folded'));
+const tricky = readdirSync(TRICKY).filter((name) => name.endsWith('.folded'));
 const differentials = readdirSync(DIFFERENTIAL).filter((name) => name.endsWith('.folded'));
 
 describe.skipIf(skip)('frames match flamegraph.pl on real captures', () => {
@@ -98,6 +111,13 @@ describe.skipIf(skip)('frames match flamegraph.pl on real captures', () => {
     for (const testCase of CASES) {
       it(`draws ${capture} with ${testCase.name} exactly as flamegraph.pl`, () => {
         compare(join(CAPTURES, capture), testCase);
+      });
+    }
+  }
+  for (const file of tricky) {
+    for (const testCase of TRICKY_CASES) {
+      it(`draws the hand-made ${file} with ${testCase.name} exactly as flamegraph.pl`, () => {
+        compare(join(TRICKY, file), testCase);
       });
     }
   }

@@ -56,6 +56,15 @@
     svg.addEventListener('click', onClick);
     window.addEventListener('keydown', onKey);
     restoreFromUrl();
+    whenIdle(function () { model(); if (!charW) measureChars(); });
+    whenIdle(names);
+  }
+
+  // Build the model and measure glyphs once the page is idle, so the first click does not pay for it; the same
+  // work runs on demand if a person is quicker than that.
+  function whenIdle(fn) {
+    if (window.requestIdleCallback) window.requestIdleCallback(function () { fn(); }, { timeout: 3000 });
+    else setTimeout(fn, 300);
   }
 
   function textNode(id) {
@@ -119,6 +128,7 @@
   }
 
   function names() {
+    model();
     if (!m.names) {
       var a = new Array(m.n);
       for (var i = 0; i < m.n; i++) a[i] = nameOf(i);

@@ -1,0 +1,130 @@
+#!/usr/bin/env node
+// Render benchmark: one folded input of at least 200k unique stacks, drawn by flamegraph.pl, inferno
+// and `irisflame flamegraph`; wall time and peak RSS of each, and the ratios. Target: irisflame at
+// least 8x faster than flamegraph.pl.
+//
+// The input is derived from the real captures in fixtures/flamegraph/captures/ (recorded here with
+// perf): each capture is replicated with varied frame names (the root gets one of 50 suffixes, as
+// per-process names would; the leaf a replica number), so the tree has realistic depth and fan-out.
+// It is cached in bench/.cache/.
+//
+// Run alone: `npm run build && node bench/render.mjs` (BENCH_STACKS=N for another size).
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const CACHE = join(ROOT, 'bench', '.cache');
+const CAPTURES = join(ROOT, 'fixtures', 'flamegraph', 'captures');
+const REFERENCE = join(ROOT, '..', 'shared', 'reference');
+const FLAMEGRAPH_PL = process.env.FLAMEGRAPH_PL_DIR
+  ? join(process.env.FLAMEGRAPH_PL_DIR, 'flamegraph.pl')
+  : join(REFERENCE, 'flamegraph-pl', 'flamegraph.pl');
+const INFERNO = process.env.INFERNO_BIN_DIR
+  ? join(process.env.INFERNO_BIN_DIR, 'inferno-flamegraph')
+  : join(REFERENCE, 'inferno', 'inferno-flamegraph');
+const IRISFLAME = join(ROOT, 'bin', 'irisflame');
+const STACKS = Number(process.env.BENCH_STACKS ?? 200_000);
+/** Root-name variants per replica: like the same program running as several processes. */
+const ROOT_VARIANTS = 50;
+const TARGET_SPEEDUP = 8;
+
+/** Build (or reuse) the big folded input; returns its path. */
+export function benchInput(stacks = STACKS) {
+  mkdirSync(CACHE, { recursive: true });
+  const ignore = join(CACHE, '.gitignore');
+  if (!existsSync(ignore)) writeFileSync(ignore, '*\n');
+  const path = join(CACHE, `render-${stacks}.folded`);
+  if (existsSync(path)) return path;
+  const base = [];
+  for (const file of readdirSync(CAPTURES).filter((name) => name.endsWith('.folded')).sort()) {
+    for (const line of readFileSync(join(CAPTURES, file), 'latin1').split('\n')) {
+      const space = line.lastIndexOf(' ');
+      if (space > 0) base.push([line.slice(0, space).split(';'), line.slice(space + 1)]);
+    }
+  }
+  const out = [];
+  for (let replica = 0; out.length < stacks; replica++) {
+    for (const [frames, count] of base) {
+      if (out.length >= stacks) break;
+      const varied = frames.slice();
+      varied[0] = `${varied[0]}-${replica % ROOT_VARIANTS}`;
+      const leaf = varied.length - 1;
+      varied[leaf] = `${varied[leaf]}#${Math.floor(replica / ROOT_VARIANTS)}`;
+      out.push(`${varied.join(';')} ${count}`);
+    }
+  }
+  writeFileSync(path, `${out.join('\n')}\n`, 'latin1');
+  return path;
+}
+
+/** Run `command args < nothing > /dev/null`; wall time (s) and peak RSS (MiB). */
+function measure(command, args) {
+  const useTime = existsSync('/usr/bin/time');
+  const argv = useTime ? ['/usr/bin/time', '-f', 'IRISFLAME_BENCH %e %M', command, ...args] : [command, ...args];
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    let peakKiB = 0;
+    // Without GNU time, sample the child's RSS (a lower bound of the true peak).
+    const poll = useTime
+      ? undefined
+      : setInterval(() => {
+          try {
+            const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+            const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+            if (rss > peakKiB) peakKiB = rss;
+          } catch {
+            // exited
+          }
+        }, 10);
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (poll) clearInterval(poll);
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const line = /IRISFLAME_BENCH ([\d.]+) (\d+)/.exec(stderr);
+      if (code !== 0) return reject(new Error(`${command} exited ${code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`));
+      resolve({ seconds, rssMiB: (line ? Number(line[2]) : peakKiB) / 1024 });
+    });
+  });
+}
+
+export async function runRenderBench() {
+  const input = benchInput();
+  const unique = readFileSync(input, 'latin1').split('\n').filter(Boolean).length;
+  console.log(`input: ${input} (${unique} unique stacks, ${(statSync(input).size / 2 ** 20).toFixed(1)} MiB)`);
+  const tools = [
+    { name: 'flamegraph.pl', command: 'perl', args: [FLAMEGRAPH_PL, input], present: existsSync(FLAMEGRAPH_PL) },
+    { name: 'inferno-flamegraph', command: INFERNO, args: [input], present: existsSync(INFERNO) },
+    { name: 'irisflame flamegraph', command: process.execPath, args: [IRISFLAME, 'flamegraph', input], present: true },
+  ];
+  const results = {};
+  for (const tool of tools) {
+    if (!tool.present) {
+      console.log(`${tool.name.padEnd(22)} skipped: not found`);
+      continue;
+    }
+    const result = await measure(tool.command, tool.args);
+    results[tool.name] = result;
+    console.log(`${tool.name.padEnd(22)} ${result.seconds.toFixed(2).padStart(7)} s  ${result.rssMiB.toFixed(0).padStart(6)} MiB peak RSS`);
+  }
+  const ours = results['irisflame flamegraph'];
+  const perl = results['flamegraph.pl'];
+  const inferno = results['inferno-flamegraph'];
+  if (perl) {
+    const speedup = perl.seconds / ours.seconds;
+    const verdict = speedup >= TARGET_SPEEDUP ? 'meets' : 'MISSES';
+    console.log(`irisflame vs flamegraph.pl: ${speedup.toFixed(1)}x faster (${verdict} the ${TARGET_SPEEDUP}x target), ${(perl.rssMiB / ours.rssMiB).toFixed(1)}x less memory`);
+  }
+  if (inferno) {
+    console.log(`irisflame vs inferno: ${(ours.seconds / inferno.seconds).toFixed(1)}x inferno's time, ${(ours.rssMiB / inferno.rssMiB).toFixed(1)}x its memory`);
+  }
+  return results;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  await runRenderBench();
+}
