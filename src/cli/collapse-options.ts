@@ -14,8 +14,8 @@ export const COLLAPSE_YARGS_OPTIONS = {
     type: 'string',
     group: GROUP,
     default: D.format,
-    choices: [...FORMAT_CHOICES],
-    describe: 'input format; auto detects perf script, bpftrace map output or folded stacks',
+    // Checked by parseFormatChoice rather than yargs' `choices`, whose error spans several lines.
+    describe: `input format: ${FORMAT_CHOICES.join(', ')}; auto detects perf script, bpftrace map output or folded stacks`,
   },
   pid: { type: 'boolean', group: GROUP, default: D.pid, describe: 'append the process id to the process name (comm-PID)' },
   tid: { type: 'boolean', group: GROUP, default: D.tid, describe: 'append process and thread ids (comm-PID/TID); implies --pid' },

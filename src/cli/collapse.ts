@@ -4,6 +4,7 @@
  */
 import type { CommandModule } from 'yargs';
 import { collapseInput, type CollapseRun } from '../collapse/pipeline.js';
+import { STDIN_NAME } from '../collapse/input.js';
 import { writeFolded } from '../collapse/write.js';
 import { COLLAPSE_YARGS_OPTIONS, collapseOptionsFromArgv } from './collapse-options.js';
 import { writeFileAtomically } from './atomic-output.js';
@@ -27,7 +28,7 @@ export const collapseCommand: CommandModule<object, CollapseArgs> = {
       .example('$0 collapse --iris --pid perf.txt.gz -o iris.folded', 'only IRIS processes, one tower per pid') as never,
   handler: async (argv) => {
     const options = collapseOptionsFromArgv(argv);
-    const collapse = (): Promise<CollapseRun> => collapseInput(argv.file, options);
+    const collapse = (): Promise<CollapseRun> => collapseInput(inputPath(argv.file), options);
     const run =
       argv.output === undefined
         ? await collapse()
@@ -36,6 +37,11 @@ export const collapseCommand: CommandModule<object, CollapseArgs> = {
     if (argv.output === undefined) await writeFolded(run, process.stdout);
   },
 };
+
+/** yargs turns a lone "-" positional into "": that is the user asking for stdin. */
+export function inputPath(file: string | undefined): string | undefined {
+  return file === '' ? STDIN_NAME : file;
+}
 
 /** How many odd lines the stderr summary quotes. */
 const QUOTED_BAD_LINES = 3;

@@ -9,6 +9,7 @@ import { writeFolded } from '../collapse/write.js';
 import type { CollapseResult } from '../collapse/types.js';
 import { DEFAULT_DIFF_FOLDED_OPTIONS as D, diffFolded, readFoldedProfile, type FoldedProfile } from '../diff/difffolded.js';
 import { writeFileAtomically } from './atomic-output.js';
+import { inputPath } from './collapse.js';
 
 interface DiffArgs {
   before: string;
@@ -34,6 +35,8 @@ export const diffCommand: CommandModule<object, DiffArgs> = {
       .option('output', { alias: 'o', type: 'string', describe: 'write to this file (all or nothing) instead of stdout' })
       .example('$0 diff before.folded after.folded | $0 flamegraph > diff.svg', 'red grew, blue shrank') as never,
   handler: async (argv) => {
+    argv.before = inputPath(argv.before) ?? STDIN_NAME;
+    argv.after = inputPath(argv.after) ?? STDIN_NAME;
     if (isStdin(argv.before) && isStdin(argv.after)) {
       throw new UsageError('only one of BEFORE and AFTER can be stdin ("-")');
     }

@@ -31,6 +31,7 @@ export async function runCli(args: string[], options: CliOptions = {}): Promise<
     encoding: 'buffer',
     timeout: options.timeoutMs ?? 120_000,
     maxBuffer: 1 << 30,
+    stripFinalNewline: false, // stdoutBytes promises raw bytes: a folded file's last newline counts
   });
   const stdoutBytes = Buffer.from(result.stdout as Uint8Array);
   return {
