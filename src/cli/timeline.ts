@@ -7,6 +7,7 @@ import { DEFAULT_TIMELINE_OPTIONS, LANE_CHOICES, type LaneChoice, type TimelineO
 import { readTimeline, renderTimeline, writeTimelineSvg } from '../timeline/render.js';
 import type { Timeline } from '../timeline/model.js';
 import { UsageError } from '../errors.js';
+import { STDIN_NAME } from '../collapse/input.js';
 
 interface TimelineArgs {
   file?: string;
@@ -32,7 +33,7 @@ export const TIMELINE_YARGS_OPTIONS = {
     type: 'string',
     choices: LANE_CHOICES,
     default: DEFAULTS.lanes,
-    describe: 'which processes get a lane: active (started during the recording or sampled) or all',
+    describe: 'which processes get a lane: active (started, exec-ed, exited or sampled while recording) or all',
   },
   'routine-roots': {
     type: 'boolean',
@@ -67,9 +68,11 @@ export const timelineCommand: CommandModule<object, TimelineArgs> = {
       .example('$0 timeline --iris restart.lifecycle.txt.gz -o restart.svg', 'IRIS processes only') as never,
   handler: async (argv) => {
     if (argv.file === undefined) throw new UsageError('say which capture to read (a file, or "-" for stdin)');
+    // yargs turns a lone "-" positional into "".
+    const file = argv.file === '' ? STDIN_NAME : argv.file;
     const options = timelineOptionsFromArgv(argv);
-    const timeline = await readTimeline(argv.file, options);
-    const output = argv.output ?? (argv.file === '-' ? '-' : defaultOutput(argv.file));
+    const timeline = await readTimeline(file, options);
+    const output = argv.output ?? (file === STDIN_NAME ? '-' : defaultOutput(file));
     if (output === '-') {
       process.stdout.write(renderTimeline(timeline, options));
     } else {

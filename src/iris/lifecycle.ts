@@ -89,14 +89,14 @@ function isShortArgument(argument: string): boolean {
   return !argument.includes('/');
 }
 
-/** Short arguments, leaving out a flag whose value is left out (`httpd -f /x.conf -d /y` is `httpd`). */
+/** Short arguments; a flag whose value is left out keeps its place as `-f …` (`httpd -f … -d …`). */
 function shortArguments(args: readonly string[]): string[] {
   const kept: string[] = [];
   args.forEach((argument, index) => {
     if (!isShortArgument(argument)) return;
     const next = args[index + 1];
-    const isFlagWithDroppedValue = /^-[A-Za-z]$/.test(argument) && next !== undefined && !next.startsWith('-') && !isShortArgument(next);
-    if (!isFlagWithDroppedValue) kept.push(argument);
+    const valueLeftOut = /^-[A-Za-z]$/.test(argument) && next !== undefined && !next.startsWith('-') && !isShortArgument(next);
+    kept.push(valueLeftOut ? `${argument} …` : argument);
   });
   return kept;
 }

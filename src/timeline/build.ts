@@ -72,7 +72,7 @@ export function buildTimeline(capture: LifecycleCapture, options: TimelineOption
         if (!isSynthesized(event.time)) {
           process.exec = event.time;
           // perf forks its workload before it starts counting: such a process begins, for us, at its exec.
-          if (process.startedBefore && process.samples.length === 0 && event.time > start) {
+          if (process.startedBefore && process.samples.length === 0 && event.time >= start) {
             process.start = event.time;
             process.startedBefore = false;
           }
@@ -137,7 +137,8 @@ function argvOf(process: Building, argv: ArgvIndex, time: number): string[] | un
 function finishLifetime(building: Building, index: number, argvIndex: ArgvIndex, options: TimelineOptions): ProcessLifetime {
   const lastMoment = building.end ?? Number.POSITIVE_INFINITY;
   const argv = argvOf(building, argvIndex, lastMoment);
-  const label = labelProcess(argv, building.comm, options.irisDir);
+  // A child that exited before exec, whose parent perf never named, has no comm at all.
+  const label = labelProcess(argv, building.comm === '' ? `pid ${building.pid}` : building.comm, options.irisDir);
   const exit = building.end === undefined ? undefined : argvIndex.exitNear(building.pid, building.end, building.start);
   return {
     index,

@@ -20,7 +20,7 @@ export function selectLanes(
 ): { lanes: ProcessLifetime[]; laneOf: Int32Array } {
   // pid 0 is the idle task ("swapper"): CPU time nobody used, not a process anyone started.
   const keep = lifetimes.map(
-    (lifetime) => lifetime.pid !== IDLE_PID && (options.lanes === 'all' || !lifetime.startedBefore || lifetime.samples > 0),
+    (lifetime) => lifetime.pid !== IDLE_PID && (options.lanes === 'all' || isActive(lifetime)),
   );
   if (options.iris) {
     const irisRelated = lifetimes.map(() => false);
@@ -75,4 +75,9 @@ function hasAncestor(lifetimes: ProcessLifetime[], index: number, test: (lifetim
     parent = lifetimes[parent]!.parent;
   }
   return false;
+}
+
+/** Did anything happen to it while we watched: started, exec'd, exited, or ran on a CPU. */
+function isActive(lifetime: ProcessLifetime): boolean {
+  return !lifetime.startedBefore || lifetime.samples > 0 || lifetime.exec !== undefined || lifetime.end !== undefined;
 }

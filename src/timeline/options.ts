@@ -25,7 +25,7 @@ export interface TimelineOptions {
    */
   irisDir: string;
   /**
-   * Which processes get a lane: `active` (started during the recording, or sampled at least once) or
+   * Which processes get a lane: `active` (started, exec'd, exited or sampled during the recording) or
    * `all` (also every idle process that merely existed, which on a whole system is hundreds).
    * @default 'active'
    */
