@@ -1,0 +1,101 @@
+/**
+ * The few lines printed after a recording: how much was sampled, who was on CPU, which functions, how
+ * much of it was IRIS, and where the files are. Computed from the folded stacks, whose first frame is
+ * the process name with every backend.
+ */
+import type { FoldedStacks } from '../collapse/types.js';
+import { isIrisProcess } from '../iris/processes.js';
+import { formatSeconds } from './naming.js';
+
+const TOP = 5;
+
+export interface Share {
+  name: string;
+  samples: number;
+  /** 0..1 of all samples. */
+  share: number;
+}
+
+export interface RecordingSummary {
+  samples: number;
+  seconds: number;
+  /** Distinct process ids seen (as the backend counted them). */
+  processIds: number;
+  /** Distinct process names (root frames). */
+  processNames: number;
+  topProcesses: Share[];
+  topLeaves: Share[];
+  /** Share of IRIS processes' samples, 0..1. */
+  irisShare: number;
+}
+
+export function summarize(stacks: FoldedStacks, seconds: number, processIds: number): RecordingSummary {
+  const byProcess = new Map<string, number>();
+  const byLeaf = new Map<string, number>();
+  let total = 0;
+  let iris = 0;
+  for (const [key, count] of stacks) {
+    total += count;
+    const firstSeparator = key.indexOf(';');
+    const comm = firstSeparator === -1 ? key : key.slice(0, firstSeparator);
+    const leaf = key.slice(key.lastIndexOf(';') + 1);
+    byProcess.set(comm, (byProcess.get(comm) ?? 0) + count);
+    byLeaf.set(leaf, (byLeaf.get(leaf) ?? 0) + count);
+    if (isIrisProcess({ comm: decode(comm) })) iris += count;
+  }
+  return {
+    samples: total,
+    seconds,
+    processIds,
+    processNames: byProcess.size,
+    topProcesses: top(byProcess, total),
+    topLeaves: top(byLeaf, total),
+    irisShare: total === 0 ? 0 : iris / total,
+  };
+}
+
+export interface SummaryContext {
+  backend: string;
+  frequency: number;
+  /** Print the IRIS share even when it is zero (`--iris`). */
+  irisRequested: boolean;
+  files: string[];
+  notes: string[];
+}
+
+export function formatSummary(summary: RecordingSummary, context: SummaryContext): string[] {
+  const lines = [
+    `recorded ${summary.samples.toLocaleString('en-US')} samples in ${formatSeconds(summary.seconds)} ` +
+      `(${context.backend} at ${context.frequency} Hz); ${summary.processIds} processes seen, ${summary.processNames} names`,
+    `  top processes: ${formatShares(summary.topProcesses)}`,
+    `  top functions: ${formatShares(summary.topLeaves)}`,
+  ];
+  if (context.irisRequested || summary.irisShare > 0) {
+    lines.push(`  IRIS processes: ${percent(summary.irisShare)} of samples`);
+  }
+  for (const note of context.notes) lines.push(`  note: ${note}`);
+  const [first, ...rest] = context.files;
+  if (first !== undefined) lines.push(`  wrote ${first}`, ...rest.map((file) => `        ${file}`));
+  return lines;
+}
+
+function top(counts: Map<string, number>, total: number): Share[] {
+  return [...counts]
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, TOP)
+    .map(([name, samples]) => ({ name: decode(name), samples, share: total === 0 ? 0 : samples / total }));
+}
+
+function formatShares(shares: Share[]): string {
+  if (shares.length === 0) return '(none)';
+  return shares.map((entry) => `${entry.name} ${percent(entry.share)}`).join(', ');
+}
+
+function percent(share: number): string {
+  return `${(share * 100).toFixed(1)}%`;
+}
+
+/** Stack keys are latin1 strings of the input's bytes; names are shown as the UTF-8 they were. */
+function decode(latin1: string): string {
+  return Buffer.from(latin1, 'latin1').toString('utf8');
+}
