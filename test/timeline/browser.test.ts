@@ -1,0 +1,180 @@
+/**
+ * The lifecycle page in headless Chromium, driven with the mouse as a person would: drag on the density
+ * strip, click a process bar, hover, search, zoom, switch to the flame chart. Every count the page shows is
+ * checked against the capture's raw samples, counted here with a plain regex (support.ts).
+ */
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { renderTimeline, readTimeline } from '../../src/timeline/render.js';
+import { chromiumMissingReason, launchChromium, type Browser } from '../browser/support/chromium.js';
+import { reportSkip } from '../support/references.js';
+import { RESTART, fixtureText, rawSampleMicros } from './support.js';
+
+const RAW = rawSampleMicros(fixtureText(RESTART));
+const TEXT = fixtureText(RESTART);
+
+interface Range { from: number; to: number; t0: number; samples: number }
+
+async function range(page: Page): Promise<Range> {
+  return page.evaluate(() => {
+    const r = document.getElementById('range')!;
+    const n = (name: string) => Number(r.getAttribute(name));
+    return { from: n('data-from-us'), to: n('data-to-us'), t0: n('data-t0-us'), samples: n('data-samples') };
+  });
+}
+
+/** Raw samples with t0 + from <= time <= t0 + to. */
+function rawCount(r: Range): number {
+  return RAW.filter((t) => t >= r.t0 + r.from && t <= r.t0 + r.to).length;
+}
+
+async function rootCount(page: Page): Promise<number> {
+  return page.evaluate(() => {
+    const all = [...document.querySelectorAll('#flame > g')].find((g) => g.textContent === 'all' || g.getAttribute('data-n') === '0');
+    return all ? Number(all.getAttribute('data-w')) : -1;
+  });
+}
+
+async function frameNames(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const data = (window as unknown as { lcData: { names: string[]; nodeName: number[] } }).lcData;
+    return [...document.querySelectorAll('#flame > g')].map((g) => data.names[data.nodeName[Number(g.getAttribute('data-n'))]!]!);
+  });
+}
+
+/** The widest drawn frame of that name: where a person would point. */
+async function frameBox(page: Page, name: string): Promise<{ x: number; y: number; width: number; height: number }> {
+  const index = await page.evaluate((wanted) => {
+    const data = (window as unknown as { lcData: { names: string[]; nodeName: number[] } }).lcData;
+    const frames = [...document.querySelectorAll('#flame > g')];
+    let best = -1, widest = 0;
+    frames.forEach((g, k) => {
+      const width = g.querySelector('rect')!.getBoundingClientRect().width;
+      if (data.names[data.nodeName[Number(g.getAttribute('data-n'))]!] === wanted && width > widest) { best = k; widest = width; }
+    });
+    return best;
+  }, name);
+  expect(index).toBeGreaterThanOrEqual(0);
+  return (await page.locator('#flame > g').nth(index).locator('rect').boundingBox())!;
+}
+
+async function clickFrame(page: Page, name: string): Promise<void> {
+  const box = await frameBox(page, name);
+  await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+}
+
+/** perf's FORK and EXIT times of a pid, µs, read from the raw text. */
+function lifetimeMicros(pid: number): { start: number; end: number } {
+  const at = (pattern: RegExp) => {
+    const match = pattern.exec(TEXT)!;
+    return Number(match[1]) * 1e6 + Number(match[2]);
+  };
+  return {
+    start: at(new RegExp(`(\\d+)\\.(\\d{6}): PERF_RECORD_FORK\\(${pid}:${pid}\\)`)),
+    end: at(new RegExp(`(\\d+)\\.(\\d{6}): PERF_RECORD_EXIT\\(${pid}:${pid}\\)`)),
+  };
+}
+
+const skip = reportSkip('timeline: lifecycle page in Chromium', chromiumMissingReason());
+
+describe.skipIf(skip)('lifecycle page in Chromium', () => {
+  let browser: Browser;
+  let svg: string;
+  beforeAll(async () => {
+    browser = await launchChromium();
+    svg = renderTimeline(await readTimeline(RESTART), { title: 'simulated IRIS restart' });
+  });
+  afterAll(async () => { await browser?.close(); });
+
+  async function open(): Promise<Page> {
+    const page = await browser.open(svg, 'lifecycle.svg');
+    await page.setViewportSize({ width: 1280, height: 4000 });
+    return page;
+  }
+
+  test('opens on the whole recording, with every raw sample in the flame graph', async () => {
+    const page = await open();
+    const r = await range(page);
+    expect(r.from).toBe(0);
+    expect(r.samples).toBe(RAW.length);
+    expect(await rootCount(page)).toBe(RAW.length);
+  });
+
+  test('dragging on the density strip selects that time range and the flame graph counts only its samples', async () => {
+    const page = await open();
+    const box = (await page.locator('#strip .strip-back').boundingBox())!;
+    const x1 = box.x + box.width * 0.3, x2 = box.x + box.width * 0.55, y = box.y + box.height / 2;
+    await page.mouse.move(x1, y);
+    await page.mouse.down();
+    await page.mouse.move((x1 + x2) / 2, y);
+    await page.mouse.move(x2, y);
+    await page.mouse.up();
+    const r = await range(page);
+    const span = RAW[RAW.length - 1]! - r.t0;
+    expect(r.from / span).toBeCloseTo(0.3, 2);
+    expect(r.to / span).toBeCloseTo(0.55, 2);
+    const expected = rawCount(r);
+    expect(expected).toBeGreaterThan(0);
+    expect(expected).toBeLessThan(RAW.length);
+    expect(r.samples).toBe(expected);
+    expect(await rootCount(page)).toBe(expected);
+  });
+
+  test("clicking a process bar selects its lifetime, and other phases' functions leave the flame graph", async () => {
+    const page = await open();
+    expect(await frameNames(page)).toContain('WijRecoveryScan'); // iriswdimj, during recovery
+    const lane = page.locator('#lanes .lane', { hasText: 'irisdb QUIET^STU' });
+    const pid = Number(await lane.getAttribute('data-pid'));
+    await lane.locator('.bar').click();
+    const r = await range(page);
+    const life = lifetimeMicros(pid);
+    expect(r.t0 + r.from).toBe(life.start);
+    expect(r.t0 + r.to).toBe(life.end);
+    const expected = rawCount(r);
+    expect(r.samples).toBe(expected);
+    expect(await rootCount(page)).toBe(expected);
+    const names = await frameNames(page);
+    expect(names).toContain('irisdb START^MONITOR');
+    expect(names).not.toContain('WijRecoveryScan');
+    expect(await lane.getAttribute('class')).toContain('sel');
+  });
+
+  test('hovering a process bar shows pid, ppid, argv, duration, exit status and CPU samples', async () => {
+    const page = await open();
+    const lane = page.locator('#lanes .lane', { hasText: 'irisdb START^MONITOR' });
+    await lane.locator('.bar').hover();
+    const tip = await page.locator('#tip').textContent();
+    expect(tip).toMatch(/pid \d+, ppid \d+/);
+    expect(tip).toContain('argv: ./irisdb -s');
+    expect(tip).toContain('-cj -p13 START^MONITOR');
+    expect(tip).toMatch(/\(\d+(\.\d)? ms\)/);
+    expect(tip).toContain('exit 0');
+    expect(tip).toMatch(/\d+ CPU samples/);
+  });
+
+  test('the flame chart shows the same samples in time order, and a click on a frame selects its time span', async () => {
+    const page = await open();
+    await page.locator('#mode-chart').click();
+    expect(await rootCount(page)).toBe(RAW.length);
+    await clickFrame(page, 'irisdb QUIET^STU');
+    const r = await range(page);
+    expect(r.samples).toBe(rawCount(r));
+    expect(r.samples).toBeLessThan(RAW.length);
+    expect(await rootCount(page)).toBe(r.samples);
+  });
+
+  test('search highlights matching frames and reports the matched share; hover and zoom work as in the flame graph', async () => {
+    const page = await open();
+    page.once('dialog', (dialog) => void dialog.accept('^Wij'));
+    await page.locator('#search').click();
+    await expect.poll(() => page.locator('#flame > g.m').count()).toBeGreaterThan(0);
+    expect(await page.locator('#matched').textContent()).toMatch(/^Matched: \d+\.\d%$/);
+    const box = await frameBox(page, 'irisrecov');
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    expect(await page.locator('#details').textContent()).toMatch(/^Function: irisrecov \(\d+ samples, \d+\.\d\d%\)$/);
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+    const zoomed = (await page.locator('#flame > g:not(.parent)').first().locator('rect').boundingBox())!;
+    expect(zoomed.width).toBeGreaterThan(1100);
+    await expect.poll(() => page.locator('#unzoom').getAttribute('class')).not.toContain('hide');
+  });
+});
