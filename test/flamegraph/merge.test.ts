@@ -66,3 +66,20 @@ describe('merging folded stacks into frames', () => {
     expect(frames.map((frame) => frame.name).sort()).toEqual(['', '--', 'p', 'sleep', 'up_[w]', 'wake_[w]']);
   });
 });
+
+describe('the common prefix of two keys', () => {
+  it('matches a character-by-character count for prefixes of every length', async () => {
+    const { commonPrefixLength } = await import('../../src/flamegraph/merge.js');
+    const base = 'abcdefghij;'.repeat(60);
+    for (let length = 0; length <= base.length; length += 7) {
+      for (const tail of ['', 'X', 'Y;z']) {
+        const a = base;
+        const b = base.slice(0, length) + tail;
+        let expected = 0;
+        while (expected < Math.min(a.length, b.length) && a[expected] === b[expected]) expected++;
+        expect(commonPrefixLength(a, b)).toBe(expected);
+        expect(commonPrefixLength(b, a)).toBe(expected);
+      }
+    }
+  });
+});
