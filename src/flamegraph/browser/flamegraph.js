@@ -20,6 +20,7 @@
   var FONTWIDTH = num(cfg.fontwidth, 0.59), NAMETYPE = str(cfg.nametype, 'Function:');
   var FULL = WIDTH - 2 * XPAD;
   var LABEL_PAD = 3; // label x offset inside its rect, as flamegraph.pl
+  var SVGNS = 'http://www.w3.org/2000/svg';
   var F_MATCH = 1; // per-frame state bits
 
   var svg, frames, details, unzoomBtn, searchBtn, icBtn, matchedTxt;
@@ -51,7 +52,13 @@
     frames.setAttribute('aria-label', 'Flame graph frames: arrow keys move, Enter zooms');
     frames.addEventListener('mouseover', onOver);
     frames.addEventListener('mouseout', onOut);
-    frames.addEventListener('focus', function () { if (cursor < 0) setCursor(zoomed); });
+    // The keyboard cursor appears when #frames gets focus from the keyboard (Tab), not from a mouse click.
+    var byPointer = false;
+    svg.addEventListener('mousedown', function () { byPointer = true; });
+    frames.addEventListener('focus', function () {
+      if (cursor < 0 && !byPointer) setCursor(zoomed);
+      byPointer = false;
+    });
     frames.addEventListener('blur', function () { setCursor(-1); });
     svg.addEventListener('click', onClick);
     window.addEventListener('keydown', onKey);
@@ -139,27 +146,31 @@
 
   /* ---- labels ---- */
 
-  // Advance of each printable ASCII character in the labels' font, measured once with one text element,
+  // Advance of each printable ASCII character in the labels' font, measured once (95 text elements, one layout),
   // so fitting a label costs a sum instead of a layout. Other characters count as the widest measured one.
+  // (getSubStringLength per character of one long string is not used: Chromium returned shifted widths.)
   function measureChars() {
-    var est = FONTSIZE * FONTWIDTH;
+    var est = FONTSIZE * FONTWIDTH, c, k;
     charW = new Float64Array(128).fill(est);
     charW.max = est;
-    var t = document.createElementNS('http://www.w3.org/2000/svg', 'text');
-    var s = '';
-    for (var c = 32; c < 127; c++) s += String.fromCharCode(c);
-    t.textContent = s;
-    t.setAttribute('visibility', 'hidden');
-    frames.parentNode.appendChild(t);
+    var g = document.createElementNS(SVGNS, 'g'), texts = [];
+    g.setAttribute('visibility', 'hidden');
+    for (c = 32; c < 127; c++) {
+      var t = document.createElementNS(SVGNS, 'text');
+      t.textContent = new Array(11).join(String.fromCharCode(c)); // ten of it, to average rounding
+      g.appendChild(t);
+      texts.push(t);
+    }
+    frames.parentNode.appendChild(g);
     try {
       var max = 0;
-      for (var k = 0; k < s.length; k++) {
-        var w = t.getSubStringLength(k, 1);
+      for (k = 0; k < texts.length; k++) {
+        var w = texts[k].getComputedTextLength() / 10;
         if (w > 0) { charW[32 + k] = w; if (w > max) max = w; }
       }
       if (max > 0) charW.max = max;
-    } catch (e) { /* not rendered (e.g. hidden iframe): keep the fontwidth estimate */ }
-    t.parentNode.removeChild(t);
+    } catch (e) { /* not rendered (e.g. a hidden iframe): keep the fontwidth estimate */ }
+    g.parentNode.removeChild(g);
   }
 
   function cw(code) { return code < 128 ? charW[code] : charW.max; }
@@ -188,7 +199,6 @@
    * Chromium on 20k frames, hiding them by classes or visibility costs 300-800 ms of style and paint, the
    * transform about one frame. The originals are never modified, so Reset Zoom only drops the clones. */
 
-  var SVGNS = 'http://www.w3.org/2000/svg';
   var overlay = null; // #zoomframes
   var cloneOf = null; // frame index -> its clone while zoomed
 

@@ -5,6 +5,8 @@ export interface FrameView {
   /** Name from the <title> (everything before the last " ("). */
   name: string;
   samples: number;
+  /** Start in samples (the contract's fg:x). */
+  start: number;
   x: number;
   width: number;
   y: number;
@@ -16,7 +18,7 @@ export interface FrameView {
 
 /**
  * One view per frame of #frames (in its order), describing what is on screen: when the script draws a frame
- * through another element (e.g. a zoomed copy with the same title and y), that element's geometry is used.
+ * through another element (e.g. a zoomed copy with the same title, y and fg:x), that element's geometry is used.
  * x and width are screen positions relative to the SVG's left edge (the SVG is shown at 1:1).
  */
 export async function frameViews(page: Page): Promise<FrameView[]> {
@@ -29,7 +31,11 @@ export async function frameViews(page: Page): Promise<FrameView[]> {
       }
       return { title, rect, text };
     };
-    const keyOf = (g: Element) => { const p = parts(g); return `${p.title!.textContent}@${p.rect!.getAttribute('y')}`; };
+    // A frame's identity: title, depth (y) and start in samples (fg:x, kept by any copy of the frame).
+    const keyOf = (g: Element) => {
+      const p = parts(g);
+      return `${p.title!.textContent}@${p.rect!.getAttribute('y')}@${p.rect!.getAttribute('fg:x')}`;
+    };
     const onScreen = (g: Element) => {
       const style = getComputedStyle(g);
       const r = parts(g).rect!.getBoundingClientRect();
@@ -49,6 +55,7 @@ export async function frameViews(page: Page): Promise<FrameView[]> {
       return {
         name: t.slice(0, cut),
         samples: Number(/\(([\d,.]+) /.exec(t.slice(cut))![1].replace(/,/g, '')),
+        start: Number(rect!.getAttribute('fg:x')),
         x: r.left - box.left,
         width: r.width,
         y: Number(rect!.getAttribute('y')),
@@ -118,7 +125,7 @@ export function expectedMatchedPercent(views: FrameView[], re: RegExp, rootSampl
   const matching = views.filter((v) => re.test(v.name));
   let count = 0;
   for (const v of matching) {
-    const covered = matching.some((o) => o !== v && o.x <= v.x + 1e-6 && o.x + o.width >= v.x + v.width - 1e-6 &&
+    const covered = matching.some((o) => o !== v && o.x <= v.x + 0.05 && o.x + o.width >= v.x + v.width - 0.05 &&
       o.samples >= v.samples && (o.samples > v.samples || isCloserToRoot(o, v)));
     if (!covered) count += v.samples;
   }

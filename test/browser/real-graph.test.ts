@@ -1,0 +1,134 @@
+/**
+ * The script inside real graphs: `irisflame flamegraph` renders a capture recorded on this machine
+ * (fixtures/browser/perf-mixed.folded: perf record -F 499 -a -g during tar|gzip, find|sort, perl and python),
+ * and Chromium checks hover, zoom, reset and search on it. A screenshot of the zoomed, searched graph is left
+ * in the OS temp dir for a person to look at.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { REPO_ROOT, runCli } from '../support/cli.js';
+import { reportSkip } from '../support/references.js';
+import { chromiumMissingReason, launchChromium, type Browser } from './support/chromium.js';
+import { answerPrompt, expectedMatchedPercent, frameViews, textOf, type FrameView } from './support/page-state.js';
+
+const FIXTURE = join(REPO_ROOT, 'fixtures', 'browser', 'perf-mixed.folded');
+const XPAD = 10;
+const FULL_WIDTH = 1180;
+const SEARCH = 'alloc|lock';
+
+const skip = reportSkip('browser: real graphs', chromiumMissingReason());
+
+/** A typical click: the frame 4 to 10 levels up with the most descendants, narrower than half the graph. */
+function midDepthFrame(views: FrameView[]): { view: FrameView; index: number } {
+  const rootY = views[0].y;
+  let best = -1, bestCount = -1;
+  views.forEach((v, i) => {
+    const depth = (rootY - v.y) / 16;
+    if (depth < 4 || depth > 10 || v.width > views[0].width / 2) return;
+    const count = views.filter((o) => o.y < v.y && o.start >= v.start && o.start + o.samples <= v.start + v.samples)
+      .length;
+    if (count > bestCount) { best = i; bestCount = count; }
+  });
+  return { view: views[best], index: best };
+}
+
+async function centre(page: Page, view: FrameView): Promise<[number, number]> {
+  const svgBox = await page.evaluate((y) => {
+    window.scrollTo(0, Math.max(0, y - 300)); // tall graphs: bring the frame into the viewport
+    const r = document.documentElement.getBoundingClientRect();
+    return { x: r.x, y: r.y };
+  }, view.y);
+  return [svgBox.x + view.x + view.width / 2, svgBox.y + view.y + 7];
+}
+
+async function hoverAt(page: Page, view: FrameView): Promise<void> {
+  const [x, y] = await centre(page, view);
+  await page.mouse.move(x, y);
+}
+
+async function clickAt(page: Page, view: FrameView): Promise<void> {
+  const [x, y] = await centre(page, view);
+  await page.mouse.click(x, y);
+}
+
+describe.skipIf(skip)('irisflame flamegraph output in Chromium', () => {
+  let browser: Browser;
+  let svg: string;
+  beforeAll(async () => {
+    const result = await runCli(['flamegraph', FIXTURE]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    svg = result.stdout;
+    browser = await launchChromium();
+  });
+  afterAll(async () => { await browser?.close(); });
+
+  test('the rendered graph carries the contract the script needs', () => {
+    expect(svg).toContain('var fgConfig = {');
+    expect(svg).toMatch(/<g id="frames">\s*<g><title>all \(/);
+    expect(svg).toContain('fg:x="0"');
+    expect(svg).toContain(readFileSync(join(REPO_ROOT, 'src/flamegraph/browser/flamegraph.js'), 'utf8').slice(0, 200));
+  });
+
+  test('hover, zoom into a mid-depth frame, reset and search behave on a recorded capture', async () => {
+    const page = await browser.open(svg, 'real.svg');
+    const original = await frameViews(page);
+    const { view: target, index } = midDepthFrame(original);
+
+    const title = await page.evaluate((i) =>
+      document.getElementById('frames')!.children[i].querySelector('title')!.textContent!, index);
+    await hoverAt(page, target);
+    expect(await textOf(page, 'details')).toBe(`Function: ${title}`);
+    await clickAt(page, target);
+    const zoomed = await frameViews(page);
+    const z = zoomed[index];
+    expect(z.visible).toBe(true);
+    expect(z.x).toBeCloseTo(XPAD, 0);
+    expect(z.width).toBeCloseTo(FULL_WIDTH, 0);
+    // Shown frames are exactly the ancestors (full width) and the descendants (inside the target's span).
+    for (const [i, v] of zoomed.entries()) {
+      const o = original[i];
+      const end = o.start + o.samples, targetEnd = target.start + target.samples;
+      const isAncestor = o.y > target.y && o.start <= target.start && end >= targetEnd;
+      const isDescendant = o.y <= target.y && o.start >= target.start && end <= targetEnd;
+      expect(v.visible, `${v.name} at y=${v.y}`).toBe(isAncestor || isDescendant || i === index);
+      if (isAncestor) expect(v.width).toBeCloseTo(FULL_WIDTH, 0);
+    }
+    // Every label fits its frame: its rendered width is within the rectangle.
+    const overflow = await page.evaluate(() => {
+      const bad: string[] = [];
+      for (const t of Array.from(document.querySelectorAll('#zoomframes text'))) {
+        const r = t.parentElement!.querySelector('rect')!.getBoundingClientRect();
+        const b = (t as SVGTextElement).getBoundingClientRect();
+        if (b.width > 0 && b.right > r.right + 0.5) bad.push(`${t.textContent} ${r.left}+${r.width} text ${b.left}+${b.width}`);
+      }
+      return bad;
+    });
+    expect(overflow).toEqual([]);
+
+    // Search for something inside the zoomed subtree (a child's name) as well as all over the graph.
+    const child = zoomed.filter((v, i) => v.visible && i !== index && v.y < target.y)
+      .sort((a, b) => b.width - a.width)[0];
+    const search = `^${child.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$|${SEARCH}`;
+    const asked = answerPrompt(page, search);
+    await page.keyboard.press('F3');
+    await asked;
+    const searched = await frameViews(page);
+    const shownMatches = searched.filter((v) => v.visible && new RegExp(search).test(v.name));
+    expect(shownMatches.length).toBeGreaterThan(0);
+    for (const v of shownMatches) expect(v.fill).toBe('rgb(230, 0, 230)');
+    const inZoom = searched.filter((v) => v.visible && v.y <= target.y);
+    expect(await textOf(page, 'matched')).toBe(expectedMatchedPercent(inZoom, new RegExp(search), target.samples));
+    await page.evaluate((y) => window.scrollTo(0, Math.max(0, y - 820)), target.y); // the subtree is above
+    await page.screenshot({ path: join(tmpdir(), 'irisflame-zoomed-searched.png'), timeout: 120_000 });
+
+    await page.click('#unzoom');
+    expect(await textOf(page, 'matched')).toBe(expectedMatchedPercent(original, new RegExp(search), original[0].samples));
+    await page.keyboard.press('Escape');
+    const reset = await frameViews(page);
+    expect(reset.map((v) => [v.x, v.width, v.visible, v.label, v.fill]))
+      .toEqual(original.map((v) => [v.x, v.width, true, v.label, v.fill]));
+  });
+});
