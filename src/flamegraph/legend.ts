@@ -30,18 +30,21 @@ export function legendItems(options: LegendOptions): LegendItem[] {
   const fontsize = Math.max(1, options.fontsize - 2);
   const size = Math.round(fontsize * 0.8);
   const charWidth = fontsize * options.fontwidth;
-  const gap = fontsize;
-  const widths = FRAME_KINDS.map(({ label }) => size + 3 + label.length * charWidth);
-  const total = widths.reduce((sum, w) => sum + w, 0) + gap * (FRAME_KINDS.length - 1);
+  const gap = fontsize / 2;
+  // Equal slots, as wide as the longest label: estimated widths of proportional text vary too much
+  // to pack labels tightly without uneven gaps.
+  const longest = Math.max(...FRAME_KINDS.map(({ label }) => label.length));
+  const slot = size + 3 + longest * charWidth + gap;
+  const total = slot * FRAME_KINDS.length - gap;
   const right = options.width - XPAD - SEARCH_OFFSET - options.fontsize;
   const titleRight = options.width / 2 + (options.title.length * (options.fontsize + 5) * options.fontwidth) / 2;
   let x = right - total;
   if (x < titleRight + options.fontsize) return [];
   const y = options.fontsize * 2;
-  return FRAME_KINDS.map(({ kind, label }, index) => {
+  return FRAME_KINDS.map(({ kind, label }) => {
     const shades = { v1: SWATCH_SHADE, v2: SWATCH_SHADE, v3: SWATCH_SHADE };
     const item = { label, color: HUES[KIND_HUES[kind]](label, shades), x: round(x), y, size, fontsize };
-    x += widths[index]! + gap;
+    x += slot;
     return item;
   });
 }

@@ -121,7 +121,9 @@ function drawLegend(svg: XMLBuilder, options: ResolvedFlamegraphOptions): void {
       rx: '2',
       ry: '2',
     });
-    group.ele('text', { x: String(item.x + item.size + 3), y: String(item.y), 'font-size': `${item.fontsize}px` }).txt(item.label);
+    // A style attribute, since the stylesheet's `text` rule would override a font-size attribute.
+    const style = `font-size:${item.fontsize}px`;
+    group.ele('text', { x: String(item.x + item.size + 3), y: String(item.y), style }).txt(item.label);
   }
 }
 
