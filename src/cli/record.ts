@@ -93,18 +93,23 @@ export function recordOptionsFromArgv(argv: Record<string, unknown>): Partial<Re
   const positional = ((argv._ as unknown[] | undefined) ?? []).slice(1); // [0] is "record"
   const pids = argv.pid as number[] | undefined;
   return {
-    backend: argv.backend as RecordOptions['backend'],
-    seconds: argv.seconds as number,
-    frequency: argv.frequency as number,
+    backend: last(argv.backend) as RecordOptions['backend'],
+    seconds: last(argv.seconds) as number,
+    frequency: last(argv.frequency) as number,
     pids: pids?.map(Number) ?? [],
-    comm: argv.comm as string | undefined,
-    iris: argv.iris as boolean,
-    irisDir: argv['iris-dir'] as string,
-    callGraph: argv['call-graph'] as RecordOptions['callGraph'],
-    output: argv.output as string | undefined,
-    keepPerfData: argv['keep-perf-data'] as boolean,
-    open: argv.open as boolean,
-    progress: argv.progress as boolean,
+    comm: last(argv.comm) as string | undefined,
+    iris: last(argv.iris) as boolean,
+    irisDir: last(argv['iris-dir']) as string,
+    callGraph: last(argv['call-graph']) as RecordOptions['callGraph'],
+    output: last(argv.output) as string | undefined,
+    keepPerfData: last(argv['keep-perf-data']) as boolean,
+    open: last(argv.open) as boolean,
+    progress: last(argv.progress) as boolean,
     command: [...positional, ...dashDash].map(String),
   };
+}
+
+/** yargs gives an array when a flag is repeated: the last one wins, as in most CLIs. */
+function last(value: unknown): unknown {
+  return Array.isArray(value) ? value[value.length - 1] : value;
 }

@@ -49,6 +49,13 @@ export interface RecordSession {
   readonly done: Promise<RecordSessionResult>;
 }
 
+/** "recording the whole system with perf at 99 Hz for 60 s; Ctrl-C stops early". */
+function startLine(backend: BackendName, record: RecordOptions, seconds: number | undefined): string {
+  const what = record.pids.length > 0 ? `pid ${record.pids.join(', ')}` : 'the whole system';
+  const until = seconds === undefined ? `while ${record.command[0]} runs` : `for ${seconds} s`;
+  return `recording ${what} with ${backend} at ${record.frequency} Hz ${until}; Ctrl-C stops early`;
+}
+
 const LOW_COUNT_NOTE = /stack count is low/;
 
 /** Exit status of a command killed by a signal, as shells report it. */
@@ -89,6 +96,7 @@ export function startRecordSession(options: RecordSessionOptions): RecordSession
     if (aborted) throw abortedError();
 
     const startedAt = Date.now();
+    options.log(startLine(backend, record, seconds));
     const progress = showProgress(options.progressStream ?? process.stderr, {
       seconds,
       startedAt,

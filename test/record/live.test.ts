@@ -1,0 +1,192 @@
+/**
+ * `irisflame record` for real, as root, against the simulated IRIS: a CPU-bound `irisdb` burns while
+ * several recordings run side by side (perf allows concurrent sessions; bpftrace too), which keeps the
+ * suite to one recording window of wall time. Each backend is skipped only where it cannot run.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { execa, type ResultPromise } from 'execa';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { IRISFLAME_BIN, REPO_ROOT, runCli, type CliResult } from '../support/cli.js';
+import { reportSkip } from '../support/references.js';
+import {
+  bpftraceReason,
+  installSimulatedIris,
+  perfReason,
+  processesOf,
+  readFolded,
+  readSvg,
+  startBurn,
+  type FoldedLine,
+} from './support.js';
+
+const SECONDS = '2';
+/** Longer than every recording below together with its start-up on a loaded machine; killed at the end. */
+const BURN_MS = 120_000;
+const IRIS_PATH = ['GlobalBufferScan', 'HashBlock'];
+
+const perfSkip = perfReason();
+const bpftraceSkip = bpftraceReason();
+const outDir = mkdtempSync(join(tmpdir(), 'irisflame-record-test-'));
+let installDir = '';
+let burn: ResultPromise | undefined;
+const runs = new Map<string, CliResult>();
+const isSessionTemp = (name: string): boolean => name.startsWith('irisflame-record-') && !name.startsWith('irisflame-record-test');
+const tempBefore = new Set(readdirSync(tmpdir()).filter(isSessionTemp));
+
+/** True when some stack of `irisdb` runs through GlobalBufferScan into HashBlock. */
+function irisdbBurnSeen(lines: FoldedLine[]): boolean {
+  return lines.some(
+    ({ stack }) => stack[0] === 'irisdb' && IRIS_PATH.every((name) => stack.includes(name)) && stack.indexOf('GlobalBufferScan') < stack.indexOf('HashBlock'),
+  );
+}
+
+const record = (name: string, args: string[]): Promise<void> =>
+  runCli(['record', '--seconds', SECONDS, '--no-progress', '-o', join(outDir, `${name}.svg`), ...args], {
+    timeoutMs: 170_000,
+  }).then((result) => {
+    runs.set(name, result);
+  });
+
+/** Start record, wait for its "recording …" line, let it sample for a second, then Ctrl-C it. */
+async function recordThenInterrupt(name: string): Promise<void> {
+  const child = execa('node', [IRISFLAME_BIN, 'record', '--seconds', '300', '--no-progress', '-o', join(outDir, `${name}.svg`)], {
+    cwd: REPO_ROOT,
+    reject: false,
+    timeout: 170_000,
+  });
+  let stderr = '';
+  await new Promise<void>((resolve) => {
+    child.stderr!.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (stderr.includes('recording ')) resolve();
+    });
+    void child.then(() => resolve());
+  });
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  child.kill('SIGINT');
+  const done = await child;
+  runs.set(name, { exitCode: done.exitCode ?? -1, stdout: String(done.stdout), stderr: String(done.stderr), stdoutBytes: Buffer.alloc(0) });
+}
+
+beforeAll(async () => {
+  if (perfSkip !== undefined && bpftraceSkip !== undefined) return;
+  installDir = await installSimulatedIris();
+  burn = startBurn(installDir, BURN_MS);
+  const pending: Promise<void>[] = [];
+  if (perfSkip === undefined) {
+    pending.push(
+      record('perf-all', []),
+      record('perf-iris', ['--iris', '--iris-dir', installDir]),
+      record('perf-comm', ['--comm', '^irisd']),
+      record('perf-command', ['--seconds', '600', '--', 'sh', '-c', 'sleep 1; exit 3']),
+      recordThenInterrupt('perf-sigint'),
+    );
+  }
+  if (bpftraceSkip === undefined) {
+    pending.push(
+      record('bpftrace-pid', ['--backend', 'bpftrace', '--pid', String(burn.pid)]),
+      record('bpftrace-iris', ['--backend', 'bpftrace', '--iris', '--iris-dir', installDir]),
+    );
+  }
+  await Promise.all(pending);
+}, 180_000);
+
+afterAll(() => {
+  burn?.kill('SIGKILL');
+  rmSync(outDir, { recursive: true, force: true });
+  if (installDir !== '') rmSync(join(installDir, '..', '..'), { recursive: true, force: true });
+});
+
+describe.skipIf(reportSkip('record with perf', perfSkip))('record with perf', () => {
+  test('writes an SVG and its folded stacks in which irisdb runs GlobalBufferScan into HashBlock', () => {
+    const run = runs.get('perf-all')!;
+    expect(run.stderr).toContain('recorded ');
+    expect(run.exitCode).toBe(0);
+    const lines = readFolded(join(outDir, 'perf-all.folded'));
+    expect(irisdbBurnSeen(lines)).toBe(true);
+    const svg = readSvg(join(outDir, 'perf-all.svg'));
+    expect(svg.error).toBeUndefined();
+    expect(svg.frames).toEqual(expect.arrayContaining(['irisdb', 'GlobalBufferScan', 'HashBlock']));
+  });
+
+  test('titles the graph with the host, backend, frequency and duration, and subtitles it with the date', () => {
+    const svg = readSvg(join(outDir, 'perf-all.svg'));
+    expect(svg.title).toMatch(/^CPU on .+: perf at 99 Hz for \d/);
+    expect(svg.subtitle).toMatch(/^recorded \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
+  });
+
+  test('counts samples, so every count in the folded file is a whole number of samples', () => {
+    const lines = readFolded(join(outDir, 'perf-all.folded'));
+    expect(lines.every(({ count }) => Number.isInteger(count) && count >= 1)).toBe(true);
+  });
+
+  test('summarises samples, processes, top functions and the files written on stderr', () => {
+    const { stderr } = runs.get('perf-all')!;
+    expect(stderr).toMatch(/recorded [\d,]+ samples in [\d.]+ s \(perf at 99 Hz\); \d+ processes seen/);
+    expect(stderr).toMatch(/top processes: \S+ [\d.]+%/);
+    expect(stderr).toMatch(/top functions: /);
+    expect(stderr).toMatch(/IRIS processes: [\d.]+% of samples/);
+    expect(stderr).toContain(join(outDir, 'perf-all.svg'));
+    expect(stderr).toContain(join(outDir, 'perf-all.folded'));
+  });
+
+  test('--iris keeps irisdb and drops every process that is not IRIS', () => {
+    const all = processesOf(readFolded(join(outDir, 'perf-all.folded')));
+    expect([...all.keys()].some((name) => name !== 'irisdb')).toBe(true); // the unfiltered run saw others
+    const lines = readFolded(join(outDir, 'perf-iris.folded'));
+    expect(irisdbBurnSeen(lines)).toBe(true);
+    expect([...processesOf(lines).keys()]).toEqual(['irisdb']);
+    expect(runs.get('perf-iris')!.stderr).toMatch(/IRIS processes: 100\.0% of samples/);
+  });
+
+  test('--comm keeps only processes whose name matches', () => {
+    const names = [...processesOf(readFolded(join(outDir, 'perf-comm.folded'))).keys()];
+    expect(names).toContain('irisdb');
+    expect(names.every((name) => /^irisd/.test(name))).toBe(true);
+  });
+
+  test('-- COMMAND records while the command runs, ends with it, and exits with its status', () => {
+    const run = runs.get('perf-command')!;
+    expect(run.exitCode).toBe(3); // --seconds 600 was given: only the command's end can have stopped it
+    expect(readSvg(join(outDir, 'perf-command.svg')).title).toContain('while running sh -c');
+  });
+
+  test('SIGINT after a second stops early and still writes a well-formed SVG with frames', () => {
+    const run = runs.get('perf-sigint')!;
+    expect(run.exitCode).toBe(0);
+    expect(run.stderr).toContain('stopped early');
+    const svg = readSvg(join(outDir, 'perf-sigint.svg'));
+    expect(svg.error).toBeUndefined();
+    expect(svg.frames.length).toBeGreaterThan(1);
+  });
+
+  test('leaves no temporary directory behind', () => {
+    const leftovers = readdirSync(tmpdir()).filter((name) => isSessionTemp(name) && !tempBefore.has(name));
+    expect(leftovers).toEqual([]);
+  });
+});
+
+describe.skipIf(reportSkip('record with bpftrace', bpftraceSkip))('record with bpftrace', () => {
+  test('--pid records that process, and irisdb runs GlobalBufferScan into HashBlock', () => {
+    const run = runs.get('bpftrace-pid')!;
+    expect(run.stderr).toContain('(bpftrace at 99 Hz)');
+    expect(run.exitCode).toBe(0);
+    const lines = readFolded(join(outDir, 'bpftrace-pid.folded'));
+    expect(irisdbBurnSeen(lines)).toBe(true);
+    expect([...processesOf(lines).keys()]).toEqual(['irisdb']);
+    expect(readSvg(join(outDir, 'bpftrace-pid.svg')).error).toBeUndefined();
+  });
+
+  test('--iris keeps only IRIS processes, with user and kernel frames of irisdb', () => {
+    const lines = readFolded(join(outDir, 'bpftrace-iris.folded'));
+    expect(irisdbBurnSeen(lines)).toBe(true);
+    expect([...processesOf(lines).keys()].every((name) => name.startsWith('iris'))).toBe(true);
+    expect(readSvg(join(outDir, 'bpftrace-iris.svg')).title).toContain('bpftrace at 99 Hz');
+  });
+
+  test('keeps bpftrace\'s RLIMIT_MEMLOCK warning out of what it prints', () => {
+    expect(runs.get('bpftrace-iris')!.stderr).not.toMatch(/RLIMIT_MEMLOCK/);
+  });
+});
