@@ -4,7 +4,8 @@
  * (name, count, percentage), rectangle x/width/y/height, labels and, for flamegraph.pl's palettes,
  * colours.
  */
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderFlamegraph, type FlamegraphOptions } from '../../src/flamegraph/index.js';
@@ -128,4 +129,15 @@ describe.skipIf(skip)('frames match flamegraph.pl on real captures', () => {
       });
     }
   }
+
+  it('writes the same consistent palette file as flamegraph.pl with --cp', () => {
+    const file = join(CAPTURES, 'node.folded');
+    const theirDir = mkdtempSync(join(tmpdir(), 'fg-cp-pl-'));
+    const ourDir = mkdtempSync(join(tmpdir(), 'fg-cp-ours-'));
+    const theirs = runFlamegraphPl(file, ['--cp'], theirDir);
+    const ours = renderFlamegraph(readFolded(file), { colors: 'hot', cp: true, paletteFile: join(ourDir, 'palette.map') });
+    expect(readFileSync(join(ourDir, 'palette.map'), 'utf8')).toBe(readFileSync(join(theirDir, 'palette.map'), 'utf8'));
+    const fills = (svg: string): string[] => parseSvgFrames(svg).map((frame) => `${frame.title} ${frame.fill}`).sort();
+    expect(fills(ours)).toEqual(fills(theirs));
+  });
 });
