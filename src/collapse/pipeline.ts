@@ -46,7 +46,8 @@ export interface CollapseRun extends CollapseResult {
 
 /** Collapse a file (or stdin for undefined / "-"; gzip or not). Throws NO_STACKS when nothing came out. */
 export async function collapseInput(path: string | undefined, options: Partial<CollapseOptions> = {}): Promise<CollapseRun> {
-  const input = await openInput(path);
+  // "" is how yargs hands over a lone "-" positional: stdin too.
+  const input = await openInput(path === '' ? undefined : path);
   return collapseChunks(input.chunks, input.displayName, options);
 }
 
