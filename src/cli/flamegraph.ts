@@ -5,7 +5,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { collapseInput } from '../collapse/index.js';
 import { writeFlamegraph, type FlamegraphReport } from '../flamegraph/index.js';
-import { resolveFlamegraphOptions } from '../flamegraph/options.js';
+import { DEFAULT_FLAMEGRAPH_OPTIONS, resolveFlamegraphOptions } from '../flamegraph/options.js';
 import { writeFileAtomically } from './atomic-output.js';
 import { reportCollapse } from './collapse.js';
 import { COLLAPSE_YARGS_OPTIONS, collapseOptionsFromArgv } from './collapse-options.js';
@@ -32,8 +32,10 @@ export const flamegraphCommand: CommandModule<object, FlamegraphArgs> = {
     // Options first: a bad --width fails before a large input is read.
     const options = flamegraphOptionsFromArgv(argv);
     resolveFlamegraphOptions(options);
+    const collapseOptions = collapseOptionsFromArgv(argv);
+    if (wantsKindAnnotations(options.colors ?? DEFAULT_FLAMEGRAPH_OPTIONS.colors)) collapseOptions.all = true;
     const collapse = async () => {
-      const run = await collapseInput(argv.file, collapseOptionsFromArgv(argv));
+      const run = await collapseInput(argv.file, collapseOptions);
       reportCollapse(run, argv.verbose === true);
       return { stacks: run.stacks, before: run.before };
     };
@@ -48,3 +50,15 @@ export const flamegraphCommand: CommandModule<object, FlamegraphArgs> = {
     for (const warning of report!.warnings) process.stderr.write(`irisflame: warning: ${warning}\n`);
   },
 };
+
+/** The annotation flags a user may give; any of them means the user chose, and we leave it alone. */
+const ANNOTATION_FLAG = /^--(?:no-)?(?:kernel|jit|all)(?:=|$)/;
+
+/**
+ * The `kind` palette tells kernel and JIT frames apart by the collapser's `_[k]`/`_[j]` annotations
+ * (hidden in titles and labels), so with it the annotations are on unless the user set them.
+ */
+function wantsKindAnnotations(colors: string): boolean {
+  if (colors !== 'kind') return false;
+  return !process.argv.some((argument) => ANNOTATION_FLAG.test(argument));
+}

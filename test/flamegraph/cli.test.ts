@@ -27,6 +27,15 @@ describe('irisflame flamegraph', () => {
     expect(kernel.length).toBeGreaterThan(0);
   });
 
+  it('annotates kernel and JIT frames by default for the kind palette, unless told otherwise', async () => {
+    const orange = (svg: string): number => parseSvgFrames(svg).filter((frame) => /^rgb\(\d+,\d+,0\)$/.test(frame.fill)).length;
+    const byDefault = await runCli(['flamegraph', fixture('perf-script/perl.perf.gz')]);
+    const without = await runCli(['flamegraph', '--no-all', fixture('perf-script/perl.perf.gz')]);
+    expect(orange(byDefault.stdout)).toBeGreaterThan(orange(without.stdout) + 10);
+    // Annotations colour frames but are not shown.
+    expect(byDefault.stdout).not.toContain('_[k]');
+  });
+
   it('reads folded stacks from stdin', async () => {
     const result = await runCli(['flamegraph', '--colors', 'hot'], { input: 'main;a 60\nmain;b 40\n' });
     expect(result.exitCode).toBe(0);
