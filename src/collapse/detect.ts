@@ -36,7 +36,21 @@ const BINARY_SNIFF_BYTES = 8000;
 const MAX_CONTROL_BYTE_SHARE = 0.1;
 const PERF_DATA_MAGICS = ['PERFILE2', 'PERFFILE'];
 const ELF_MAGIC = '\x7fELF';
-const MAGIC_BYTES = 8;
+const MAGIC_BYTES = 10;
+/** Compressions people use for big captures that we do not decompress ourselves (gzip we do). */
+const OTHER_COMPRESSIONS = [
+  { name: 'xz', tool: 'xz', test: startsWith(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])) },
+  { name: 'zstd', tool: 'zstd', test: startsWith(Buffer.from([0x28, 0xb5, 0x2f, 0xfd])) },
+  // "BZh", the block size digit, then the block magic (pi's digits): text rarely starts like that.
+  { name: 'bzip2', tool: 'bzip2', test: (head: Buffer) => /^BZh[1-9]\x31\x41\x59\x26\x53\x59/.test(head.toString('latin1', 0, 10)) },
+];
+
+function startsWith(magic: Buffer): (head: Buffer) => boolean {
+  return (head) => head.subarray(0, magic.length).equals(magic);
+}
+/** PowerShell's `>` writes UTF-16 with a byte-order mark. */
+const UTF16LE_BOM = Buffer.from([0xff, 0xfe]);
+const UTF16BE_BOM = Buffer.from([0xfe, 0xff]);
 
 /**
  * The format for this head of input, or undefined when a detector needs more bytes. `final` means no
@@ -75,6 +89,17 @@ export function refuseUnreadable(head: Buffer, displayName: string): void {
     // and has options of its own; one explicit pipe keeps that visible and under the user's control.
     throw new InputError('INPUT_FORMAT', `${displayName} is a perf.data recording, not perf script text`, {
       hint: `convert it first: perf script -i ${displayName} | irisflame collapse`,
+    });
+  }
+  const compression = OTHER_COMPRESSIONS.find(({ test }) => test(head));
+  if (compression !== undefined) {
+    throw new InputError('INPUT_FORMAT', `${displayName} is ${compression.name}-compressed; only gzip is read directly`, {
+      hint: `decompress it first: ${compression.tool} -dc ${displayName} | irisflame collapse`,
+    });
+  }
+  if (head.subarray(0, 2).equals(UTF16LE_BOM) || head.subarray(0, 2).equals(UTF16BE_BOM)) {
+    throw new InputError('INPUT_FORMAT', `${displayName} is UTF-16 text; irisflame reads UTF-8 or plain bytes`, {
+      hint: `convert it first: iconv -f UTF-16 -t UTF-8 ${displayName} | irisflame collapse`,
     });
   }
   if (magic.startsWith(ELF_MAGIC)) {

@@ -112,6 +112,10 @@ describe('irisflame collapse: inputs it cannot use', () => {
     ['an executable', ['collapse', fixture('bad/executable.elf')], /is an executable \(ELF\)/],
     ['a truncated .gz', ['collapse', fixture('bad/truncated.folded.gz')], /gzip data is truncated/],
     ['a perf.data file', ['collapse', fixture('bad/perf.data')], /perf\.data recording, not perf script text/],
+    ['an xz file', ['collapse', fixture('bad/stacks.folded.xz')], /is xz-compressed; only gzip is read directly/],
+    ['a bzip2 file', ['collapse', fixture('bad/stacks.folded.bz2')], /is bzip2-compressed/],
+    ['a zstd file', ['collapse', fixture('bad/stacks.folded.zst')], /is zstd-compressed/],
+    ['UTF-16 text', ['collapse', fixture('bad/utf16.folded')], /is UTF-16 text/],
     ['text with no stacks', ['collapse', fixture('bad/prose.txt')], /^irisflame: no stacks found in .*prose\.txt: /],
     ['a forced format that does not fit', ['collapse', '--format', 'bpftrace', fixture('folded/decimals.folded')], /no stacks found/],
   ])('fails with one clear line for %s', async (_what, args, message) => {
