@@ -36,6 +36,7 @@ const BINARY_SNIFF_BYTES = 8000;
 const MAX_CONTROL_BYTE_SHARE = 0.1;
 const PERF_DATA_MAGICS = ['PERFILE2', 'PERFFILE'];
 const ELF_MAGIC = '\x7fELF';
+/** Enough bytes for every magic number below (bzip2 has the longest). */
 const MAGIC_BYTES = 10;
 /** Compressions people use for big captures that we do not decompress ourselves (gzip we do). */
 const OTHER_COMPRESSIONS = [
@@ -84,7 +85,7 @@ export function decideFormat(
 /** Throws for a perf.data recording, an executable, or other binary data. */
 export function refuseUnreadable(head: Buffer, displayName: string): void {
   const magic = head.toString('latin1', 0, MAGIC_BYTES);
-  if (PERF_DATA_MAGICS.includes(magic)) {
+  if (PERF_DATA_MAGICS.some((perfMagic) => magic.startsWith(perfMagic))) {
     // Not run for the user: perf script needs the recording's binaries and symbols, may take minutes,
     // and has options of its own; one explicit pipe keeps that visible and under the user's control.
     throw new InputError('INPUT_FORMAT', `${displayName} is a perf.data recording, not perf script text`, {
