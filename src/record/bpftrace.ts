@@ -12,6 +12,8 @@ import { RecordError } from '../errors.js';
 import type { Recording, RecordingResult, RecordPlan } from './backend.js';
 import { signalChild, spawnTracked, stderrText } from './children.js';
 import { bpftraceStderrLines, distillBpftraceError } from './tool-errors.js';
+import { demangleNames } from './demangle.js';
+import { UserSymbolizer } from './user-symbols.js';
 
 const READY_LINE = 'irisflame: sampling';
 const COUNTER = '@irisflame_samples';
@@ -23,6 +25,8 @@ const MIN_MAP_KEYS = 4096;
  */
 const MAX_MAP_KEYS = 16384;
 const START_TIMEOUT_MS = 30_000;
+/** How often new processes' maps are read while sampling; shorter-lived processes may stay unnamed. */
+const MAPS_SNAPSHOT_MS = 1000;
 
 /** The bpftrace program for a plan; exported so tests and docs can show it. */
 export function bpftraceProgram(plan: Pick<RecordPlan, 'frequency' | 'pids' | 'kernelCommNames'>): string {
@@ -66,9 +70,9 @@ export function startBpftraceRecording(plan: RecordPlan, seconds: number | undef
   const env: Record<string, string> = {
     BPFTRACE_MAP_KEYS_MAX: process.env.BPFTRACE_MAP_KEYS_MAX ?? String(bpftraceMapKeys(plan.frequency, seconds)),
   };
-  // bpftrace caches user symbols per executable, which is wrong under ASLR once two processes share one;
-  // uncached, it re-reads symbol tables per frame (minutes on a busy host). One pid: caching is exact.
-  if (plan.pids.length === 1 && process.env.BPFTRACE_CACHE_USER_SYMBOLS === undefined) env.BPFTRACE_CACHE_USER_SYMBOLS = '1';
+  // User frames are named by us (user-symbols.ts says why), unless the caller chose bpftrace's own way.
+  const ownSymbols = process.env.BPFTRACE_NO_USER_SYMBOLS === undefined && process.env.BPFTRACE_CACHE_USER_SYMBOLS === undefined;
+  if (ownSymbols) env.BPFTRACE_NO_USER_SYMBOLS = '1';
   // -B none: our progress lines must arrive when printed, not when a 4 KiB buffer fills.
   const child = spawnTracked('bpftrace', ['-B', 'none', '-e', bpftraceProgram(plan)], {
     detached: true,
@@ -76,12 +80,17 @@ export function startBpftraceRecording(plan: RecordPlan, seconds: number | undef
     env,
   });
   const collapser = createBpftraceCollapser({ all: true, processFilter: plan.processFilter });
+  const symbolizer = ownSymbols ? new UserSymbolizer() : undefined;
   let samplesSoFar: number | undefined;
   let bytes = 0;
   let mapTotal = 0;
   const pids = new Set<string>();
   let onReady: (() => void) | undefined;
   const sawReady = new Promise<void>((resolve) => (onReady = resolve));
+  /** Lines of the entry being read: its pid comes on its last line, after the frames to name with it. */
+  let entryLines: string[] = [];
+  /** bpftrace's output with user frames named; small (one entry per unique stack), collapsed at the end. */
+  const named: string[] = [];
 
   const splitter = new LineSplitter((buffer, start, end) => {
     const line = buffer.toString('latin1', start, end);
@@ -90,12 +99,13 @@ export function startBpftraceRecording(plan: RecordPlan, seconds: number | undef
       samplesSoFar = Number(line.slice(COUNTER.length + 2));
       return;
     }
+    entryLines.push(line);
     const entryEnd = ENTRY_END.exec(line);
-    if (entryEnd) {
-      mapTotal += Number(entryEnd[3]);
-      if (plan.processFilter === undefined || plan.processFilter(entryEnd[1]!, [])) pids.add(entryEnd[2]!);
-    }
-    collapser.push(Buffer.from(`${line}\n`, 'latin1'));
+    if (entryEnd === null) return;
+    mapTotal += Number(entryEnd[3]);
+    if (plan.processFilter === undefined || plan.processFilter(entryEnd[1]!, [])) pids.add(entryEnd[2]!);
+    for (const entryLine of entryLines) named.push(symbolizer ? nameUserFrame(entryLine, Number(entryEnd[2]), symbolizer) : entryLine);
+    entryLines = [];
   });
 
   const pump = (async () => {
@@ -104,7 +114,17 @@ export function startBpftraceRecording(plan: RecordPlan, seconds: number | undef
       splitter.push(chunk);
     }
     splitter.finish();
+    named.push(...entryLines);
+    const demangled = await demangleNames(named.map(frameSymbol).filter((name): name is string => name !== undefined));
+    for (const line of named) collapser.push(Buffer.from(`${demangle(line, demangled)}\n`, 'latin1'));
   })();
+
+  // Snapshot process maps while sampling; see UserSymbolizer.snapshotNewProcesses.
+  const snapshot = (): void => symbolizer?.snapshotNewProcesses(plan.pids.length > 0 ? plan.pids : undefined);
+  const snapshots = setInterval(snapshot, MAPS_SNAPSHOT_MS);
+  snapshots.unref();
+  void child.finally(() => clearInterval(snapshots));
+  void sawReady.then(snapshot);
 
   let stopRequested = false;
   let killed = false;
@@ -139,7 +159,10 @@ export function startBpftraceRecording(plan: RecordPlan, seconds: number | undef
       throw new RecordError('RECORD', distilled.message, { hint: distilled.hint });
     }
     const collapse = collapser.finish();
-    const notes = bpftraceStderrLines(stderr).map((line) => `bpftrace: ${line}`);
+    const notes = countRepeats(bpftraceStderrLines(stderr)).map((line) => `bpftrace: ${line}`);
+    if (symbolizer && symbolizer.unresolved > 0) {
+      notes.push(`${symbolizer.unresolved} of ${symbolizer.resolved + symbolizer.unresolved} user frames left unnamed (exited processes, stripped or JIT code)`);
+    }
     const lost = lostSamplesNote(samplesSoFar, mapTotal);
     if (lost) notes.push(lost);
     return { collapse, processIds: pids.size, bytesToUserSpace: bytes, notes };
@@ -150,6 +173,8 @@ export function startBpftraceRecording(plan: RecordPlan, seconds: number | undef
     ready,
     stop() {
       stopRequested = true;
+      snapshot();
+      clearInterval(snapshots);
       signalChild(child, 'SIGINT');
     },
     result,
@@ -161,6 +186,36 @@ export function startBpftraceRecording(plan: RecordPlan, seconds: number | undef
       signalChild(child, 'SIGKILL');
     },
   };
+}
+
+/** `    0x55d5c667e040`: a user frame bpftrace left unnamed (BPFTRACE_NO_USER_SYMBOLS). */
+const ADDRESS_FRAME = /^(\s+)0x([0-9a-f]+)$/;
+/** `    HashBlock+12`: a named frame, its symbol before the offset. */
+const NAMED_FRAME = /^\s+(\S+)\+\d+$/;
+
+function nameUserFrame(line: string, pid: number, symbolizer: UserSymbolizer): string {
+  const frame = ADDRESS_FRAME.exec(line);
+  if (frame === null) return line;
+  const name = symbolizer.resolve(pid, Number.parseInt(frame[2]!, 16));
+  return name === undefined ? line : `${frame[1]}${name}`;
+}
+
+function frameSymbol(line: string): string | undefined {
+  return NAMED_FRAME.exec(line)?.[1];
+}
+
+function demangle(line: string, demangled: Map<string, string>): string {
+  if (demangled.size === 0) return line;
+  const symbol = frameSymbol(line);
+  const readable = symbol === undefined ? undefined : demangled.get(symbol);
+  return readable === undefined ? line : line.replace(symbol!, readable);
+}
+
+/** "same line (3 times)" instead of three lines: bpftrace repeats per-entry errors. */
+function countRepeats(lines: string[]): string[] {
+  const counts = new Map<string, number>();
+  for (const line of lines) counts.set(line, (counts.get(line) ?? 0) + 1);
+  return [...counts].map(([line, count]) => (count === 1 ? line : `${line} (${count} times)`));
 }
 
 /** Samples the probe took but the stack map could not hold (it was full): say so, with the remedy. */
