@@ -52,7 +52,7 @@ function frameElement(rect: Rect, name: string, labelCharWidth: number, context:
   const isRoot = frame.depth === 0;
   const attributes = isRoot ? undefined : context.attributes?.get(name);
   const title = attributes?.get('title') || tooltip(rect, name, context);
-  const fill = isRoot && frame.delta === undefined ? context.colors.color(name, undefined) : context.colors.color(name, frame.delta);
+  const fill = context.colors.color(name, frame.delta);
 
   // Rounded as flamegraph.pl prints them: x to 0.1 px, width from the rounded ends.
   const x1 = fixed(rect.x1, 1);

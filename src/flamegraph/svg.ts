@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { create } from 'xmlbuilder2';
 import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
 import { IrisflameError } from '../errors.js';
+import { perlNumber } from './format.js';
 import { XPAD, paddings } from './layout.js';
 import { legendItems } from './legend.js';
 import type { ResolvedFlamegraphOptions } from './options.js';
@@ -41,8 +42,8 @@ export function documentShell(options: ResolvedFlamegraphOptions, shape: Documen
   const prolog: { version: '1.0'; standalone: false; encoding?: string } = { version: '1.0', standalone: false };
   if (options.encoding !== undefined) prolog.encoding = options.encoding;
   const svg = create(prolog)
-    .ele(SVG_NS, 'svg', { version: '1.1', width: String(width), height: String(height) })
-    .att('viewBox', `0 0 ${width} ${height}`)
+    .ele(SVG_NS, 'svg', { version: '1.1', width: perlNumber(width), height: perlNumber(height) })
+    .att('viewBox', `0 0 ${perlNumber(width)} ${perlNumber(height)}`)
     .att(XMLNS_NS, 'xmlns:xlink', XLINK_NS)
     .att(XMLNS_NS, 'xmlns:fg', FG_NS);
   svg.com(' Flame graph stack visualization, written by irisflame (flamegraph.pl compatible). ');
@@ -54,16 +55,19 @@ export function documentShell(options: ResolvedFlamegraphOptions, shape: Documen
   cdata(svg.ele('style', { type: 'text/css' }), browserFile('flamegraph.css') + fontRule);
   cdata(svg.ele('script', { type: 'text/ecmascript' }), `var fgConfig = ${configJson(options, shape)};`);
   cdata(svg.ele('script', { type: 'text/ecmascript' }), browserFile('flamegraph.js'));
-  svg.ele('rect', { x: '0', y: '0', width: String(width), height: String(height), fill: 'url(#background)' });
-  const center = String(Math.trunc(width / 2));
-  const bottomLine = String(height - pad.bottom / 2);
-  text(svg, { id: 'title', x: center, y: String(fontsize * 2) }, options.title);
-  if (options.subtitle !== '') text(svg, { id: 'subtitle', x: center, y: String(fontsize * 4) }, options.subtitle);
+  svg.ele('rect', { x: '0', y: '0', width: perlNumber(width), height: perlNumber(height), fill: 'url(#background)' });
+  // Positions as flamegraph.pl computes and prints them.
+  const center = perlNumber(Math.trunc(width / 2));
+  const topLine = perlNumber(fontsize * 2);
+  const bottomLine = perlNumber(height - pad.bottom / 2);
+  const searchX = perlNumber(width - XPAD - 100);
+  text(svg, { id: 'title', x: center, y: topLine }, options.title);
+  if (options.subtitle !== '') text(svg, { id: 'subtitle', x: center, y: perlNumber(fontsize * 4) }, options.subtitle);
   text(svg, { id: 'details', x: String(XPAD), y: bottomLine }, ' ');
-  text(svg, { id: 'unzoom', x: String(XPAD), y: String(fontsize * 2), class: 'hide' }, 'Reset Zoom');
-  text(svg, { id: 'search', x: String(width - XPAD - 100), y: String(fontsize * 2) }, 'Search');
-  text(svg, { id: 'ignorecase', x: String(width - XPAD - 16), y: String(fontsize * 2) }, 'ic');
-  text(svg, { id: 'matched', x: String(width - XPAD - 100), y: bottomLine }, ' ');
+  text(svg, { id: 'unzoom', x: String(XPAD), y: topLine, class: 'hide' }, 'Reset Zoom');
+  text(svg, { id: 'search', x: searchX, y: topLine }, 'Search');
+  text(svg, { id: 'ignorecase', x: perlNumber(width - XPAD - 16), y: topLine }, 'ic');
+  text(svg, { id: 'matched', x: searchX, y: bottomLine }, ' ');
   if (shape.legend) drawLegend(svg, options);
   svg.ele('g', { id: 'frames' }).com(FRAMES_MARKER);
   const whole = svg.end({ prettyPrint: false });
