@@ -38,6 +38,7 @@ const CASES: Case[] = [
   { name: '--width 777', args: ['--width', '777'], options: { colors: 'hot', width: 777 } },
   { name: '--factor 2.5', args: ['--factor', '2.5'], options: { colors: 'hot', factor: 2.5 } },
   { name: '--total (3x the sum)', args: ['--total', 'TOTAL'], options: { colors: 'hot' } },
+  { name: '--total below the sum (ignored)', args: ['--total', 'HALF'], options: { colors: 'hot' } },
   { name: '--flamechart', args: ['--flamechart'], options: { colors: 'hot', flamechart: true } },
   { name: '--height 20 --fontsize 10.5 --fontwidth 0.7', args: ['--height', '20', '--fontsize', '10.5', '--fontwidth', '0.7'], options: { colors: 'hot', height: 20, fontsize: 10.5, fontwidth: 0.7 } },
   { name: '--subtitle', args: ['--subtitle', 'sub'], options: { colors: 'hot', subtitle: 'sub' } },
@@ -73,10 +74,12 @@ function compare(file: string, testCase: Case): void {
   const input = readFolded(file);
   const options = { ...testCase.options };
   let args = testCase.args;
-  if (args.includes('TOTAL')) {
-    const sum = [...input.stacks.values()].reduce((a, b) => a + b, 0);
-    options.total = sum * 3;
-    args = args.map((arg) => (arg === 'TOTAL' ? String(sum * 3) : arg));
+  const sum = [...input.stacks.values()].reduce((a, b) => a + b, 0);
+  const totals: Record<string, number> = { TOTAL: sum * 3, HALF: Math.floor(sum / 2) };
+  for (const [placeholder, total] of Object.entries(totals)) {
+    if (!args.includes(placeholder)) continue;
+    options.total = total;
+    args = args.map((arg) => (arg === placeholder ? String(total) : arg));
   }
   const theirs = runFlamegraphPl(file, args);
   const ours = renderFlamegraph(input, options);
