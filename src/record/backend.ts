@@ -37,8 +37,10 @@ export interface RecordingResult {
   collapse: CollapseResult;
   /** Distinct process ids seen in kept samples. */
   processIds: number;
-  /** Bytes the sampler moved from the kernel to user space, then through our collapser. */
+  /** Bytes the sampler moved from the kernel to user space, then through our collapser (sum of `transfers`). */
   bytesToUserSpace: number;
+  /** The same, stage by stage: perf.data and perf script's text, or bpftrace's printed map. */
+  transfers: { what: string; bytes: number }[];
   /** One-line remarks for the summary (lost samples, a full map, symbol trouble). */
   notes: string[];
   /** perf.data, when the backend wrote one and the caller asked to keep it. */

@@ -165,7 +165,7 @@ export function startBpftraceRecording(plan: RecordPlan, seconds: number | undef
     }
     const lost = lostSamplesNote(samplesSoFar, mapTotal);
     if (lost) notes.push(lost);
-    return { collapse, processIds: pids.size, bytesToUserSpace: bytes, notes };
+    return { collapse, processIds: pids.size, bytesToUserSpace: bytes, transfers: [{ what: 'bpftrace output', bytes }], notes };
   })();
   result.catch(() => undefined);
 

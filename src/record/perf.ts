@@ -164,6 +164,10 @@ async function collapsePerfData(
     collapse,
     processIds: pids.size,
     bytesToUserSpace: (sizeOf(dataPath) ?? 0) + bytes,
+    transfers: [
+      { what: 'perf.data', bytes: sizeOf(dataPath) ?? 0 },
+      { what: 'perf script output', bytes },
+    ],
     notes: perfScriptNotes(stderr),
     perfDataPath: dataPath,
   };

@@ -39,6 +39,8 @@ export interface RecordSessionResult {
   paths: OutputPaths;
   summary: RecordingSummary;
   backend: BackendName;
+  /** What crossed from the kernel and through the collapser (see RecordingResult.transfers). */
+  transfers: RecordingResult['transfers'];
 }
 
 export interface RecordSession {
@@ -143,7 +145,7 @@ export function startRecordSession(options: RecordSessionOptions): RecordSession
     if (stopRequested && record.command.length === 0) notes.unshift('stopped early (Ctrl-C)');
     const lines = formatSummary(summary, { backend, frequency: record.frequency, irisRequested: record.iris, files, notes });
     for (const line of lines) options.log(line);
-    return { exitCode, paths, summary, backend };
+    return { exitCode, paths, summary, backend, transfers: result.transfers };
   };
 
   const done = run().finally(() => {
