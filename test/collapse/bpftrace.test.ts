@@ -155,6 +155,32 @@ describe('bpftrace collapse: real captures', () => {
   });
 });
 
+describe('bpftrace collapse: IRIS processes (simulated IRIS, examples/simulated-iris)', () => {
+  it('hands the process filter the module paths of perf-mode frames', () => {
+    const seen = new Map<string, Set<string>>();
+    collapse(fixture('simulated-iris-perf-mode.txt'), {
+      processFilter: (comm, paths) => {
+        const modules = seen.get(comm) ?? new Set<string>();
+        for (const path of paths) modules.add(path);
+        seen.set(comm, modules);
+        return true;
+      },
+    });
+    expect([...seen.get('irisdb')!]).toContain('/tmp/irisflame-simulated-iris/usr/irissys/bin/irisdb');
+  });
+
+  it('keeps a process running code from --iris-dir even under a name IRIS does not use', async () => {
+    const { makeProcessFilter } = await import('../../src/collapse/filter.js');
+    const renamed = fixture('simulated-iris-perf-mode.txt').toString('latin1').replace(/, irisdb, /g, ', worker, ');
+    const result = collapse(renamed, {
+      processFilter: makeProcessFilter({ iris: true, irisDir: '/tmp/irisflame-simulated-iris/usr/irissys' }),
+    });
+    const roots = new Set([...result.stacks.keys()].map((key) => key.split(';')[0]));
+    expect(roots).toEqual(new Set(['worker']));
+    expect([...result.stacks.keys()].some((key) => key.includes('GlobalBufferScan'))).toBe(true);
+  });
+});
+
 describe('bpftrace collapse: damaged input', () => {
   it('counts an entry cut off by the end of input as one odd line', () => {
     const cut = FULL_ENTRY + '@[\n    do_idle+5\n';
