@@ -13,6 +13,10 @@ import { decideFormat, DETECT_MAX_BYTES, type CollapseFormat, type FormatChoice,
 import { makeProcessFilter, type ProcessFilterOptions } from './filter.js';
 import type { CollapseResult, Collapser, ProcessFilter } from './types.js';
 
+const NEWLINE = 0x0a;
+/** Below this many bytes, detection reruns on every chunk: the magic-number checks need them. */
+const MAGIC_WINDOW = 16;
+
 export interface CollapseOptions extends PerfCollapseOptions, ProcessFilterOptions {
   /**
    * The input's format, or `auto` to detect it from the content.
@@ -66,12 +70,24 @@ export async function collapseChunks(
   let collapser: Collapser;
   let decision;
   try {
+    // The head is kept in parts and joined only when a detector could answer differently (a new line
+    // completed, the cap reached, the end): a pipe trickling bytes must not cost a copy per byte.
+    const parts: Buffer[] = [];
+    let length = 0;
     decision = decideFormat(head, false, displayName, resolved.format, detectors);
     while (decision === undefined) {
       const next = await iterator.next();
       if (next.done) ended = true;
-      else head = head.length === 0 ? next.value : Buffer.concat([head, next.value]);
-      decision = decideFormat(head, ended || head.length >= DETECT_MAX_BYTES, displayName, resolved.format, detectors);
+      else {
+        parts.push(next.value);
+        length += next.value.length;
+      }
+      const final = ended || length >= DETECT_MAX_BYTES;
+      if (!final && (next.done || (next.value.indexOf(NEWLINE) === -1 && length >= MAGIC_WINDOW))) continue;
+      head = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+      parts.length = 0;
+      parts.push(head);
+      decision = decideFormat(head, final, displayName, resolved.format, detectors);
     }
     collapser = createCollapser(decision.format, { ...resolved, processFilter });
     if (head.length > 0) collapser.push(head);

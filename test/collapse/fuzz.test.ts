@@ -85,6 +85,13 @@ describe(`fuzzing the parsers (seed ${FUZZ_SEED}, ${FUZZ_ITERATIONS} cases each)
     }
   });
 
+  it('detection copes with a long first line trickling in one byte at a time', async () => {
+    const bytes = Buffer.concat([Buffer.alloc(300_000, 'f;'), Buffer.from(' 3\n')]);
+    const run = await collapseChunks(fromArray(Array.from(bytes, (byte) => Buffer.from([byte]))), 'trickle', {});
+    expect(run.format).toBe('folded');
+    expect([...run.stacks.values()]).toEqual([3]);
+  }, 60_000);
+
   it('a 50 MB single line goes through every parser and the pipeline without a hang or a throw', async () => {
     const line = Buffer.alloc(50 * 1024 * 1024, 'frame;');
     const pieces = Array.from({ length: 50 }, (_, i) => line.subarray(i * 1024 * 1024, (i + 1) * 1024 * 1024));
