@@ -11,7 +11,7 @@
 //   node bench/collapse.mjs              (after npm run build)
 //   node bench/collapse.mjs --drive FILE (internal: the irisflame driver the bench times)
 import { execFileSync, spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -23,6 +23,8 @@ const PERL_COLLAPSER = join(process.env.FLAMEGRAPH_PL_DIR ?? join(SHARED_REFEREN
 const INFERNO_COLLAPSER = join(process.env.INFERNO_BIN_DIR ?? join(SHARED_REFERENCE, 'inferno'), 'inferno-collapse-perf');
 const IRISFLAME_BIN = join(REPO, 'bin', 'irisflame');
 const GNU_TIME = '/usr/bin/time';
+/** The driver's read size: the CLI's (src/collapse/input.ts READ_CHUNK_BYTES). */
+const READ_CHUNK_BYTES = 1 << 20;
 
 const MB = 1e6;
 /** The brief's floor for a meaningful comparison: big enough that start-up costs vanish. */
@@ -177,16 +179,24 @@ function busyWorkload() {
   ].join('\n');
 }
 
-/** The irisflame side: read like the CLI does, collapse, write folded text to stdout. */
+/**
+ * The irisflame library side: read into one reused buffer (the perf collapser keeps no chunk it is given,
+ * only the partial line at its end), collapse, write folded text to stdout. The CLI row measures the same
+ * collapser behind the CLI's stream reader.
+ */
 async function drive(path) {
-  const { openInput } = await import(pathToFileURL(join(DIST, 'collapse', 'input.js')).href);
   const { createPerfCollapser } = await import(pathToFileURL(join(DIST, 'collapse', 'perf.js')).href);
   const { writeFolded } = await import(pathToFileURL(join(DIST, 'collapse', 'write.js')).href);
   const collapser = createPerfCollapser({});
-  const { chunks } = await openInput(path);
-  for await (const chunk of chunks) collapser.push(chunk);
+  const fd = openSync(path, 'r');
+  const buffer = Buffer.allocUnsafe(READ_CHUNK_BYTES);
+  for (;;) {
+    const length = readSync(fd, buffer, 0, buffer.length, null);
+    if (length === 0) break;
+    collapser.push(buffer.subarray(0, length));
+  }
+  closeSync(fd);
   const result = collapser.finish();
-  const out = process.stdout.isTTY ? createWriteStream('/dev/null') : process.stdout;
-  await writeFolded(result, out);
+  await writeFolded(result, process.stdout);
   process.stderr.write(`${result.report.samples} samples, ${result.stacks.size} stacks\n`);
 }

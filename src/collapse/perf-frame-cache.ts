@@ -44,6 +44,14 @@ export class FrameLineCache {
   /** The module path of each line, for `processFilter`. */
   readonly modules: string[] = [];
 
+  constructor() {
+    // Replaced when they grow: written twice now so V8 does not compile them as constants
+    // (see the note in perf-tables.ts).
+    this.firstIds = this.firstIds;
+    this.idCounts = this.idCounts;
+    this.ids = this.ids;
+  }
+
   add(bytes: Uint8Array, start: number, end: number, hash: number, leafFirstIds: readonly number[], module: string): number {
     const line = this.lines.add(bytes, start, end, hash);
     if (line >= this.firstIds.length) {

@@ -14,6 +14,15 @@ const INITIAL_ARENA_BYTES = 1 << 16;
 const MAX_LOAD_NUMERATOR = 1;
 const MAX_LOAD_DENOMINATOR = 2;
 const EMPTY_SLOT = -1;
+const WORD_BYTES = 4;
+
+// About the self-assignments in constructors: V8 compiles code that reads a field as if the field never
+// changes until it is written a second time; a table growing mid-run would then throw away the optimized
+// parser and leave it interpreted until recompiled. Fields replaced on growth are written twice up front.
+
+export function viewOf(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
 
 function growInt32(array: Int32Array<ArrayBuffer>, minimum: number): Int32Array<ArrayBuffer> {
   let size = array.length;
@@ -30,8 +39,19 @@ export class ByteTable {
   private starts = new Int32Array(INITIAL_SLOTS);
   private lengths = new Int32Array(INITIAL_SLOTS);
   private arena: Buffer = Buffer.allocUnsafe(INITIAL_ARENA_BYTES);
+  /** Compares read four bytes at a time through DataViews, which allow any alignment. */
+  private arenaView = viewOf(this.arena);
   private arenaUsed = 0;
   size = 0;
+
+  constructor() {
+    this.slots = this.slots; // (see the note on self-assignments above)
+    this.hashes = this.hashes;
+    this.starts = this.starts;
+    this.lengths = this.lengths;
+    this.arena = this.arena;
+    this.arenaView = this.arenaView;
+  }
 
   /** The id of `bytes[start, end)`, or -1 when it has not been added. */
   find(bytes: Uint8Array, start: number, end: number, hash: number): number {
@@ -59,6 +79,7 @@ export class ByteTable {
       const grown = Buffer.allocUnsafe(size);
       this.arena.copy(grown, 0, 0, this.arenaUsed);
       this.arena = grown;
+      this.arenaView = viewOf(grown);
     }
     this.arena.set(bytes.subarray(start, end), this.arenaUsed);
     this.hashes[id] = hash;
@@ -70,9 +91,23 @@ export class ByteTable {
     return id;
   }
 
-  /** Whether key `id` is exactly `bytes[start, end)`. */
-  matches(id: number, bytes: Uint8Array, start: number, end: number): boolean {
-    return this.lengths[id] === end - start && this.equals(id, bytes, start, end - start);
+  lengthOf(id: number): number {
+    return this.lengths[id]!;
+  }
+
+  /** Whether key `id` is exactly `bytes[start, end)`; `view` is a DataView over `bytes`. */
+  matches(id: number, bytes: Uint8Array, view: DataView, start: number, end: number): boolean {
+    const length = end - start;
+    if (this.lengths[id] !== length) return false;
+    const arenaView = this.arenaView;
+    const at = this.starts[id]!;
+    let i = 0;
+    for (; i + WORD_BYTES <= length; i += WORD_BYTES) {
+      if (arenaView.getInt32(at + i) !== view.getInt32(start + i)) return false;
+    }
+    const arena = this.arena;
+    for (; i < length; i++) if (arena[at + i] !== bytes[start + i]) return false;
+    return true;
   }
 
   private equals(id: number, bytes: Uint8Array, start: number, length: number): boolean {
@@ -106,6 +141,15 @@ export class StackTable {
   /** Folded-stack key per stack, made once, when the stack is first seen. */
   readonly keys: string[] = [];
   size = 0;
+
+  constructor() {
+    this.slots = this.slots; // (see the note on self-assignments above)
+    this.hashes = this.hashes;
+    this.starts = this.starts;
+    this.lengths = this.lengths;
+    this.weights = this.weights;
+    this.ids = this.ids;
+  }
 
   /** Hash of the stack last looked up and not found, for `insertMissing`. */
   private missingHash = 0;

@@ -11,7 +11,7 @@ import { newEventLineParts, newStackLineParts, parseEventLine, parseStackLine } 
 import { FrameLineCache, FrameNameTable, grow } from './perf-frame-cache.js';
 import { ProcessNames } from './perf-process.js';
 import { SlowFrames, type FrameSink } from './perf-slow-frames.js';
-import { StackTable } from './perf-tables.js';
+import { StackTable, viewOf } from './perf-tables.js';
 import { frameNamesAt } from './perf-names.js';
 import { SampleDetails } from './perf-sample.js';
 
@@ -52,7 +52,10 @@ class PerfCollapser implements Collapser, FrameSink {
   private readonly keyParts: string[] = [];
 
   private carry = Buffer.allocUnsafe(INITIAL_CARRY_BYTES);
+  private carryView = viewOf(this.carry);
   private carryLength = 0;
+  /** A DataView over the buffer whose lines are being read (the chunk, or the carry). */
+  private view: DataView = this.carryView;
 
   // The sample being read.
   private state = BETWEEN_SAMPLES;
@@ -71,32 +74,66 @@ class PerfCollapser implements Collapser, FrameSink {
     if (options.srcline || options.inline) this.slowFrames = new SlowFrames(options, this.frameNames);
     if (options.onSample || options.processFilter) this.details = new SampleDetails();
     this.collectModules = options.processFilter !== undefined;
+    // Replaced as the input grows: written twice now so V8 does not compile them as constants
+    // (see the note in perf-tables.ts).
+    this.frames = this.frames;
+    this.carry = this.carry;
+    this.carryView = this.carryView;
+    this.view = this.view;
+    this.lineCache = this.javaLines;
+    this.lineCache = this.otherLines;
   }
 
   push(chunk: Buffer): void {
     let start = 0;
     if (this.carryLength > 0) {
-      const newline = chunk.indexOf(NEWLINE);
-      if (newline === -1) {
-        this.keep(chunk, 0, chunk.length);
-        return;
-      }
-      this.keep(chunk, 0, newline);
-      this.onLine(this.carry, 0, this.carryLength);
-      this.carryLength = 0;
-      start = newline + 1;
+      start = this.completeCarriedLine(chunk);
+      if (start === -1) return;
     }
+    this.view = viewOf(chunk);
+    const rest = this.readLines(chunk, start);
+    if (rest < chunk.length) this.keep(chunk, rest, chunk.length);
+  }
+
+  /**
+   * The hot loop, in a function of its own: it then gets optimized as a whole and stays so across chunks.
+   * (Inside `push`, V8 compiled it on-stack per chunk and threw the code away at each chunk's tail.)
+   * Returns where the unfinished last line starts.
+   */
+  private readLines(chunk: Buffer, start: number): number {
+    const fast = this.slowFrames === undefined;
     for (;;) {
+      if (fast && this.state === IN_SAMPLE) {
+        const known = this.tryKnownFrameLine(chunk, start);
+        if (known !== -1) {
+          start = known + 1;
+          continue;
+        }
+      }
       const newline = chunk.indexOf(NEWLINE, start);
-      if (newline === -1) break;
+      if (newline === -1) return start;
       this.onLine(chunk, start, newline);
       start = newline + 1;
     }
-    if (start < chunk.length) this.keep(chunk, start, chunk.length);
+  }
+
+  /** The line begun in an earlier chunk, completed from this one; -1 when this chunk holds no newline. */
+  private completeCarriedLine(chunk: Buffer): number {
+    const newline = chunk.indexOf(NEWLINE);
+    if (newline === -1) {
+      this.keep(chunk, 0, chunk.length);
+      return -1;
+    }
+    this.keep(chunk, 0, newline);
+    this.view = this.carryView;
+    this.onLine(this.carry, 0, this.carryLength);
+    this.carryLength = 0;
+    return newline + 1;
   }
 
   finish(): CollapseResult {
     if (this.carryLength > 0) {
+      this.view = this.carryView;
       this.onLine(this.carry, 0, this.carryLength);
       this.carryLength = 0;
     }
@@ -120,6 +157,7 @@ class PerfCollapser implements Collapser, FrameSink {
       const grown = Buffer.allocUnsafe(Math.max(needed, this.carry.length * 2));
       this.carry.copy(grown, 0, 0, this.carryLength);
       this.carry = grown;
+      this.carryView = viewOf(grown);
     }
     chunk.copy(this.carry, this.carryLength, start, end);
     this.carryLength = needed;
@@ -209,7 +247,7 @@ class PerfCollapser implements Collapser, FrameSink {
     const cache = this.lineCache;
     const guessSlot = pcHash & cache.guessMask;
     let line = cache.guesses[guessSlot]! - 1;
-    if (line === -1 || !cache.lines.matches(line, bytes, keyStart, end)) {
+    if (line === -1 || !cache.lines.matches(line, bytes, this.view, keyStart, end)) {
       const hash = hashBytes(bytes, keyStart, end, HASH_SEED);
       line = cache.lines.find(bytes, keyStart, end, hash);
       if (line === -1) {
@@ -218,6 +256,40 @@ class PerfCollapser implements Collapser, FrameSink {
       }
       cache.guesses[guessSlot] = line + 1;
     }
+    this.appendLine(cache, line);
+  }
+
+  /**
+   * The common case, tried before even looking for the line's end: a frame line of the current sample
+   * that was seen before at the same address. The remembered line's length says where the newline must
+   * be, so a match costs one pass over the line. Returns the newline's position, or -1 to take the
+   * general path.
+   */
+  private tryKnownFrameLine(bytes: Buffer, start: number): number {
+    const limit = bytes.length;
+    let p = start;
+    while (p < limit && IS_SPACE[bytes[p]!] === 1 && bytes[p] !== NEWLINE) p++;
+    if (p === start) return -1; // frame lines start with blanks
+    const pcStart = p;
+    let pcHash = 0;
+    for (; p < limit; p++) {
+      const byte = bytes[p]!;
+      if (IS_WORD[byte] === 0) break;
+      pcHash = (Math.imul(pcHash, ADDRESS_HASH_MULTIPLIER) + byte) | 0;
+    }
+    if (p === pcStart) return -1;
+    const keyStart = this.options.addrs ? pcStart : p;
+    const cache = this.lineCache;
+    const line = cache.guesses[pcHash & cache.guessMask]! - 1;
+    if (line === -1) return -1;
+    const end = keyStart + cache.lines.lengthOf(line);
+    if (end >= limit || bytes[end] !== NEWLINE || !cache.lines.matches(line, bytes, this.view, keyStart, end)) return -1;
+    this.appendLine(cache, line);
+    return end;
+  }
+
+  /** Add a known frame line's frames to the current sample. */
+  private appendLine(cache: FrameLineCache, line: number): void {
     const count = cache.idCountOf(line);
     if (this.frameCount + count > this.frames.length) this.frames = grow(this.frames, this.frameCount + count);
     const ids = cache.ids;
