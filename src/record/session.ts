@@ -53,7 +53,12 @@ export interface RecordSession {
 
 /** "recording the whole system with perf at 99 Hz for 60 s; Ctrl-C stops early". */
 function startLine(backend: BackendName, record: RecordOptions, seconds: number | undefined): string {
-  const what = record.pids.length > 0 ? `pid ${record.pids.join(', ')}` : 'the whole system';
+  const filters = [
+    ...(record.iris ? ['IRIS processes'] : []),
+    ...(record.comm !== undefined ? [`processes matching /${record.comm}/`] : []),
+  ];
+  const scope = record.pids.length > 0 ? `pid ${record.pids.join(', ')}` : 'the whole system';
+  const what = filters.length > 0 ? `${scope}, keeping ${filters.join(' and ')},` : scope;
   const until = seconds === undefined ? `while ${record.command[0]} runs` : `for ${seconds} s`;
   return `recording ${what} with ${backend} at ${record.frequency} Hz ${until}; Ctrl-C stops early`;
 }
