@@ -26,7 +26,7 @@ export interface PageLayout {
   fontSize: number;
   /** Average glyph width / font size, flamegraph.pl's 0.59, to fit labels without measuring. */
   fontWidth: number;
-  /** Frames narrower than this are not drawn (flamegraph.pl's --minwidth default). */
+  /** Frames narrower than this many px are not drawn, nor their subtrees. */
   minWidth: number;
 }
 
@@ -39,6 +39,12 @@ const STRIP_HEIGHT = 56;
 /** Share of the width given to lane labels (indented process names), at most LABEL_COLUMN_MAX px. */
 const LABEL_COLUMN_SHARE = 0.25;
 const LABEL_COLUMN_MAX = 320;
+/**
+ * flamegraph.pl draws frames down to 0.1 px; a page that redraws on every range selection cannot: at
+ * 0.1 px a 100k-sample range drew ~50,000 frames (seconds per selection in Chromium), at 1 px a few
+ * thousand (see bench/timeline.mjs). Zooming into a frame brings its narrow children back.
+ */
+const MIN_FRAME_WIDTH = 1;
 
 export function pageLayout(width: number, lanes: number, flameDepth: number, subtitle: string): PageLayout {
   const titleBlock = subtitle === '' ? 40 : 58;
@@ -67,6 +73,6 @@ export function pageLayout(width: number, lanes: number, flameDepth: number, sub
     detailsY,
     fontSize: FONT_SIZE,
     fontWidth: FONT_WIDTH,
-    minWidth: 0.1,
+    minWidth: MIN_FRAME_WIDTH,
   };
 }

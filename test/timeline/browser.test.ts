@@ -30,7 +30,7 @@ function rawCount(r: Range): number {
 
 async function rootCount(page: Page): Promise<number> {
   return page.evaluate(() => {
-    const all = [...document.querySelectorAll('#flame > g')].find((g) => g.textContent === 'all' || g.getAttribute('data-n') === '0');
+    const all = document.querySelector('#flame > rect[data-n="0"]');
     return all ? Number(all.getAttribute('data-w')) : -1;
   });
 }
@@ -38,7 +38,7 @@ async function rootCount(page: Page): Promise<number> {
 async function frameNames(page: Page): Promise<string[]> {
   return page.evaluate(() => {
     const data = (window as unknown as { lcData: { names: string[]; nodeName: number[] } }).lcData;
-    return [...document.querySelectorAll('#flame > g')].map((g) => data.names[data.nodeName[Number(g.getAttribute('data-n'))]!]!);
+    return [...document.querySelectorAll('#flame > rect')].map((g) => data.names[data.nodeName[Number(g.getAttribute('data-n'))]!]!);
   });
 }
 
@@ -46,16 +46,16 @@ async function frameNames(page: Page): Promise<string[]> {
 async function frameBox(page: Page, name: string): Promise<{ x: number; y: number; width: number; height: number }> {
   const index = await page.evaluate((wanted) => {
     const data = (window as unknown as { lcData: { names: string[]; nodeName: number[] } }).lcData;
-    const frames = [...document.querySelectorAll('#flame > g')];
+    const frames = [...document.querySelectorAll('#flame > rect')];
     let best = -1, widest = 0;
     frames.forEach((g, k) => {
-      const width = g.querySelector('rect')!.getBoundingClientRect().width;
+      const width = g.getBoundingClientRect().width;
       if (data.names[data.nodeName[Number(g.getAttribute('data-n'))]!] === wanted && width > widest) { best = k; widest = width; }
     });
     return best;
   }, name);
   expect(index).toBeGreaterThanOrEqual(0);
-  return (await page.locator('#flame > g').nth(index).locator('rect').boundingBox())!;
+  return (await page.locator('#flame > rect').nth(index).boundingBox())!;
 }
 
 async function clickFrame(page: Page, name: string): Promise<void> {
@@ -167,13 +167,13 @@ describe.skipIf(skip)('lifecycle page in Chromium', () => {
     const page = await open();
     page.once('dialog', (dialog) => void dialog.accept('^Wij'));
     await page.locator('#search').click();
-    await expect.poll(() => page.locator('#flame > g.m').count()).toBeGreaterThan(0);
+    await expect.poll(() => page.locator('#flame > rect.m').count()).toBeGreaterThan(0);
     expect(await page.locator('#matched').textContent()).toMatch(/^Matched: \d+\.\d%$/);
     const box = await frameBox(page, 'irisrecov');
     await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
     expect(await page.locator('#details').textContent()).toMatch(/^Function: irisrecov \(\d+ samples, \d+\.\d\d%\)$/);
     await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
-    const zoomed = (await page.locator('#flame > g:not(.parent)').first().locator('rect').boundingBox())!;
+    const zoomed = (await page.locator('#flame > rect:not(.parent)').first().boundingBox())!;
     expect(zoomed.width).toBeGreaterThan(1100);
     await expect.poll(() => page.locator('#unzoom').getAttribute('class')).not.toContain('hide');
   });
