@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { execa, type ResultPromise } from 'execa';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IRISFLAME_BIN, REPO_ROOT, runCli, type CliResult } from '../support/cli.js';
@@ -17,6 +17,7 @@ import {
   processesOf,
   readFolded,
   readSvg,
+  pathWithOnly,
   startBurn,
   type FoldedLine,
 } from './support.js';
@@ -42,9 +43,10 @@ function irisdbBurnSeen(lines: FoldedLine[]): boolean {
   );
 }
 
-const record = (name: string, args: string[]): Promise<void> =>
+const record = (name: string, args: string[], env?: Record<string, string>): Promise<void> =>
   runCli(['record', '--seconds', SECONDS, '--no-progress', '-o', join(outDir, `${name}.svg`), ...args], {
     timeoutMs: 170_000,
+    env,
   }).then((result) => {
     runs.set(name, result);
   });
@@ -88,6 +90,7 @@ beforeAll(async () => {
     pending.push(
       record('bpftrace-pid', ['--backend', 'bpftrace', '--pid', String(burn.pid)]),
       record('bpftrace-iris', ['--backend', 'bpftrace', '--iris', '--iris-dir', installDir]),
+      record('auto-without-perf', ['--backend', 'auto', '--iris'], { PATH: pathWithOnly(['bpftrace', 'setpriv', 'c++filt']) }),
     );
   }
   await Promise.all(pending);
@@ -162,9 +165,20 @@ describe.skipIf(reportSkip('record with perf', perfSkip))('record with perf', ()
     expect(svg.frames.length).toBeGreaterThan(1);
   });
 
-  test('leaves no temporary directory behind', () => {
+  test('leaves no temporary directory and no perf process behind', () => {
     const leftovers = readdirSync(tmpdir()).filter((name) => isSessionTemp(name) && !tempBefore.has(name));
     expect(leftovers).toEqual([]);
+    const survivors = readdirSync('/proc')
+      .filter((name) => /^\d+$/.test(name))
+      .map((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, 'latin1');
+        } catch {
+          return '';
+        }
+      })
+      .filter((cmdline) => /irisflame-record-(?!test)/.test(cmdline) && ![...tempBefore].some((dir) => cmdline.includes(dir)));
+    expect(survivors).toEqual([]);
   });
 });
 
@@ -184,6 +198,13 @@ describe.skipIf(reportSkip('record with bpftrace', bpftraceSkip))('record with b
     expect(irisdbBurnSeen(lines)).toBe(true);
     expect([...processesOf(lines).keys()].every((name) => name.startsWith('iris'))).toBe(true);
     expect(readSvg(join(outDir, 'bpftrace-iris.svg')).title).toContain('bpftrace at 99 Hz');
+  });
+
+  test('--backend auto records with bpftrace when perf is not installed', () => {
+    const run = runs.get('auto-without-perf')!;
+    expect(run.exitCode).toBe(0);
+    expect(run.stderr).toContain('(bpftrace at 99 Hz)');
+    expect(irisdbBurnSeen(readFolded(join(outDir, 'auto-without-perf.folded')))).toBe(true);
   });
 
   test('keeps bpftrace\'s RLIMIT_MEMLOCK warning out of what it prints', () => {

@@ -43,6 +43,16 @@ export function startBurn(installDir: string, ms: number): ResultPromise {
   return execa(join(installDir, 'bin', 'irisdb'), ['--burn', String(ms)], { reject: false });
 }
 
+/** A PATH of one directory linking node and just these programs (the ones found), e.g. bpftrace but no perf. */
+export function pathWithOnly(programs: string[]): string {
+  const dir = pathWithOnlyNode();
+  for (const program of programs) {
+    const found = findExecutable(program);
+    if (found !== undefined) symlinkSync(found, join(dir, program));
+  }
+  return dir;
+}
+
 /** A directory holding only a `node` link: a PATH where perf and bpftrace do not exist. */
 export function pathWithOnlyNode(): string {
   const dir = mkdtempSync(join(tmpdir(), 'irisflame-record-test-path-'));
