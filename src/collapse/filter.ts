@@ -24,9 +24,11 @@ export interface ProcessFilterOptions {
   irisDir?: string;
 }
 
-export const DEFAULT_PROCESS_FILTER_OPTIONS: Readonly<Required<Omit<ProcessFilterOptions, 'comm'>>> & {
-  comm: undefined;
-} = Object.freeze({ comm: undefined, iris: false, irisDir: DEFAULT_IRIS_DIR });
+export const DEFAULT_PROCESS_FILTER_OPTIONS: Readonly<ProcessFilterOptions> = Object.freeze({
+  comm: undefined,
+  iris: false,
+  irisDir: DEFAULT_IRIS_DIR,
+});
 
 /** A filter for the options given, or undefined when they keep everything. */
 export function makeProcessFilter(options: ProcessFilterOptions): ProcessFilter | undefined {

@@ -3,14 +3,13 @@
  * parser the bytes already read and then the rest, and check that something came out.
  */
 import { IrisflameError } from '../errors.js';
-import { DEFAULT_IRIS_DIR } from '../iris/processes.js';
 import { openInput } from './input.js';
 import { DEFAULT_PERF_COLLAPSE_OPTIONS, resolvePerfCollapseOptions, type PerfCollapseOptions } from './perf-options.js';
 import { createBpftraceCollapser, detectBpftrace } from './bpftrace.js';
 import { createFoldedCollapser, detectFolded } from './folded.js';
 import { createPerfCollapser, detectPerf } from './perf.js';
 import { decideFormat, DETECT_MAX_BYTES, type CollapseFormat, type FormatChoice, type FormatDetector } from './detect.js';
-import { makeProcessFilter, type ProcessFilterOptions } from './filter.js';
+import { DEFAULT_PROCESS_FILTER_OPTIONS, makeProcessFilter, type ProcessFilterOptions } from './filter.js';
 import type { CollapseResult, Collapser, ProcessFilter } from './types.js';
 
 const NEWLINE = 0x0a;
@@ -27,10 +26,8 @@ export interface CollapseOptions extends PerfCollapseOptions, ProcessFilterOptio
 
 export const DEFAULT_COLLAPSE_OPTIONS: Readonly<CollapseOptions> = Object.freeze({
   ...DEFAULT_PERF_COLLAPSE_OPTIONS,
+  ...DEFAULT_PROCESS_FILTER_OPTIONS,
   format: 'auto' as FormatChoice,
-  comm: undefined,
-  iris: false,
-  irisDir: DEFAULT_IRIS_DIR,
 });
 
 /** Defaults filled in; undefined fields take the default. Implications are each parser's to apply. */
