@@ -56,7 +56,7 @@ export async function runCollapseBench() {
   const rows = [];
   for (const contender of contenders) {
     const run = await measure(contender.command, contender.args);
-    rows.push({ ...contender, ...run, mbPerSecond: sizeMb / run.seconds });
+    rows.push({ ...contender, ...run, sizeMb, mbPerSecond: sizeMb / run.seconds });
     console.log(`  ${contender.name}: ${run.seconds.toFixed(2)} s${run.exitCode === 0 ? '' : ` (exit ${run.exitCode})`}`);
   }
   printTable(rows);
@@ -65,16 +65,24 @@ export async function runCollapseBench() {
   return rows;
 }
 
+/**
+ * Wall time is what a user waits; CPU time (user + system) is steadier on a shared host, where wall time
+ * mostly measures the neighbours. Ratios are given for both.
+ */
 function printTable(rows) {
   const perl = rows.find((row) => row.name.startsWith('stackcollapse'));
   const inferno = rows.find((row) => row.name.startsWith('inferno'));
-  const ratio = (row, base) => (base ? `${(base.seconds / row.seconds).toFixed(2)}x` : '-');
-  console.log('\n  tool                       seconds     MB/s   vs Perl  vs inferno  peak RSS');
+  const ratio = (row, base, field) => (base && row[field] && base[field] ? `${(base[field] / row[field]).toFixed(2)}x` : '-');
+  console.log('\n  tool                      wall s   MB/s  vs Perl  vs inferno |  CPU s  MB/s  vs Perl  vs inferno | peak RSS');
   for (const row of rows) {
     const rss = row.peakRssKb === undefined ? '?' : `${(row.peakRssKb / 1024).toFixed(0)} MB`;
+    const cpu = row.cpuSeconds === undefined ? '?' : row.cpuSeconds.toFixed(2);
+    const cpuRate = row.cpuSeconds ? (row.sizeMb / Math.max(row.cpuSeconds, 0.01)).toFixed(0) : '?';
     console.log(
-      `  ${row.name.padEnd(26)} ${row.seconds.toFixed(2).padStart(7)} ${row.mbPerSecond.toFixed(0).padStart(8)} ` +
-        `${ratio(row, perl).padStart(9)} ${ratio(row, inferno).padStart(11)} ${rss.padStart(9)}`,
+      `  ${row.name.padEnd(25)} ${row.seconds.toFixed(2).padStart(6)} ${row.mbPerSecond.toFixed(0).padStart(6)} ` +
+        `${ratio(row, perl, 'seconds').padStart(8)} ${ratio(row, inferno, 'seconds').padStart(11)} | ` +
+        `${cpu.padStart(6)} ${cpuRate.padStart(5)} ${ratio(row, perl, 'cpuSeconds').padStart(8)} ` +
+        `${ratio(row, inferno, 'cpuSeconds').padStart(11)} | ${rss.padStart(8)}`,
     );
   }
   console.log(`  (${process.env.BENCH_NOTE ?? `host: ${readLoad()}`})`);
@@ -86,7 +94,8 @@ async function memoryCheck() {
   const peakMb = run.peakRssKb / 1024;
   const verdict = run.exitCode === 0 && peakMb < MEMORY_LIMIT_MB ? 'ok' : 'OVER';
   console.log(
-    `  memory: irisflame over ${(statSync(input).size / MB).toFixed(0)} MB in ${run.seconds.toFixed(1)} s, ` +
+    `  memory: irisflame over ${(statSync(input).size / MB).toFixed(0)} MB in ${run.seconds.toFixed(1)} s ` +
+      `(${run.cpuSeconds?.toFixed(1) ?? '?'} s CPU), ` +
       `peak RSS ${peakMb.toFixed(0)} MB (limit ${MEMORY_LIMIT_MB} MB): ${verdict}`,
   );
 }
@@ -94,7 +103,7 @@ async function memoryCheck() {
 /** Wall time and peak RSS of one run, output to /dev/null. */
 function measure(command, args) {
   const timed = existsSync(GNU_TIME);
-  const [file, argv] = timed ? [GNU_TIME, ['-f', '%M', command, ...args]] : [command, args];
+  const [file, argv] = timed ? [GNU_TIME, ['-f', '%M %U %S', command, ...args]] : [command, args];
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
     const child = spawn(file, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -106,8 +115,13 @@ function measure(command, args) {
     child.on('close', (exitCode) => {
       if (poll) clearInterval(poll);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      if (timed) peakRssKb = Number(stderr.trim().split('\n').pop());
-      resolve({ seconds, exitCode, peakRssKb });
+      let cpuSeconds;
+      if (timed) {
+        const [rss, user, system] = stderr.trim().split('\n').pop().split(' ').map(Number);
+        peakRssKb = rss;
+        cpuSeconds = user + system;
+      }
+      resolve({ seconds, exitCode, peakRssKb, cpuSeconds });
     });
   });
 }

@@ -90,6 +90,12 @@ describe.skipIf(reportSkip('perf fixtures vs stackcollapse-perf.pl', perlMissing
     expectSame(collapseFile(path, { srcline: true }), runPerl(path, '--srcline'), 'perl --srcline');
   });
 
+  it('expands inlined frames with addr2line (--inline, --context) exactly as the Perl does', () => {
+    const path = join(FIXTURES, 'dwarf-perl.txt');
+    expectSame(collapseFile(path, { inline: true }), runPerl(path, '--inline'), 'perl --inline');
+    expectSame(collapseFile(path, { inline: true, context: true }), runPerl(path, '--context'), 'perl --inline --context');
+  }, 120_000);
+
   it('honours --event-filter as the Perl does, for the second event of a two-event capture', () => {
     const path = join(FIXTURES, 'two-events-cpu-task-clock.txt');
     const ours = collapseFile(path, { eventFilter: 'task-clock' });

@@ -50,7 +50,9 @@ export function runPerl(path: string, flag: string | undefined): Buffer {
   const key = `${flag ?? ''} ${path}`;
   let output = perlOutputs.get(key);
   if (output === undefined) {
-    const args = [PERL_COLLAPSER, ...(flag ? [flag] : []), path];
+    // The Perl's --context only means something with --inline.
+    const flags = flag === undefined ? [] : flag === '--context' ? ['--inline', '--context'] : [flag];
+    const args = [PERL_COLLAPSER, ...flags, path];
     output = execFileSync('perl', args, { stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1 << 30 });
     perlOutputs.set(key, output);
   }
