@@ -1,0 +1,156 @@
+/**
+ * `irisflame record --lifecycle`: one run that samples stacks (the ordinary perf recording, through its
+ * extension point) and, beside it, captures what ran: perf's task events (fork, exec, exit, with the
+ * samples' clock) plus the exec snooper's argv and exit statuses. It writes three files:
+ *
+ *     NAME.svg                 the lifecycle view (timeline + range-selectable flame graph)
+ *     NAME.lifecycle.txt.gz    the capture, for `irisflame timeline` later or elsewhere
+ *
+ * The ordinary session's own flame graph is written to a temporary directory and dropped, with its
+ * summary: its collapser counts perf's task-event lines as frameless samples (reported to the collapse
+ * stage), which would inflate it; the lifecycle page's default view is that graph, counted right.
+ *
+ * perf runs with `-k CLOCK_MONOTONIC`, the clock bpftrace's `nsecs` reads, so argv and samples line up.
+ */
+import { createReadStream, createWriteStream, mkdtempSync, rmSync, type WriteStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import { rename } from 'node:fs/promises';
+import { IrisflameError, UsageError } from '../errors.js';
+import { outputPaths } from '../record/naming.js';
+import { resolveRecordOptions } from '../record/options.js';
+import { startRecordSession, type RecordSession, type RecordSessionOptions, type RecordSessionResult } from '../record/session.js';
+import { formatCaptureHeader } from './capture-file.js';
+import type { TimelineOptions } from './options.js';
+import { readTimeline, writeTimelineSvg } from './render.js';
+import { startExecSnooper, type RunningSnooper } from './snooper-process.js';
+import { lostChunksInPerfStderr } from './task-events.js';
+
+export interface LifecycleSessionOptions extends RecordSessionOptions {
+  /** How the lifecycle SVG is drawn; `iris`, `irisDir` and the title follow the record options unless set. */
+  timeline?: Partial<TimelineOptions>;
+}
+
+/** What perf record and perf script need for a lifecycle capture. */
+export const LIFECYCLE_PERF_RECORD_ARGS = ['-k', 'CLOCK_MONOTONIC'];
+export const LIFECYCLE_PERF_SCRIPT_ARGS = ['--show-task-events', '--show-lost-events', '-F', '+pid'];
+
+/** The file names of a lifecycle run, from `-o NAME.svg` (or irisflame's dated default). */
+export function lifecyclePaths(output: string | undefined, now: Date): { svg: string; capture: string } {
+  const svg = outputPaths(output, now).svg;
+  const base = svg.endsWith('.svg') ? svg.slice(0, -'.svg'.length) : svg;
+  return { svg: resolve(svg), capture: `${base}.lifecycle.txt.gz` };
+}
+
+/** The session's lines worth passing on once sampling is over: warnings and notes, not its summary. */
+const PASSED_ON_AFTER_SAMPLING = /^(warning|note|irisflame)/;
+
+/** Start a lifecycle recording; the same controls as an ordinary record session (stop, abort, done). */
+export function startLifecycleSession(options: LifecycleSessionOptions): RecordSession {
+  const record = resolveRecordOptions(options.record);
+  if (record.backend === 'bpftrace') {
+    const error = new UsageError('--lifecycle records with perf (task events and per-sample times); drop --backend bpftrace');
+    return { stop: () => undefined, abort: () => undefined, done: Promise.reject(error) };
+  }
+  const paths = lifecyclePaths(record.output, new Date());
+  const workDir = mkdtempSync(join(tmpdir(), 'irisflame-lifecycle-'));
+  const scriptPath = join(workDir, 'perf-script.txt');
+  let scriptOut: WriteStream | undefined;
+  let snooper: RunningSnooper | undefined;
+  let session: RecordSession | undefined;
+  let aborted = false;
+  let lostChunks = 0;
+  let scriptStarted = false;
+
+  const run = async (): Promise<RecordSessionResult> => {
+    snooper = await startExecSnooper();
+    if (snooper.unavailable !== undefined) options.log(`warning: ${snooper.unavailable}; the timeline will show process names without argv`);
+    if (aborted) throw new IrisflameError('RECORD', 'recording aborted; nothing written');
+    scriptOut = createWriteStream(scriptPath);
+    session = startRecordSession({
+      ...options,
+      record: { ...options.record, output: join(workDir, 'flamegraph.svg'), backend: 'perf', open: false },
+      log: (line) => {
+        lostChunks = Math.max(lostChunks, lostChunksInPerfStderr(line));
+        if (!scriptStarted || PASSED_ON_AFTER_SAMPLING.test(line)) options.log(line);
+      },
+      perfExtension: {
+        ...options.perfExtension,
+        recordArgs: [...(options.perfExtension?.recordArgs ?? []), ...LIFECYCLE_PERF_RECORD_ARGS],
+        scriptArgs: [...(options.perfExtension?.scriptArgs ?? []), ...LIFECYCLE_PERF_SCRIPT_ARGS],
+        onScriptChunk: (chunk) => {
+          // perf script starts once sampling has stopped: the snooper's job is done too.
+          scriptStarted = true;
+          void snooper?.stop();
+          scriptOut!.write(chunk);
+          options.perfExtension?.onScriptChunk?.(chunk);
+        },
+      },
+    });
+    const result = await session.done;
+    const snoopLines = await snooper.stop();
+    await new Promise<void>((done, fail) => scriptOut!.end((error?: Error | null) => (error ? fail(error) : done())));
+
+    const notes = snooper.unavailable === undefined ? [] : [snooper.unavailable];
+    const header = formatCaptureHeader({
+      command: record.command.length > 0 ? { argv: record.command, exitCode: result.exitCode } : undefined,
+      lostChunks,
+      notes,
+      snoopLines,
+    });
+    await writeCapture(paths.capture, header, scriptPath);
+    const timelineOptions: Partial<TimelineOptions> = {
+      iris: record.iris,
+      irisDir: record.irisDir,
+      title: options.flamegraph.title ?? 'Process lifecycle',
+      ...options.timeline,
+    };
+    const timeline = await readTimeline(paths.capture, timelineOptions);
+    await writeTimelineSvg(timeline, paths.svg, timelineOptions);
+    options.log(
+      `lifecycle: ${timeline.processes.length} processes, ${timeline.report.samples} samples, ` +
+        `${timeline.report.snoopedExecs} execs with argv${timeline.report.lostEvents > 0 ? `, ${timeline.report.lostEvents} events lost` : ''}`,
+    );
+    options.log(`  ${paths.svg}`);
+    options.log(`  ${paths.capture}`);
+    return { ...result, paths: { ...result.paths, svg: paths.svg } };
+  };
+
+  const done = run().finally(() => {
+    snooper?.kill();
+    scriptOut?.destroy();
+    rmSync(workDir, { recursive: true, force: true });
+  });
+
+  return {
+    stop() {
+      session?.stop();
+      void snooper?.stop();
+    },
+    abort() {
+      aborted = true;
+      session?.abort();
+      snooper?.kill();
+    },
+    done,
+  };
+}
+
+/** Header then perf script's text, gzipped, written all or nothing. */
+async function writeCapture(path: string, header: string, scriptPath: string): Promise<void> {
+  const temporary = `${path}.partial`;
+  async function* content(): AsyncGenerator<Buffer> {
+    yield Buffer.from(header);
+    for await (const chunk of createReadStream(scriptPath)) yield chunk as Buffer;
+  }
+  try {
+    await pipeline(Readable.from(content()), createGzip(), createWriteStream(temporary));
+    await rename(temporary, path);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw new IrisflameError('OUTPUT', `cannot write ${path}: ${(error as Error).message}`, { cause: error });
+  }
+}
