@@ -35,6 +35,12 @@ export const RECORD_YARGS_OPTIONS = {
   'keep-perf-data': { type: 'boolean', group: GROUP, default: D.keepPerfData, describe: 'keep perf.data beside the SVG' },
   open: { type: 'boolean', group: GROUP, default: D.open, describe: 'open the SVG when done (or print its file:// URL)' },
   progress: { type: 'boolean', group: GROUP, default: D.progress, describe: 'show progress on a terminal (--no-progress: never)' },
+  lifecycle: {
+    type: 'boolean',
+    group: GROUP,
+    default: false,
+    describe: 'also capture fork/exec/exit with argv: writes a process-timeline SVG with range-selectable flame graphs (see docs/lifecycle.md)',
+  },
 } satisfies Record<string, Options>;
 
 export const recordCommand: CommandModule = {
@@ -47,7 +53,8 @@ export const recordCommand: CommandModule = {
       .parserConfiguration({ 'populate--': true })
       .example('$0 record --seconds 30', 'the whole system for 30 s')
       .example('$0 record --iris -o iris.svg', 'IRIS processes only, for 60 s')
-      .example('$0 record -- ./load-test.sh', 'the whole system while the command runs'),
+      .example('$0 record -- ./load-test.sh', 'the whole system while the command runs')
+      .example('$0 record --lifecycle --iris -o restart.svg -- iris restart IRIS', 'timeline of an IRIS restart, flame graph per time range'),
   handler: async (argv) => {
     const { startRecordSession } = await import('../record/session.js');
     const { fileUrl, openInDesktop } = await import('../record/open.js');
@@ -55,7 +62,8 @@ export const recordCommand: CommandModule = {
     const log = (line: string): void => {
       process.stderr.write(`${line}\n`);
     };
-    const session = startRecordSession({
+    const start = argv.lifecycle ? (await import('../timeline/record.js')).startLifecycleSession : startRecordSession;
+    const session = start({
       record,
       flamegraph: flamegraphOptionsFromArgv(argv as Record<string, unknown>),
       log,
