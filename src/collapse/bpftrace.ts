@@ -118,7 +118,7 @@ class BpftraceCollapser implements Collapser {
   private readonly report: CollapseReport = emptyReport();
   private readonly splitter = new LineSplitter((buffer, start, end) => this.onLine(buffer.toString('latin1', start, end)));
   private readonly naming: FrameNaming;
-  /** The entry being read: its segments and its lines, the latter to show it if it proves bad. */
+  /** The entry being read: its segments, and its first line to quote if it proves bad. */
   private entry: { segments: EntrySegment[]; firstLine: string } | undefined;
   private emptyEntries = 0;
   private filteredOut = 0;
@@ -242,14 +242,16 @@ interface ProcessFields {
 }
 
 /**
- * The key's scalars: trailing numbers are the pid then the tid (`comm, pid, tid`), the rest is the
- * comm, rejoined in case the name itself held ", ".
+ * The key's scalars: numbers are the pid then the tid, in whichever place the program put them
+ * (`comm, pid, tid` or `pid, comm`); the rest is the comm, rejoined in case the name itself held ", ".
  */
 function processOf(scalars: readonly string[]): ProcessFields {
-  let idCount = 0;
-  while (idCount < 2 && idCount < scalars.length && DIGITS.test(scalars[scalars.length - 1 - idCount]!)) idCount++;
-  const names = scalars.slice(0, scalars.length - idCount);
-  const ids = scalars.slice(scalars.length - idCount);
+  const ids: string[] = [];
+  const names: string[] = [];
+  for (const scalar of scalars) {
+    if (ids.length < 2 && DIGITS.test(scalar)) ids.push(scalar);
+    else names.push(scalar);
+  }
   return { comm: names.length > 0 ? names.join(', ') : undefined, pid: ids[0], tid: ids[1] };
 }
 

@@ -86,6 +86,10 @@ describe('bpftrace collapse: the fold of multi-field keys', () => {
     expect(text(collapse('@[, \n    main+1\n, my, app, 12]: 1\n', { pid: true }))).toBe('my, app-12;main 1\n');
   });
 
+  it('finds the pid wherever the key puts it', () => {
+    expect(text(collapse('@[, \n    main+1\n, 42, sh]: 1\n', { pid: true }))).toBe('sh-42;main 1\n');
+  });
+
   it('recognises a kernel stack printed second from its frames', () => {
     const swapped = '@[\n    main+1\n, \n    do_syscall_64+113\n    entry_SYSCALL_64_after_hwframe+118\n, cat]: 1\n';
     expect(text(collapse(swapped, { kernel: true }))).toBe('cat;main;entry_SYSCALL_64_after_hwframe_[k];do_syscall_64_[k] 1\n');
