@@ -15,7 +15,8 @@
  *   search = click on "Search" answering the prompt with SEARCH_REGEX -> painted (then cleared, untimed)
  * First zoom is reported apart (our script builds its model then); the others are medians of REPEATS runs.
  *
- * Run alone: node bench/browser.mjs [--sizes=1000,20000] [--repeats=N]; or import { runBrowserBench }.
+ * Run alone: node bench/browser.mjs [--sizes=1000,20000] [--repeats=N] [--renderers=inferno,ours];
+ * or import { runBrowserBench } (same options as an object).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -209,7 +210,9 @@ async function measureSvg(context, file, target, repeats) {
 
 /* ---------- driver ---------- */
 
-export async function runBrowserBench({ sizes = DEFAULT_SIZES, repeats = REPEATS, log = console.log } = {}) {
+export async function runBrowserBench({
+  sizes = DEFAULT_SIZES, repeats = REPEATS, renderers = ['flamegraph.pl', 'inferno', 'ours'], log = console.log,
+} = {}) {
   if (!existsSync(CHROMIUM)) { log(`[skip] browser bench: Chromium not found at ${CHROMIUM}`); return []; }
   const work = mkdtempSync(join(tmpdir(), 'irisflame-bench-browser-'));
   const context = await chromium.launchPersistentContext(join(work, 'profile'), {
@@ -221,10 +224,8 @@ export async function runBrowserBench({ sizes = DEFAULT_SIZES, repeats = REPEATS
       const input = cachedInput(size);
       const target = zoomTarget(input);
       log(`# ~${size} frames: ${input} (zoom target subtree: ${target.subtree} frames)`);
-      const renderers = [
-        ['flamegraph.pl', renderPerl], ['inferno', renderInferno], ['ours', renderOurs],
-      ];
-      for (const [name, render] of renderers) {
+      const all = [['flamegraph.pl', renderPerl], ['inferno', renderInferno], ['ours', renderOurs]];
+      for (const [name, render] of all.filter(([n]) => renderers.includes(n))) {
         const file = join(work, `${size}-${name}.svg`);
         const label = render(input, file) ?? name;
         const m = await measureSvg(context, file, target, repeats);
@@ -253,6 +254,7 @@ function formatTable(rows) {
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const size of new Set(rows.map((r) => r.size))) {
     const ours = rows.find((r) => r.size === size && r.renderer.startsWith('ours'));
+    if (!ours) continue;
     for (const other of rows.filter((r) => r.size === size && !r.renderer.startsWith('ours'))) {
       const x = (k) => `${(other[k] / ours[k]).toFixed(1)}x`;
       out.push(`| ~${size} | ${other.renderer} | ${(ours.bytes / other.bytes).toFixed(2)} | ${x('load')} | ` +
@@ -265,5 +267,6 @@ function formatTable(rows) {
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const arg = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
   const sizes = arg('sizes') ? arg('sizes').split(',').map(Number) : DEFAULT_SIZES;
-  await runBrowserBench({ sizes, repeats: arg('repeats') ? Number(arg('repeats')) : REPEATS });
+  const renderers = arg('renderers')?.split(',');
+  await runBrowserBench({ sizes, repeats: arg('repeats') ? Number(arg('repeats')) : REPEATS, ...(renderers && { renderers }) });
 }

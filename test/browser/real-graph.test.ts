@@ -61,7 +61,7 @@ describe.skipIf(skip)('irisflame flamegraph output in Chromium', () => {
     const result = await runCli(['flamegraph', FIXTURE]);
     expect(result.exitCode, result.stderr).toBe(0);
     svg = result.stdout;
-    browser = await launchChromium();
+    browser = await launchChromium(2400); // the whole graph (2134 px) in view
   });
   afterAll(async () => { await browser?.close(); });
 
@@ -121,8 +121,10 @@ describe.skipIf(skip)('irisflame flamegraph output in Chromium', () => {
     for (const v of shownMatches) expect(v.fill).toBe('rgb(230, 0, 230)');
     const inZoom = searched.filter((v) => v.visible && v.y <= target.y);
     expect(await textOf(page, 'matched')).toBe(expectedMatchedPercent(inZoom, new RegExp(search), target.samples));
-    await page.evaluate((y) => window.scrollTo(0, Math.max(0, y - 820)), target.y); // the subtree is above
-    await page.screenshot({ path: join(tmpdir(), 'irisflame-zoomed-searched.png'), timeout: 120_000 });
+    await page.screenshot({
+      path: join(tmpdir(), 'irisflame-zoomed-searched.png'), timeout: 120_000,
+      clip: { x: 0, y: Math.max(0, target.y - 880), width: 1200, height: 900 }, // the subtree is above the target
+    });
 
     await page.click('#unzoom');
     expect(await textOf(page, 'matched')).toBe(expectedMatchedPercent(original, new RegExp(search), original[0].samples));

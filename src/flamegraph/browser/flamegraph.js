@@ -3,15 +3,18 @@
  * Plain browser JavaScript: no modules, no network, runs from file:// in Chromium, Firefox and Safari.
  *
  * Why it stays fast on 150k-frame graphs (flamegraph.pl's script walks and rewrites every frame, measuring text):
+ * - In Chromium, any change anywhere in a huge SVG repaints all of it (measured at 150k frames: changing the
+ *   #details text alone cost 0.5-1 s). So #frames is moved, while the document is still being parsed, into an
+ *   inner <svg> inside a <foreignObject>: that gives it a paint layer of its own, painted once and then reused
+ *   (the same text change: about one frame). After load nothing inside #frames is ever modified: zoom, search
+ *   highlights and the hover outline are drawn in a second foreignObject above it (#overlaybox).
  * - Frames come in pre-order with sample-unit fg:x/fg:w, so one pass with a stack yields parent, depth and the
  *   subtree of every frame as a contiguous index range [i, end[i]) into typed arrays; nothing parses geometry.
- * - Zoom touches only the zoomed subtree and its ancestors: they are cloned, refitted and drawn in a group of
- *   their own while #frames, a composited layer, is moved off-screen by a transform (no restyle, no repaint of
- *   the 100k+ other frames). The originals are never modified, so Reset Zoom just drops the clones.
+ * - Zoom clones just the zoomed subtree and its ancestors, refitted, over an opaque copy of the background;
+ *   Reset Zoom drops the clones. Search tests a lazily built array of names and draws all matches as one <path>
+ *   (plus copies of their labels); "Matched" sums the outermost matches by skipping each match's subtree.
  * - Only frames wide enough for 3 characters get a label; label widths come from per-character widths measured
  *   once, never from getComputedTextLength per frame. Writes are batched, with no layout reads in between.
- * - Search tests a lazily built array of names and updates classes only where the match state changes;
- *   "Matched" sums the outermost matches of the zoomed subtree by skipping each match's subtree.
  */
 (function () {
   'use strict';
@@ -24,11 +27,50 @@
   var F_MATCH = 1; // per-frame state bits
 
   var svg, frames, details, unzoomBtn, searchBtn, icBtn, matchedTxt;
+  var framesBox = null; // the inner <svg> (in #framesbox, a foreignObject) that holds #frames
+  var highlights, overlay, hoverBox, cursorBox; // layers above #frames, created by start()
   var els; // frame elements, in document (pre-)order
   var m = null; // the model, built on first need (see model())
   var zoomed = 0; // index of the zoomed frame; 0 = root = not zoomed
   var term = null, ignoreCase = false, cursor = -1;
   var charW = null; // measured advance per ASCII character
+
+  // Give #frames a paint layer of its own (see the header). Done as soon as the parser creates #frames, before
+  // its children are laid out, so moving it costs nothing; the parser keeps appending frames to it.
+  function wrapFrames(f) {
+    if (framesBox || !f || !f.parentNode) return;
+    framesBox = innerSvg('framesbox');
+    // Below the titles and buttons (which precede #frames in the file); the parser keeps filling #frames.
+    var title = document.getElementById('title');
+    f.parentNode.insertBefore(framesBox.parentNode, title && title.parentNode === f.parentNode ? title : f);
+    framesBox.appendChild(f);
+  }
+
+  // <foreignObject id=ID><svg/></foreignObject> covering the whole image, in the same coordinates.
+  function innerSvg(id) {
+    var root = document.documentElement;
+    var w = root.getAttribute('width') || String(WIDTH), h = root.getAttribute('height') || '0';
+    var fo = document.createElementNS(SVGNS, 'foreignObject');
+    fo.setAttribute('id', id);
+    fo.setAttribute('x', '0');
+    fo.setAttribute('y', '0');
+    fo.setAttribute('width', w);
+    fo.setAttribute('height', h);
+    var inner = document.createElementNS(SVGNS, 'svg');
+    inner.setAttribute('width', w);
+    inner.setAttribute('height', h);
+    if (root.getAttribute('viewBox')) inner.setAttribute('viewBox', root.getAttribute('viewBox'));
+    fo.appendChild(inner);
+    return inner;
+  }
+
+  if (window.MutationObserver && document.readyState === 'loading') {
+    var watcher = new MutationObserver(function () {
+      var f = document.getElementById('frames');
+      if (f) { watcher.disconnect(); wrapFrames(f); }
+    });
+    watcher.observe(document.documentElement, { childList: true });
+  }
 
   function num(v, d) { return typeof v === 'number' && isFinite(v) ? v : d; }
   function str(v, d) { return typeof v === 'string' ? v : d; }
@@ -43,15 +85,17 @@
     unzoomBtn = document.getElementById('unzoom');
     searchBtn = document.getElementById('search');
     icBtn = document.getElementById('ignorecase');
+    wrapFrames(frames); // when the observer could not run (script placed after #frames)
     els = Array.prototype.slice.call(frames.children);
+    makeLayers();
     if (cfg.searchcolor) svg.style.setProperty('--fg-searchcolor', String(cfg.searchcolor));
     makeButton(unzoomBtn, 'Reset zoom');
     makeButton(searchBtn, 'Search by regular expression');
     makeButton(icBtn, 'Toggle case-insensitive search');
     frames.setAttribute('tabindex', '0');
     frames.setAttribute('aria-label', 'Flame graph frames: arrow keys move, Enter zooms');
-    frames.addEventListener('mouseover', onOver);
-    frames.addEventListener('mouseout', onOut);
+    svg.addEventListener('mouseover', onOver);
+    svg.addEventListener('mouseout', onOut);
     // The keyboard cursor appears when #frames gets focus from the keyboard (Tab), not from a mouse click.
     var byPointer = false;
     svg.addEventListener('mousedown', function () { byPointer = true; });
@@ -72,6 +116,46 @@
   function whenIdle(fn) {
     if (window.requestIdleCallback) window.requestIdleCallback(function () { fn(); }, { timeout: 3000 });
     else setTimeout(fn, 300);
+  }
+
+  // Layers drawn above #frames, in this order: search highlights, the zoomed view (an opaque background and
+  // clones), the hover and keyboard outlines. They live in a second foreignObject right after #framesbox: a
+  // foreignObject paints (and is hit-tested) above plain SVG content, so only another one can cover #frames.
+  function makeLayers() {
+    var anchor = framesBox ? framesBox.parentNode : frames, box = svg;
+    if (framesBox) {
+      box = innerSvg('overlaybox');
+      anchor.parentNode.insertBefore(box.parentNode, anchor.nextSibling);
+    }
+    var before = framesBox ? null : frames.nextSibling;
+    highlights = layer(box, 'g', 'highlights', before);
+    overlay = layer(box, 'g', 'zoomframes', before);
+    hoverBox = layer(box, 'rect', 'hoverbox', before);
+    cursorBox = layer(box, 'rect', 'cursorbox', before);
+  }
+
+  function layer(parent, tag, id, before) {
+    var e = document.createElementNS(SVGNS, tag);
+    e.setAttribute('id', id);
+    if (tag === 'rect') e.setAttribute('class', 'hide');
+    parent.insertBefore(e, before);
+    return e;
+  }
+
+  // Outline frame element g (or hide the box when g is null) by copying its rect's geometry.
+  function outline(box, g) {
+    var r = g && rectIn(g);
+    if (!r) { box.setAttribute('class', 'hide'); return; }
+    box.setAttribute('x', r.getAttribute('x'));
+    box.setAttribute('y', r.getAttribute('y'));
+    box.setAttribute('width', r.getAttribute('width'));
+    box.setAttribute('height', r.getAttribute('height'));
+    box.removeAttribute('class');
+  }
+
+  function rectIn(g) {
+    for (var k = g.firstElementChild; k; k = k.nextElementSibling) if (k.tagName === 'rect') return k;
+    return null;
   }
 
   function textNode(id) {
@@ -192,12 +276,8 @@
     return i >= 1 ? name.slice(0, i) + '..' : '';
   }
 
-  /* ---- zoom ----
-   * The zoomed view is drawn by clones of the shown frames (ancestors + the zoomed subtree) in a group of its own
-   * (#zoomframes) after #frames, while #frames itself is moved off-screen by a CSS transform. #frames is a
-   * composited layer (will-change: transform in the CSS), so moving it is a compositor-only change: measured in
-   * Chromium on 20k frames, hiding them by classes or visibility costs 300-800 ms of style and paint, the
-   * transform about one frame. The originals are never modified, so Reset Zoom only drops the clones. */
+  /* ---- zoom: clones of the shown frames (ancestors + the zoomed subtree), refitted, in #zoomframes over an
+   * opaque copy of the background; #frames itself is never touched, so Reset Zoom only drops the clones. ---- */
 
   var overlay = null; // #zoomframes
   var cloneOf = null; // frame index -> its clone while zoomed
@@ -234,28 +314,22 @@
     if (!charW && f !== 0) measureChars(); // before any write, so this layout is cheap
     zoomed = f;
     cloneOf = f === 0 ? null : new Map();
-    if (overlay) overlay.textContent = '';
+    overlay.textContent = '';
     if (f === 0) {
-      frames.style.transform = '';
       if (unzoomBtn) unzoomBtn.classList.add('hide');
     } else {
       var frag = document.createDocumentFragment(), chain = [], i, k;
+      var bg = svg.querySelector('rect'); // the page background (first rect): an opaque cover for #frames
+      if (bg && bg.closest('#frames') === null) frag.appendChild(bg.cloneNode(false));
       for (i = m.parent[f]; i >= 0; i = m.parent[i]) chain.push(i);
       for (k = chain.length - 1; k >= 0; k--) addClone(frag, chain[k], XPAD, FULL, true);
       var scale = FULL / m.sw[f], x0 = m.sx[f];
       for (i = f; i < m.end[f]; i++) addClone(frag, i, XPAD + (m.sx[i] - x0) * scale, m.sw[i] * scale, false);
-      if (!overlay) {
-        overlay = document.createElementNS(SVGNS, 'g');
-        overlay.setAttribute('id', 'zoomframes');
-        frames.parentNode.insertBefore(overlay, frames.nextSibling);
-        overlay.addEventListener('mouseover', onOver);
-        overlay.addEventListener('mouseout', onOut);
-      }
       overlay.appendChild(frag);
-      frames.style.transform = 'translate(-100000px,0)';
       if (unzoomBtn) unzoomBtn.classList.remove('hide');
     }
     if (term !== null) showMatched();
+    outline(hoverBox, null);
     if (cursor >= 0) setCursor(visible(cursor) ? cursor : f);
   }
 
@@ -264,11 +338,29 @@
   /** The element showing frame i now: its clone while zoomed, else the original. */
   function shownEl(i) { return (cloneOf && cloneOf.get(i)) || els[i]; }
 
-  function applyMatchClass(i) {
-    var on = (m.flags[i] & F_MATCH) !== 0;
-    els[i].classList.toggle('m', on);
-    var c = cloneOf && cloneOf.get(i);
-    if (c) c.classList.toggle('m', on);
+  // Search matches: one <path> covering every matched frame plus copies of their labels, in #highlights; while
+  // zoomed, also a class on the matched clones.
+  function drawHighlights() {
+    highlights.textContent = '';
+    var d = [], labels = document.createDocumentFragment(), i, r, t;
+    if (term !== null) {
+      for (i = 0; i < m.n; i++) {
+        if (!(m.flags[i] & F_MATCH)) continue;
+        r = m.rects[i];
+        var w = r.getAttribute('width');
+        d.push('M' + r.getAttribute('x') + ' ' + r.getAttribute('y') + 'h' + w + 'v' + r.getAttribute('height') +
+          'h-' + w + 'z');
+        t = r.nextElementSibling;
+        if (t && t.tagName === 'text' && t.firstChild) labels.appendChild(t.cloneNode(true));
+      }
+      if (d.length) {
+        var path = document.createElementNS(SVGNS, 'path');
+        path.setAttribute('d', d.join(''));
+        highlights.appendChild(path);
+        highlights.appendChild(labels);
+      }
+    }
+    if (cloneOf) cloneOf.forEach(function (c, k) { c.classList.toggle('m', (m.flags[k] & F_MATCH) !== 0); });
   }
 
   function zoomAndRemember(f) {
@@ -293,8 +385,9 @@
     for (var i = 0; i < m.n; i++) {
       var hit = re !== null && re.test(nm[i]);
       var f = m.flags[i];
-      if (hit !== ((f & F_MATCH) !== 0)) { m.flags[i] = f ^ F_MATCH; applyMatchClass(i); }
+      if (hit !== ((f & F_MATCH) !== 0)) m.flags[i] = f ^ F_MATCH;
     }
+    drawHighlights();
     var p = getParams();
     if (term !== null) p.s = term; else delete p.s;
     if (ignoreCase) p.i = '1'; else delete p.i;
@@ -345,11 +438,15 @@
 
   function onOver(e) {
     var g = frameEl(e.target), t = g && g.firstElementChild;
-    if (t && t.tagName === 'title') details.nodeValue = NAMETYPE + ' ' + t.textContent;
+    if (!t || t.tagName !== 'title') return;
+    details.nodeValue = NAMETYPE + ' ' + t.textContent;
+    outline(hoverBox, g);
   }
 
   function onOut(e) {
-    if (frameEl(e.target)) details.nodeValue = ' ';
+    if (!frameEl(e.target)) return;
+    details.nodeValue = ' ';
+    outline(hoverBox, null);
   }
 
   function onClick(e) {
@@ -404,15 +501,10 @@
     if (next >= 0 && visible(next)) setCursor(next);
   }
 
-  var cursorEl = null;
   function setCursor(i) {
-    if (cursorEl) cursorEl.classList.remove('cursor');
     cursor = i;
-    cursorEl = null;
+    outline(cursorBox, i < 0 ? null : (model(), shownEl(i)));
     if (i < 0) return;
-    model();
-    cursorEl = shownEl(i);
-    cursorEl.classList.add('cursor');
     details.nodeValue = NAMETYPE + ' ' + titleOf(i);
   }
 

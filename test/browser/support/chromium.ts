@@ -29,13 +29,14 @@ export interface Browser {
   close(): Promise<void>;
 }
 
-export async function launchChromium(): Promise<Browser> {
+/** @param viewportHeight make it taller than the graph: tests check what is visible at each frame's centre. */
+export async function launchChromium(viewportHeight = 900): Promise<Browser> {
   const dir = mkdtempSync(join(tmpdir(), 'irisflame-browser-'));
   const context = await chromium.launchPersistentContext(join(dir, 'profile'), {
     executablePath: CHROMIUM_PATH,
     args: CHROMIUM_ARGS,
     headless: true,
-    viewport: { width: 1280, height: 900 },
+    viewport: { width: 1280, height: viewportHeight },
   });
   return {
     context,

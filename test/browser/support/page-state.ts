@@ -19,7 +19,8 @@ export interface FrameView {
 /**
  * One view per frame of #frames (in its order), describing what is on screen: when the script draws a frame
  * through another element (e.g. a zoomed copy with the same title, y and fg:x), that element's geometry is used.
- * x and width are screen positions relative to the SVG's left edge (the SVG is shown at 1:1).
+ * x and width are screen positions relative to the SVG's left edge (the SVG is shown at 1:1). The whole graph
+ * must fit in the viewport (occlusion is checked with elementFromPoint).
  */
 export async function frameViews(page: Page): Promise<FrameView[]> {
   return page.evaluate(() => {
@@ -36,16 +37,35 @@ export async function frameViews(page: Page): Promise<FrameView[]> {
       const p = parts(g);
       return `${p.title!.textContent}@${p.rect!.getAttribute('y')}@${p.rect!.getAttribute('fg:x')}`;
     };
+    // Covered at its centre by something drawn later in another group (e.g. a zoomed view drawn over the graph);
+    // a neighbour in the same group does not count (sub-pixel frames share their centre with neighbours).
+    const occluded = (g: Element, r: DOMRect) => {
+      const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+      if (!hit || g.contains(hit)) return false;
+      const hitFrame = hit.parentElement && parts(hit.parentElement).title ? hit.parentElement : hit;
+      return hitFrame.parentElement !== g.parentElement &&
+        (g.compareDocumentPosition(hit) & Node.DOCUMENT_POSITION_FOLLOWING) !== 0;
+    };
     const onScreen = (g: Element) => {
       const style = getComputedStyle(g);
       const r = parts(g).rect!.getBoundingClientRect();
       return style.display !== 'none' && style.visibility !== 'hidden' && r.width > 0 &&
-        r.right > box.left + 0.5 && r.left < box.right - 0.5;
+        r.right > box.left + 0.5 && r.left < box.right - 0.5 && !occluded(g, r);
     };
     const candidates = Array.from(document.querySelectorAll('g, a'))
       .filter((g) => { const p = parts(g); return p.title && p.rect; });
     const shown = new Map<string, Element>();
     for (const g of candidates) if (onScreen(g)) shown.set(keyOf(g), g);
+    // Shapes painted over frames (e.g. one path highlighting many): the colour a frame shows is theirs when
+    // they cover its centre.
+    const covers = Array.from(document.querySelectorAll('path'))
+      .filter((p) => getComputedStyle(p).display !== 'none' && p.closest('defs') === null) as SVGPathElement[];
+    const seenFill = (rect: Element, own: string): string => {
+      const x = Number(rect.getAttribute('x')) + Number(rect.getAttribute('width')) / 2;
+      const y = Number(rect.getAttribute('y')) + Number(rect.getAttribute('height')) / 2;
+      const over = covers.filter((p) => p.isPointInFill(new DOMPoint(x, y)));
+      return over.length ? getComputedStyle(over[over.length - 1]).fill : own;
+    };
     return Array.from(document.getElementById('frames')!.children).map((original) => {
       const g = shown.get(keyOf(original)) ?? original;
       const { title, rect, text } = parts(g);
@@ -61,7 +81,7 @@ export async function frameViews(page: Page): Promise<FrameView[]> {
         y: Number(rect!.getAttribute('y')),
         visible: shown.has(keyOf(original)),
         label: text ? text.textContent! : '',
-        fill: getComputedStyle(rect!).fill,
+        fill: seenFill(rect!, getComputedStyle(rect!).fill),
         classes: g.getAttribute('class') ?? '',
       };
     });
