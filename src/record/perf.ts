@@ -32,13 +32,21 @@ export interface PerfRecordExtension {
 const EXIT_AFTER_SIGINT = 130;
 /** Enough for the event to open and the first synthesis of a busy host; perf exits early on failure anyway. */
 const ENABLE_TIMEOUT_MS = 30_000;
+const POLL_MS = 50;
+const SETTLE_MS = 200;
 
 /** The perf record command line for a plan; exported so tests and docs can show it. */
-export function perfRecordArgs(plan: RecordPlan, dataPath: string, control: string, extension?: PerfRecordExtension): string[] {
+export function perfRecordArgs(
+  plan: RecordPlan,
+  dataPath: string,
+  control: string | undefined,
+  extension?: PerfRecordExtension,
+): string[] {
   const args = ['record', '-F', String(plan.frequency)];
   args.push(...(plan.callGraph === 'dwarf' ? ['--call-graph', 'dwarf'] : ['-g']));
   args.push(...(plan.pids.length > 0 ? ['-p', plan.pids.join(',')] : ['-a']));
-  args.push('-o', dataPath, '--control', control, '-D', '-1');
+  args.push('-o', dataPath);
+  if (control !== undefined) args.push('--control', control, '-D', '-1');
   // Build ids matter only for reading perf.data elsewhere later; collecting them delays the stop by seconds.
   if (!plan.keepPerfData) args.push('--no-buildid');
   args.push(...(extension?.recordArgs ?? []));
@@ -53,8 +61,8 @@ export function startPerfRecording(plan: RecordPlan, extension: PerfRecordExtens
   let script: ReturnType<typeof spawnTracked> | undefined;
 
   const started = (async () => {
-    const control = await openPerfControl(plan.workDir);
-    recorder = spawnTracked('perf', perfRecordArgs(plan, dataPath, control.argument, extension), {
+    const control = (await perfSupportsControl()) ? await openPerfControl(plan.workDir) : undefined;
+    recorder = spawnTracked('perf', perfRecordArgs(plan, dataPath, control?.argument, extension), {
       detached: true,
       parentDeathSignal: 'SIGKILL',
     });
@@ -75,7 +83,7 @@ export function startPerfRecording(plan: RecordPlan, extension: PerfRecordExtens
       );
     });
     try {
-      await Promise.race([control.enable(), exitedEarly, timeout]);
+      await Promise.race([control ? control.enable() : dataFileStarted(dataPath, child), exitedEarly, timeout]);
     } finally {
       clearTimeout(timer);
       exitedEarly.catch(() => undefined);
@@ -86,12 +94,16 @@ export function startPerfRecording(plan: RecordPlan, extension: PerfRecordExtens
   const result = (async (): Promise<RecordingResult> => {
     const { control, recorder: child } = await started;
     const done = await child;
-    control.close();
-    await ready.catch(() => undefined);
+    control?.close();
+    const sampled = await ready.then(
+      () => true,
+      () => false,
+    );
     const stderr = stderrText(done);
+    // perf exits 130 after our SIGINT; and 255, silently, when a --pid recording caught no sample at all.
     const recordedCleanly = done.exitCode === 0 || done.exitCode === EXIT_AFTER_SIGINT || done.signal === 'SIGINT';
     if (killed) throw new RecordError('RECORD', 'recording aborted');
-    if (!recordedCleanly || !hasData(dataPath)) {
+    if (!hasData(dataPath) || (!recordedCleanly && !(sampled && stderr.trim() === ''))) {
       const distilled = distillPerfError(stderr);
       throw new RecordError('RECORD', distilled.message, { hint: distilled.hint });
     }
@@ -180,6 +192,32 @@ function perfScriptNotes(stderr: string): string[] {
     .map((line) => line.trim())
     .filter((line) => /lost|unordered|skipped/i.test(line))
     .map((line) => `perf: ${line}`);
+}
+
+/**
+ * perf before 5.9 has no --control: there, sampling counts as on once perf has written perf.data's
+ * header (it opens its events first), plus a moment for it to enable them. Close, not exact.
+ */
+async function dataFileStarted(path: string, child: Promise<unknown>): Promise<void> {
+  let exited = false;
+  void child.finally(() => (exited = true));
+  while (!exited && !hasData(path)) await sleep(POLL_MS);
+  await sleep(SETTLE_MS);
+}
+
+let controlSupport: Promise<boolean> | undefined;
+
+/** Whether this perf knows --control (perf ≥ 5.9); its short usage lists every option. */
+function perfSupportsControl(): Promise<boolean> {
+  controlSupport ??= (async () => {
+    const usage = await spawnTracked('perf', ['record', '-h'], { bufferStderr: true });
+    return stderrText(usage).includes('--control');
+  })();
+  return controlSupport;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function hasData(path: string): boolean {

@@ -3,7 +3,7 @@
  * are gathered once (`probeHost`) and judged by a pure function (`checkPreflight`), so tests can present
  * any host: not root, a paranoid kernel, no perf.
  */
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { RecordError } from '../errors.js';
 import { findExecutable } from './executables.js';
 import type { BackendChoice } from './options.js';
@@ -64,6 +64,7 @@ export function checkPreflight(
   facts: HostFacts,
   request: PreflightRequest,
   findCommand: (name: string) => string | undefined = (name) => findExecutable(name),
+  processExists: (pid: number) => boolean = (pid) => existsSync(`/proc/${pid}`),
 ): PreflightVerdict {
   const errors: PreflightProblem[] = [];
   const warnings: PreflightProblem[] = [];
@@ -98,6 +99,14 @@ export function checkPreflight(
     warnings.push({
       message: `kernel symbols are hidden${facts.kptrRestrict !== undefined ? ` (kernel.kptr_restrict=${facts.kptrRestrict})` : ''}: kernel frames will show as hex addresses`,
       hint: root ? 'sudo sysctl -w kernel.kptr_restrict=0' : 'run as root, or: sudo sysctl -w kernel.kptr_restrict=0',
+    });
+  }
+
+  const missing = request.pids.filter((pid) => !processExists(pid));
+  if (missing.length > 0) {
+    errors.push({
+      message: `no such process: ${missing.join(', ')} (--pid)`,
+      hint: 'give ids of running processes (ps -e, pgrep NAME)',
     });
   }
 

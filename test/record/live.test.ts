@@ -17,6 +17,7 @@ import {
   processesOf,
   readFolded,
   readSvg,
+  pathWithOldPerf,
   pathWithOnly,
   startBurn,
   type FoldedLine,
@@ -84,6 +85,7 @@ beforeAll(async () => {
       record('perf-comm', ['--comm', '^irisd']),
       record('perf-command', ['--seconds', '600', '--', 'sh', '-c', 'sleep 1; exit 3']),
       recordThenInterrupt('perf-sigint'),
+      record('perf-old-pid', ['--pid', String(burn.pid)], { PATH: pathWithOldPerf() }),
     );
   }
   if (bpftraceSkip === undefined) {
@@ -163,6 +165,15 @@ describe.skipIf(reportSkip('record with perf', perfSkip))('record with perf', ()
     const svg = readSvg(join(outDir, 'perf-sigint.svg'));
     expect(svg.error).toBeUndefined();
     expect(svg.frames.length).toBeGreaterThan(1);
+  });
+
+  test('works with a perf that has no --control (before 5.9), here on one --pid', () => {
+    const run = runs.get('perf-old-pid')!;
+    expect(run.stderr).toContain('recording pid ');
+    expect(run.exitCode).toBe(0);
+    const lines = readFolded(join(outDir, 'perf-old-pid.folded'));
+    expect(irisdbBurnSeen(lines)).toBe(true);
+    expect([...processesOf(lines).keys()]).toEqual(['irisdb']);
   });
 
   test('leaves no temporary directory and no perf process behind', () => {

@@ -23,7 +23,7 @@ const PERF_SYSTEM_WIDE: PreflightRequest = { backend: 'perf', pids: [], command:
 const found = (name: string): string | undefined => (name === 'make' ? '/usr/bin/make' : undefined);
 
 const messages = (facts: HostFacts, request: PreflightRequest): string[] =>
-  checkPreflight(facts, request, found).errors.map((problem) => problem.message);
+  checkPreflight(facts, request, found, () => true).errors.map((problem) => problem.message);
 
 describe('checkPreflight', () => {
   test('passes root on a host with perf, whatever the paranoid level', () => {
@@ -59,7 +59,7 @@ describe('checkPreflight', () => {
   test('allows a user --pid recording at paranoid 1 but not at 2', () => {
     const pids: PreflightRequest = { ...PERF_SYSTEM_WIDE, pids: [42] };
     expect(messages({ ...USER_HOST, perfEventParanoid: 1 }, pids)).toEqual([]);
-    expect(checkPreflight({ ...USER_HOST, perfEventParanoid: 2 }, pids, found).errors[0]!.hint).toContain('perf_event_paranoid=1');
+    expect(checkPreflight({ ...USER_HOST, perfEventParanoid: 2 }, pids, found, () => true).errors[0]!.hint).toContain('perf_event_paranoid=1');
   });
 
   test('trusts CAP_PERFMON or CAP_SYS_ADMIN in place of root', () => {
@@ -80,6 +80,11 @@ describe('checkPreflight', () => {
   test('resolves the command after -- and names it when it does not exist', () => {
     expect(checkPreflight(ROOT_HOST, { ...PERF_SYSTEM_WIDE, command: ['make', 'all'] }, found).commandPath).toBe('/usr/bin/make');
     expect(messages(ROOT_HOST, { ...PERF_SYSTEM_WIDE, command: ['mkae'] })).toEqual(['command not found: mkae']);
+  });
+
+  test('names --pid values that are not running processes', () => {
+    const verdict = checkPreflight(ROOT_HOST, { ...PERF_SYSTEM_WIDE, pids: [1, 999999] }, found, (pid) => pid === 1);
+    expect(verdict.errors.map((problem) => problem.message)).toEqual(['no such process: 999999 (--pid)']);
   });
 
   test('turns the first error into a one-line PREFLIGHT error that mentions the rest', () => {

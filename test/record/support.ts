@@ -3,7 +3,7 @@
  * root, a CPU-burning `irisdb`, the reasons a backend cannot run here, and readers for what record wrote.
  */
 import { execa, type ResultPromise } from 'execa';
-import { mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../support/cli.js';
@@ -99,4 +99,22 @@ export function readSvg(path: string): SvgFacts {
     title: /<text id="title"[^>]*>([^<]*)</.exec(svg)?.[1] ?? '',
     subtitle: /<text id="subtitle"[^>]*>([^<]*)</.exec(svg)?.[1] ?? '',
   };
+}
+
+/**
+ * A PATH whose `perf` behaves like perf before 5.9: its usage lists no --control, and it refuses that
+ * option. Everything else goes to the real perf.
+ */
+export function pathWithOldPerf(): string {
+  const realPerf = findExecutable('perf')!;
+  const dir = pathWithOnly(['setpriv', 'mkfifo', 'sh', 'grep']);
+  const script = [
+    '#!/bin/sh',
+    `if [ "$1" = record ] && [ "$2" = -h ]; then "${realPerf}" record -h 2>&1 | grep -v -- --control >&2; exit 129; fi`,
+    'for arg in "$@"; do [ "$arg" = --control ] && { echo "  Error: unknown option control" >&2; exit 129; }; done',
+    `exec "${realPerf}" "$@"`,
+    '',
+  ].join('\n');
+  writeFileSync(join(dir, 'perf'), script, { mode: 0o755 });
+  return dir;
 }
