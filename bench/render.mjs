@@ -124,6 +124,7 @@ export async function runRenderBench() {
     const label = RUNS > 1 ? ` (best of ${RUNS})` : '';
     console.log(`${tool.name.padEnd(22)} ${result.seconds.toFixed(2).padStart(7)} s  ${result.rssMiB.toFixed(0).padStart(6)} MiB peak RSS${label}`);
   }
+  await reportPhases(input);
   const ours = results['irisflame flamegraph'];
   const perl = results['flamegraph.pl'];
   const inferno = results['inferno-flamegraph'];
@@ -136,6 +137,21 @@ export async function runRenderBench() {
     console.log(`irisflame vs inferno: ${(ours.seconds / inferno.seconds).toFixed(1)}x inferno's time, ${(ours.rssMiB / inferno.rssMiB).toFixed(1)}x its memory`);
   }
   return results;
+}
+
+/** Where irisflame's time goes, in this process: collapsing the input, then drawing it. */
+async function reportPhases(input) {
+  const { collapseInput } = await import('../dist/collapse/index.js');
+  const { writeFlamegraph } = await import('../dist/flamegraph/index.js');
+  const { Writable } = await import('node:stream');
+  const sink = new Writable({ write: (_chunk, _encoding, done) => done() });
+  let started = performance.now();
+  const run = await collapseInput(input, {});
+  const collapseMs = performance.now() - started;
+  started = performance.now();
+  await writeFlamegraph({ stacks: run.stacks, before: run.before }, {}, sink);
+  const renderMs = performance.now() - started;
+  console.log(`irisflame phases (in-process): collapse ${collapseMs.toFixed(0)} ms, flame graph ${renderMs.toFixed(0)} ms`);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
