@@ -98,7 +98,11 @@ export function startRecordSession(options: RecordSessionOptions): RecordSession
       keepPerfData: record.keepPerfData,
       kernelCommNames: record.iris ? [...IRIS_PROCESS_NAMES] : undefined };
     const seconds = record.command.length > 0 ? undefined : record.seconds;
-    const started = await startBackend(record.backend, facts, plan, seconds, options, (r) => (recording = r));
+    // An abort during start-up (Ctrl-C twice while perf synthesises) must win over the start-up failure it causes.
+    const started = await Promise.race([
+      startBackend(record.backend, facts, plan, seconds, options, (r) => (recording = r)),
+      abortPromise,
+    ]);
     const backend = started.backend;
     if (aborted) throw abortedError();
 
