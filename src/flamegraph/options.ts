@@ -239,6 +239,9 @@ export function resolveFlamegraphOptions(options: Partial<FlamegraphOptions> = {
       hint: 'use names like Verdana or "DejaVu Sans Mono", separated by commas',
     });
   }
+  if (merged.encoding !== undefined && !XML_ENCODING_NAME.test(merged.encoding)) {
+    throw new UsageError(`--encoding "${merged.encoding}" is not an encoding name`, { hint: 'e.g. UTF-8 or ISO-8859-1' });
+  }
   if (merged.hash && merged.random) {
     throw new UsageError('--hash and --random cannot be combined', { hint: 'pick one way of choosing colours' });
   }
@@ -252,6 +255,9 @@ export function resolveFlamegraphOptions(options: Partial<FlamegraphOptions> = {
 
 /** Font families only: the value lands in the SVG's CSS, where `{`, `;` or `url(` would inject rules. */
 const SAFE_FONT = /^[\w\s,'".-]+$/;
+
+/** XML's EncName production: the value lands in the prolog. */
+const XML_ENCODING_NAME = /^[A-Za-z][A-Za-z0-9._-]*$/;
 
 function checkPositive(name: string, value: number): void {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {

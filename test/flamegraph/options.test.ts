@@ -40,6 +40,7 @@ describe('flame graph options', () => {
     [{ bgcolors: 'pink' }, 'unknown background "pink"'],
     [{ fonttype: 'x;} text{fill:url(http://evil)' }, 'is not a font family list'],
     [{ hash: true, random: true }, 'cannot be combined'],
+    [{ encoding: 'UTF-8"?><x' }, 'is not an encoding name'],
   ])('reject %j with a usage error saying why', (options, message) => {
     expect(() => resolveFlamegraphOptions(options)).toThrow(expect.objectContaining({ code: 'USAGE', message: expect.stringContaining(message) }));
   });
