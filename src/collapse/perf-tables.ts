@@ -3,8 +3,8 @@
  * lookup allocates nothing; strings are made only when a key is seen for the first time.
  *
  * - `ByteTable`: byte ranges → dense ids (frame lines, process names). Keys are copied into one arena.
- * - `StackTable`: sequences of ids (process name, then frames root first) → summed weight and the
- *   folded-stack key string.
+ * - `StackTable`: sequences of ids (process name, then frames root first) → summed weight. (Their
+ *   folded-stack keys are written by perf-keys.ts.)
  */
 
 /** Start small: many inputs have a few hundred distinct stacks; tables double as they fill. */
@@ -138,8 +138,6 @@ export class StackTable {
   private weights = new Float64Array(INITIAL_SLOTS);
   private ids = new Int32Array(INITIAL_ARENA_BYTES);
   private idsUsed = 0;
-  /** Folded-stack key per stack, made once, when the stack is first seen. */
-  readonly keys: string[] = [];
   size = 0;
 
   constructor() {
@@ -157,7 +155,7 @@ export class StackTable {
   /**
    * Add `weight` to the stack `head; frames[count-1]; …; frames[0]` (frames are kept leaf first while
    * parsing, so they are read backwards here) and return its id, or -1 when the stack is new: then
-   * call `insertMissing` with its key.
+   * call `insertMissing`. Ids are 0, 1, 2, … in order of first sight.
    */
   addSample(head: number, frames: Int32Array, count: number, weight: number): number {
     let hash = Math.imul(head ^ 0x9e3779b9, 0x01000193);
@@ -176,8 +174,8 @@ export class StackTable {
     return -1;
   }
 
-  insertMissing(head: number, frames: Int32Array, count: number, weight: number, key: string): number {
-    return this.insert(this.missingHash, head, frames, count, weight, key);
+  insertMissing(head: number, frames: Int32Array, count: number, weight: number): number {
+    return this.insert(this.missingHash, head, frames, count, weight);
   }
 
   weightOf(id: number): number {
@@ -192,7 +190,7 @@ export class StackTable {
     return true;
   }
 
-  private insert(hash: number, head: number, frames: Int32Array, count: number, weight: number, key: string): number {
+  private insert(hash: number, head: number, frames: Int32Array, count: number, weight: number): number {
     const id = this.size++;
     if (id >= this.hashes.length) {
       this.hashes = growInt32(this.hashes, id + 1);
@@ -211,7 +209,6 @@ export class StackTable {
     this.starts[id] = start;
     this.lengths[id] = count + 1;
     this.weights[id] = weight;
-    this.keys.push(key);
     if (this.size * MAX_LOAD_DENOMINATOR > this.slots.length * MAX_LOAD_NUMERATOR) this.rehash();
     else this.place(id, hash);
     return id;

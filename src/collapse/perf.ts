@@ -13,6 +13,7 @@ import { ProcessNames } from './perf-process.js';
 import { SlowFrames, type FrameSink } from './perf-slow-frames.js';
 import { StackTable, viewOf } from './perf-tables.js';
 import { frameNamesAt } from './perf-names.js';
+import { StackKeyArena } from './perf-keys.js';
 import { SampleDetails } from './perf-sample.js';
 
 export { detectPerf } from './perf-detect.js';
@@ -49,7 +50,9 @@ class PerfCollapser implements Collapser, FrameSink {
   private readonly eventParts = newEventLineParts();
   private readonly stackParts = newStackLineParts();
   private readonly leafFirstIds: number[] = [];
-  private readonly keyParts: string[] = [];
+  private readonly keys = new StackKeyArena();
+  /** Keys handed to `onSample`, by stack id. */
+  private readonly sampleKeys: string[] = [];
 
   private carry = Buffer.allocUnsafe(INITIAL_CARRY_BYTES);
   private carryView = viewOf(this.carry);
@@ -142,9 +145,9 @@ class PerfCollapser implements Collapser, FrameSink {
     this.endSample();
     this.report.notes.push(...this.processes.eventNotes());
     const stacks = new Map<string, number>();
-    const keys = this.stacks.keys;
-    for (let id = 0; id < keys.length; id++) {
-      const key = keys[id]!;
+    this.keys.sealAll();
+    for (let id = 0; id < this.stacks.size; id++) {
+      const key = this.keys.keyOf(id);
       // Different id sequences can still fold to one key ("a;b" as a process name): add them up.
       stacks.set(key, (stacks.get(key) ?? 0) + this.stacks.weightOf(id));
     }
@@ -338,21 +341,23 @@ class PerfCollapser implements Collapser, FrameSink {
       return;
     }
     let id = this.stacks.addSample(this.process, this.frames, this.frameCount, this.weight);
-    if (id === -1) id = this.stacks.insertMissing(this.process, this.frames, this.frameCount, this.weight, this.stackKey());
-    this.report.samples++;
-    if (details !== undefined && this.options.onSample) {
-      this.options.onSample(details.sample(this.stacks.keys[id]!, this.weight));
+    if (id === -1) {
+      id = this.stacks.insertMissing(this.process, this.frames, this.frameCount, this.weight);
+      const names = this.frameNames;
+      this.keys.add(this.processes.nameOf(this.process), this.frames, this.frameCount, names.bytes, names.starts, names.ends);
     }
+    this.report.samples++;
+    if (details !== undefined && this.options.onSample) this.options.onSample(details.sample(this.sampleKey(id), this.weight));
   }
 
-  /** `comm;root;…;leaf`, made once per distinct stack; joined in one go, so the key is one flat string. */
-  private stackKey(): string {
-    const names = this.frameNames.names;
-    const parts = this.keyParts;
-    parts.length = 0;
-    parts.push(this.processes.nameOf(this.process));
-    for (let i = this.frameCount - 1; i >= 0; i--) parts.push(names[this.frames[i]!]!);
-    return parts.join(';');
+  /** The key of stack `id` for `onSample`, made once per stack. */
+  private sampleKey(id: number): string {
+    let key = this.sampleKeys[id];
+    if (key === undefined) {
+      key = this.keys.keyOf(id);
+      this.sampleKeys[id] = key;
+    }
+    return key;
   }
 
   onBadLine(bytes: Buffer, start: number, end: number): void {
