@@ -153,7 +153,8 @@ async function collapsePerfData(
       userOnSample?.(sample);
     },
   });
-  const child = spawnTracked('perf', ['script', '-i', dataPath, ...(extension.scriptArgs ?? [])], {
+  // -F +pid: "comm pid/tid" instead of a lone tid, so processes are counted as processes, not threads.
+  const child = spawnTracked('perf', ['script', '-i', dataPath, '-F', '+pid', ...(extension.scriptArgs ?? [])], {
     detached: true,
     parentDeathSignal: 'SIGKILL',
   });
