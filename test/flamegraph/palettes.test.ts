@@ -120,6 +120,11 @@ describe('the consistent palette file', () => {
     expect(formatPaletteMap(map)).toBe('a->rgb(4,5,6)\nb->rgb(1,2,3)\n');
   });
 
+  it('drops entries whose colour is not a colour, so the file cannot inject markup', () => {
+    const map = parsePaletteMap('a->rgb(1,2,3)" onload="alert(1)\nb->#abcdef\nc->red\n');
+    expect([...map]).toEqual([['b', '#abcdef']]);
+  });
+
   it('treats a missing file as an empty palette', () => {
     expect(readPaletteMap(join(mkdtempSync(join(tmpdir(), 'fg-')), 'palette.map')).size).toBe(0);
   });

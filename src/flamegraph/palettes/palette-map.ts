@@ -24,7 +24,14 @@ export function readPaletteMap(path: string): PaletteMap {
   return parsePaletteMap(text);
 }
 
-/** Lines without `->` are skipped; after the first `->` comes the colour (up to a second `->`). */
+/** A colour we are willing to paste into a `fill` attribute. */
+const COLOR = /^(?:rgb\(\d{1,3},\d{1,3},\d{1,3}\)|#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?)$/;
+
+/**
+ * Lines without `->` are skipped; after the first `->` comes the colour (up to a second `->`). Entries
+ * whose colour is not `rgb(r,g,b)` or `#rrggbb` are dropped (and get a fresh colour), so an edited
+ * file cannot inject markup.
+ */
 export function parsePaletteMap(text: string): PaletteMap {
   const map: PaletteMap = new Map();
   for (const line of text.split('\n')) {
@@ -32,7 +39,8 @@ export function parsePaletteMap(text: string): PaletteMap {
     if (arrow === -1) continue;
     const rest = line.slice(arrow + ARROW.length);
     const next = rest.indexOf(ARROW);
-    map.set(line.slice(0, arrow), next === -1 ? rest : rest.slice(0, next));
+    const color = next === -1 ? rest : rest.slice(0, next);
+    if (COLOR.test(color)) map.set(line.slice(0, arrow), color);
   }
   return map;
 }
