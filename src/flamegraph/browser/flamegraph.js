@@ -344,12 +344,15 @@
     highlights.textContent = '';
     var d = [], labels = document.createDocumentFragment(), i, r, t;
     if (term !== null) {
+      // Geometry from the model (no attribute reads): x and width from samples, y from depth.
+      var r0 = m.rects[0], y0 = parseFloat(r0.getAttribute('y')), h = r0.getAttribute('height');
+      var fh = num(cfg.frameheight, 16) * (cfg.inverted === true ? 1 : -1), scale = FULL / m.sw[0];
       for (i = 0; i < m.n; i++) {
         if (!(m.flags[i] & F_MATCH)) continue;
-        r = m.rects[i];
-        var w = r.getAttribute('width');
-        d.push('M' + r.getAttribute('x') + ' ' + r.getAttribute('y') + 'h' + w + 'v' + r.getAttribute('height') +
+        var w = round2(m.sw[i] * scale);
+        d.push('M' + round2(XPAD + (m.sx[i] - m.sx[0]) * scale) + ' ' + (y0 + m.depth[i] * fh) + 'h' + w + 'v' + h +
           'h-' + w + 'z');
+        r = m.rects[i];
         t = r.nextElementSibling;
         if (t && t.tagName === 'text' && t.firstChild) labels.appendChild(t.cloneNode(true));
       }
