@@ -1,8 +1,20 @@
 /**
- * Collapse `perf script` output into folded stacks: stackcollapse-perf.pl, byte for byte, with inferno's
- * fixes where the Perl is wrong (see perf-names.ts and perf-lines.ts), and fast: the hot path works on
- * bytes, remembers what each distinct frame line became (perf-frame-cache.ts) and keys stacks by frame
- * ids (perf-tables.ts), so strings are made only for things seen for the first time.
+ * Collapse `perf script` output into folded stacks: stackcollapse-perf.pl, byte for byte, and fast: the
+ * hot path works on bytes, remembers what each distinct frame line became (perf-frame-cache.ts) and keys
+ * stacks by frame ids (perf-tables.ts), so strings are made only for things seen for the first time.
+ *
+ * Where the Perl is wrong we do as inferno does, and say so here:
+ * - a last sample with no blank line after it is kept (the Perl drops it);
+ * - a sample whose event line is not followed by a blank line is closed by the next event line (the Perl
+ *   runs its frames into the next sample);
+ * - a line of blanks (or "\r") ends a sample, as an empty line does;
+ * - right-aligned command names ("     hashcheck 61001 …") and frames printed on the event line itself
+ *   (samples without call chains) are read (perf-lines.ts);
+ * - C++ parameter lists are cut only at a top-level "(", so templates keep theirs; kernel frames include
+ *   versioned vmlinux images and .ko modules; JIT frames include perf jitdump images (perf-names.ts);
+ * - a one-letter command name is read as one (the Perl needs two letters).
+ * Unlike inferno we keep the Perl's byte-faithful names (no UTF-8 repair), delete quotes, weight a
+ * sample without frames under its process, and read periods padded with two blanks.
  */
 import { MAX_BAD_LINE_EXAMPLES, emptyReport, type CollapseReport, type CollapseResult, type Collapser } from './types.js';
 import { resolvePerfCollapseOptions, type PerfCollapseOptions } from './perf-options.js';

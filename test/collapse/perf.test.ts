@@ -70,6 +70,10 @@ describe('collapsing perf script output', () => {
     expect(fold('a 1 1.0: 5 cycles: \n\t 401 f (/bin/a)')).toBe('a;f 5\n');
   });
 
+  it('closes a sample when the next event line comes without a blank line between them', () => {
+    expect(fold('a 1 1.0: 5 cycles: \n\t 401 f (/bin/a)\nb 2 1.1: 6 cycles: \n\t 402 g (/bin/b)\n\n')).toBe('a;f 5\nb;g 6\n');
+  });
+
   it('counts a sample without frames under its process alone, as the Perl does', () => {
     expect(fold('a 1 1.0: 5 cycles: \n\nb 2 1.1: 6 cycles: \n\t 401 f (/bin/b)\n\n')).toBe('a 5\nb;f 6\n');
   });
