@@ -88,7 +88,8 @@
     wrapFrames(frames); // when the observer could not run (script placed after #frames)
     els = Array.prototype.slice.call(frames.children);
     makeLayers();
-    if (cfg.searchcolor) svg.style.setProperty('--fg-searchcolor', String(cfg.searchcolor));
+    // On the overlay only: an inherited property set on the root would restyle every frame.
+    if (cfg.searchcolor) highlights.parentNode.style.setProperty('--fg-searchcolor', String(cfg.searchcolor));
     makeButton(unzoomBtn, 'Reset zoom');
     makeButton(searchBtn, 'Search by regular expression');
     makeButton(icBtn, 'Toggle case-insensitive search');
