@@ -61,6 +61,8 @@ export class LifecycleReader {
     const samples = this.capture.samples;
     this.collapser = createPerfCollapser({
       samples: true,
+      // Annotate kernel and JIT frames (`_[k]`, `_[j]`), as `record` does, so the kind palette colours them.
+      all: true,
       onSample: (sample) => {
         // The collapser closes a sample at the next event line, so a task-event line, itself shaped like
         // an event line, arrives here as a frameless "sample"; the Perl drops those, and so do we.

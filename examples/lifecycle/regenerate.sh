@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Regenerate the lifecycle examples on this machine: real recordings of the simulated IRIS (not a real IRIS),
+# then PNG screenshots for the README. Needs root, perf, bpftrace, gcc, Chromium; run from anywhere:
+#   examples/lifecycle/regenerate.sh
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+irisflame="node $repo/bin/irisflame"
+iris=$("$repo/examples/simulated-iris/install.sh")
+
+# IRIS processes only (--iris): the build machine runs much else, which `--lanes all` would show.
+$irisflame record --lifecycle --iris --no-progress --title 'simulated IRIS: iris restart IRIS (irisstop quietly restart)' \
+  -o "$here/simulated-iris-restart.svg" -- "$iris/bin/iris" restart IRIS
+$irisflame record --lifecycle --iris --no-progress --title 'simulated IRIS: iris stop IRIS' \
+  -o "$here/simulated-iris-stop.svg" -- "$iris/bin/iris" stop IRIS
+node "$here/screenshots.mjs" "$here"
+# The captures hold the argv of every process on this shared build machine, not only IRIS's: not committed.
+# (fixtures/timeline/perf/ has captures filtered to the recorded command's process tree.)
+rm -f "$here"/*.lifecycle.txt.gz

@@ -1,0 +1,42 @@
+// PNG screenshots of the lifecycle examples in headless Chromium (the README shows them):
+//   node examples/lifecycle/screenshots.mjs DIR
+// 1. the restart as it opens (whole recording); 2. after clicking the `irisdb QUIET^STU` bar (its lifetime
+// selected); 3. the same range as a flame chart.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const dir = process.argv[2] ?? '.';
+const profile = mkdtempSync(join(tmpdir(), 'irisflame-shots-'));
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: process.env.IRISFLAME_CHROMIUM ?? '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  headless: true,
+  viewport: { width: 1200, height: 1000 },
+});
+
+async function open(name) {
+  const page = await context.newPage();
+  await page.goto(pathToFileURL(join(dir, name)).href, { waitUntil: 'load' });
+  const height = await page.evaluate(() => Number(document.documentElement.getAttribute('height')));
+  await page.setViewportSize({ width: 1200, height: Math.min(1600, height) });
+  return page;
+}
+
+try {
+  let page = await open('simulated-iris-restart.svg');
+  await page.screenshot({ path: join(dir, 'simulated-iris-restart.png') });
+  await page.locator('#lanes .lane', { hasText: 'irisdb QUIET^STU' }).locator('.bar').click();
+  await page.mouse.move(5, 5);
+  await page.screenshot({ path: join(dir, 'simulated-iris-restart-startup.png') });
+  await page.locator('#mode-chart').click();
+  await page.screenshot({ path: join(dir, 'simulated-iris-restart-chart.png') });
+  page = await open('simulated-iris-stop.svg');
+  await page.screenshot({ path: join(dir, 'simulated-iris-stop.png') });
+} finally {
+  await context.close();
+  rmSync(profile, { recursive: true, force: true });
+}
