@@ -185,6 +185,16 @@ describe.skipIf(skip)('flame graph script in Chromium', () => {
     expect(byName(after, 'other').visible).toBe(false);
   });
 
+  test('an icicle graph highlights search matches where they are drawn', async () => {
+    const page = await browser.open(contractSvg(FOLDED, { inverted: true }));
+    const asked = answerPrompt(page, '^(beta|deeper)$');
+    await page.keyboard.press('F3');
+    await asked;
+    const views = await frameViews(page);
+    for (const v of views) expect(v.fill === 'rgb(230, 0, 230)', v.name).toBe(v.name === 'beta' || v.name === 'deeper');
+    expect(await textOf(page, 'matched')).toBe('Matched: 10.0%');
+  });
+
   test('the keyboard alone can search, zoom and reset', async () => {
     const page = await browser.open(contractSvg(FOLDED));
     await page.focus('#frames');
