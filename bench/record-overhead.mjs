@@ -2,7 +2,10 @@
 // What recording costs, per backend: CPU seconds (user+sys) of the sampler's processes and of irisflame
 // itself for one recording at -F 99, and the bytes each backend moves to user space.
 //
-//   node bench/record-overhead.mjs [--seconds 30] [--backends perf,bpftrace]     (root; npm run build first)
+//   node bench/record-overhead.mjs [--seconds 30] [--backends perf,bpftrace] [--iris]   (root; npm run build first)
+//
+// --iris records with --iris (run an IRIS, or the simulated one's `irisdb --burn MS`, meanwhile): bpftrace then
+// filters in the kernel, perf still records everything and filters while collapsing.
 //
 // The recording runs in this process through the library, so irisflame's own CPU is process.cpuUsage();
 // the tools' CPU is what the kernel charges this process for its reaped children (cutime + cstime in
@@ -82,7 +85,7 @@ async function measure(backend, seconds, dir) {
   const childrenBefore = childrenCpuSeconds();
   const started = Date.now();
   const session = startRecordSession({
-    record: { backend, seconds, frequency: 99, output: join(dir, `${backend}.svg`), progress: false },
+    record: { backend, seconds, frequency: 99, output: join(dir, `${backend}.svg`), progress: false, iris: process.argv.includes('--iris') },
     flamegraph: {},
     log: () => {},
   });
@@ -114,7 +117,7 @@ export async function runRecordOverheadBench() {
     for (const backend of backends) {
       const m = await measure(backend, seconds, dir);
       console.log(
-        `${m.backend.padEnd(8)} ${seconds} s at 99 Hz: ${m.samples} samples, wall ${m.wallSeconds.toFixed(1)} s; ` +
+        `${m.backend.padEnd(8)} ${seconds} s at 99 Hz${process.argv.includes('--iris') ? ' --iris' : ''}: ${m.samples} samples, wall ${m.wallSeconds.toFixed(1)} s; ` +
           `CPU: tools ${m.toolsCpu.toFixed(2)} s ${JSON.stringify(m.byTool)}, irisflame ${m.irisflameCpu.toFixed(2)} s; ` +
           `bytes: ${m.transfers.map((t) => `${t.what} ${(t.bytes / 1e6).toFixed(2)} MB`).join(', ')}`,
       );

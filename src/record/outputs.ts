@@ -10,6 +10,7 @@ import type { CollapseResult } from '../collapse/types.js';
 import { writeFolded } from '../collapse/write.js';
 import { IrisflameError } from '../errors.js';
 import { writeFlamegraph, type FlamegraphOptions, type FlamegraphReport } from '../flamegraph/index.js';
+import type { RecordingResult } from './backend.js';
 import type { OutputPaths } from './naming.js';
 
 export async function checkOutputWritable(paths: OutputPaths): Promise<void> {
@@ -46,6 +47,23 @@ export async function writeSvgFile(
     },
   );
   return report!;
+}
+
+/** The folded stacks, the SVG, and perf.data when kept; the paths written and the renderer's warnings. */
+export async function writeRecordingFiles(
+  paths: OutputPaths,
+  result: RecordingResult,
+  flamegraph: Partial<FlamegraphOptions>,
+  keepPerfData: boolean,
+): Promise<{ files: string[]; warnings: string[] }> {
+  await writeFoldedFile(paths.folded, result.collapse);
+  const rendered = await writeSvgFile(paths.svg, result.collapse, flamegraph);
+  const files = [paths.svg, paths.folded];
+  if (keepPerfData && result.perfDataPath !== undefined) {
+    await keepFile(result.perfDataPath, paths.perfData);
+    files.push(paths.perfData);
+  }
+  return { files, warnings: rendered.warnings };
 }
 
 /** Move perf.data out of the temporary dir; a copy when /tmp is another filesystem. */

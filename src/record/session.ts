@@ -14,7 +14,7 @@ import type { Recording, RecordingResult, RecordPlan } from './backend.js';
 import { startBpftraceRecording } from './bpftrace.js';
 import { killAll, signalChild, spawnTracked } from './children.js';
 import { outputPaths, recordingSubtitle, recordingTitle, type OutputPaths } from './naming.js';
-import { checkOutputWritable, keepFile, writeFoldedFile, writeSvgFile } from './outputs.js';
+import { checkOutputWritable, writeRecordingFiles } from './outputs.js';
 import { resolveRecordOptions, type BackendName, type RecordOptions } from './options.js';
 import { startPerfRecording, type PerfRecordExtension } from './perf.js';
 import { checkPreflight, enforcePreflight, probeHost, type HostFacts } from './preflight.js';
@@ -94,9 +94,15 @@ export function startRecordSession(options: RecordSessionOptions): RecordSession
     await checkOutputWritable(paths);
 
     workDir = mkdtempSync(join(tmpdir(), 'irisflame-record-'));
-    const plan: RecordPlan = { frequency: record.frequency, pids: record.pids, callGraph: record.callGraph, workDir, processFilter,
+    const plan: RecordPlan = {
+      frequency: record.frequency,
+      pids: record.pids,
+      callGraph: record.callGraph,
+      workDir,
+      processFilter,
       keepPerfData: record.keepPerfData,
-      kernelCommNames: record.iris ? [...IRIS_PROCESS_NAMES] : undefined };
+      kernelCommNames: record.iris ? [...IRIS_PROCESS_NAMES] : undefined,
+    };
     const seconds = record.command.length > 0 ? undefined : record.seconds;
     // An abort during start-up (Ctrl-C twice while perf synthesises) must win over the start-up failure it causes.
     const started = await Promise.race([
@@ -128,9 +134,7 @@ export function startRecordSession(options: RecordSessionOptions): RecordSession
       progress.stop();
       recording!.stop();
     }
-    if ((options.progressStream ?? process.stderr).isTTY && options.progressStream !== undefined) {
-      options.log(`stopped sampling; ${backend} is resolving symbols…`);
-    }
+    if (options.progressStream?.isTTY) options.log(`stopped sampling; ${backend} is resolving symbols…`);
     const recordedSeconds = (Date.now() - startedAt) / 1000;
     const result = await Promise.race([recording!.result, abortPromise]);
     if (result.collapse.stacks.size === 0) throw noSamplesError(record);
@@ -139,18 +143,12 @@ export function startRecordSession(options: RecordSessionOptions): RecordSession
     flamegraph.title ||= recordingTitle({ ...record, backend, seconds: recordedSeconds });
     flamegraph.subtitle ||= recordingSubtitle(start);
     if (aborted) throw abortedError();
-    await writeFoldedFile(paths.folded, result.collapse);
-    const rendered = await writeSvgFile(paths.svg, result.collapse, flamegraph);
-    const files = [paths.svg, paths.folded];
-    if (record.keepPerfData && result.perfDataPath !== undefined) {
-      await keepFile(result.perfDataPath, paths.perfData);
-      files.push(paths.perfData);
-    }
+    const { files, warnings } = await writeRecordingFiles(paths, result, flamegraph, record.keepPerfData);
     cleanUp();
 
     const summary = summarize(result.collapse.stacks, recordedSeconds, result.processIds);
     // The renderer's "stack count is low" hint suits files given to it; here the summary states the count.
-    const notes = [...result.notes, ...collapseNotes(result), ...rendered.warnings].filter((note) => !LOW_COUNT_NOTE.test(note));
+    const notes = [...result.notes, ...collapseNotes(result), ...warnings].filter((note) => !LOW_COUNT_NOTE.test(note));
     if (stopRequested && record.command.length === 0) notes.unshift('stopped early (Ctrl-C)');
     const lines = formatSummary(summary, { backend, frequency: record.frequency, irisRequested: record.iris, files, notes });
     for (const line of lines) options.log(line);
