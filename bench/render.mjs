@@ -6,7 +6,7 @@
 // The input is derived from the real captures in fixtures/flamegraph/captures/ (recorded here with
 // perf): each capture is replicated with varied frame names (the root gets one of 50 suffixes, as
 // per-process names would; the leaf a replica number), so the tree has realistic depth and fan-out.
-// It is cached in bench/.cache/.
+// It is sorted, as collapsers write folded stacks, and cached in bench/.cache/.
 //
 // Run alone: `npm run build && node bench/render.mjs` (BENCH_STACKS=N for another size, BENCH_RUNS=N
 // to run each tool N times, interleaved, and keep each one's fastest run).
@@ -38,7 +38,7 @@ export function benchInput(stacks = STACKS) {
   mkdirSync(CACHE, { recursive: true });
   const ignore = join(CACHE, '.gitignore');
   if (!existsSync(ignore)) writeFileSync(ignore, '*\n');
-  const path = join(CACHE, `render-v2-${stacks}.folded`);
+  const path = join(CACHE, `render-v3-${stacks}.folded`);
   if (existsSync(path)) return path;
   // Captures can share stacks: merge them first so every generated line is a unique stack.
   const counts = new Map();
@@ -60,6 +60,8 @@ export function benchInput(stacks = STACKS) {
       out.push(`${varied.join(';')} ${count}`);
     }
   }
+  // Sorted, as every collapser writes folded stacks (stackcollapse-*.pl, inferno, irisflame collapse).
+  out.sort();
   writeFileSync(path, `${out.join('\n')}\n`, 'latin1');
   return path;
 }
@@ -67,7 +69,7 @@ export function benchInput(stacks = STACKS) {
 /** Run `command args < nothing > /dev/null`; wall time (s) and peak RSS (MiB). */
 function measure(command, args) {
   const useTime = existsSync('/usr/bin/time');
-  const argv = useTime ? ['/usr/bin/time', '-f', 'IRISFLAME_BENCH %e %M', command, ...args] : [command, ...args];
+  const argv = useTime ? ['/usr/bin/time', '-f', 'IRISFLAME_BENCH %e %M %U %S', command, ...args] : [command, ...args];
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
     const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -90,9 +92,11 @@ function measure(command, args) {
     child.on('close', (code) => {
       if (poll) clearInterval(poll);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const line = /IRISFLAME_BENCH ([\d.]+) (\d+)/.exec(stderr);
+      const line = /IRISFLAME_BENCH ([\d.]+) (\d+) ([\d.]+) ([\d.]+)/.exec(stderr);
       if (code !== 0) return reject(new Error(`${command} exited ${code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`));
-      resolve({ seconds, rssMiB: (line ? Number(line[2]) : peakKiB) / 1024 });
+      // CPU time (user + system, all threads) is less disturbed than wall time by other work on the machine.
+      const cpuSeconds = line ? Number(line[3]) + Number(line[4]) : undefined;
+      resolve({ seconds, cpuSeconds, rssMiB: (line ? Number(line[2]) : peakKiB) / 1024 });
     });
   });
 }
@@ -122,7 +126,8 @@ export async function runRenderBench() {
       continue;
     }
     const label = RUNS > 1 ? ` (best of ${RUNS})` : '';
-    console.log(`${tool.name.padEnd(22)} ${result.seconds.toFixed(2).padStart(7)} s  ${result.rssMiB.toFixed(0).padStart(6)} MiB peak RSS${label}`);
+    const cpu = result.cpuSeconds === undefined ? '' : `  ${result.cpuSeconds.toFixed(2).padStart(6)} s CPU`;
+    console.log(`${tool.name.padEnd(22)} ${result.seconds.toFixed(2).padStart(7)} s wall${cpu}  ${result.rssMiB.toFixed(0).padStart(6)} MiB peak RSS${label}`);
   }
   await reportPhases(input);
   const ours = results['irisflame flamegraph'];
@@ -131,10 +136,12 @@ export async function runRenderBench() {
   if (perl) {
     const speedup = perl.seconds / ours.seconds;
     const verdict = speedup >= TARGET_SPEEDUP ? 'meets' : 'MISSES';
-    console.log(`irisflame vs flamegraph.pl: ${speedup.toFixed(1)}x faster (${verdict} the ${TARGET_SPEEDUP}x target), ${(perl.rssMiB / ours.rssMiB).toFixed(1)}x less memory`);
+    const cpu = perl.cpuSeconds && ours.cpuSeconds ? `, ${(perl.cpuSeconds / ours.cpuSeconds).toFixed(1)}x less CPU time` : '';
+    console.log(`irisflame vs flamegraph.pl: ${speedup.toFixed(1)}x faster (${verdict} the ${TARGET_SPEEDUP}x target)${cpu}, ${(perl.rssMiB / ours.rssMiB).toFixed(1)}x less memory`);
   }
   if (inferno) {
-    console.log(`irisflame vs inferno: ${(ours.seconds / inferno.seconds).toFixed(1)}x inferno's time, ${(ours.rssMiB / inferno.rssMiB).toFixed(1)}x its memory`);
+    const cpu = inferno.cpuSeconds && ours.cpuSeconds ? `, ${(ours.cpuSeconds / inferno.cpuSeconds).toFixed(1)}x its CPU time` : '';
+    console.log(`irisflame vs inferno: ${(ours.seconds / inferno.seconds).toFixed(1)}x inferno's time${cpu}, ${(ours.rssMiB / inferno.rssMiB).toFixed(1)}x its memory`);
   }
   return results;
 }
@@ -145,13 +152,21 @@ async function reportPhases(input) {
   const { writeFlamegraph } = await import('../dist/flamegraph/index.js');
   const { Writable } = await import('node:stream');
   const sink = new Writable({ write: (_chunk, _encoding, done) => done() });
+  const cpuMs = (usage) => (usage.user + usage.system) / 1000;
   let started = performance.now();
+  let cpu = process.cpuUsage();
   const run = await collapseInput(input, {});
   const collapseMs = performance.now() - started;
+  const collapseCpu = cpuMs(process.cpuUsage(cpu));
   started = performance.now();
+  cpu = process.cpuUsage();
   await writeFlamegraph({ stacks: run.stacks, before: run.before }, {}, sink);
   const renderMs = performance.now() - started;
-  console.log(`irisflame phases (in-process): collapse ${collapseMs.toFixed(0)} ms, flame graph ${renderMs.toFixed(0)} ms`);
+  const renderCpu = cpuMs(process.cpuUsage(cpu));
+  console.log(
+    `irisflame phases (in-process): collapse ${collapseMs.toFixed(0)} ms wall / ${collapseCpu.toFixed(0)} ms CPU, ` +
+      `flame graph ${renderMs.toFixed(0)} ms wall / ${renderCpu.toFixed(0)} ms CPU`,
+  );
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
