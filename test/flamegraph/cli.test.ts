@@ -78,6 +78,19 @@ describe('irisflame flamegraph', () => {
     expect(readdirSync(dir)).toEqual(['graph.svg']);
   });
 
+  it('draws hostile names from a file as text: well-formed, no extra script, no handler', async () => {
+    const result = await runCli(['flamegraph', fixture('hostile-names/stacks.folded')]);
+    expect(result.exitCode).toBe(0);
+    const { error, summary } = checkXml(result.stdout);
+    expect(error).toBeUndefined();
+    expect(summary.elements.filter((name) => name === 'script')).toHaveLength(2);
+    expect(summary.attributes.filter(({ name }) => /^on/i.test(name))).toEqual([]);
+    const names = parseSvgFrames(result.stdout).map((frame) => frame.title.slice(0, frame.title.lastIndexOf(' (')));
+    expect(names).toContain('<script>alert(1)</script>');
+    expect(names).toContain('bad\ufffd\ufffdutf8');
+    expect(names).toContain('ctl\ufffd\ufffdchars');
+  });
+
   it('reports skipped malformed lines and still draws the rest', async () => {
     const result = await runCli(['flamegraph', fixture('bad-lines/stacks.folded')]);
     expect(result.exitCode).toBe(0);
