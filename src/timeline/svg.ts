@@ -30,6 +30,8 @@ export function renderLifecycleSvg(data: PageData): string {
     '<g id="axis"></g>',
     '<g id="lanes"></g>',
     '<g id="strip"></g>',
+    // The flame graph is drawn as paths; this transparent rect under it takes the mouse (see lifecycle.js).
+    `<rect id="flame-area" x="0" y="${data.layout.flameTop}" width="${width}" height="${data.layout.flameDepth * data.layout.frameHeight}"/>`,
     '<g id="flame"></g>',
     '<g id="controls"></g>',
     `<text id="details" x="${data.layout.xpad}" y="${data.layout.detailsY}"> </text>`,

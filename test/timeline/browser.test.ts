@@ -28,34 +28,26 @@ function rawCount(r: Range): number {
   return RAW.filter((t) => t >= r.t0 + r.from && t <= r.t0 + r.to).length;
 }
 
+interface DrawnFrame { node: number; name: string; x: number; y: number; width: number; height: number; samples: number; parent: boolean; match: boolean }
+
+/** What the flame graph drew (the page keeps it for hit testing; frames are paths, not one element each). */
+async function drawnFrames(page: Page): Promise<DrawnFrame[]> {
+  return page.evaluate(() => (window as unknown as { irisflameLifecycle: { frames(): DrawnFrame[] } }).irisflameLifecycle.frames());
+}
+
 async function rootCount(page: Page): Promise<number> {
-  return page.evaluate(() => {
-    const all = document.querySelector('#flame > rect[data-n="0"]');
-    return all ? Number(all.getAttribute('data-w')) : -1;
-  });
+  return (await drawnFrames(page)).find((frame) => frame.node === 0)?.samples ?? -1;
 }
 
 async function frameNames(page: Page): Promise<string[]> {
-  return page.evaluate(() => {
-    const data = (window as unknown as { lcData: { names: string[]; nodeName: number[] } }).lcData;
-    return [...document.querySelectorAll('#flame > rect')].map((g) => data.names[data.nodeName[Number(g.getAttribute('data-n'))]!]!);
-  });
+  return (await drawnFrames(page)).map((frame) => frame.name);
 }
 
-/** The widest drawn frame of that name: where a person would point. */
-async function frameBox(page: Page, name: string): Promise<{ x: number; y: number; width: number; height: number }> {
-  const index = await page.evaluate((wanted) => {
-    const data = (window as unknown as { lcData: { names: string[]; nodeName: number[] } }).lcData;
-    const frames = [...document.querySelectorAll('#flame > rect')];
-    let best = -1, widest = 0;
-    frames.forEach((g, k) => {
-      const width = g.getBoundingClientRect().width;
-      if (data.names[data.nodeName[Number(g.getAttribute('data-n'))]!] === wanted && width > widest) { best = k; widest = width; }
-    });
-    return best;
-  }, name);
-  expect(index).toBeGreaterThanOrEqual(0);
-  return (await page.locator('#flame > rect').nth(index).boundingBox())!;
+/** The widest drawn frame of that name, in page pixels (the SVG is shown 1:1 at the page's origin). */
+async function frameBox(page: Page, name: string): Promise<DrawnFrame> {
+  const frames = (await drawnFrames(page)).filter((frame) => frame.name === name);
+  expect(frames.length).toBeGreaterThan(0);
+  return frames.reduce((best, frame) => (frame.width > best.width ? frame : best));
 }
 
 async function clickFrame(page: Page, name: string): Promise<void> {
@@ -167,13 +159,14 @@ describe.skipIf(skip)('lifecycle page in Chromium', () => {
     const page = await open();
     page.once('dialog', (dialog) => void dialog.accept('^Wij'));
     await page.locator('#search').click();
-    await expect.poll(() => page.locator('#flame > rect.m').count()).toBeGreaterThan(0);
+    await expect.poll(async () => (await drawnFrames(page)).filter((frame) => frame.match).length).toBeGreaterThan(0);
     expect(await page.locator('#matched').textContent()).toMatch(/^Matched: \d+\.\d%$/);
     const box = await frameBox(page, 'irisrecov');
     await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
     expect(await page.locator('#details').textContent()).toMatch(/^Function: irisrecov \(\d+ samples, \d+\.\d\d%\)$/);
     await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
-    const zoomed = (await page.locator('#flame > rect:not(.parent)').first().boundingBox())!;
+    const zoomed = (await drawnFrames(page)).find((frame) => !frame.parent)!;
+    expect(zoomed.name).toBe('irisrecov');
     expect(zoomed.width).toBeGreaterThan(1100);
     await expect.poll(() => page.locator('#unzoom').getAttribute('class')).not.toContain('hide');
   });

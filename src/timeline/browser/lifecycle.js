@@ -251,54 +251,84 @@
   }
 
   function frameY(depth) { return L.flameTop + (L.flameDepth - 1 - depth) * L.frameHeight; }
-  // One <rect> per frame (data-n: call-tree node, data-w: samples) and a <text> only where a label fits,
-  // collected apart: half the elements of a <g> per frame, which is what a re-render costs.
-  function frameMarkup(node, x, w, cls, extra, labels) {
-    var name = D.names[M.nameOf[node]], y = frameY(M.depth[node]);
-    var isMatch = matches && matches[M.nameOf[node]];
-    var label = fit(name, w);
+
+  // Frames are drawn as one <path> per fill colour (plus one for search matches and one, faded, for the zoomed
+  // frame's ancestors), and a <text> only where a label fits: a few hundred elements however many frames, which
+  // keeps a re-render cheap. What was drawn is kept in `drawn` for hit testing, hover and clicks.
+  var drawn = [];
+  function addFrame(paths, node, x, w, samples, isAncestor, first, last, labels) {
+    var nameId = M.nameOf[node], y = frameY(M.depth[node]);
+    var isMatch = matches && matches[nameId];
+    var key = isAncestor ? D.colors[nameId] + ' parent' : isMatch ? 'match' : D.colors[nameId];
+    // A 0.5 px gap on the right keeps neighbours of the same colour apart, as flamegraph.pl's rounded corners do.
+    var gap = w > 1.5 ? 0.5 : 0;
+    (paths[key] || (paths[key] = [])).push('M' + r2(x) + ' ' + y + 'h' + r2(w - gap) + 'v' + (L.frameHeight - 1) + 'h' + r2(gap - w) + 'z');
+    var label = fit(D.names[nameId], w);
     if (label) labels.push('<text x="' + r2(x + 3) + '" y="' + (y + L.frameHeight / 2 + 4) + '">' + esc(label) + '</text>');
-    return '<rect class="' + cls + (isMatch ? ' m' : '') + '" data-n="' + node + '"' + extra + ' x="' + r2(x) + '" y="' + y + '" width="' + r2(w) +
-      '" height="' + (L.frameHeight - 1) + '" fill="' + D.colors[M.nameOf[node]] + '"/>';
+    drawn.push({ node: node, x: x, y: y, w: w, samples: samples, parent: isAncestor, match: !!isMatch, first: first, last: last });
+  }
+  function frameMarkup(paths, labels) {
+    var out = [];
+    for (var key in paths) {
+      var fill = key === 'match' ? 'rgb(230,0,230)' : key.replace(' parent', '');
+      out.push('<path class="' + (key.indexOf(' parent') > 0 ? 'parent' : key === 'match' ? 'm' : 'f') + '" fill="' + fill + '" d="' + paths[key].join('') + '"/>');
+    }
+    return out.join('') + '<g class="labels">' + labels.join('') + '</g><rect id="hover" class="hide" height="' + (L.frameHeight - 1) + '"/>';
   }
   function graphMarkup() {
-    var parts = [], labels = [], width = L.width - 2 * L.xpad;
+    var paths = {}, labels = [], width = L.width - 2 * L.xpad;
+    drawn = [];
     M.layoutGraph(st.zoom, width, L.minWidth, function (node, x, w, isAncestor) {
-      parts.push(frameMarkup(node, L.xpad + x, w, isAncestor ? 'f parent' : 'f', ' data-w="' + M.total[node] + '"', labels));
+      addFrame(paths, node, L.xpad + x, w, M.total[node], isAncestor, -1, -1, labels);
     });
-    return parts.join('') + '<g class="labels">' + labels.join('') + '</g>';
+    return frameMarkup(paths, labels);
   }
   function chartMarkup() {
-    var parts = [], labels = [], width = L.width - 2 * L.xpad, px = 0;
+    var paths = {}, labels = [], width = L.width - 2 * L.xpad, px = 0;
+    drawn = [];
     M.layoutChart(st.from, st.to, st.lane, function (m) { px = width / m; return px; }, L.minWidth, function (node, first, last, ordinal, count) {
-      parts.push(frameMarkup(node, L.xpad + ordinal * px, count * px, 'f', ' data-w="' + count + '" data-a="' + M.time[first] + '" data-b="' + M.time[last] + '"', labels));
+      addFrame(paths, node, L.xpad + ordinal * px, count * px, count, false, M.time[first], M.time[last], labels);
     });
-    return parts.join('') + '<g class="labels">' + labels.join('') + '</g>';
+    return frameMarkup(paths, labels);
   }
+  api.frames = function () {
+    return drawn.map(function (f) {
+      return { node: f.node, name: D.names[M.nameOf[f.node]], x: f.x, y: f.y, width: f.w, height: L.frameHeight - 1, samples: f.samples, parent: f.parent, match: f.match };
+    });
+  };
 
-  function frameOf(target) {
-    while (target && target !== svg) {
-      if (target.getAttribute && target.getAttribute('data-n') !== null) return target;
-      target = target.parentNode;
+  /** The drawn frame under an SVG point, if any. */
+  function frameAt(pt) {
+    for (var k = drawn.length - 1; k >= 0; k--) {
+      var f = drawn[k];
+      if (pt.y >= f.y && pt.y < f.y + L.frameHeight - 1 && pt.x >= f.x && pt.x < f.x + Math.max(f.w, 0.5)) return f;
     }
     return null;
   }
-  function frameText(g) {
-    var node = +g.getAttribute('data-n'), w = +g.getAttribute('data-w');
+  function frameText(f) {
     var all = st.mode === 'chart' ? st.counted : M.total[0];
-    return D.names[M.nameOf[node]] + ' (' + withCommas(w) + ' samples, ' + (all > 0 ? ((100 * w) / all).toFixed(2) : '0.00') + '%)';
+    return D.names[M.nameOf[f.node]] + ' (' + withCommas(f.samples) + ' samples, ' + (all > 0 ? ((100 * f.samples) / all).toFixed(2) : '0.00') + '%)';
   }
   function details(text) { byId('details').textContent = text; }
 
   function wireFlame() {
-    var flame = byId('flame');
-    flame.addEventListener('mouseover', function (e) { var g = frameOf(e.target); if (g) details('Function: ' + frameText(g)); });
-    flame.addEventListener('mouseout', function () { details(' '); });
-    flame.addEventListener('click', function (e) {
-      var g = frameOf(e.target);
-      if (!g) return;
-      if (st.mode === 'chart') { select(+g.getAttribute('data-a'), +g.getAttribute('data-b'), st.lane); return; }
-      st.zoom = +g.getAttribute('data-n');
+    var area = byId('flame-area');
+    area.addEventListener('mousemove', function (e) {
+      var f = frameAt(svgPoint(e)), hover = byId('hover');
+      if (!f) { details(' '); if (hover) hover.classList.add('hide'); area.style.cursor = ''; return; }
+      details('Function: ' + frameText(f));
+      area.style.cursor = 'pointer';
+      if (hover) {
+        hover.setAttribute('x', r2(f.x)); hover.setAttribute('y', f.y); hover.setAttribute('width', r2(Math.max(f.w, 0.5)));
+        hover.classList.remove('hide');
+      }
+    });
+    area.addEventListener('mouseleave', function () { details(' '); var hover = byId('hover'); if (hover) hover.classList.add('hide'); });
+    area.addEventListener('click', function (e) {
+      var f = frameAt(svgPoint(e));
+      if (!f) return;
+      if (st.mode === 'chart') { select(f.first, f.last, st.lane); return; }
+      st.zoom = f.node;
       render();
     });
   }
