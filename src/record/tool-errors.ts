@@ -11,12 +11,21 @@ export interface DistilledError {
 /** bpftrace prints this on every run where it cannot raise the memlock limit, loading fine regardless. */
 const BPFTRACE_MEMLOCK_NOISE = /couldn't set RLIMIT_MEMLOCK/;
 
-/** stderr lines of bpftrace worth showing: everything but the memlock warning. */
+/**
+ * `ERROR: failed to look up stack id -17 (pid -1): -2`: the probe's get_stackid() met a hash collision in
+ * the stack map (EEXIST) and that stack was not stored; the sample is counted without it.
+ */
+const BPFTRACE_STACK_COLLISION = /failed to look up stack id -17\b/;
+
+/** stderr lines of bpftrace worth showing: everything but the memlock warning, in plain words. */
 export function bpftraceStderrLines(stderr: string): string[] {
   return stderr
     .split('\n')
     .map((line) => line.trimEnd())
-    .filter((line) => line !== '' && !BPFTRACE_MEMLOCK_NOISE.test(line));
+    .filter((line) => line !== '' && !BPFTRACE_MEMLOCK_NOISE.test(line))
+    .map((line) =>
+      BPFTRACE_STACK_COLLISION.test(line) ? 'a stack was lost to a collision in the kernel stack map (its sample is kept, without it)' : line,
+    );
 }
 
 /**

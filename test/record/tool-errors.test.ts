@@ -38,6 +38,12 @@ describe('bpftrace stderr', () => {
     expect(bpftraceStderrLines(fixture('bpftrace-errors/memlock-warning-only.txt'))).toEqual([]);
   });
 
+  test('words stack-map collisions plainly', () => {
+    expect(bpftraceStderrLines('ERROR: failed to look up stack id -17 (pid -1): -2\n')).toEqual([
+      'a stack was lost to a collision in the kernel stack map (its sample is kept, without it)',
+    ]);
+  });
+
   test('says root is needed when bpftrace refuses to run', () => {
     expect(distillBpftraceError(fixture('bpftrace-errors/not-root.txt'))).toEqual({
       message: 'bpftrace: bpftrace currently only supports running as the root user.',
