@@ -1,10 +1,10 @@
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { REPO_ROOT, runCli, type CliResult } from '../support/cli.js';
+import { IRISFLAME_BIN, REPO_ROOT, runCli, type CliResult } from '../support/cli.js';
 import { missingReason, perlScript, reportSkip } from '../support/references.js';
 
 const FIXTURES = join(REPO_ROOT, 'fixtures/collapse');
@@ -120,6 +120,17 @@ describe('irisflame collapse: inputs it cannot use', () => {
     ['a forced format that does not fit', ['collapse', '--format', 'bpftrace', fixture('folded/decimals.folded')], /no stacks found/],
   ])('fails with one clear line for %s', async (_what, args, message) => {
     expect(expectOneLineFailure(await runCli(args))).toMatch(message);
+  });
+
+  it('fails with one clear line for a file the user may not read', async (context) => {
+    // Root reads anything, so run as nobody; skip where that is not possible.
+    if (process.getuid?.() !== 0 || !existsSync('/usr/sbin/runuser')) return context.skip();
+    chmodSync(workDir, 0o755); // so the file itself, not its directory, is what nobody cannot read
+    const path = join(workDir, 'secret.folded');
+    writeFileSync(path, 'a;b 1\n', { mode: 0o000 });
+    const run = spawnSync('/usr/sbin/runuser', ['-u', 'nobody', '--', process.execPath, IRISFLAME_BIN, 'collapse', path], { encoding: 'utf8' });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/^irisflame: .*secret\.folded: permission denied\n {2}hint: /);
   });
 
   it('fails as a usage error (exit 2) for a bad --comm regex or --format', async () => {
