@@ -61,6 +61,13 @@ describe('merging folded stacks into frames', () => {
     ]);
   });
 
+  it('keeps a frame that flamegraph.pl loses when a zero-width frame of the same name and depth ends with it', () => {
+    // flamegraph.pl keys frames by name;depth;end: b[0,5) and the zero-width b[5,5) of "c;b 0" collide
+    // and it draws no b under a. We keep both (the zero-width one is pruned by any minwidth).
+    const frames = mergeStacks(order([['a;b', 5], ['c;b', 0]]), 0.001);
+    expect(summary(frames)).toEqual(['0:all[0,5) self=0', '1:a[0,5) self=0', '2:b[0,5) self=5']);
+  });
+
   it('marks waker frames after each "--" for the chain palette', () => {
     const frames = mergeStacks(order([['p;sleep;--;wake;up', 3]], { chain: true }), 0);
     expect(frames.map((frame) => frame.name).sort()).toEqual(['', '--', 'p', 'sleep', 'up_[w]', 'wake_[w]']);
