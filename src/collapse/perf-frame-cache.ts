@@ -7,7 +7,6 @@ import { ByteTable } from './perf-tables.js';
 
 const INITIAL_LINES = 1 << 12;
 const INITIAL_IDS = 1 << 14;
-const INITIAL_NAME_BYTES = 1 << 16;
 /**
  * Guesses by address: the same address almost always prints the same frame line again, so checking the
  * line last seen at this address costs one pass over its bytes instead of two (hash, then compare).
@@ -19,18 +18,6 @@ const GUESS_SLOTS = 1 << 16;
 export class FrameNameTable {
   private readonly idByName = new Map<string, number>();
   readonly names: string[] = [];
-  /** Each name's bytes, for writing stack keys (perf-keys.ts) without making strings. */
-  bytes = Buffer.allocUnsafe(INITIAL_NAME_BYTES);
-  starts = new Int32Array(INITIAL_LINES);
-  ends = new Int32Array(INITIAL_LINES);
-  private bytesUsed = 0;
-
-  constructor() {
-    // Replaced when they grow (see the note on self-assignments in perf-tables.ts).
-    this.bytes = this.bytes;
-    this.starts = this.starts;
-    this.ends = this.ends;
-  }
 
   idOf(name: string): number {
     let id = this.idByName.get(name);
@@ -38,22 +25,8 @@ export class FrameNameTable {
       id = this.names.length;
       this.names.push(name);
       this.idByName.set(name, id);
-      this.remember(id, name);
     }
     return id;
-  }
-
-  private remember(id: number, name: string): void {
-    if (this.bytesUsed + name.length > this.bytes.length) {
-      const grown = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.bytesUsed + name.length));
-      this.bytes.copy(grown, 0, 0, this.bytesUsed);
-      this.bytes = grown;
-    }
-    this.starts = grow(this.starts, id + 1);
-    this.ends = grow(this.ends, id + 1);
-    this.starts[id] = this.bytesUsed;
-    this.bytesUsed += this.bytes.write(name, this.bytesUsed, 'latin1');
-    this.ends[id] = this.bytesUsed;
   }
 }
 

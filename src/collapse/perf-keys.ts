@@ -8,7 +8,6 @@
 /** One block holds about a thousand typical keys; a longer key gets a block of its own size. */
 const KEY_BLOCK_BYTES = 1 << 20;
 const INITIAL_KEYS = 1 << 12;
-const SEMICOLON = 0x3b;
 
 export class StackKeyArena {
   /** Finished blocks, as latin1 strings. */
@@ -30,34 +29,18 @@ export class StackKeyArena {
   }
 
   /**
-   * Write the next key: `head;name;name;…`, names taken from `nameBytes` at `nameStarts`/`nameEnds`
-   * for ids `frames[count-1]` down to `frames[0]` (the parser keeps frames leaf first).
+   * Store the next key. It arrives as a freshly joined string that dies at once (cheap for the garbage
+   * collector, unlike a string kept for the whole run); its bytes go into the current block.
    */
-  add(
-    head: string,
-    frames: Int32Array,
-    count: number,
-    nameBytes: Uint8Array,
-    nameStarts: Int32Array,
-    nameEnds: Int32Array,
-  ): number {
-    let length = head.length;
-    for (let i = 0; i < count; i++) length += 1 + nameEnds[frames[i]!]! - nameStarts[frames[i]!]!;
-    if (this.used + length > this.block.length) this.seal(length);
-    const block = this.block;
-    let at = this.used;
-    at += block.write(head, at, 'latin1');
-    for (let i = count - 1; i >= 0; i--) {
-      block[at++] = SEMICOLON;
-      const frame = frames[i]!;
-      for (let b = nameStarts[frame]!, end = nameEnds[frame]!; b < end; b++) block[at++] = nameBytes[b]!;
-    }
+  add(key: string): number {
+    if (this.used + key.length > this.block.length) this.seal(key.length);
+    const start = this.used;
+    this.used += this.block.write(key, start, 'latin1');
     const id = this.size++;
     if (id >= this.blockOf.length) this.growIndex();
     this.blockOf[id] = this.sealed.length;
-    this.startOf[id] = this.used;
-    this.endOf[id] = at;
-    this.used = at;
+    this.startOf[id] = start;
+    this.endOf[id] = this.used;
     return id;
   }
 

@@ -63,6 +63,7 @@ class PerfCollapser implements Collapser, FrameSink {
   private readonly stackParts = newStackLineParts();
   private readonly leafFirstIds: number[] = [];
   private readonly keys = new StackKeyArena();
+  private readonly keyParts: string[] = [];
   /** Keys handed to `onSample`, by stack id. */
   private readonly sampleKeys: string[] = [];
 
@@ -355,11 +356,20 @@ class PerfCollapser implements Collapser, FrameSink {
     let id = this.stacks.addSample(this.process, this.frames, this.frameCount, this.weight);
     if (id === -1) {
       id = this.stacks.insertMissing(this.process, this.frames, this.frameCount, this.weight);
-      const names = this.frameNames;
-      this.keys.add(this.processes.nameOf(this.process), this.frames, this.frameCount, names.bytes, names.starts, names.ends);
+      this.keys.add(this.stackKey());
     }
     this.report.samples++;
     if (details !== undefined && this.options.onSample) this.options.onSample(details.sample(this.sampleKey(id), this.weight));
+  }
+
+  /** `comm;root;…;leaf` for the current sample, joined in one go (see StackKeyArena.add). */
+  private stackKey(): string {
+    const names = this.frameNames.names;
+    const parts = this.keyParts;
+    parts.length = 0;
+    parts.push(this.processes.nameOf(this.process));
+    for (let i = this.frameCount - 1; i >= 0; i--) parts.push(names[this.frames[i]!]!);
+    return parts.join(';');
   }
 
   /** The key of stack `id` for `onSample`, made once per stack. */
