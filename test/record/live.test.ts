@@ -83,7 +83,6 @@ beforeAll(async () => {
       record('perf-all', []),
       record('perf-iris', ['--iris', '--iris-dir', installDir]),
       record('perf-comm', ['--comm', '^irisd']),
-      record('perf-command', ['--seconds', '600', '--', 'sh', '-c', 'sleep 1; exit 3']),
       recordThenInterrupt('perf-sigint'),
       record('perf-old-pid', ['--pid', String(burn.pid)], { PATH: pathWithOldPerf() }),
     );
@@ -92,6 +91,8 @@ beforeAll(async () => {
     pending.push(
       record('bpftrace-pid', ['--backend', 'bpftrace', '--pid', String(burn.pid)]),
       record('bpftrace-iris', ['--backend', 'bpftrace', '--iris', '--iris-dir', installDir]),
+      // bpftrace with --iris: the command path is the session's, the same for both backends, and this is the cheap one.
+      record('bpftrace-command', ['--backend', 'bpftrace', '--iris', '--seconds', '600', '--', 'sh', '-c', 'sleep 1; exit 3']),
       record('auto-without-perf', ['--backend', 'auto', '--iris'], { PATH: pathWithOnly(['bpftrace', 'setpriv', 'c++filt']) }),
     );
   }
@@ -152,12 +153,6 @@ describe.skipIf(reportSkip('record with perf', perfSkip))('record with perf', ()
     expect(names.every((name) => /^irisd/.test(name))).toBe(true);
   });
 
-  test('-- COMMAND records while the command runs, ends with it, and exits with its status', () => {
-    const run = runs.get('perf-command')!;
-    expect(run.exitCode).toBe(3); // --seconds 600 was given: only the command's end can have stopped it
-    expect(readSvg(join(outDir, 'perf-command.svg')).title).toContain('while running sh -c');
-  });
-
   test('SIGINT after a second stops early and still writes a well-formed SVG with frames', () => {
     const run = runs.get('perf-sigint')!;
     expect(run.exitCode).toBe(0);
@@ -209,6 +204,12 @@ describe.skipIf(reportSkip('record with bpftrace', bpftraceSkip))('record with b
     expect(irisdbBurnSeen(lines)).toBe(true);
     expect([...processesOf(lines).keys()].every((name) => name.startsWith('iris'))).toBe(true);
     expect(readSvg(join(outDir, 'bpftrace-iris.svg')).title).toContain('bpftrace at 99 Hz');
+  });
+
+  test('-- COMMAND records while the command runs, ends with it, and exits with its status', () => {
+    const run = runs.get('bpftrace-command')!;
+    expect(run.exitCode).toBe(3); // --seconds 600 was given: only the command's end can have stopped it
+    expect(readSvg(join(outDir, 'bpftrace-command.svg')).title).toContain('while running sh -c');
   });
 
   test('--backend auto records with bpftrace when perf is not installed', () => {
