@@ -112,7 +112,7 @@ export class ProcessNames {
     if (this.skipped.size === 0 || this.eventFilter === undefined) return [];
     const kept = this.eventFilter.toString('latin1', 0, this.eventFilter.length);
     const others = [...this.skipped].map(([name, count]) => `${count} ${name}`).join(', ');
-    const why = this.eventChosen ? 'as asked' : 'the first event in the input';
-    return [`kept only ${kept} samples (${why}); skipped ${others}; choose another with --event-filter`];
+    if (this.eventChosen) return [`kept only ${kept} samples, as asked; skipped ${others}`];
+    return [`kept only ${kept} samples (the first event in the input); skipped ${others}; choose another with --event-filter`];
   }
 }
