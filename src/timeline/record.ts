@@ -72,7 +72,9 @@ export function startLifecycleSession(options: LifecycleSessionOptions): RecordS
     scriptOut = createWriteStream(scriptPath);
     session = startRecordSession({
       ...options,
-      record: { ...options.record, output: join(workDir, 'flamegraph.svg'), backend: 'perf', open: false },
+      // No --iris/--comm filter in the session: it would fail with "no samples" when IRIS barely ran (a stop that
+      // fails at once), and the timeline must still be written. The timeline applies --iris itself.
+      record: { ...options.record, output: join(workDir, 'flamegraph.svg'), backend: 'perf', open: false, iris: false, comm: undefined },
       log: (line) => {
         lostChunks = Math.max(lostChunks, lostChunksInPerfStderr(line));
         if (!scriptStarted || PASSED_ON_AFTER_SAMPLING.test(line)) options.log(line);
