@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { execa, type ResultPromise } from 'execa';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IRISFLAME_BIN, REPO_ROOT, runCli, type CliResult } from '../support/cli.js';
@@ -52,13 +52,16 @@ const record = (name: string, args: string[], env?: Record<string, string>): Pro
     runs.set(name, result);
   });
 
-/** Start record, wait for its "recording …" line, let it sample for a second, then Ctrl-C it. */
-async function recordThenInterrupt(name: string): Promise<void> {
-  const child = execa('node', [IRISFLAME_BIN, 'record', '--seconds', '300', '--no-progress', '-o', join(outDir, `${name}.svg`)], {
-    cwd: REPO_ROOT,
-    reject: false,
-    timeout: 170_000,
-  });
+/**
+ * Start record, wait for its "recording …" line, let it sample for a second, then Ctrl-C it (`interrupts`
+ * times, a moment apart).
+ */
+async function recordThenInterrupt(name: string, args: string[] = [], interrupts = 1): Promise<void> {
+  const child = execa(
+    'node',
+    [IRISFLAME_BIN, 'record', '--seconds', '300', '--no-progress', '-o', join(outDir, `${name}.svg`), ...args],
+    { cwd: REPO_ROOT, reject: false, timeout: 170_000 },
+  );
   let stderr = '';
   await new Promise<void>((resolve) => {
     child.stderr!.on('data', (chunk: Buffer) => {
@@ -68,9 +71,25 @@ async function recordThenInterrupt(name: string): Promise<void> {
     void child.then(() => resolve());
   });
   await new Promise((resolve) => setTimeout(resolve, 1000));
-  child.kill('SIGINT');
+  for (let i = 0; i < interrupts; i++) {
+    child.kill('SIGINT');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
   const done = await child;
   runs.set(name, { exitCode: done.exitCode ?? -1, stdout: String(done.stdout), stderr: String(done.stderr), stdoutBytes: Buffer.alloc(0) });
+}
+
+/** Command lines of every process now. */
+function commandLines(): string[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .map((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'latin1');
+      } catch {
+        return '';
+      }
+    });
 }
 
 beforeAll(async () => {
@@ -93,6 +112,7 @@ beforeAll(async () => {
       record('bpftrace-iris', ['--backend', 'bpftrace', '--iris', '--iris-dir', installDir]),
       // bpftrace with --iris: the command path is the session's, the same for both backends, and this is the cheap one.
       record('bpftrace-command', ['--backend', 'bpftrace', '--iris', '--seconds', '600', '--', 'sh', '-c', 'sleep 1; exit 3']),
+      recordThenInterrupt('bpftrace-abort', ['--backend', 'bpftrace', '--iris'], 2),
       record('auto-without-perf', ['--backend', 'auto', '--iris'], { PATH: pathWithOnly(['bpftrace', 'setpriv', 'c++filt']) }),
     );
   }
@@ -174,16 +194,7 @@ describe.skipIf(reportSkip('record with perf', perfSkip))('record with perf', ()
   test('leaves no temporary directory and no perf process behind', () => {
     const leftovers = readdirSync(tmpdir()).filter((name) => isSessionTemp(name) && !tempBefore.has(name));
     expect(leftovers).toEqual([]);
-    const survivors = readdirSync('/proc')
-      .filter((name) => /^\d+$/.test(name))
-      .map((pid) => {
-        try {
-          return readFileSync(`/proc/${pid}/cmdline`, 'latin1');
-        } catch {
-          return '';
-        }
-      })
-      .filter((cmdline) => /irisflame-record-(?!test)/.test(cmdline) && ![...tempBefore].some((dir) => cmdline.includes(dir)));
+    const survivors = commandLines().filter((cmdline) => /irisflame-record-(?!test)/.test(cmdline) && ![...tempBefore].some((dir) => cmdline.includes(dir)));
     expect(survivors).toEqual([]);
   });
 });
@@ -210,6 +221,15 @@ describe.skipIf(reportSkip('record with bpftrace', bpftraceSkip))('record with b
     const run = runs.get('bpftrace-command')!;
     expect(run.exitCode).toBe(3); // --seconds 600 was given: only the command's end can have stopped it
     expect(readSvg(join(outDir, 'bpftrace-command.svg')).title).toContain('while running sh -c');
+  });
+
+  test('a second SIGINT aborts: non-zero exit, nothing written, and bpftrace is gone', () => {
+    const run = runs.get('bpftrace-abort')!;
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toContain('irisflame: recording aborted; nothing written, temporary files removed');
+    expect(existsSync(join(outDir, 'bpftrace-abort.svg'))).toBe(false);
+    expect(existsSync(join(outDir, 'bpftrace-abort.folded'))).toBe(false);
+    expect(commandLines().filter((cmdline) => cmdline.includes('@irisflame_samples'))).toEqual([]);
   });
 
   test('--backend auto records with bpftrace when perf is not installed', () => {
