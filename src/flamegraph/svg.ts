@@ -1,30 +1,27 @@
 /**
  * The SVG document around the frames, as docs/dev/svg-contract.md lays it out: prolog, gradient, the
  * browser's CSS and script (embedded verbatim from src/flamegraph/browser/), its config, the title and
- * control texts, an optional legend, then `<g id="frames">`. Built with xmlbuilder2; the frames
- * themselves are written by frames.ts (see there for why not through xmlbuilder2).
+ * control texts, an optional legend, then `<g id="frames">`. Written with XmlWriter (see there for why
+ * not xmlbuilder2); the frames themselves are written by frames.ts.
  *
  * The document references nothing outside itself: no DOCTYPE (its DTD would be an external
  * reference, and no browser or script needs it), no external fonts or images.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { create } from 'xmlbuilder2';
-import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
 import { IrisflameError } from '../errors.js';
 import { perlNumber } from './format.js';
 import { XPAD, paddings } from './layout.js';
 import { legendItems } from './legend.js';
 import type { ResolvedFlamegraphOptions } from './options.js';
-import { commentSafe, xmlSafe } from './xml.js';
+import { XmlWriter } from './xml-writer.js';
+import { xmlSafe } from './xml.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
-const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';
 const XLINK_NS = 'http://www.w3.org/1999/xlink';
 /** Namespace of the per-frame sample attributes (`fg:x`, `fg:w`) the browser script reads. */
 export const FG_NS = 'urn:irisflame:fg';
 const SEARCH_COLOR = 'rgb(230,0,230)';
-const FRAMES_MARKER = 'IRISFLAME-FRAMES';
 
 export interface DocumentShape {
   imageHeight: number;
@@ -37,55 +34,46 @@ export interface DocumentShape {
 /** The document before and after the frames: `head + frames + tail` is the whole SVG. */
 export function documentShell(options: ResolvedFlamegraphOptions, shape: DocumentShape): { head: string; tail: string } {
   const { width, fontsize } = options;
-  const height = shape.imageHeight;
+  const height = perlNumber(shape.imageHeight);
   const pad = paddings(fontsize);
-  const prolog: { version: '1.0'; standalone: false; encoding?: string } = { version: '1.0', standalone: false };
-  if (options.encoding !== undefined) prolog.encoding = options.encoding;
-  const svg = create(prolog)
-    .ele(SVG_NS, 'svg', { version: '1.1', width: perlNumber(width), height: perlNumber(height) })
-    .att('viewBox', `0 0 ${perlNumber(width)} ${perlNumber(height)}`)
-    .att(XMLNS_NS, 'xmlns:xlink', XLINK_NS)
-    .att(XMLNS_NS, 'xmlns:fg', FG_NS);
-  svg.com(' Flame graph stack visualization, written by irisflame (flamegraph.pl compatible). ');
-  svg.com(` NOTES: ${commentSafe(options.notes)} `);
-  const gradient = svg.ele('defs').ele('linearGradient', { id: 'background', y1: '0', y2: '1', x1: '0', x2: '0' });
-  gradient.ele('stop', { 'stop-color': options.background.from, offset: '5%' });
-  gradient.ele('stop', { 'stop-color': options.background.to, offset: '95%' });
+  const svg = new XmlWriter().declaration(options.encoding);
+  svg.start('svg', {
+    version: '1.1',
+    width: perlNumber(width),
+    height,
+    viewBox: `0 0 ${perlNumber(width)} ${height}`,
+    xmlns: SVG_NS,
+    'xmlns:xlink': XLINK_NS,
+    'xmlns:fg': FG_NS,
+  });
+  svg.newline().comment(' Flame graph stack visualization, written by irisflame (flamegraph.pl compatible). ');
+  svg.newline().comment(` NOTES: ${options.notes} `).newline();
+  svg.start('defs').start('linearGradient', { id: 'background', y1: 0, y2: 1, x1: 0, x2: 0 });
+  svg.element('stop', { 'stop-color': options.background.from, offset: '5%' });
+  svg.element('stop', { 'stop-color': options.background.to, offset: '95%' });
+  svg.end().end().newline();
   const fontRule = `\ntext{font-family:${options.fonttype};font-size:${fontsize}px}\n`;
-  cdata(svg.ele('style', { type: 'text/css' }), browserFile('flamegraph.css') + fontRule);
-  cdata(svg.ele('script', { type: 'text/ecmascript' }), `var fgConfig = ${configJson(options, shape)};`);
-  cdata(svg.ele('script', { type: 'text/ecmascript' }), browserFile('flamegraph.js'));
-  svg.ele('rect', { x: '0', y: '0', width: perlNumber(width), height: perlNumber(height), fill: 'url(#background)' });
+  svg.start('style', { type: 'text/css' }).cdata(browserFile('flamegraph.css') + fontRule).end().newline();
+  svg.start('script', { type: 'text/ecmascript' }).cdata(`var fgConfig = ${configJson(options, shape)};`).end().newline();
+  svg.start('script', { type: 'text/ecmascript' }).cdata(browserFile('flamegraph.js')).end().newline();
+  svg.element('rect', { x: 0, y: 0, width: perlNumber(width), height, fill: 'url(#background)' }).newline();
   // Positions as flamegraph.pl computes and prints them.
   const center = perlNumber(Math.trunc(width / 2));
   const topLine = perlNumber(fontsize * 2);
-  const bottomLine = perlNumber(height - pad.bottom / 2);
+  const bottomLine = perlNumber(shape.imageHeight - pad.bottom / 2);
   const searchX = perlNumber(width - XPAD - 100);
-  text(svg, { id: 'title', x: center, y: topLine }, options.title);
-  if (options.subtitle !== '') text(svg, { id: 'subtitle', x: center, y: perlNumber(fontsize * 4) }, options.subtitle);
-  text(svg, { id: 'details', x: String(XPAD), y: bottomLine }, ' ');
-  text(svg, { id: 'unzoom', x: String(XPAD), y: topLine, class: 'hide' }, 'Reset Zoom');
-  text(svg, { id: 'search', x: searchX, y: topLine }, 'Search');
-  text(svg, { id: 'ignorecase', x: perlNumber(width - XPAD - 16), y: topLine }, 'ic');
-  text(svg, { id: 'matched', x: searchX, y: bottomLine }, ' ');
+  svg.element('text', { id: 'title', x: center, y: topLine }, options.title).newline();
+  if (options.subtitle !== '') {
+    svg.element('text', { id: 'subtitle', x: center, y: perlNumber(fontsize * 4) }, options.subtitle).newline();
+  }
+  svg.element('text', { id: 'details', x: XPAD, y: bottomLine }, ' ').newline();
+  svg.element('text', { id: 'unzoom', x: XPAD, y: topLine, class: 'hide' }, 'Reset Zoom').newline();
+  svg.element('text', { id: 'search', x: searchX, y: topLine }, 'Search').newline();
+  svg.element('text', { id: 'ignorecase', x: perlNumber(width - XPAD - 16), y: topLine }, 'ic').newline();
+  svg.element('text', { id: 'matched', x: searchX, y: bottomLine }, ' ').newline();
   if (shape.legend) drawLegend(svg, options);
-  svg.ele('g', { id: 'frames' }).com(FRAMES_MARKER);
-  const whole = svg.end({ prettyPrint: false });
-  const marker = `<!--${FRAMES_MARKER}-->`;
-  const at = whole.indexOf(marker);
-  return { head: `${whole.slice(0, at)}\n`, tail: `${whole.slice(at + marker.length)}\n` };
-}
-
-function text(parent: XMLBuilder, attributes: Record<string, string>, content: string): void {
-  parent.ele('text', attributes).txt(xmlSafe(content));
-}
-
-/** CDATA sections cannot hold `]]>`: split it across two sections. */
-function cdata(parent: XMLBuilder, content: string): void {
-  const pieces = xmlSafe(content).split(']]>');
-  pieces.forEach((piece, index) => {
-    parent.dat(`${index > 0 ? '>' : ''}${piece}${index < pieces.length - 1 ? ']]' : ''}`);
-  });
+  svg.start('g', { id: 'frames' }).newline();
+  return { head: svg.toString(), tail: `${svg.closing()}\n` };
 }
 
 /** The config object the browser script reads; `<`, `>`, `&` escaped so no markup can form. */
@@ -111,24 +99,17 @@ function configJson(options: ResolvedFlamegraphOptions, shape: DocumentShape): s
     .replace(/\u2029/g, '\\u2029');
 }
 
-function drawLegend(svg: XMLBuilder, options: ResolvedFlamegraphOptions): void {
+function drawLegend(svg: XmlWriter, options: ResolvedFlamegraphOptions): void {
   const items = legendItems(options);
   if (items.length === 0) return;
-  const group = svg.ele('g', { id: 'legend' });
+  svg.start('g', { id: 'legend' });
   for (const item of items) {
-    group.ele('rect', {
-      x: String(item.x),
-      y: String(item.y - item.size),
-      width: String(item.size),
-      height: String(item.size),
-      fill: item.color,
-      rx: '2',
-      ry: '2',
-    });
+    svg.element('rect', { x: item.x, y: item.y - item.size, width: item.size, height: item.size, fill: item.color, rx: 2, ry: 2 });
     // A style attribute, since the stylesheet's `text` rule would override a font-size attribute.
     const style = `font-size:${item.fontsize}px`;
-    group.ele('text', { x: String(item.x + item.size + 3), y: String(item.y), style }).txt(item.label);
+    svg.element('text', { x: item.x + item.size + 3, y: item.y, style }, item.label);
   }
+  svg.end().newline();
 }
 
 const browserCache = new Map<string, string>();
