@@ -382,7 +382,7 @@ class PerfCollapser implements Collapser, FrameSink {
     return key;
   }
 
-  onBadLine(bytes: Buffer, start: number, end: number): void {
+  private onBadLine(bytes: Buffer, start: number, end: number): void {
     this.report.badLines++;
     if (this.report.badLineExamples.length < MAX_BAD_LINE_EXAMPLES) {
       this.report.badLineExamples.push(bytes.toString('latin1', start, end));
