@@ -34,8 +34,9 @@ const outDir = mkdtempSync(join(tmpdir(), 'irisflame-record-test-'));
 let installDir = '';
 let burn: ResultPromise | undefined;
 const runs = new Map<string, CliResult>();
-const isSessionTemp = (name: string): boolean => name.startsWith('irisflame-record-') && !name.startsWith('irisflame-record-test');
-const tempBefore = new Set(readdirSync(tmpdir()).filter(isSessionTemp));
+/** TMPDIR of the recordings: private, so what they leave behind is theirs, not a concurrent run's. */
+const sessionTmp = mkdtempSync(join(tmpdir(), 'irisflame-record-test-tmp-'));
+const ENV = { TMPDIR: sessionTmp };
 
 /** True when some stack of `irisdb` runs through GlobalBufferScan into HashBlock. */
 function irisdbBurnSeen(lines: FoldedLine[]): boolean {
@@ -47,7 +48,7 @@ function irisdbBurnSeen(lines: FoldedLine[]): boolean {
 const record = (name: string, args: string[], env?: Record<string, string>): Promise<void> =>
   runCli(['record', '--seconds', SECONDS, '--no-progress', '-o', join(outDir, `${name}.svg`), ...args], {
     timeoutMs: 170_000,
-    env,
+    env: { ...ENV, ...env },
   }).then((result) => {
     runs.set(name, result);
   });
@@ -60,7 +61,7 @@ async function recordThenInterrupt(name: string, args: string[] = [], interrupts
   const child = execa(
     'node',
     [IRISFLAME_BIN, 'record', '--seconds', '300', '--no-progress', '-o', join(outDir, `${name}.svg`), ...args],
-    { cwd: REPO_ROOT, reject: false, timeout: 170_000 },
+    { cwd: REPO_ROOT, reject: false, timeout: 170_000, env: ENV },
   );
   let stderr = '';
   await new Promise<void>((resolve) => {
@@ -121,7 +122,9 @@ beforeAll(async () => {
 
 afterAll(() => {
   burn?.kill('SIGKILL');
-  rmSync(outDir, { recursive: true, force: true });
+  if (process.env.IRISFLAME_KEEP_TEST_OUTPUT === undefined) rmSync(outDir, { recursive: true, force: true });
+  else console.warn(`[record tests] outputs kept in ${outDir}`);
+  rmSync(sessionTmp, { recursive: true, force: true });
   if (installDir !== '') rmSync(join(installDir, '..', '..'), { recursive: true, force: true });
 });
 
@@ -192,9 +195,8 @@ describe.skipIf(reportSkip('record with perf', perfSkip))('record with perf', ()
   });
 
   test('leaves no temporary directory and no perf process behind', () => {
-    const leftovers = readdirSync(tmpdir()).filter((name) => isSessionTemp(name) && !tempBefore.has(name));
-    expect(leftovers).toEqual([]);
-    const survivors = commandLines().filter((cmdline) => /irisflame-record-(?!test)/.test(cmdline) && ![...tempBefore].some((dir) => cmdline.includes(dir)));
+    expect(readdirSync(sessionTmp)).toEqual([]);
+    const survivors = commandLines().filter((cmdline) => cmdline.includes(sessionTmp));
     expect(survivors).toEqual([]);
   });
 });
