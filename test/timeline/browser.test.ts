@@ -43,6 +43,17 @@ async function frameNames(page: Page): Promise<string[]> {
   return (await drawnFrames(page)).map((frame) => frame.name);
 }
 
+/** Times (µs) of the raw samples of one pid, read from the `comm PID/TID [CPU] TIME:` headers. */
+function rawSamplesOf(pid: number): number[] {
+  const times: number[] = [];
+  const header = new RegExp(`^\\S.*?\\s${pid}/\\d+\\s+\\[\\d+\\]\\s+(\\d+)\\.(\\d{6}):\\s+\\d+\\s+cpu-clock`);
+  for (const line of TEXT.split('\n')) {
+    const match = header.exec(line);
+    if (match) times.push(Number(match[1]) * 1e6 + Number(match[2]));
+  }
+  return times;
+}
+
 /** The widest drawn frame of that name, in page pixels (the SVG is shown 1:1 at the page's origin). */
 async function frameBox(page: Page, name: string): Promise<DrawnFrame> {
   const frames = (await drawnFrames(page)).filter((frame) => frame.name === name);
@@ -129,6 +140,20 @@ describe.skipIf(skip)('lifecycle page in Chromium', () => {
     expect(names).toContain('irisdb START^MONITOR');
     expect(names).not.toContain('WijRecoveryScan');
     expect(await lane.getAttribute('class')).toContain('sel');
+  });
+
+  test("shift-clicking a process bar keeps only that process's samples of its lifetime", async () => {
+    const page = await open();
+    const lane = page.locator('#lanes .lane').filter({ has: page.getByText('irisdb OPT^SHUTDOWN(1)', { exact: true }) });
+    const pid = Number(await lane.getAttribute('data-pid'));
+    await lane.locator('.bar').click({ modifiers: ['Shift'] });
+    const r = await range(page);
+    const own = rawSamplesOf(pid).filter((t) => t >= r.t0 + r.from && t <= r.t0 + r.to).length;
+    expect(own).toBeGreaterThan(0);
+    expect(own).toBeLessThan(rawCount(r));
+    expect(r.samples).toBe(own);
+    expect(await rootCount(page)).toBe(own);
+    expect(await page.locator('#range').textContent()).toContain(`(pid ${pid}) only`);
   });
 
   test('hovering a process bar shows pid, ppid, argv, duration, exit status and CPU samples', async () => {

@@ -119,7 +119,8 @@
       if (p.exit && p.exit !== 'exit 0') el('circle', { cx: r2(x2), cy: y + L.laneHeight / 2, r: 3, class: 'failed' }, lg);
       lg.addEventListener('mousemove', function (e) { showTip(e, p); });
       lg.addEventListener('mouseleave', hideTip);
-      lg.addEventListener('click', function () { select(p.start, p.end < 0 ? D.span : p.end, -1, k); });
+      // Click: the lifetime, every process's samples in it. Shift-click: this process's samples only.
+      lg.addEventListener('click', function (e) { select(p.start, p.end < 0 ? D.span : p.end, e.shiftKey ? k : -1, k); });
       laneEls.push(lg);
     });
     el('g', { id: 'tip', class: 'hide' }, svg);
@@ -175,7 +176,7 @@
     el('rect', { id: 'selection', y: L.stripTop, height: L.stripHeight, class: 'selection' }, g);
     brushable(area);
     var lost = D.facts.lostEvents;
-    var caption = 'busy CPU samples per ' + duration(binUs) + ' · ' + withCommas(M.samples) + ' samples · drag to select a time range, click a process to select its lifetime';
+    var caption = 'busy CPU samples per ' + duration(binUs) + ' · ' + withCommas(M.samples) + ' samples · drag to select a time range; click a process for its lifetime, shift-click for its samples only';
     el('text', { x: L.plotLeft, y: bottom + 14, class: 'caption' }, g, caption);
     var facts = [];
     if (lost > 0) facts.push('perf lost ' + withCommas(lost) + ' events: processes or samples may be missing');
@@ -240,7 +241,9 @@
     byId('mode-chart').classList.toggle('on', st.mode === 'chart');
     byId('unzoom').classList.toggle('hide', st.zoom === 0 || st.mode === 'chart');
     var range = byId('range');
-    range.textContent = seconds(st.from) + ' – ' + seconds(st.to) + ' (' + duration(st.to - st.from) + '): ' + withCommas(st.counted) + ' samples';
+    range.textContent = seconds(st.from) + ' – ' + seconds(st.to) + ' (' + duration(st.to - st.from) + '): ' + withCommas(st.counted) + ' samples' +
+      (st.lane >= 0 ? ' of ' + D.processes[st.lane].label + ' (pid ' + D.processes[st.lane].pid + ') only' : '');
+    range.setAttribute('data-lane', st.lane);
     range.setAttribute('data-from-us', st.from);
     range.setAttribute('data-to-us', st.to);
     range.setAttribute('data-t0-us', D.t0);
