@@ -87,8 +87,10 @@ function makeInput(base, target) {
     return Array.from({ length: lo }, (_, k) => base[Math.floor(k * stride)]);
   }
   const perCopy = drawnFrames(varied(base, 1, 1, 0));
-  const replicas = Math.min(10, Math.ceil(target / perCopy));
-  const recursion = target > perCopy * 10 ? 2 : 1;
+  // At most 9 copies: one sample is then >= 0.12 px wide, safely above every renderer's 0.1 px minimum width
+  // (with 10 copies, single samples sat at 0.108 px and inferno dropped them while flamegraph.pl drew them).
+  const replicas = Math.min(9, Math.ceil(target / perCopy));
+  const recursion = target > perCopy * 9 ? 2 : 1;
   let best = null;
   for (let k = 0; k <= 32; k += 2) {
     const lines = varied(base, replicas, recursion, k);
@@ -101,7 +103,7 @@ function makeInput(base, target) {
 
 function cachedInput(target) {
   const baseText = readFileSync(BASE_CAPTURE, 'utf8');
-  const key = createHash('sha1').update(baseText).update(String(target)).update('v1').digest('hex').slice(0, 10);
+  const key = createHash('sha1').update(baseText).update(String(target)).update('v2').digest('hex').slice(0, 10);
   const file = join(CACHE, `browser-${target}-${key}.folded`);
   if (!existsSync(file)) {
     mkdirSync(CACHE, { recursive: true });
