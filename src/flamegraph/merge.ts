@@ -66,7 +66,9 @@ export function orderStacks(stacks: FoldedStacks, before: FoldedStacks | undefin
     befores = before && reverseKeys(before);
   }
   const keys = [...weights.keys()];
-  // Plain `sort()` compares strings natively, faster than any comparator; latin1 keys sort byte-wise.
+  // Plain `sort()` compares strings natively, faster than any comparator; latin1 keys sort byte-wise,
+  // as Perl sorts UTF-8 text. (Perl sorts whole lines, count included: the orders differ only where a
+  // key continues another with a byte below the space, i.e. a control character.)
   if (!options.flamechart) keys.sort();
   const count = keys.length;
   const weightOf = new Float64Array(count);
