@@ -213,18 +213,20 @@ function isTrailing(key: string, offset: number): boolean {
  */
 function sharedDepth(previous: string, key: string, openEnd: number[], depth: number): number {
   const common = commonPrefixLength(previous, key);
-  let shared = 0;
-  while (shared < depth) {
+  // Frames whose name ends before the first difference are shared: binary search, since deep stacks
+  // (thousands of frames) would make a walk from the root quadratic.
+  let low = 0;
+  let high = depth;
+  while (low < high) {
+    const middle = (low + high + 1) >> 1;
+    if (openEnd[middle]! < common) low = middle;
+    else high = middle - 1;
+  }
+  let shared = low;
+  // The next frame may end exactly at the difference: shared when `key` has a separator (or ends) there.
+  if (shared < depth) {
     const end = openEnd[shared + 1]!;
-    if (end < common) {
-      shared++;
-      continue;
-    }
-    if (end === common && (end === key.length || key.charCodeAt(end) === SEPARATOR_CODE)) {
-      // key's frame also ends here; but a trailing-empty key ("a;") has no frame after the separator.
-      shared++;
-    }
-    break;
+    if (end === common && (end === key.length || key.charCodeAt(end) === SEPARATOR_CODE)) shared++;
   }
   return shared;
 }

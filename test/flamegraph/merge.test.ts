@@ -90,3 +90,34 @@ describe('the common prefix of two keys', () => {
     }
   });
 });
+
+describe('deep stacks', () => {
+  it('merge like a naive frame-by-frame walk, for stacks thousands of frames deep', () => {
+    const base = Array.from({ length: 3000 }, (_, i) => `f${i % 7}`);
+    const entries: [string, number][] = [];
+    for (let s = 0; s < 40; s++) {
+      const cut = (s * 331) % 3000;
+      entries.push([[...base.slice(0, cut), `leaf${s}`, ...base.slice(0, s % 5)].join(';'), s + 1]);
+    }
+    const ordered = order(entries);
+    // Naive: split every key and compare frame arrays.
+    let previous: string[] = [];
+    let time = 0;
+    const starts: number[] = [];
+    const naive: string[] = [];
+    ordered.keys.forEach((key, index) => {
+      const frames = key.split(';');
+      let same = 0;
+      while (same < previous.length && same < frames.length && previous[same] === frames[same]) same++;
+      for (let d = previous.length - 1; d >= same; d--) naive.push(`${d + 1}:${previous[d]}[${starts[d]},${time})`);
+      for (let d = same; d < frames.length; d++) starts[d] = time;
+      previous = frames;
+      time += ordered.weights[index]!;
+    });
+    for (let d = previous.length - 1; d >= 0; d--) naive.push(`${d + 1}:${previous[d]}[${starts[d]},${time})`);
+    const merged = mergeStacks(ordered, 0)
+      .filter((frame) => frame.depth > 0)
+      .map((frame) => `${frame.depth}:${frame.name}[${frame.start},${frame.end})`);
+    expect(merged.sort()).toEqual(naive.sort());
+  });
+});
