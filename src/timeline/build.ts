@@ -97,7 +97,14 @@ export function buildTimeline(capture: LifecycleCapture, options: TimelineOption
 
   for (const sample of capture.samples) {
     const pid = sample.pid ?? tidToPid.get(sample.tid) ?? sample.tid;
-    const process = lifetimeAt(byPid.get(pid), sample.time) ?? open(pid, start, undefined, sample.comm);
+    let process = lifetimeAt(byPid.get(pid), sample.time);
+    if (process === undefined) {
+      // A process we saw no fork or exec of. Its pid may be reused later in the recording (a busy host
+      // recycles pids): it ends, for us, where the next lifetime of that pid begins.
+      const next = byPid.get(pid)?.find((later) => later.start > sample.time);
+      process = open(pid, start, undefined, sample.comm);
+      if (next !== undefined) process.end = next.start;
+    }
     if (process.comm === '') process.comm = sample.comm;
     process.samples.push(sample);
   }
@@ -169,13 +176,14 @@ function linkParents(all: Building[], byPid: Map<number, Building[]>): Array<num
   });
 }
 
+/** The lifetime of that pid alive at `time` (1 ms of slack after its exit, for a last sample at exit). */
 function lifetimeAt(list: Building[] | undefined, time: number): Building | undefined {
   if (list === undefined) return undefined;
   for (let index = list.length - 1; index >= 0; index--) {
     const candidate = list[index]!;
     if (candidate.start <= time && (candidate.end === undefined || time <= candidate.end + 0.001)) return candidate;
   }
-  return list[list.length - 1];
+  return undefined;
 }
 
 /** `irisdb;main;…` becomes `irisdb START^MONITOR;main;…` (the collapser's root is the comm, spaces as `_`). */
