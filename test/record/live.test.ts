@@ -74,7 +74,7 @@ async function recordThenInterrupt(name: string, args: string[] = [], interrupts
   await new Promise((resolve) => setTimeout(resolve, 1000));
   for (let i = 0; i < interrupts; i++) {
     child.kill('SIGINT');
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, 10)); // a double Ctrl-C: well before the first stop can finish
   }
   const done = await child;
   runs.set(name, { exitCode: done.exitCode ?? -1, stdout: String(done.stdout), stderr: String(done.stderr), stdoutBytes: Buffer.alloc(0) });

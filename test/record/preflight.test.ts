@@ -102,6 +102,9 @@ describe('checkPreflight', () => {
   });
 });
 
+// Each test starts the CLI once: seconds on a quiet machine, much longer when it is loaded.
+const CLI_TIMEOUT_MS = 180_000;
+
 describe('record preflight through the CLI', () => {
   test('exits non-zero with one line and a remedy when perf is not in PATH', async () => {
     const result = await runCli(['record', '--seconds', '1', '--no-progress'], { env: { PATH: pathWithOnlyNode() } });
@@ -110,23 +113,23 @@ describe('record preflight through the CLI', () => {
       'irisflame: perf is not installed (not found in PATH)\n' +
         '  hint: install it: apt-get install linux-perf (Debian), linux-tools-$(uname -r) (Ubuntu), dnf install perf (Fedora/RHEL); or use --backend bpftrace\n',
     );
-  });
+  }, CLI_TIMEOUT_MS);
 
   test('exits non-zero naming a command after -- that does not exist, before recording anything', async () => {
     const result = await runCli(['record', '--no-progress', '-o', join('/tmp', 'never-written.svg'), '--', 'no-such-command-xyz', '--flag']);
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toBe('irisflame: command not found: no-such-command-xyz\n  hint: check the spelling, or give its full path\n');
-  });
+  }, CLI_TIMEOUT_MS);
 
   test('rejects a bad option value as a usage error', async () => {
     const result = await runCli(['record', '--seconds', '0', '--no-progress']);
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toMatch(/^irisflame: --seconds must be a number greater than 0 \(got 0\)\n/);
-  });
+  }, CLI_TIMEOUT_MS);
 
   test('refuses an output directory that does not exist before sampling', async () => {
     const result = await runCli(['record', '--seconds', '1', '--no-progress', '-o', '/nonexistent-dir/x.svg']);
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toMatch(/^irisflame: cannot write \/nonexistent-dir\/x\.svg: its directory does not exist\n/);
-  });
+  }, CLI_TIMEOUT_MS);
 });
