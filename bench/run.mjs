@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 // `npm run bench`: every speed and memory target, measured side by side in one run.
 // Each stage's benchmark lives in its own file and can also run alone (node bench/<stage>.mjs).
-// BENCH_ONLY=collapse,render,browser picks a subset.
+// BENCH_ONLY=collapse,render,browser,timeline,record picks a subset.
 const STAGES = [
   { name: 'collapse', file: './collapse.mjs', run: 'runCollapseBench' },
   { name: 'render', file: './render.mjs', run: 'runRenderBench' },
   { name: 'browser', file: './browser.mjs', run: 'runBrowserBench' },
+  { name: 'timeline', file: './timeline.mjs', run: 'runTimelineBench' },
+  // Needs root and perf/bpftrace: profiler CPU and bytes moved, per backend, over the same window.
+  { name: 'record', file: './record-overhead.mjs', run: 'runRecordOverheadBench' },
 ];
 
 const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
