@@ -13,6 +13,7 @@
  *   zoom   = click on a fixed mid-depth frame (the widest one at a third of the depth) -> painted
  *   reset  = click on "Reset Zoom" -> painted
  *   search = click on "Search" answering the prompt with SEARCH_REGEX -> painted (then cleared, untimed)
+ *   idle   = nothing -> painted: the floor of this measurement on this machine at that moment (two frames)
  * Clicks start SETTLE_MS after load; first zoom is reported apart; the others are medians of REPEATS runs.
  *
  * Run alone: node bench/browser.mjs [--sizes=1000,20000] [--repeats=N] [--renderers=inferno,ours];
@@ -164,7 +165,7 @@ function pageMeasure({ action, target, regex }) {
   const el = action === 'zoom' ? findTarget() : document.getElementById(action === 'reset' ? 'unzoom' : 'search');
   window.prompt = () => regex;
   const t0 = performance.now();
-  click(el);
+  if (action !== 'idle') click(el);
   return painted().then(() => {
     const t = performance.now() - t0;
     const matched = document.getElementById('matched')?.textContent ?? '';
@@ -205,12 +206,14 @@ async function measureSvg(context, file, target, repeats) {
     resets.push(await run('reset'));
     if (zooms[0] + resets[0] > SLOW_MS) { repeats = 1; break; } // seconds per click: one run says enough
   }
+  const idles = [];
+  for (let k = 0; k < repeats; k++) idles.push(await run('idle')); // the floor: two frames, nothing changed
   let matched = '';
   for (let k = 0; k < repeats; k++) ({ t: searches[k], matched } = await run('search'));
   await page.close();
   return {
     load, firstZoom: zooms[0], zoom: median(zooms.slice(repeats > 1 ? 1 : 0)), reset: median(resets),
-    search: median(searches), matched,
+    search: median(searches), idle: median(idles), matched,
   };
 }
 
@@ -249,11 +252,11 @@ export async function runBrowserBench({
 
 function formatTable(rows) {
   const ms = (v) => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
-  const out = ['', '| frames | renderer | SVG KB | load ms | 1st zoom ms | zoom ms | reset ms | search ms |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |'];
+  const out = ['', '| frames | renderer | SVG KB | load ms | 1st zoom ms | zoom ms | reset ms | search ms | idle ms |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |'];
   for (const r of rows) {
     out.push(`| ~${r.size} | ${r.renderer} | ${(r.bytes / 1024).toFixed(0)} | ${ms(r.load)} | ${ms(r.firstZoom)} | ` +
-      `${ms(r.zoom)} | ${ms(r.reset)} | ${ms(r.search)} |`);
+      `${ms(r.zoom)} | ${ms(r.reset)} | ${ms(r.search)} | ${ms(r.idle)} |`);
   }
   out.push('', 'Speed-up of ours (their time / our time; >1 = ours faster):',
     '| frames | vs | size ratio (ours/theirs) | load | 1st zoom | zoom | reset | search |',
