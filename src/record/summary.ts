@@ -5,6 +5,7 @@
  */
 import type { FoldedStacks } from '../collapse/types.js';
 import { isIrisProcess } from '../iris/processes.js';
+import { stripAnnotation } from '../flamegraph/kind.js';
 import { formatSeconds } from './naming.js';
 
 const TOP = 5;
@@ -38,7 +39,8 @@ export function summarize(stacks: FoldedStacks, seconds: number, processIds: num
     total += count;
     const firstSeparator = key.indexOf(';');
     const comm = firstSeparator === -1 ? key : key.slice(0, firstSeparator);
-    const leaf = key.slice(key.lastIndexOf(';') + 1);
+    // Annotations (`_[k]`) colour the graph; in a summary line they are noise.
+    const leaf = stripAnnotation(key.slice(key.lastIndexOf(';') + 1));
     byProcess.set(comm, (byProcess.get(comm) ?? 0) + count);
     byLeaf.set(leaf, (byLeaf.get(leaf) ?? 0) + count);
     if (isIrisProcess({ comm: decode(comm) })) iris += count;

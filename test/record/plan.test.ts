@@ -114,7 +114,7 @@ describe('summary', () => {
     expect(lines).toEqual([
       'recorded 100 samples in 30 s (perf at 99 Hz); 12 processes seen, 3 names',
       '  top processes: irisdb 70.0%, swapper/0 20.0%, bash 10.0%',
-      '  top functions: HashBlock 60.0%, do_idle_[k] 20.0%, BurnFor 10.0%, readline 10.0%',
+      '  top functions: HashBlock 60.0%, do_idle 20.0%, BurnFor 10.0%, readline 10.0%',
       '  IRIS processes: 70.0% of samples',
       '  note: stopped early (Ctrl-C)',
       '  wrote /o/x.svg',
