@@ -4,6 +4,7 @@
  * parent before child, so the browser can sum counts in one backward pass), and samples as three
  * parallel arrays sorted by time (microseconds, call-tree leaf, lane).
  */
+import { scaleLinear } from 'd3-scale';
 import { FrameColors } from '../flamegraph/color.js';
 import { FRAME_KINDS } from '../flamegraph/kind.js';
 import { HUES } from '../flamegraph/palettes/hues.js';
@@ -42,6 +43,8 @@ export interface PageData {
   /** Span covered, microseconds. */
   span: number;
   layout: PageLayout;
+  /** Time-axis ticks: offset from t0 in microseconds, and the label to print. */
+  axisTicks: Array<{ t: number; label: string }>;
   processes: PageProcess[];
   names: string[];
   colors: string[];
@@ -65,6 +68,15 @@ export interface PageData {
 }
 
 const MICROS = 1e6;
+/** About this many labelled ticks on the time axis; d3 picks round steps (1, 2, 5 × 10^n seconds). */
+const AXIS_TICK_COUNT = 10;
+
+/** Round-numbered ticks over [0, span] µs, labelled in seconds with only as many decimals as the step needs. */
+export function axisTicks(spanMicros: number): Array<{ t: number; label: string }> {
+  const seconds = scaleLinear().domain([0, spanMicros / MICROS]);
+  const format = seconds.tickFormat(AXIS_TICK_COUNT);
+  return seconds.ticks(AXIS_TICK_COUNT).map((t) => ({ t: Math.round(t * MICROS), label: `${format(t)} s` }));
+}
 
 /** perf prints microseconds; rounding each absolute time the same way keeps counts exact across the page. */
 export function toMicros(seconds: number): number {
@@ -153,11 +165,13 @@ export function buildPageData(timeline: Timeline, options: TimelineOptions): Pag
     color: HUES[KIND_HUES[kind]](label, { v1: 0.5, v2: 0.5, v3: 0.5 }),
   }));
   const report = timeline.report;
+  const span = Math.max(1, toMicros(timeline.end) - t0);
   return {
     title: options.title,
     subtitle: options.subtitle ?? commandText,
     t0,
-    span: Math.max(1, toMicros(timeline.end) - t0),
+    span,
+    axisTicks: axisTicks(span),
     layout: pageLayout(options.width, processes.length, maxDepth + 1, options.subtitle ?? commandText),
     processes,
     names,

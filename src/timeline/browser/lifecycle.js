@@ -90,13 +90,13 @@
   }
   function drawAxis() {
     var g = byId('axis');
-    var step = niceStep(D.span / 10);
     var bottom = L.stripTop + L.stripHeight;
-    for (var t = 0; t <= D.span; t += step) {
-      var x = r2(xOf(t));
+    // Tick positions and labels come from the page data (d3-scale's round steps, computed when written).
+    D.axisTicks.forEach(function (tick) {
+      var x = r2(xOf(tick.t));
       el('line', { x1: x, x2: x, y1: L.axisY + 2, y2: bottom, class: 'tick' }, g);
-      el('text', { x: x, y: L.axisY, class: 'ticklabel' }, g, (t / 1e6).toFixed(step < 1e6 ? (step < 1e5 ? 2 : 1) : 0) + ' s');
-    }
+      el('text', { x: x, y: L.axisY, class: 'ticklabel' }, g, tick.label);
+    });
     var band = el('rect', { id: 'axis-band', x: L.plotLeft, y: L.axisY - 12, width: plotWidth(), height: 16, class: 'brush-area' }, g);
     brushable(band);
   }
