@@ -27,6 +27,7 @@ import { StackTable, viewOf } from './perf-tables.js';
 import { frameNamesAt } from './perf-names.js';
 import { StackKeyArena } from './perf-keys.js';
 import { SampleDetails } from './perf-sample.js';
+import { TaskRecords, taskRecordAt } from './perf-task-records.js';
 
 export { detectPerf } from './perf-detect.js';
 export type { PerfCollapseOptions, PerfSample } from './perf-options.js';
@@ -66,6 +67,8 @@ class PerfCollapser implements Collapser, FrameSink {
   private readonly keyParts: string[] = [];
   /** Keys handed to `onSample`, by stack id. */
   private readonly sampleKeys: string[] = [];
+  /** `PERF_RECORD_…` lines (--show-task-events, --show-lost-events): skipped, lost events noted. */
+  private readonly taskRecords = new TaskRecords();
 
   private carry = Buffer.allocUnsafe(INITIAL_CARRY_BYTES);
   private carryView = viewOf(this.carry);
@@ -156,7 +159,7 @@ class PerfCollapser implements Collapser, FrameSink {
     this.slowFrames?.finishPending(this);
     // Unlike the Perl, a last sample with no blank line after it still counts.
     this.endSample();
-    this.report.notes.push(...this.processes.eventNotes());
+    this.report.notes.push(...this.processes.eventNotes(), ...this.taskRecords.notes());
     const stacks = new Map<string, number>();
     this.keys.sealAll();
     for (let id = 0; id < this.stacks.size; id++) {
@@ -213,6 +216,12 @@ class PerfCollapser implements Collapser, FrameSink {
   private onEventLine(bytes: Buffer, start: number, end: number): boolean {
     const event = this.eventParts;
     if (!parseEventLine(bytes, start, end, event)) return false;
+    const record = taskRecordAt(bytes, event.idsEnd, end);
+    if (record !== -1) {
+      this.taskRecords.add(bytes, record, end);
+      this.endSample();
+      return true;
+    }
     // A sample not closed by a blank line: the Perl would run its frames into this one.
     if (this.state === IN_SAMPLE) this.endSample();
     if (!this.processes.keepsEvent(bytes, event)) {

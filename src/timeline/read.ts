@@ -46,8 +46,6 @@ export class LifecycleReader {
     { bytes: Buffer.from(CAPTURE_MARKER, 'latin1'), atLineStart: true, onLine: (line) => this.onCaptureLine(line) },
   ]);
   private samplesWithoutTime = 0;
-  /** `time:tid` of every task-event line, to tell them from samples (see onSample). */
-  private readonly taskEventKeys = new Set<string>();
 
   constructor() {
     this.capture = {
@@ -63,10 +61,8 @@ export class LifecycleReader {
       samples: true,
       // Annotate kernel and JIT frames (`_[k]`, `_[j]`), as `record` does, so the kind palette colours them.
       all: true,
+      // The collapser skips the PERF_RECORD_ lines itself (perf-task-records.ts): only samples come here.
       onSample: (sample) => {
-        // The collapser closes a sample at the next event line, so a task-event line, itself shaped like
-        // an event line, arrives here as a frameless "sample"; the Perl drops those, and so do we.
-        if (sample.stack.indexOf(';') === -1 && this.taskEventKeys.has(taskEventKey(sample.time, sample.tid))) return;
         if (sample.time === undefined) {
           this.samplesWithoutTime++;
           return;
@@ -77,7 +73,6 @@ export class LifecycleReader {
   }
 
   push(chunk: Buffer): void {
-    // Lines first: every task event is known before the collapser can report it as a sample.
     this.lines.push(chunk);
     this.collapser.push(chunk);
   }
@@ -101,7 +96,6 @@ export class LifecycleReader {
     const report = this.capture.report;
     if (parsed.kind === 'event') {
       this.capture.events.push(parsed.event);
-      this.taskEventKeys.add(taskEventKey(parsed.event.time, parsed.lineTid));
       report.taskEvents++;
     } else if (parsed.kind === 'lost') {
       report.lostEvents += parsed.count;
@@ -146,10 +140,6 @@ export class LifecycleReader {
     report.badLines++;
     if (report.badLineExamples.length < MAX_BAD_EXAMPLES) report.badLineExamples.push(line);
   }
-}
-
-function taskEventKey(time: number | undefined, tid: number): string {
-  return `${time}:${tid}`;
 }
 
 /** Read a whole capture from chunks. */

@@ -7,8 +7,8 @@
  *     NAME.lifecycle.txt.gz    the capture, for `irisflame timeline` later or elsewhere
  *
  * The ordinary session's own flame graph is written to a temporary directory and dropped, with its
- * summary: its collapser counts perf's task-event lines as frameless samples (reported to the collapse
- * stage), which would inflate it; the lifecycle page's default view is that graph, counted right.
+ * summary: it runs unfiltered (see below) and NAME.svg is taken by the lifecycle page, whose default view
+ * is that same flame graph.
  *
  * perf runs with `-k CLOCK_MONOTONIC`, the clock bpftrace's `nsecs` reads, so argv and samples line up.
  */

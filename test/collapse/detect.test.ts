@@ -28,7 +28,9 @@ reportSkip(
 /** Every fixture whose format its folder names, plus FlameGraph's perf corpus when a clone is present. */
 const LABELLED: [string, CollapseFormat][] = [
   ...(['perf', 'bpftrace', 'folded'] as const).flatMap((format) =>
-    filesUnder(join(COLLAPSE_FIXTURES, format)).map((path): [string, CollapseFormat] => [path, format]),
+    filesUnder(join(COLLAPSE_FIXTURES, format))
+      .filter((path) => !path.endsWith('.md')) // a folder's README says how its fixtures were made
+      .map((path): [string, CollapseFormat] => [path, format]),
   ),
   ...filesUnder(join(FLAMEGRAPH_REPO_DIR, 'test'))
     .filter((path) => /\/test\/perf-[^/]*\.txt$/.test(path))
