@@ -9,7 +9,7 @@
  * whitespace byte in front of it.
  */
 import { DEFAULT_PERF_COLLAPSE_OPTIONS } from './perf-options.js';
-import { isDigit, isPerlSpace, LineSplitter } from './lines.js';
+import { isDigit, isPerlSpace, LineBlockSplitter, lineEnd, withoutCarriageReturn } from './lines.js';
 import {
   emptyReport,
   MAX_BAD_LINE_EXAMPLES,
@@ -86,25 +86,40 @@ export interface TrailingCount {
 
 /** The last token of `buffer[start, end)` when it is a flamegraph.pl count, with one whitespace before it. */
 export function parseTrailingCount(buffer: Buffer, start: number, end: number): TrailingCount | undefined {
-  let tokenStart = end;
-  while (tokenStart > start && !isPerlSpace(buffer[tokenStart - 1]!)) tokenStart--;
-  if (tokenStart === start || tokenStart === end) return undefined;
-  let position = tokenStart;
-  let value = 0;
-  while (position < end && isDigit(buffer[position]!)) {
-    value = value * 10 + (buffer[position]! - 0x30);
-    position++;
+  const count = new CountReader();
+  const stackEnd = count.read(buffer, start, end);
+  return stackEnd === -1 ? undefined : { value: count.value, stackEnd };
+}
+
+/**
+ * Reads trailing counts without allocating: `read` returns where the stack ends (or -1) and leaves the
+ * count in `value`. This runs once or twice per input line, so no result object.
+ */
+class CountReader {
+  value = 0;
+
+  read(buffer: Buffer, start: number, end: number): number {
+    let tokenStart = end;
+    while (tokenStart > start && !isPerlSpace(buffer[tokenStart - 1]!)) tokenStart--;
+    if (tokenStart === start || tokenStart === end) return -1;
+    let position = tokenStart;
+    let value = 0;
+    while (position < end && isDigit(buffer[position]!)) {
+      value = value * 10 + (buffer[position]! - 0x30);
+      position++;
+    }
+    const integerDigits = position - tokenStart;
+    if (integerDigits === 0) return -1;
+    if (position < end) {
+      if (buffer[position] !== DOT) return -1;
+      for (position++; position < end; position++) if (!isDigit(buffer[position]!)) return -1;
+      value = Number(buffer.toString('latin1', tokenStart, end));
+    } else if (integerDigits > MAX_FAST_DIGITS) {
+      value = Number(buffer.toString('latin1', tokenStart, end));
+    }
+    this.value = value;
+    return tokenStart - 1;
   }
-  const integerDigits = position - tokenStart;
-  if (integerDigits === 0) return undefined;
-  if (position < end) {
-    if (buffer[position] !== DOT) return undefined;
-    for (position++; position < end; position++) if (!isDigit(buffer[position]!)) return undefined;
-    value = Number(buffer.toString('latin1', tokenStart, end));
-  } else if (integerDigits > MAX_FAST_DIGITS) {
-    value = Number(buffer.toString('latin1', tokenStart, end));
-  }
-  return { value, stackEnd: tokenStart - 1 };
 }
 
 /** Folded if the first complete non-blank line ends with a count after a stack. */
@@ -138,7 +153,8 @@ class FoldedCollapser implements Collapser {
   /** Decided by the first valid line, as one file is either plain or differential. */
   private columns: 0 | 1 | 2 = 0;
   private readonly report: CollapseReport = emptyReport();
-  private readonly splitter = new LineSplitter((buffer, start, end) => this.onLine(buffer, start, end));
+  private readonly splitter = new LineBlockSplitter((buffer, from, to, text) => this.onBlock(buffer, from, to, text));
+  private readonly count = new CountReader();
   /** Filter answers by root frame: a capture has few processes and many lines. */
   private readonly keepByRoot = new Map<string, boolean>();
   private mixedColumnLines = 0;
@@ -165,35 +181,65 @@ class FoldedCollapser implements Collapser {
       : { stacks: this.stacks, report: this.report };
   }
 
-  // "bash;main;execute_command;[unknown] 12", or differential "bash;main 10 12"
-  private onLine(buffer: Buffer, start: number, end: number): void {
-    if (isBlank(buffer, start, end)) return;
-    const last = parseTrailingCount(buffer, start, end);
-    if (last === undefined) return this.badLine(buffer, start, end);
-    let stackEnd = last.stackEnd;
-    let beforeValue = 0;
-    if (this.columns !== 1) {
-      const previous = parseTrailingCount(buffer, start, stackEnd);
-      const columns = previous === undefined ? 1 : 2;
-      if (this.columns === 0) this.columns = columns;
-      if (columns !== this.columns) {
-        this.mixedColumnLines++;
-        return this.badLine(buffer, start, end);
+  /**
+   * The hot loop. Keys are cut out of the block's one latin1 string (`text` starts at byte `from`): V8
+   * makes them slices of it, so a key costs no copy; the price is that a kept key holds its block's
+   * string alive, at most the input's size, and about that anyway when most stacks are unique.
+   */
+  private onBlock(buffer: Buffer, from: number, to: number, text: string): void {
+    const stacks = this.stacks;
+    const count = this.count;
+    let start = from;
+    while (start < to) {
+      const newline = lineEnd(buffer, start, to);
+      const end = withoutCarriageReturn(buffer, start, newline);
+      // "bash;main;execute_command;[unknown] 12", or differential "bash;main 10 12"
+      let stackEnd = count.read(buffer, start, end);
+      if (stackEnd === -1) {
+        if (!isBlank(buffer, start, end)) this.badLine(buffer, start, end);
+      } else {
+        const value = count.value;
+        let beforeValue = 0;
+        let valid = true;
+        if (this.columns !== 1) {
+          const previousEnd = count.read(buffer, start, stackEnd);
+          const columns = previousEnd === -1 ? 1 : 2;
+          if (this.columns === 0) this.columns = columns;
+          if (columns !== this.columns) {
+            this.mixedColumnLines++;
+            valid = false;
+          } else if (previousEnd !== -1) {
+            beforeValue = count.value;
+            stackEnd = previousEnd;
+          }
+        }
+        if (valid && stackEnd > start) {
+          const key = text.slice(start - from, stackEnd - from);
+          if (this.options.processFilter !== undefined || this.options.kernel || this.columns === 2) {
+            this.addSlowly(key, value, beforeValue);
+          } else {
+            this.report.samples++;
+            const sum = stacks.get(key);
+            stacks.set(key, sum === undefined ? value : sum + value);
+          }
+        } else {
+          this.badLine(buffer, start, end);
+        }
       }
-      if (previous !== undefined) {
-        beforeValue = previous.value;
-        stackEnd = previous.stackEnd;
-      }
+      start = newline + 1;
     }
-    if (stackEnd <= start) return this.badLine(buffer, start, end);
-    let key = buffer.toString('latin1', start, stackEnd);
+  }
+
+  /** Lines that need filtering, annotation or a second column: off the hot path. */
+  private addSlowly(stack: string, value: number, beforeValue: number): void {
+    let key = stack;
     if (this.options.processFilter !== undefined && !this.keeps(key)) {
       this.filteredOut++;
       return;
     }
     if (this.options.kernel) key = annotateKernelFrames(key);
     this.report.samples++;
-    this.stacks.set(key, (this.stacks.get(key) ?? 0) + last.value);
+    this.stacks.set(key, (this.stacks.get(key) ?? 0) + value);
     if (this.columns === 2) this.before.set(key, (this.before.get(key) ?? 0) + beforeValue);
   }
 

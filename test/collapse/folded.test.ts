@@ -108,6 +108,13 @@ describe('folded collapse', () => {
     for (const size of [1, 13, 1000]) expect(text(collapse(input, {}, size))).toBe(whole);
   });
 
+  it('reads lines longer than its decode blocks, alone or among short ones, in one chunk or many', () => {
+    const long = `app;${'f;'.repeat(200_000)}leaf`; // 400 KB: longer than one decode block
+    const input = `a;b 1\r\n${long} 2\na;b 3\n${long} 4\nz 5`;
+    const expected = `a;b 4\n${long} 6\nz 5\n`;
+    for (const size of [0, 7, 65_536, 300_000]) expect(text(collapse(input, {}, size))).toBe(expected);
+  });
+
   it('keeps bytes that are not UTF-8 exactly', () => {
     const input = Buffer.from([0x61, 0x3b, 0xff, 0xfe, 0x20, 0x31, 0x0a]); // "a;\xff\xfe 1\n"
     expect(Buffer.from(text(collapse(input)), 'latin1')).toEqual(input);
