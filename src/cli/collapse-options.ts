@@ -50,6 +50,12 @@ export const COLLAPSE_YARGS_OPTIONS = {
     describe: 'keep only InterSystems IRIS processes (IRIS program names, or code under --iris-dir)',
   },
   'iris-dir': { type: 'string', group: GROUP, default: D.irisDir, describe: 'IRIS install directory, for --iris' },
+  'routine-roots': {
+    type: 'boolean',
+    group: GROUP,
+    default: D.routineRoots,
+    describe: 'with --iris, on a lifecycle capture: root IRIS jobs at their routine (irisdb START^MONITOR); --no-routine-roots keeps the comm',
+  },
 } satisfies Record<string, Options>;
 
 /** The parsed flags (yargs argv) as CollapseOptions; unset flags stay undefined and take the defaults. */
@@ -71,6 +77,7 @@ export function collapseOptionsFromArgv(argv: Record<string, unknown>): Partial<
     comm: optionalString(argv.comm),
     iris: optionalBoolean(argv.iris),
     irisDir: optionalString(argv['iris-dir']),
+    routineRoots: optionalBoolean(argv['routine-roots']),
   };
 }
 

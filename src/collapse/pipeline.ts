@@ -8,6 +8,8 @@ import { DEFAULT_PERF_COLLAPSE_OPTIONS, resolvePerfCollapseOptions, type PerfCol
 import { createBpftraceCollapser, detectBpftrace } from './bpftrace.js';
 import { createFoldedCollapser, detectFolded } from './folded.js';
 import { createPerfCollapser, detectPerf } from './perf.js';
+import { createRoutineRootedPerfCollapser } from './routine-roots.js';
+import { DEFAULT_IRIS_DIR } from '../iris/processes.js';
 import { decideFormat, DETECT_MAX_BYTES, type CollapseFormat, type FormatChoice, type FormatDetector } from './detect.js';
 import { DEFAULT_PROCESS_FILTER_OPTIONS, makeProcessFilter, type ProcessFilterOptions } from './filter.js';
 import type { CollapseResult, Collapser, ProcessFilter } from './types.js';
@@ -22,12 +24,19 @@ export interface CollapseOptions extends PerfCollapseOptions, ProcessFilterOptio
    * @default "auto"
    */
   format: FormatChoice;
+  /**
+   * With `iris`, on perf input that carries exec argv (an irisflame lifecycle capture), root IRIS jobs at
+   * their routine (`irisdb START^MONITOR`) instead of `irisdb`, as `irisflame timeline` does.
+   * @default true
+   */
+  routineRoots: boolean;
 }
 
 export const DEFAULT_COLLAPSE_OPTIONS: Readonly<CollapseOptions> = Object.freeze({
   ...DEFAULT_PERF_COLLAPSE_OPTIONS,
   ...DEFAULT_PROCESS_FILTER_OPTIONS,
   format: 'auto' as FormatChoice,
+  routineRoots: true,
 });
 
 /** Defaults filled in; undefined fields take the default. Implications are each parser's to apply. */
@@ -137,6 +146,9 @@ export function createCollapser(format: CollapseFormat, options: CollapseOptions
     case 'folded':
       return createFoldedCollapser(options);
     case 'perf':
+      if (options.iris && options.routineRoots) {
+        return createRoutineRootedPerfCollapser(resolvePerfCollapseOptions(options), options.irisDir || DEFAULT_IRIS_DIR);
+      }
       return createPerfCollapser(resolvePerfCollapseOptions(options));
   }
 }

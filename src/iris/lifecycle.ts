@@ -83,6 +83,15 @@ export function rootFrameFor(comm: string, argv: readonly string[] | undefined, 
   return label.routine === undefined ? comm : `${comm} ${label.routine}`;
 }
 
+/** `irisdb;main;…` becomes `irisdb START^MONITOR;main;…` (the collapser's root is the comm, spaces as `_`). */
+export function relabelRoot(stack: string, argv: readonly string[] | undefined, irisDir: string): string {
+  if (argv === undefined) return stack;
+  const firstSeparator = stack.indexOf(';');
+  const root = firstSeparator === -1 ? stack : stack.slice(0, firstSeparator);
+  const labelled = rootFrameFor(root, argv, irisDir);
+  return labelled === root ? stack : labelled + stack.slice(root.length);
+}
+
 /** Arguments worth a place in a one-line label: flags and words, not paths, not the -s<mgr> directory. */
 function isShortArgument(argument: string): boolean {
   if (argument.length === 0 || argument.length > MAX_LABEL_ARG_LENGTH) return false;

@@ -3,7 +3,7 @@
  * exit status, samples attributed to them with relabelled roots, and lanes in display order.
  */
 import { isIrisProcess } from '../iris/processes.js';
-import { labelProcess, rootFrameFor } from '../iris/lifecycle.js';
+import { labelProcess, relabelRoot } from '../iris/lifecycle.js';
 import type { ArgvIndex } from './argv-index.js';
 import type { ProcessLifetime, Timeline, TimelineSample } from './model.js';
 import type { LifecycleCapture, RawSample } from './read.js';
@@ -184,15 +184,6 @@ function lifetimeAt(list: Building[] | undefined, time: number): Building | unde
     if (candidate.start <= time && (candidate.end === undefined || time <= candidate.end + 0.001)) return candidate;
   }
   return undefined;
-}
-
-/** `irisdb;main;…` becomes `irisdb START^MONITOR;main;…` (the collapser's root is the comm, spaces as `_`). */
-export function relabelRoot(stack: string, argv: readonly string[] | undefined, irisDir: string): string {
-  if (argv === undefined) return stack;
-  const firstSeparator = stack.indexOf(';');
-  const root = firstSeparator === -1 ? stack : stack.slice(0, firstSeparator);
-  const labelled = rootFrameFor(root, argv, irisDir);
-  return labelled === root ? stack : labelled + stack.slice(root.length);
 }
 
 function isIrisLifetime(lifetime: ProcessLifetime, irisDir: string): boolean {

@@ -2,6 +2,7 @@
 export * from './model.js';
 export { DEFAULT_TIMELINE_OPTIONS, resolveTimelineOptions, LANE_CHOICES, type TimelineOptions, type LaneChoice } from './options.js';
 export { LifecycleReader, readLifecycleCapture, type LifecycleCapture, type RawSample } from './read.js';
-export { buildTimeline, relabelRoot } from './build.js';
+export { buildTimeline } from './build.js';
+export { relabelRoot } from '../iris/lifecycle.js';
 export { readTimeline, renderTimeline, writeTimelineSvg } from './render.js';
 export { createRootLabeler, type RootLabeler } from './root-labeler.js';

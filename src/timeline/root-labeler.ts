@@ -10,13 +10,15 @@
  *
  * argv comes from the exec snooper's lines of an irisflame capture (capture-file.ts); perf's own task
  * events carry no argv, so plain `perf script` output is left unchanged (`active` stays false).
+ * The collapse pipeline imports this file (src/collapse/routine-roots.ts): keep its imports to the timeline's
+ * leaf modules (argv index, snooper line parser, marker-line scanner), never the timeline builder.
  */
 import type { PerfSample } from '../collapse/perf-options.js';
 import type { StackKey } from '../collapse/types.js';
 import { DEFAULT_IRIS_DIR } from '../iris/processes.js';
+import { relabelRoot } from '../iris/lifecycle.js';
 import { ArgvIndex } from './argv-index.js';
 import { SNOOP_LINE_PREFIX, parseSnoopLine } from './exec-snooper.js';
-import { relabelRoot } from './build.js';
 import { MarkerLines } from './marker-lines.js';
 
 export interface RootLabeler {
