@@ -3,7 +3,7 @@
  * two-column differential folded) to an interactive SVG, on stdout or `-o FILE`.
  */
 import type { Argv, CommandModule } from 'yargs';
-import { collapseInput } from '../collapse/index.js';
+import { collapseInput } from '../collapse/pipeline.js';
 import { writeFlamegraph, type FlamegraphReport } from '../flamegraph/index.js';
 import { DEFAULT_FLAMEGRAPH_OPTIONS, resolveFlamegraphOptions } from '../flamegraph/options.js';
 import { writeFileAtomically } from './atomic-output.js';
