@@ -11,6 +11,9 @@
  * double requestAnimationFrame, so style, layout and paint of the next frame are included.
  *   load   = navigation start -> load event -> two animation frames
  *   zoom   = click on a fixed mid-depth frame (the widest one at a third of the depth) -> painted
+ *   zoom big = click on the root's widest child -> painted, measured on a variant of the input where half of
+ *            the stacks (and so about half the frames) pass through one child of the root, as one busy process
+ *            does in a whole-system capture: the largest subtree a click can zoom to
  *   reset  = click on "Reset Zoom" -> painted
  *   search = click on "Search" answering the prompt with SEARCH_REGEX -> painted (then cleared, untimed)
  *   idle   = nothing -> painted: the floor of this measurement on this machine at that moment (two frames)
@@ -114,6 +117,17 @@ function cachedInput(target) {
   return file;
 }
 
+/** The input with its first half of stacks under one frame, `busy`: a root child holding half the graph. */
+function cachedHeavyInput(input) {
+  const file = input.replace(/\.folded$/, '-heavy.folded');
+  if (!existsSync(file)) {
+    const lines = readFileSync(input, 'utf8').trim().split('\n');
+    const half = lines.length >> 1;
+    writeFileSync(file, lines.map((l, k) => (k < half ? `busy;${l}` : l)).join('\n') + '\n');
+  }
+  return file;
+}
+
 /* ---------- renderers ---------- */
 
 function renderPerl(input, output) {
@@ -174,13 +188,13 @@ function pageMeasure({ action, target, regex }) {
   });
 }
 
-/** The widest frame at a third of the maximum depth, located as flamegraph.pl lays it out. */
-function zoomTarget(inputFile) {
+/** The widest frame at a third of the maximum depth (or at `atDepth`), located as flamegraph.pl lays it out. */
+function zoomTarget(inputFile, atDepth) {
   const frames = foldedToFrames(readFileSync(inputFile, 'utf8'));
   const scale = WIDTH_PX / frames[0].samples;
   const drawn = frames.filter((f) => f.samples * scale >= MINWIDTH_PX);
   const maxDepth = drawn.reduce((m, f) => Math.max(m, f.depth), 0);
-  const depth = Math.max(1, Math.round(maxDepth / 3));
+  const depth = atDepth ?? Math.max(1, Math.round(maxDepth / 3));
   const target = drawn.filter((f) => f.depth === depth).sort((a, b) => b.samples - a.samples)[0];
   return {
     titlePrefix: `${target.name} (${target.samples.toLocaleString('en-US')} `,
@@ -217,6 +231,23 @@ async function measureSvg(context, file, target, repeats) {
   };
 }
 
+/** Median of `repeats` zooms (each followed by an untimed reset), after the same settle pause as above. */
+async function measureZoomOnly(context, file, target, repeats) {
+  const page = await context.newPage();
+  page.setDefaultTimeout(600_000);
+  await page.goto(pathToFileURL(file).href, { waitUntil: 'load', timeout: 600_000 });
+  await page.waitForTimeout(SETTLE_MS);
+  const run = (action) => page.evaluate(pageMeasure, { action, target, regex: SEARCH_REGEX });
+  const zooms = [];
+  for (let k = 0; k < repeats; k++) {
+    zooms.push(await run('zoom'));
+    const reset = await run('reset');
+    if (zooms[0] + reset > SLOW_MS) break;
+  }
+  await page.close();
+  return median(zooms);
+}
+
 /* ---------- driver ---------- */
 
 export async function runBrowserBench({
@@ -232,12 +263,17 @@ export async function runBrowserBench({
     for (const size of sizes) {
       const input = cachedInput(size);
       const target = zoomTarget(input);
-      log(`# ~${size} frames: ${input} (zoom target subtree: ${target.subtree} frames)`);
+      const heavy = cachedHeavyInput(input);
+      const bigTarget = zoomTarget(heavy, 1);
+      log(`# ~${size} frames: ${input} (zoom target subtree: ${target.subtree} frames; ` +
+        `zoom big: ${bigTarget.subtree} of them in ${heavy})`);
       const all = [['flamegraph.pl', renderPerl], ['inferno', renderInferno], ['ours', renderOurs]];
       for (const [name, render] of all.filter(([n]) => renderers.includes(n))) {
         const file = join(work, `${size}-${name}.svg`);
         const label = render(input, file) ?? name;
         const m = await measureSvg(context, file, target, repeats);
+        render(heavy, file);
+        m.zoomBig = await measureZoomOnly(context, file, bigTarget, repeats);
         rows.push({ size, renderer: label, bytes: statSync(file).size, ...m });
         log(`  ${label}: ${JSON.stringify(m)}`);
       }
@@ -252,22 +288,22 @@ export async function runBrowserBench({
 
 function formatTable(rows) {
   const ms = (v) => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
-  const out = ['', '| frames | renderer | SVG KB | load ms | 1st zoom ms | zoom ms | reset ms | search ms | idle ms |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |'];
+  const out = ['', '| frames | renderer | SVG KB | load ms | 1st zoom ms | zoom ms | zoom big ms | reset ms | search ms | ' +
+    'idle ms |', '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |'];
   for (const r of rows) {
     out.push(`| ~${r.size} | ${r.renderer} | ${(r.bytes / 1024).toFixed(0)} | ${ms(r.load)} | ${ms(r.firstZoom)} | ` +
-      `${ms(r.zoom)} | ${ms(r.reset)} | ${ms(r.search)} | ${ms(r.idle)} |`);
+      `${ms(r.zoom)} | ${ms(r.zoomBig)} | ${ms(r.reset)} | ${ms(r.search)} | ${ms(r.idle)} |`);
   }
   out.push('', 'Speed-up of ours (their time / our time; >1 = ours faster):',
-    '| frames | vs | size ratio (ours/theirs) | load | 1st zoom | zoom | reset | search |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+    '| frames | vs | size ratio (ours/theirs) | load | 1st zoom | zoom | zoom big | reset | search |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const size of new Set(rows.map((r) => r.size))) {
     const ours = rows.find((r) => r.size === size && r.renderer.startsWith('ours'));
     if (!ours) continue;
     for (const other of rows.filter((r) => r.size === size && !r.renderer.startsWith('ours'))) {
       const x = (k) => `${(other[k] / ours[k]).toFixed(1)}x`;
       out.push(`| ~${size} | ${other.renderer} | ${(ours.bytes / other.bytes).toFixed(2)} | ${x('load')} | ` +
-        `${x('firstZoom')} | ${x('zoom')} | ${x('reset')} | ${x('search')} |`);
+        `${x('firstZoom')} | ${x('zoom')} | ${x('zoomBig')} | ${x('reset')} | ${x('search')} |`);
     }
   }
   return out.join('\n');

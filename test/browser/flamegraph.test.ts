@@ -78,6 +78,19 @@ describe.skipIf(skip)('flame graph script in Chromium', () => {
     expect(label.length).toBeLessThan(200);
   });
 
+  test('zooming skips frames that stay narrower than half a pixel, with their subtrees', async () => {
+    // 10000 samples: speck (1) is drawn at 0.118 px, and zooming into busy (5000) only doubles that.
+    const page = await browser.open(contractSvg('main;busy;wide 4998\nmain;busy;speck;speck_child 1\n' +
+      'main;busy;speck2 1\nmain;rest 5000'));
+    const drawnNames = (selector: string) => page.evaluate((sel) => Array.from(document.querySelectorAll(sel))
+      .map((t) => t.textContent!.slice(0, t.textContent!.lastIndexOf(' ('))), selector);
+    expect(await drawnNames('#frames > g > title')).toEqual(
+      expect.arrayContaining(['speck', 'speck_child', 'speck2', 'wide']));
+    await clickFrame(page, 'busy');
+    expect(await drawnNames('#zoomframes > g > title')).toEqual(['all', 'main', 'busy', 'wide']);
+    expectSpansFullWidth(byName(await frameViews(page), 'busy'));
+  });
+
   test('Reset Zoom restores every frame to its original geometry and label', async () => {
     const page = await browser.open(contractSvg(FOLDED));
     const original = await frameViews(page);

@@ -10,8 +10,8 @@
  *   highlights and the hover outline are drawn in a second foreignObject above it (#overlaybox).
  * - Frames come in pre-order with sample-unit fg:x/fg:w, so one pass with a stack yields parent, depth and the
  *   subtree of every frame as a contiguous index range [i, end[i]) into typed arrays; nothing parses geometry.
- * - Zoom clones just the zoomed subtree and its ancestors, refitted, over an opaque copy of the background;
- *   Reset Zoom drops the clones. Search tests a lazily built array of names and draws all matches as one <path>
+ * - Zoom clones just the zoomed subtree (minus frames under half a pixel wide) and its ancestors, refitted, over
+ *   an opaque copy of the background; Reset Zoom drops the clones. Search tests a lazily built array of names and draws all matches as one <path>
  *   (plus copies of their labels); "Matched" sums the outermost matches by skipping each match's subtree.
  * - Only frames wide enough for 3 characters get a label; label widths come from per-character widths measured
  *   once, never from getComputedTextLength per frame. Writes are batched, with no layout reads in between.
@@ -23,6 +23,11 @@
   var FONTWIDTH = num(cfg.fontwidth, 0.59), NAMETYPE = str(cfg.nametype, 'Function:');
   var FULL = WIDTH - 2 * XPAD;
   var LABEL_PAD = 3; // label x offset inside its rect, as flamegraph.pl
+  // Zoomed frames narrower than this (px) are not drawn. Below half a pixel a frame is a faint anti-aliased tint
+  // that the pointer cannot single out; skipping them bounds a zoom's work by what fits across the width (at most
+  // FULL / CULL_PX frames per level) instead of by the subtree's size. flamegraph.pl's minwidth (0.1 px) would
+  // cull nothing here: a zoom only widens frames, and the file already omits those below minwidth.
+  var CULL_PX = 0.5;
   var SVGNS = 'http://www.w3.org/2000/svg';
   var F_MATCH = 1; // per-frame state bits
 
@@ -325,7 +330,12 @@
       for (i = m.parent[f]; i >= 0; i = m.parent[i]) chain.push(i);
       for (k = chain.length - 1; k >= 0; k--) addClone(frag, chain[k], XPAD, FULL, true);
       var scale = FULL / m.sw[f], x0 = m.sx[f];
-      for (i = f; i < m.end[f]; i++) addClone(frag, i, XPAD + (m.sx[i] - x0) * scale, m.sw[i] * scale, false);
+      for (i = f; i < m.end[f];) {
+        // Culled: its whole subtree is narrower still (a contiguous run in pre-order), so skip past it.
+        if (m.sw[i] * scale < CULL_PX) { i = m.end[i]; continue; }
+        addClone(frag, i, XPAD + (m.sx[i] - x0) * scale, m.sw[i] * scale, false);
+        i++;
+      }
       overlay.appendChild(frag);
       if (unzoomBtn) unzoomBtn.classList.remove('hide');
     }
