@@ -85,7 +85,8 @@ export async function collapseChunks(
       const next = await iterator.next();
       if (next.done) ended = true;
       else {
-        parts.push(next.value);
+        // Copied: the source may reuse its buffer for the next read while detection still holds this one.
+        parts.push(Buffer.from(next.value));
         length += next.value.length;
       }
       const final = ended || length >= DETECT_MAX_BYTES;

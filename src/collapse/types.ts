@@ -40,6 +40,10 @@ export interface CollapseResult {
  * `perf script` child without an intermediate file.
  */
 export interface Collapser {
+  /**
+   * Parse the next bytes. The caller may overwrite `chunk` as soon as this returns (file input reuses its
+   * read buffers), so a parser copies whatever it keeps, such as an unfinished last line.
+   */
   push(chunk: Buffer): void;
   finish(): CollapseResult;
 }
