@@ -113,8 +113,22 @@
     svg.addEventListener('click', onClick);
     window.addEventListener('keydown', onKey);
     restoreFromUrl();
+    scrollToGraph();
     whenIdle(function () { model(); if (!charW) measureChars(); });
     whenIdle(names);
+  }
+
+  // A graph taller than the window opens with its roots in view: at the bottom (non-inverted), where the widest
+  // frames are, instead of at the top, which deep stacks leave mostly empty. With a zoom restored from the URL,
+  // the zoomed frame is brought in view (with two rows toward its root). Geometry comes from attributes (user
+  // units are pixels: flamegraph.pl's viewBox equals its size), so this reads no layout.
+  function scrollToGraph() {
+    var view = window.innerHeight, height = parseFloat(svg.getAttribute('height'));
+    if (!(view > 0) || !(height > view) || (window.pageYOffset || 0) !== 0) return;
+    var inv = cfg.inverted === true, fh = num(cfg.frameheight, 16), r = zoomed !== 0 ? m.rects[zoomed] : null;
+    if (!r) { if (!inv) window.scrollTo(0, height - view); return; }
+    var y = parseFloat(r.getAttribute('y'));
+    window.scrollTo(0, inv ? y - 2 * fh : y + 3 * fh - view);
   }
 
   // Build the model and measure glyphs once the page is idle, so the first click does not pay for it; the same
