@@ -64,7 +64,8 @@ function frameElement(rect: Rect, name: string, labelCharWidth: number, context:
   let element =
     `${openTag(attributes)}<title>${escapeText(xmlSafe(title))}</title>` +
     `<rect x="${short(x1)}" y="${perlNumber(rect.y1)}" width="${short(width)}" height="${short(height)}" ` +
-    `fill="${fill}" rx="2" ry="2" fg:x="${perlNumber(start)}" fg:w="${perlNumber(weight)}"/>`;
+    // Rounded corners (flamegraph.pl's rx="2" ry="2") come from flamegraph.css: 16 bytes less per frame.
+    `fill="${fill}" fg:x="${perlNumber(start)}" fg:w="${perlNumber(weight)}"/>`;
   const label = isRoot ? '' : labelFor(name, Math.trunc((rect.x2 - rect.x1) / labelCharWidth));
   if (label !== '') {
     element += `<text x="${short(fixed(rect.x1 + 3, 2))}" y="${perlNumber(3 + (rect.y1 + rect.y2) / 2)}">${escapeText(label)}</text>`;

@@ -114,7 +114,7 @@ export function contractSvg(folded, options = {}) {
     const label = estimatedLabel(f.name, w);
     out.push(`<g><title>${escapeXml(f.name)} (${f.samples.toLocaleString('en-US')} samples, ${pct}%)</title>` +
       `<rect x="${short(x)}" y="${y}" width="${short(w)}" height="${FRAMEHEIGHT - 1}" fill="${colour}" ` +
-      `rx="2" ry="2" fg:x="${f.start}" fg:w="${f.samples}"/>` +
+      `fg:x="${f.start}" fg:w="${f.samples}"/>` +
       (label ? `<text x="${short(x + 3)}" y="${y + FRAMEHEIGHT / 2 + 2.5}">${escapeXml(label)}</text>` : '') +
       '</g>');
   }
