@@ -55,7 +55,9 @@ export function documentShell(options: ResolvedFlamegraphOptions, shape: Documen
   const fontRule = `\ntext{font-family:${options.fonttype};font-size:${fontsize}px}\n`;
   svg.start('style', { type: 'text/css' }).cdata(browserFile('flamegraph.css') + fontRule).end().newline();
   svg.start('script', { type: 'text/ecmascript' }).cdata(`var fgConfig = ${configJson(options, shape)};`).end().newline();
-  svg.start('script', { type: 'text/ecmascript' }).cdata(browserFile('flamegraph.js')).end().newline();
+  // The script comes in two files, concatenated in this order (docs/dev/svg-contract.md).
+  const script = browserFile('flamegraph-lib.js') + browserFile('flamegraph.js');
+  svg.start('script', { type: 'text/ecmascript' }).cdata(script).end().newline();
   svg.element('rect', { x: 0, y: 0, width: perlNumber(width), height, fill: 'url(#background)' }).newline();
   // Positions as flamegraph.pl computes and prints them.
   const center = perlNumber(Math.trunc(width / 2));

@@ -91,6 +91,15 @@ describe.skipIf(skip)('flame graph script in Chromium', () => {
     expectSpansFullWidth(byName(await frameViews(page), 'busy'));
   });
 
+  test('frames have flamegraph.pl\'s rounded corners, from the stylesheet, in the zoomed view too', async () => {
+    const page = await browser.open(contractSvg(FOLDED));
+    const radii = (selector: string) => page.evaluate((sel) => Array.from(document.querySelectorAll(sel))
+      .map((r) => { const s = getComputedStyle(r); return `${s.rx} ${s.ry}`; }), selector);
+    expect(new Set(await radii('#frames rect'))).toEqual(new Set(['2px 2px']));
+    await clickFrame(page, 'beta');
+    expect(new Set(await radii('#zoomframes > g > rect'))).toEqual(new Set(['2px 2px']));
+  });
+
   test('Reset Zoom restores every frame to its original geometry and label', async () => {
     const page = await browser.open(contractSvg(FOLDED));
     const original = await frameViews(page);

@@ -68,7 +68,8 @@ describe.skipIf(skip)('a flame graph taller than the window', () => {
     // Far from both ends of the document: in view neither at the top nor at the bottom by chance.
     const scrollY = await page.evaluate(() => window.scrollY);
     expect(place.top + scrollY).toBeGreaterThan(WINDOW_HEIGHT);
-    expect(await page.evaluate(() => document.documentElement.getBoundingClientRect().bottom)).toBeGreaterThan(place.bottom + WINDOW_HEIGHT);
+    expect(await page.evaluate(() => document.documentElement.getBoundingClientRect().bottom))
+      .toBeGreaterThan(place.bottom + WINDOW_HEIGHT);
     expect(await page.isVisible('#unzoom')).toBe(true);
   });
 });

@@ -48,7 +48,7 @@ describe('the SVG document', () => {
 
   it('embeds the browser script and stylesheet verbatim', () => {
     const svg = renderFlamegraph(parseFolded('a;b 1\n'), {});
-    for (const file of ['flamegraph.js', 'flamegraph.css']) {
+    for (const file of ['flamegraph-lib.js', 'flamegraph.js', 'flamegraph.css']) {
       const content = readFileSync(join(BROWSER, file), 'utf8');
       expect(content.includes(']]>')).toBe(false);
       expect(svg).toContain(content);

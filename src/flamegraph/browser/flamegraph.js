@@ -1,5 +1,6 @@
-/* irisflame flame graph: the SVG's interactive behaviour (hover, zoom, search, URL state, keyboard).
- * Embedded verbatim by the SVG writer; the markup it relies on is specified in docs/dev/svg-contract.md.
+/* irisflame flame graph: the SVG's interactive behaviour (hover, zoom, search, URL state, keyboard). Part 2 of 2:
+ * embedded verbatim by the SVG writer right after flamegraph-lib.js (fgLib: model, label fitting, URL parameters),
+ * in the same <script>; the markup it relies on is specified in docs/dev/svg-contract.md.
  * Plain browser JavaScript: no modules, no network, runs from file:// in Chromium, Firefox and Safari.
  *
  * Why it stays fast on 150k-frame graphs (flamegraph.pl's script walks and rewrites every frame, measuring text):
@@ -11,8 +12,9 @@
  * - Frames come in pre-order with sample-unit fg:x/fg:w, so one pass with a stack yields parent, depth and the
  *   subtree of every frame as a contiguous index range [i, end[i]) into typed arrays; nothing parses geometry.
  * - Zoom clones just the zoomed subtree (minus frames under half a pixel wide) and its ancestors, refitted, over
- *   an opaque copy of the background; Reset Zoom drops the clones. Search tests a lazily built array of names and draws all matches as one <path>
- *   (plus copies of their labels); "Matched" sums the outermost matches by skipping each match's subtree.
+ *   an opaque copy of the background; Reset Zoom drops the clones. Search tests a lazily built array of names
+ *   and draws all matches as one <path> (plus copies of their labels); "Matched" sums the outermost matches by
+ *   skipping each match's subtree.
  * - Only frames wide enough for 3 characters get a label; label widths come from per-character widths measured
  *   once, never from getComputedTextLength per frame. Writes are batched, with no layout reads in between.
  */
@@ -38,7 +40,7 @@
   var m = null; // the model, built on first need (see model())
   var zoomed = 0; // index of the zoomed frame; 0 = root = not zoomed
   var term = null, ignoreCase = false, cursor = -1;
-  var charW = null; // measured advance per ASCII character
+  var labeler = fgLib.labelFitter(FONTSIZE, FONTWIDTH, LABEL_PAD); // label text that fits a width
 
   // Give #frames a paint layer of its own (see the header). Done as soon as the parser creates #frames, before
   // its children are laid out, so moving it costs nothing; the parser keeps appending frames to it.
@@ -114,7 +116,7 @@
     window.addEventListener('keydown', onKey);
     restoreFromUrl();
     scrollToGraph();
-    whenIdle(function () { model(); if (!charW) measureChars(); });
+    whenIdle(function () { model(); if (!labeler.measured()) labeler.measure(frames.parentNode); });
     whenIdle(names);
   }
 
@@ -192,37 +194,8 @@
     e.setAttribute('aria-label', label);
   }
 
-  /* ---- model: typed arrays derived from fg:x/fg:w and the pre-order ---- */
-
   function model() {
-    if (m) return m;
-    var n = els.length;
-    var rects = frames.getElementsByTagName('rect'); // exactly one per frame, same order as els
-    var sx = new Float64Array(n), sw = new Float64Array(n);
-    var parent = new Int32Array(n), end = new Int32Array(n), depth = new Int32Array(n);
-    var stack = new Int32Array(n + 1), sp = 0, i, t;
-    for (i = 0; i < n; i++) {
-      var r = rects[i];
-      var x = parseFloat(r.getAttribute('fg:x')), w = parseFloat(r.getAttribute('fg:w'));
-      if (!(x >= 0)) x = parseFloat(r.getAttribute('x')); // not our writer: fall back to pixels
-      if (!(w >= 0)) w = parseFloat(r.getAttribute('width'));
-      sx[i] = x; sw[i] = w;
-      var eps = 1e-9 * (w + 1);
-      // Pop frames that do not contain this one; what remains on top is its parent.
-      while (sp > 0) {
-        t = stack[sp - 1];
-        if (x >= sx[t] - eps && x + w <= sx[t] + sw[t] + eps) break;
-        end[t] = i; sp--;
-      }
-      parent[i] = sp > 0 ? stack[sp - 1] : -1;
-      depth[i] = sp;
-      stack[sp++] = i;
-    }
-    while (sp > 0) end[stack[--sp]] = n;
-    m = {
-      n: n, sx: sx, sw: sw, parent: parent, end: end, depth: depth, rects: rects,
-      flags: new Uint8Array(n), names: null,
-    };
+    if (!m) m = fgLib.buildModel(frames.getElementsByTagName('rect')); // one rect per frame, same order as els
     return m;
   }
 
@@ -248,54 +221,6 @@
     return m.names;
   }
 
-  /* ---- labels ---- */
-
-  // Advance of each printable ASCII character in the labels' font, measured once (95 text elements, one layout),
-  // so fitting a label costs a sum instead of a layout. Other characters count as the widest measured one.
-  // (getSubStringLength per character of one long string is not used: Chromium returned shifted widths.)
-  function measureChars() {
-    var est = FONTSIZE * FONTWIDTH, c, k;
-    charW = new Float64Array(128).fill(est);
-    charW.max = est;
-    var g = document.createElementNS(SVGNS, 'g'), texts = [];
-    g.setAttribute('visibility', 'hidden');
-    for (c = 32; c < 127; c++) {
-      var t = document.createElementNS(SVGNS, 'text');
-      t.textContent = new Array(11).join(String.fromCharCode(c)); // ten of it, to average rounding
-      g.appendChild(t);
-      texts.push(t);
-    }
-    frames.parentNode.appendChild(g);
-    try {
-      var max = 0;
-      for (k = 0; k < texts.length; k++) {
-        var w = texts[k].getComputedTextLength() / 10;
-        if (w > 0) { charW[32 + k] = w; if (w > max) max = w; }
-      }
-      if (max > 0) charW.max = max;
-    } catch (e) { /* not rendered (e.g. a hidden iframe): keep the fontwidth estimate */ }
-    g.parentNode.removeChild(g);
-  }
-
-  function cw(code) { return code < 128 ? charW[code] : charW.max; }
-
-  // The longest prefix of name (plus "..") that fits in a frame of width w; '' below 3 characters' room.
-  function fitLabel(name, w) {
-    var avail = w - LABEL_PAD - 1;
-    if (avail < 3 * charW[46] && avail < 3 * FONTSIZE * FONTWIDTH) return '';
-    var total = 0, i, n = name.length;
-    for (i = 0; i < n && total <= avail; i++) total += cw(name.charCodeAt(i));
-    if (total <= avail) return name;
-    var room = avail - 2 * charW[46]; // two dots
-    total = 0;
-    for (i = 0; i < n; i++) {
-      var next = total + cw(name.charCodeAt(i));
-      if (next > room) break;
-      total = next;
-    }
-    return i >= 1 ? name.slice(0, i) + '..' : '';
-  }
-
   /* ---- zoom: clones of the shown frames (ancestors + the zoomed subtree), refitted, in #zoomframes over an
    * opaque copy of the background; #frames itself is never touched, so Reset Zoom only drops the clones. ---- */
 
@@ -309,7 +234,7 @@
     for (k = c.firstElementChild; k; k = k.nextElementSibling) {
       if (k.tagName === 'rect') r = k; else if (k.tagName === 'text') t = k;
     }
-    var label = fitLabel(nameOf(i), w);
+    var label = labeler.fit(nameOf(i), w);
     r.setAttribute('x', round2(x));
     r.setAttribute('width', round2(w));
     if (!t && label) { // frames drawn too narrow for a label have no <text>: create it now
@@ -331,7 +256,8 @@
   function zoom(f) {
     model();
     if (f < 0 || f >= m.n) f = 0;
-    if (!charW && f !== 0) measureChars(); // before any write, so this layout is cheap
+    // Before any write, so this layout is cheap.
+    if (!labeler.measured() && f !== 0) labeler.measure(frames.parentNode);
     zoomed = f;
     cloneOf = f === 0 ? null : new Map();
     overlay.textContent = '';
@@ -393,11 +319,11 @@
 
   function zoomAndRemember(f) {
     zoom(f);
-    var p = getParams();
+    var p = fgLib.getParams();
     if (f === 0) { delete p.x; delete p.y; } else {
       p.x = m.rects[f].getAttribute('x'); p.y = m.rects[f].getAttribute('y');
     }
-    setParams(p);
+    fgLib.setParams(p);
   }
 
   /* ---- search ---- */
@@ -416,10 +342,10 @@
       if (hit !== ((f & F_MATCH) !== 0)) m.flags[i] = f ^ F_MATCH;
     }
     drawHighlights();
-    var p = getParams();
+    var p = fgLib.getParams();
     if (term !== null) p.s = term; else delete p.s;
     if (ignoreCase) p.i = '1'; else delete p.i;
-    setParams(p);
+    fgLib.setParams(p);
     if (searchBtn) {
       searchBtn.classList.toggle('show', term !== null);
       searchBtn.firstChild.nodeValue = term !== null ? 'Reset Search' : 'Search';
@@ -536,27 +462,10 @@
     details.nodeValue = NAMETYPE + ' ' + titleOf(i);
   }
 
-  /* ---- URL state (?x=&y=&s=&i=), as flamegraph.pl: x and y are the zoomed frame's original rect x and y ---- */
-
-  function getParams() {
-    var p = {}, parts = window.location.search.slice(1).split('&');
-    for (var k = 0; k < parts.length; k++) {
-      var eq = parts[k].indexOf('=');
-      if (eq <= 0 || eq === parts[k].length - 1) continue;
-      try { p[parts[k].slice(0, eq)] = decodeURIComponent(parts[k].slice(eq + 1)); } catch (e) { /* skip */ }
-    }
-    return p;
-  }
-
-  function setParams(p) {
-    var q = [];
-    for (var key in p) q.push(key + '=' + encodeURIComponent(p[key]));
-    var url = window.location.href.split('?')[0].split('#')[0] + (q.length ? '?' + q.join('&') : '');
-    try { window.history.replaceState(null, '', url); } catch (e) { /* some file:// contexts forbid it */ }
-  }
+  /* ---- URL state: see fgLib.getParams ---- */
 
   function restoreFromUrl() {
-    var p = getParams();
+    var p = fgLib.getParams();
     if (p.i === '1') { ignoreCase = true; if (icBtn) icBtn.classList.add('show'); }
     if (p.x !== undefined && p.y !== undefined) {
       model();

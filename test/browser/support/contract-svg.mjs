@@ -96,7 +96,8 @@ export function contractSvg(folded, options = {}) {
   out.push(`<style type="text/css"><![CDATA[${readFileSync(BROWSER_DIR + 'flamegraph.css', 'utf8')}` +
     `text{font-family:Verdana;font-size:${FONTSIZE}px}]]></style>`);
   out.push(`<script type="text/ecmascript"><![CDATA[var fgConfig = ${JSON.stringify(config)};]]></script>`);
-  out.push(`<script type="text/ecmascript"><![CDATA[${readFileSync(BROWSER_DIR + 'flamegraph.js', 'utf8')}]]></script>`);
+  const script = ['flamegraph-lib.js', 'flamegraph.js'].map((f) => readFileSync(BROWSER_DIR + f, 'utf8')).join('');
+  out.push(`<script type="text/ecmascript"><![CDATA[${script}]]></script>`);
   out.push(`<rect x="0" y="0" width="${width}" height="${height}" fill="url(#background)"/>`);
   out.push(`<text id="title" x="${width / 2}" y="24">${escapeXml(options.title ?? 'Flame Graph')}</text>`);
   out.push(`<text id="details" x="${XPAD}" y="${height - ypad2 / 2}"> </text>`);
