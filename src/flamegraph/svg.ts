@@ -7,9 +7,7 @@
  * The document references nothing outside itself: no DOCTYPE (its DTD would be an external
  * reference, and no browser or script needs it), no external fonts or images.
  */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { IrisflameError } from '../errors.js';
+import { browserAsset } from '../browser-assets.js';
 import { perlNumber } from './format.js';
 import { XPAD, paddings } from './layout.js';
 import { legendItems } from './legend.js';
@@ -114,29 +112,7 @@ function drawLegend(svg: XmlWriter, options: ResolvedFlamegraphOptions): void {
   svg.end().newline();
 }
 
-const browserCache = new Map<string, string>();
-
-/**
- * D's browser files, read from the package at run time: from dist/flamegraph/ they are at
- * ../../src/flamegraph/browser/, from src/flamegraph/ (tests run the sources) at ./browser/.
- */
-export function browserFile(name: string): string {
-  const cached = browserCache.get(name);
-  if (cached !== undefined) return cached;
-  const candidates = [
-    new URL(`./browser/${name}`, import.meta.url),
-    new URL(`../../src/flamegraph/browser/${name}`, import.meta.url),
-  ];
-  for (const candidate of candidates) {
-    try {
-      const content = readFileSync(fileURLToPath(candidate), 'utf8');
-      browserCache.set(name, content);
-      return content;
-    } catch {
-      // try the next place
-    }
-  }
-  throw new IrisflameError('INTERNAL', `the flame graph's browser file ${name} is missing from the installation`, {
-    hint: 'reinstall irisflame (src/flamegraph/browser/ ships with the package)',
-  });
+/** This stage's browser files, embedded verbatim. */
+function browserFile(name: string): string {
+  return browserAsset('flamegraph', name);
 }

@@ -3,9 +3,7 @@
  * data as JSON and the browser code from src/timeline/browser/ verbatim. The script draws everything
  * below the title; the skeleton here only reserves the groups it fills.
  */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { IrisflameError } from '../errors.js';
+import { browserAsset } from '../browser-assets.js';
 import { cdataSafe, escapeText, xmlSafe } from '../flamegraph/xml.js';
 import type { PageData } from './page-data.js';
 
@@ -47,22 +45,7 @@ function script(code: string): string {
   return `<script type="text/ecmascript"><![CDATA[${cdataSafe(code)}]]></script>`;
 }
 
-const browserCache = new Map<string, string>();
-
-/** From dist/timeline/ the browser files are at ../../src/timeline/browser/; from src/timeline/ at ./browser/. */
+/** This stage's browser files, embedded verbatim. */
 function browserFile(name: string): string {
-  const cached = browserCache.get(name);
-  if (cached !== undefined) return cached;
-  for (const candidate of [new URL(`./browser/${name}`, import.meta.url), new URL(`../../src/timeline/browser/${name}`, import.meta.url)]) {
-    try {
-      const content = readFileSync(fileURLToPath(candidate), 'utf8');
-      browserCache.set(name, content);
-      return content;
-    } catch {
-      // try the next place
-    }
-  }
-  throw new IrisflameError('INTERNAL', `the lifecycle page's browser file ${name} is missing from the installation`, {
-    hint: 'reinstall irisflame (src/timeline/browser/ ships with the package)',
-  });
+  return browserAsset('timeline', name);
 }

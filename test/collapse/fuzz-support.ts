@@ -10,17 +10,7 @@ import { REPO_ROOT } from '../support/cli.js';
 export const FUZZ_SEED = Number(process.env.FUZZ_SEED ?? 20261125);
 export const FUZZ_ITERATIONS = Number(process.env.FUZZ_ITERATIONS ?? 150);
 
-/** mulberry32: small, fast, good enough to pick mutations; the same seed gives the same cases. */
-export function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from '../support/prng.js';
 
 export type Random = () => number;
 const pick = <T>(random: Random, items: readonly T[]): T => items[Math.floor(random() * items.length)]!;

@@ -10,18 +10,8 @@ import { stripAnnotation } from '../../src/flamegraph/kind.js';
 import { displayName } from '../../src/flamegraph/xml.js';
 import { parseSvgFrames } from './support/svg-frames.js';
 import { checkXml } from './support/xml-check.js';
+import { prng as random } from '../support/prng.js';
 
-/** mulberry32: a tiny seeded generator, so a failure can be replayed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const HOSTILE = [
   '<script>alert(1)</script>',
