@@ -3,9 +3,18 @@
  * two-column differential folded) to an interactive SVG, on stdout or `-o FILE`.
  */
 import type { Argv, CommandModule } from 'yargs';
-import { collapseInput } from '../collapse/pipeline.js';
-import { writeFlamegraph, type FlamegraphReport } from '../flamegraph/index.js';
+import type { Writable } from 'node:stream';
+import { makeProcessFilter } from '../collapse/filter.js';
+import { collapseInput, resolveCollapseOptions, type CollapseOptions } from '../collapse/pipeline.js';
+import {
+  writeFlamegraph,
+  writeMergedFlamegraph,
+  type FlamegraphInput,
+  type FlamegraphReport,
+  type ResolvedFlamegraphOptions,
+} from '../flamegraph/index.js';
 import { DEFAULT_FLAMEGRAPH_OPTIONS, resolveFlamegraphOptions } from '../flamegraph/options.js';
+import { mergeSortedFolded, type MergedFrames } from '../flamegraph/sorted-folded.js';
 import { writeFileAtomically } from './atomic-output.js';
 import { reportCollapse } from './collapse.js';
 import { COLLAPSE_YARGS_OPTIONS, collapseOptionsFromArgv } from './collapse-options.js';
@@ -34,22 +43,51 @@ export const flamegraphCommand: CommandModule<object, FlamegraphArgs> = {
     resolveFlamegraphOptions(options);
     const collapseOptions = collapseOptionsFromArgv(argv);
     if (wantsKindAnnotations(options.colors ?? DEFAULT_FLAMEGRAPH_OPTIONS.colors)) collapseOptions.all = true;
-    const collapse = async () => {
+    const verbose = argv.verbose === true;
+    const collapse = async (): Promise<FlamegraphSource> => {
+      const resolved = resolveCollapseOptions(collapseOptions);
+      if (mayMergeWhileReading(resolveFlamegraphOptions(options), resolved, verbose)) {
+        const kernel = Boolean(resolved.kernel) || Boolean(resolved.all);
+        const merged = await mergeSortedFolded(argv.file, resolved.format, kernel);
+        if (merged) return { merged };
+      }
       const run = await collapseInput(argv.file, collapseOptions);
-      reportCollapse(run, argv.verbose === true);
-      return { stacks: run.stacks, before: run.before };
+      reportCollapse(run, verbose);
+      return { input: { stacks: run.stacks, before: run.before } };
     };
+    const write = (source: FlamegraphSource, out: Writable): Promise<FlamegraphReport> =>
+      source.merged
+        ? writeMergedFlamegraph(source.merged, options, out)
+        : writeFlamegraph(source.input!, options, out);
     let report: FlamegraphReport;
     if (argv.output) {
-      await writeFileAtomically(argv.output, collapse, async (input, out) => {
-        report = await writeFlamegraph(input, options, out);
+      await writeFileAtomically(argv.output, collapse, async (source, out) => {
+        report = await write(source, out);
       });
     } else {
-      report = await writeFlamegraph(await collapse(), options, process.stdout);
+      report = await write(await collapse(), process.stdout);
     }
     for (const warning of report!.warnings) process.stderr.write(`irisflame: warning: ${warning}\n`);
   },
 };
+
+/** The input, either collapsed into stacks or (sorted folded files) already merged into frames. */
+interface FlamegraphSource {
+  input?: FlamegraphInput;
+  merged?: MergedFrames;
+}
+
+/**
+ * Sorted folded input can be merged as it is read, unless an option needs every stack first (reversed or
+ * reordered stacks, the chain palette's renaming, a process filter) or `--verbose` wants the collapse's
+ * counts. (Kernel annotations only rename bcc-delimited stacks; the fast path gives up on those.)
+ */
+function mayMergeWhileReading(options: ResolvedFlamegraphOptions, collapse: CollapseOptions, verbose: boolean): boolean {
+  if (verbose || options.reverse || options.flamechart || options.colors === 'chain') return false;
+  if (collapse.format !== 'auto' && collapse.format !== 'folded') return false;
+  if (collapse.processFilter !== undefined) return false;
+  return makeProcessFilter(collapse) === undefined;
+}
 
 /** The annotation flags a user may give; any of them means the user chose, and we leave it alone. */
 const ANNOTATION_FLAG = /^--(?:no-)?(?:kernel|jit|all)(?:=|$)/;

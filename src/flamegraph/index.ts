@@ -5,7 +5,8 @@
 import type { Writable } from 'node:stream';
 import type { FoldedStacks } from '../collapse/types.js';
 import type { FlamegraphOptions } from './options.js';
-import { renderFlamegraphChunks } from './render.js';
+import { renderFlamegraphChunks, renderMergedChunks, type RenderedFlamegraph } from './render.js';
+import type { MergedFrames } from './sorted-folded.js';
 
 export type { FlamegraphOptions, PaletteName, ResolvedFlamegraphOptions } from './options.js';
 export { DEFAULT_FLAMEGRAPH_OPTIONS, PALETTE_NAMES, resolveFlamegraphOptions } from './options.js';
@@ -37,7 +38,22 @@ export async function writeFlamegraph(
   options: Partial<FlamegraphOptions>,
   out: Writable,
 ): Promise<FlamegraphReport> {
-  const { chunks, report } = renderFlamegraphChunks(input, options);
+  return writeChunks(renderFlamegraphChunks(input, options), out);
+}
+
+/**
+ * `writeFlamegraph` for frames merged while a sorted folded file was read (`mergeSortedFolded`): the
+ * same document as from that file's stacks.
+ */
+export async function writeMergedFlamegraph(
+  merged: MergedFrames,
+  options: Partial<FlamegraphOptions>,
+  out: Writable,
+): Promise<FlamegraphReport> {
+  return writeChunks(renderMergedChunks(merged, options), out);
+}
+
+async function writeChunks({ chunks, report }: RenderedFlamegraph, out: Writable): Promise<FlamegraphReport> {
   for (const chunk of chunks) {
     if (!out.write(chunk)) await waitForDrain(out);
   }
@@ -62,4 +78,9 @@ function waitForDrain(out: Writable): Promise<void> {
     out.once('drain', onDrain);
     out.once('error', onError);
   });
+}
+
+/** `renderFlamegraph` for frames merged while a sorted folded file was read (tests). */
+export function renderMergedFlamegraph(merged: MergedFrames, options: Partial<FlamegraphOptions> = {}): string {
+  return [...renderMergedChunks(merged, options).chunks].join('');
 }

@@ -126,78 +126,113 @@ function markWakers(key: StackKey): StackKey {
  */
 export function mergeStacks(stacks: OrderedStacks, minWeight: number): Frame[] {
   const frames: Frame[] = [];
-  // The open frames, by depth: the path from the root to the previous stack's leaf. A frame's name is
-  // kept as offsets into the key that opened it, and sliced only if the frame is kept: most frames of
-  // a big profile are too narrow to draw.
-  const openKey: string[] = [''];
-  const openNameStart: number[] = [0];
-  const openEnd: number[] = [0];
-  const openStart: number[] = [0];
-  const openDelta: number[] = [0];
-  const openChildWeight: number[] = [0];
   const differential = stacks.deltas !== undefined;
-  let depth = 0; // depth of the deepest open frame
-  let previous = '';
-  let time = 0;
+  // A frame's name is sliced only if the frame is kept: most frames of a big profile are too narrow to draw.
+  const flow = new FrameFlow((key, nameStart, nameEnd, depth, start, end, self, delta) => {
+    if (depth > 0 && end - start < minWeight) return;
+    frames.push({ name: key.slice(nameStart, nameEnd), depth, start, end, self, delta: differential ? delta : undefined });
+  });
+  const deltas = stacks.deltas;
+  for (let s = 0; s < stacks.keys.length; s++) flow.add(stacks.keys[s]!, stacks.weights[s]!, deltas ? deltas[s] : undefined);
+  flow.finish();
+  return frames;
+}
 
-  const close = (to: number): void => {
-    for (; depth > to; depth--) {
-      const width = time - openStart[depth]!;
-      openChildWeight[depth - 1]! += width;
-      if (width < minWeight) continue;
-      frames.push({
-        name: openKey[depth]!.slice(openNameStart[depth], openEnd[depth]),
-        depth,
-        start: openStart[depth]!,
-        end: time,
-        self: width - openChildWeight[depth]!,
-        delta: differential ? openDelta[depth] : undefined,
-      });
-    }
-  };
-  const isEmptyTrailing = (d: number, key: string): boolean =>
-    openNameStart[d] === openEnd[d] && isTrailing(key, openEnd[d]!);
+/**
+ * Receives each frame as it closes, children before parents, the root (depth 0, empty name) last. The
+ * name is `key.slice(nameStart, nameEnd)`, left to the sink so that dropped frames cost no string.
+ */
+export type FrameSink = (
+  key: string,
+  nameStart: number,
+  nameEnd: number,
+  depth: number,
+  start: number,
+  end: number,
+  self: number,
+  delta: number,
+) => void;
 
-  for (let s = 0; s < stacks.keys.length; s++) {
-    const key = stacks.keys[s]!;
-    let shared = sharedDepth(previous, key, openEnd, depth);
+/**
+ * flamegraph.pl's flow over stacks given one at a time, in merge order. It keeps only the open frames
+ * (the path from the root to the previous stack's leaf), so a caller can merge stacks as it reads them.
+ */
+export class FrameFlow {
+  // The open frames, by depth; a name is kept as offsets into the key that opened it.
+  private readonly openKey: string[] = [''];
+  private readonly openNameStart: number[] = [0];
+  private readonly openEnd: number[] = [0];
+  private readonly openStart: number[] = [0];
+  private readonly openDelta: number[] = [0];
+  private readonly openChildWeight: number[] = [0];
+  /** Depth of the deepest open frame. */
+  private depth = 0;
+  private previous = '';
+  private time = 0;
+  private stacks = 0;
+
+  constructor(private readonly sink: FrameSink) {}
+
+  /** The sum of the weights added so far, in order. */
+  get total(): number {
+    return this.time;
+  }
+
+  /** Add the next stack; `delta` (differential graphs) goes to its leaf if this stack opened it. */
+  add(key: StackKey, weight: number, delta: number | undefined): void {
+    let shared = sharedDepth(this.previous, key, this.openEnd, this.depth);
     // A shared name that is empty and last in `key` is not a frame of it ("a;;" is just a).
-    while (shared > 0 && isEmptyTrailing(shared, key)) shared--;
-    close(shared);
-    const firstNew = depth + 1;
-    let offset = shared === 0 ? 0 : openEnd[shared]! + 1;
+    while (shared > 0 && this.isEmptyTrailing(shared, key)) shared--;
+    this.close(shared);
+    const firstNew = this.depth + 1;
+    let depth = this.depth;
+    let offset = shared === 0 ? 0 : this.openEnd[shared]! + 1;
     while (offset < key.length) {
       let end = key.indexOf(SEPARATOR, offset);
       if (end === -1) end = key.length;
       depth++;
-      openKey[depth] = key;
-      openNameStart[depth] = offset;
-      openEnd[depth] = end;
-      openStart[depth] = time;
-      openDelta[depth] = 0;
-      openChildWeight[depth] = 0;
+      this.openKey[depth] = key;
+      this.openNameStart[depth] = offset;
+      this.openEnd[depth] = end;
+      this.openStart[depth] = this.time;
+      this.openDelta[depth] = 0;
+      this.openChildWeight[depth] = 0;
       offset = end + 1;
     }
     // Perl's split drops trailing empty names: "a;b;;" is a;b.
-    while (depth >= firstNew && isEmptyTrailing(depth, key)) depth--;
-    if (stacks.deltas) {
-      // The delta goes to the stack's leaf only if this stack opened it (the root opens with stack 0).
-      if (depth >= firstNew) openDelta[depth] = stacks.deltas[s]!;
-      else if (s === 0) openDelta[0] = stacks.deltas[s]!;
+    while (depth >= firstNew && this.isEmptyTrailing(depth, key)) depth--;
+    this.depth = depth;
+    if (delta !== undefined) {
+      // The root opens with the first stack.
+      if (depth >= firstNew) this.openDelta[depth] = delta;
+      else if (this.stacks === 0) this.openDelta[0] = delta;
     }
-    previous = key;
-    time += stacks.weights[s]!;
+    this.stacks++;
+    this.previous = key;
+    this.time += weight;
   }
-  close(0);
-  frames.push({
-    name: '',
-    depth: 0,
-    start: 0,
-    end: time,
-    self: time - openChildWeight[0]!,
-    delta: differential ? openDelta[0] : undefined,
-  });
-  return frames;
+
+  /** Close every frame, the root last. */
+  finish(): void {
+    this.close(0);
+    this.sink('', 0, 0, 0, 0, this.time, this.time - this.openChildWeight[0]!, this.openDelta[0]!);
+  }
+
+  private close(to: number): void {
+    const time = this.time;
+    for (let depth = this.depth; depth > to; depth--) {
+      const start = this.openStart[depth]!;
+      const width = time - start;
+      this.openChildWeight[depth - 1]! += width;
+      const key = this.openKey[depth]!;
+      this.sink(key, this.openNameStart[depth]!, this.openEnd[depth]!, depth, start, time, width - this.openChildWeight[depth]!, this.openDelta[depth]!);
+    }
+    if (this.depth > to) this.depth = to;
+  }
+
+  private isEmptyTrailing(depth: number, key: string): boolean {
+    return this.openNameStart[depth] === this.openEnd[depth] && isTrailing(key, this.openEnd[depth]!);
+  }
 }
 
 /** True when only separators follow `offset` in `key`. */

@@ -8,9 +8,10 @@ import { FrameColors } from './color.js';
 import { frameChunks } from './frames.js';
 import type { FlamegraphInput, FlamegraphReport } from './index.js';
 import { computeScale, layoutFrames } from './layout.js';
-import { mergeStacks, orderStacks } from './merge.js';
-import { resolveFlamegraphOptions, type FlamegraphOptions } from './options.js';
+import { mergeStacks, orderStacks, type Frame } from './merge.js';
+import { resolveFlamegraphOptions, type FlamegraphOptions, type ResolvedFlamegraphOptions } from './options.js';
 import { readPaletteMap, writePaletteMap, type PaletteMap } from './palettes/palette-map.js';
+import { framesAtLeast, type MergedFrames } from './sorted-folded.js';
 import { documentShell } from './svg.js';
 
 /** flamegraph.pl warns below this many samples: something probably went wrong upstream. */
@@ -24,6 +25,46 @@ export interface RenderedFlamegraph {
 
 export function renderFlamegraphChunks(input: FlamegraphInput, partial: Partial<FlamegraphOptions>): RenderedFlamegraph {
   const options = resolveFlamegraphOptions(partial);
+  return renderChunks(options, () => {
+    const ordered = orderStacks(input.stacks, input.before, {
+      reverse: options.reverse,
+      flamechart: options.flamechart,
+      chain: options.colors === 'chain',
+    });
+    return {
+      total: ordered.total,
+      maxDelta: ordered.maxDelta,
+      differential: input.before !== undefined,
+      frames: (minWeight) => mergeStacks(ordered, minWeight),
+    };
+  });
+}
+
+/**
+ * The same document from frames merged while the input was read (src/flamegraph/sorted-folded.ts): only
+ * for plain (not differential) stacks in sorted order, i.e. without `reverse`, `flamechart` or the
+ * `chain` palette, which reorder or rename stacks.
+ */
+export function renderMergedChunks(merged: MergedFrames, partial: Partial<FlamegraphOptions>): RenderedFlamegraph {
+  const options = resolveFlamegraphOptions(partial);
+  return renderChunks(options, () => ({
+    total: merged.total,
+    maxDelta: 1,
+    differential: false,
+    frames: (minWeight) => framesAtLeast(merged, minWeight),
+  }));
+}
+
+/** Merged stacks, ready to scale: their total, and their frames given the narrowest width drawn. */
+interface MergeResult {
+  total: number;
+  /** Largest |after − before|, at least 1. */
+  maxDelta: number;
+  differential: boolean;
+  frames: (minWeight: number) => Frame[];
+}
+
+function renderChunks(options: ResolvedFlamegraphOptions, merge: () => MergeResult): RenderedFlamegraph {
   const warnings: string[] = [];
   let attributes: NameAttributes | undefined;
   if (options.nameattr !== undefined) {
@@ -33,30 +74,25 @@ export function renderFlamegraphChunks(input: FlamegraphInput, partial: Partial<
   }
   const paletteMap: PaletteMap | undefined = options.cp ? readPaletteMap(options.paletteFile) : undefined;
 
-  const ordered = orderStacks(input.stacks, input.before, {
-    reverse: options.reverse,
-    flamechart: options.flamechart,
-    chain: options.colors === 'chain',
-  });
-  if (!(ordered.total > 0) && options.total === undefined) {
+  const merged = merge();
+  if (!(merged.total > 0) && options.total === undefined) {
     throw new IrisflameError('NO_STACKS', 'no stacks to draw: the input holds no samples', {
       hint: 'check that the capture recorded call stacks (perf record -g), or pass --total to draw an empty graph',
     });
   }
-  if (options.countname === 'samples' && ordered.total < LOW_COUNT && ordered.total > 0) {
-    warnings.push(`stack count is low (${ordered.total}); did something go wrong?`);
+  if (options.countname === 'samples' && merged.total < LOW_COUNT && merged.total > 0) {
+    warnings.push(`stack count is low (${merged.total}); did something go wrong?`);
   }
-  const scale = computeScale(ordered.total, options);
+  const scale = computeScale(merged.total, options);
   if (scale.warning) warnings.push(scale.warning);
-  const frames = mergeStacks(ordered, scale.minWeight);
+  const frames = merged.frames(scale.minWeight);
   const layout = layoutFrames(frames, scale, options);
-  const differential = input.before !== undefined;
   const { head, tail } = documentShell(options, {
     imageHeight: layout.imageHeight,
     total: scale.total,
-    legend: options.colors === 'kind' && !differential,
+    legend: options.colors === 'kind' && !merged.differential,
   });
-  const colors = new FrameColors(options, ordered.maxDelta, paletteMap);
+  const colors = new FrameColors(options, merged.maxDelta, paletteMap);
   const body = frameChunks(layout, { options, total: scale.total, colors, attributes });
 
   function* chunks(): Generator<string> {
@@ -65,5 +101,5 @@ export function renderFlamegraphChunks(input: FlamegraphInput, partial: Partial<
     yield tail;
     if (paletteMap) writePaletteMap(options.paletteFile, paletteMap);
   }
-  return { chunks: chunks(), report: { warnings, frames: layout.rects.length, total: ordered.total } };
+  return { chunks: chunks(), report: { warnings, frames: layout.rects.length, total: merged.total } };
 }

@@ -1,0 +1,149 @@
+/**
+ * The sorted-folded fast path (frames merged while the file is read) against the general path (collapse
+ * every stack into a Map, sort, merge): the same SVG bytes on every committed folded fixture, and a
+ * fall-back whenever the input is not what the fast path handles.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { collapseInput, type CollapseRun } from '../../src/collapse/pipeline.js';
+import { renderFlamegraph, renderMergedFlamegraph, type FlamegraphOptions } from '../../src/flamegraph/index.js';
+import { mergeSortedFolded } from '../../src/flamegraph/sorted-folded.js';
+import { REPO_ROOT, runCli } from '../support/cli.js';
+
+const FIXTURE_DIRS = ['fixtures/flamegraph', 'fixtures/collapse/folded'];
+const OPTION_SETS: Partial<FlamegraphOptions>[] = [
+  {},
+  { minwidth: 0, colors: 'hot', inverted: true, width: 700 },
+  { minwidth: '2%', colors: 'java', hash: true, title: 'sorted', countname: 'bytes' },
+  { total: 1e9, fontsize: 9 },
+];
+
+function foldedFixtures(): string[] {
+  const found: string[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir).sort()) {
+      const path = join(dir, entry);
+      if (statSync(path).isDirectory()) walk(path);
+      else if (/\.folded(\.gz)?$/.test(entry)) found.push(path);
+    }
+  };
+  for (const dir of FIXTURE_DIRS) walk(join(REPO_ROOT, dir));
+  return found;
+}
+
+const scratch = mkdtempSync(join(tmpdir(), 'irisflame-sorted-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/**
+ * The fixture's lines sorted byte-wise, as a collapser writes them (plain text, not gzip); with `unique`,
+ * only the first line of each stack (as a collapser writes each stack once).
+ */
+function sortedCopy(path: string, unique = false): string {
+  const raw = readFileSync(path);
+  const bytes = raw[0] === 0x1f && raw[1] === 0x8b ? gunzipSync(raw) : raw;
+  let lines = bytes.toString('latin1').split('\n').filter((line) => line !== '');
+  if (unique) {
+    const seen = new Set<string>();
+    lines = lines.filter((line) => {
+      const key = line.replace(/\s\S*\s*$/, '');
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+  }
+  const copy = join(scratch, `${relative(REPO_ROOT, path).replaceAll('/', '_')}${unique ? '.unique' : ''}.sorted`);
+  writeFileSync(copy, `${lines.sort().join('\n')}\n`, 'latin1');
+  return copy;
+}
+
+async function collapseOrUndefined(path: string): Promise<CollapseRun | undefined> {
+  try {
+    return await collapseInput(path, { all: true });
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * What the fast path promises to take (given lines sorted by stack): one count column, each stack once,
+ * nothing skipped or noted, no bcc delimiter.
+ */
+function fastPathTakes(run: CollapseRun | undefined): boolean {
+  if (run === undefined || run.format !== 'folded' || run.before !== undefined) return false;
+  if (run.report.samples !== run.stacks.size) return false;
+  if (run.report.badLines > 0 || run.report.notes.length > 0) return false;
+  return ![...run.stacks.keys()].some((key) => key.includes(';-'));
+}
+
+describe('the sorted folded fast path', () => {
+  const fixtures = foldedFixtures();
+
+  it('finds the committed folded fixtures', () => {
+    expect(fixtures.length).toBeGreaterThanOrEqual(25);
+  });
+
+  for (const [fixture, unique] of fixtures.flatMap((path) => [[path, false], [path, true]] as const)) {
+    const name = `${relative(REPO_ROOT, fixture)}${unique ? ' (each stack once)' : ''}`;
+    it(`draws the sorted ${name} byte for byte as the general path does, or leaves it to that path`, async () => {
+      const path = sortedCopy(fixture, unique);
+      const run = await collapseOrUndefined(path);
+      const merged = await mergeSortedFolded(path, 'auto', true);
+      expect(merged !== undefined).toBe(fastPathTakes(run));
+      if (merged === undefined) return;
+      expect(merged.total).toBe([...run!.stacks.values()].reduce((sum, weight) => sum + weight, 0));
+      for (const options of OPTION_SETS) {
+        expect(renderMergedFlamegraph(merged, options)).toBe(renderFlamegraph({ stacks: run!.stacks }, options));
+      }
+    });
+  }
+
+  it('takes most of the sorted fixtures, the real captures among them', async () => {
+    let taken = 0;
+    for (const fixture of fixtures) if ((await mergeSortedFolded(sortedCopy(fixture, true), 'auto', true)) !== undefined) taken++;
+    expect(taken).toBeGreaterThanOrEqual(18);
+    expect(await mergeSortedFolded(sortedCopy(join(REPO_ROOT, 'fixtures/flamegraph/captures/perl.folded')), 'auto', true)).toBeDefined();
+  });
+
+  it('gives up on stacks out of order, a stack repeated, two count columns, a bad line and stdin', async () => {
+    const cases: Record<string, string> = {
+      unsorted: 'main;b 1\nmain;a 2\n',
+      repeated: 'main;a 1\nmain;a 2\n',
+      differential: 'main;a 1 2\nmain;b 3 4\n',
+      bad: 'main;a 1\nnot a count\nmain;b 2\n',
+    };
+    for (const [label, text] of Object.entries(cases)) {
+      const path = join(scratch, `${label}.folded`);
+      writeFileSync(path, text);
+      expect(await mergeSortedFolded(path, 'auto', false), label).toBeUndefined();
+    }
+    expect(await mergeSortedFolded('-', 'auto', false)).toBeUndefined();
+    expect(await mergeSortedFolded(undefined, 'auto', false)).toBeUndefined();
+  });
+
+  it('renames nothing: with kernel annotations on, a bcc-delimited stack goes to the general path', async () => {
+    const path = join(scratch, 'bcc.folded');
+    writeFileSync(path, 'python;main;-;sys_read 3\n');
+    expect(await mergeSortedFolded(path, 'auto', true)).toBeUndefined();
+    expect(await mergeSortedFolded(path, 'auto', false)).toBeDefined();
+  });
+
+  it('draws an unsorted file through the CLI exactly as its sorted copy (fast path) and the API', async () => {
+    const fixture = join(REPO_ROOT, 'fixtures/flamegraph/captures/perl.folded');
+    const sorted = sortedCopy(fixture);
+    const lines = readFileSync(sorted, 'latin1').split('\n').filter((line) => line !== '');
+    const unsorted = join(scratch, 'perl-reversed.folded');
+    writeFileSync(unsorted, `${lines.reverse().join('\n')}\n`, 'latin1');
+    expect(await mergeSortedFolded(unsorted, 'auto', true)).toBeUndefined();
+
+    const fromUnsorted = await runCli(['flamegraph', unsorted]);
+    const fromSorted = await runCli(['flamegraph', sorted]);
+    expect(fromUnsorted.exitCode).toBe(0);
+    expect(fromSorted.exitCode).toBe(0);
+    expect(fromSorted.stdoutBytes.equals(fromUnsorted.stdoutBytes)).toBe(true);
+    const run = await collapseInput(fixture, { all: true });
+    expect(fromSorted.stdout).toBe(renderFlamegraph({ stacks: run.stacks }));
+  });
+});
