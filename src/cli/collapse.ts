@@ -24,8 +24,8 @@ export const collapseCommand: CommandModule<object, CollapseArgs> = {
       .positional('file', { type: 'string', describe: 'input file, plain or gzip; stdin when absent or "-"' })
       .options(COLLAPSE_YARGS_OPTIONS)
       .option('output', { alias: 'o', type: 'string', describe: 'write to this file (all or nothing) instead of stdout' })
-      .example('perf script | $0 collapse > out.folded', 'fold perf script output from a pipe')
-      .example('$0 collapse --iris --pid perf.txt.gz -o iris.folded', 'only IRIS processes, one tower per pid') as never,
+      .example('perf script | $0 > out.folded', 'fold perf script output from a pipe')
+      .example('$0 --iris --pid perf.txt.gz -o iris.folded', 'only IRIS processes, one tower per pid') as never,
   handler: async (argv) => {
     const options = collapseOptionsFromArgv(argv);
     const collapse = (): Promise<CollapseRun> => collapseInput(inputPath(argv.file), options);

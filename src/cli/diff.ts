@@ -33,7 +33,7 @@ export const diffCommand: CommandModule<object, DiffArgs> = {
       .option('normalize', { alias: 'n', type: 'boolean', default: D.normalize, describe: 'scale BEFORE to the total of AFTER' })
       .option('strip-hex', { alias: 's', type: 'boolean', default: D.stripHex, describe: 'replace hex addresses with 0x...' })
       .option('output', { alias: 'o', type: 'string', describe: 'write to this file (all or nothing) instead of stdout' })
-      .example('$0 diff before.folded after.folded | $0 flamegraph > diff.svg', 'red grew, blue shrank') as never,
+      .example('$0 before.folded after.folded | irisflame flamegraph > diff.svg', 'red grew, blue shrank') as never,
   handler: async (argv) => {
     argv.before = inputPath(argv.before) ?? STDIN_NAME;
     argv.after = inputPath(argv.after) ?? STDIN_NAME;

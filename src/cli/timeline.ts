@@ -64,8 +64,8 @@ export const timelineCommand: CommandModule<object, TimelineArgs> = {
       .option('iris', { type: 'boolean', default: DEFAULTS.iris, describe: 'only IRIS processes and their descendants' })
       .option('iris-dir', { type: 'string', default: DEFAULTS.irisDir, describe: 'where IRIS is installed' })
       .option('output', { alias: 'o', type: 'string', describe: 'SVG to write (default: FILE with .svg, or stdout for stdin)' })
-      .example('perf script --show-task-events -F +pid > restart.txt && $0 timeline restart.txt', 'a capture taken elsewhere')
-      .example('$0 timeline --iris restart.lifecycle.txt.gz -o restart.svg', 'IRIS processes only') as never,
+      .example('perf script --show-task-events -F +pid > restart.txt && $0 restart.txt', 'a capture taken elsewhere')
+      .example('$0 --iris restart.lifecycle.txt.gz -o restart.svg', 'IRIS processes only') as never,
   handler: async (argv) => {
     if (argv.file === undefined) throw new UsageError('say which capture to read (a file, or "-" for stdin)');
     // yargs turns a lone "-" positional into "".
