@@ -10,7 +10,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { collapseInput, type CollapseRun } from '../../src/collapse/pipeline.js';
 import { renderFlamegraph, renderMergedFlamegraph, type FlamegraphOptions } from '../../src/flamegraph/index.js';
-import { mergeSortedFolded } from '../../src/flamegraph/sorted-folded.js';
+import { FRAME_BLOCK, mergeSortedFolded } from '../../src/flamegraph/sorted-folded.js';
 import { REPO_ROOT, runCli } from '../support/cli.js';
 
 const FIXTURE_DIRS = ['fixtures/flamegraph', 'fixtures/collapse/folded'];
@@ -105,6 +105,17 @@ describe('the sorted folded fast path', () => {
     for (const fixture of fixtures) if ((await mergeSortedFolded(sortedCopy(fixture, true), 'auto', true)) !== undefined) taken++;
     expect(taken).toBeGreaterThanOrEqual(18);
     expect(await mergeSortedFolded(sortedCopy(join(REPO_ROOT, 'fixtures/flamegraph/captures/perl.folded')), 'auto', true)).toBeDefined();
+  });
+
+  it('keeps frames beyond one storage block in order', async () => {
+    const lines: string[] = [];
+    for (let i = 0; lines.length < FRAME_BLOCK; i++) lines.push(`app;f${i % 97};g${i} ${1 + (i % 7)}`);
+    const path = join(scratch, 'many.folded');
+    writeFileSync(path, `${lines.sort().join('\n')}\n`);
+    const merged = await mergeSortedFolded(path, 'auto', true);
+    expect(merged!.count).toBeGreaterThan(FRAME_BLOCK);
+    const run = await collapseInput(path, { all: true });
+    expect(renderMergedFlamegraph(merged!, { minwidth: 0 })).toBe(renderFlamegraph({ stacks: run.stacks }, { minwidth: 0 }));
   });
 
   it('gives up on stacks out of order, a stack repeated, two count columns, a bad line and stdin', async () => {
