@@ -35,8 +35,8 @@ export const flamegraphCommand: CommandModule<object, FlamegraphArgs> = {
       .option('output', { alias: 'o', type: 'string', describe: 'write the SVG to this file (default stdout)' })
       .options(FLAMEGRAPH_YARGS_OPTIONS)
       .options(COLLAPSE_YARGS_OPTIONS)
-      .example('$0 flamegraph out.perf > out.svg', 'perf script output to a flame graph')
-      .example('$0 flamegraph --inverted -o icicle.svg out.folded', 'folded stacks to an icicle graph'),
+      .example('$0 out.perf > out.svg', 'perf script output to a flame graph')
+      .example('$0 --inverted -o icicle.svg out.folded', 'folded stacks to an icicle graph'),
   handler: async (argv) => {
     // Options first: a bad --width fails before a large input is read.
     const options = flamegraphOptionsFromArgv(argv);
