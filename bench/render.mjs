@@ -182,7 +182,7 @@ async function reportPhases(input) {
   const copyCpu = cpuMs(process.cpuUsage(cpu));
   console.log(`fresh-memory floor: copying the ${(copy.length / 2 ** 20).toFixed(0)} MiB input into new memory takes ${copyCpu.toFixed(0)} ms CPU here`);
   console.log(
-    `irisflame phases (in-process): collapse ${collapseMs.toFixed(0)} ms wall / ${collapseCpu.toFixed(0)} ms CPU, ` +
+    `irisflame general path (unsorted or stdin input), in-process: collapse ${collapseMs.toFixed(0)} ms wall / ${collapseCpu.toFixed(0)} ms CPU, ` +
       `flame graph ${renderMs.toFixed(0)} ms wall / ${renderCpu.toFixed(0)} ms CPU`,
   );
 }
