@@ -7,7 +7,7 @@ import type { TaskEvent } from './model.js';
 export const TASK_EVENT_MARKER = 'PERF_RECORD_';
 
 export type TaskEventLine =
-  | { kind: 'event'; event: TaskEvent; /** Thread id in the line's prefix (who perf says logged it). */ lineTid: number }
+  | { kind: 'event'; event: TaskEvent }
   | { kind: 'lost'; count: number }
   | { kind: 'other' } // a PERF_RECORD_ line we do not need (MMAP, SWITCH, …)
   | { kind: 'bad' };
@@ -39,25 +39,23 @@ export function parseTaskEventLine(line: string): TaskEventLine {
   if (!isTaskRecord) return { kind: 'other' };
   if (!prefix) return { kind: 'bad' };
   const time = Number(prefix[3]);
-  const lineTid = Number(prefix[2] ?? prefix[1] ?? -1);
   const fork = FORK.exec(record);
   if (fork) {
     return {
       kind: 'event',
-      lineTid,
       event: { kind: 'fork', time, pid: Number(fork[1]), tid: Number(fork[2]), ppid: Number(fork[3]), ptid: Number(fork[4]) },
     };
   }
   const exit = EXIT.exec(record);
   if (exit) {
-    return { kind: 'event', lineTid, event: { kind: 'exit', time, pid: Number(exit[1]), tid: Number(exit[2]), ppid: Number(exit[3]) } };
+    return { kind: 'event', event: { kind: 'exit', time, pid: Number(exit[1]), tid: Number(exit[2]), ppid: Number(exit[3]) } };
   }
   const comm = COMM.exec(record);
   if (comm) {
     const pid = Number(comm[3]);
     const tid = Number(comm[4]);
     const name = comm[2]!;
-    return { kind: 'event', lineTid, event: comm[1] ? { kind: 'exec', time, pid, tid, comm: name } : { kind: 'comm', time, pid, tid, comm: name } };
+    return { kind: 'event', event: comm[1] ? { kind: 'exec', time, pid, tid, comm: name } : { kind: 'comm', time, pid, tid, comm: name } };
   }
   return { kind: 'bad' };
 }

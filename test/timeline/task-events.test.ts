@@ -5,7 +5,6 @@ describe('perf task event lines', () => {
   test('a fork gives child and parent ids and the time', () => {
     expect(parseTaskEventLine('irisstop  8043/8043  [000]   452.631236: PERF_RECORD_FORK(8044:8044):(8043:8043)')).toEqual({
       kind: 'event',
-      lineTid: 8043,
       event: { kind: 'fork', time: 452.631236, pid: 8044, tid: 8044, ppid: 8043, ptid: 8043 },
     });
   });
@@ -13,7 +12,6 @@ describe('perf task event lines', () => {
   test('an exit and an exec are told apart from a plain rename', () => {
     expect(parseTaskEventLine('irisdb  8044 [001]   452.760847: PERF_RECORD_EXIT(8044:8044):(8043:8043)')).toMatchObject({
       event: { kind: 'exit', pid: 8044, ppid: 8043 },
-      lineTid: 8044,
     });
     expect(parseTaskEventLine('irisdb  8044 [000]   452.632720: PERF_RECORD_COMM exec: irisdb:8044/8044')).toMatchObject({
       event: { kind: 'exec', comm: 'irisdb', pid: 8044 },
