@@ -24,6 +24,21 @@ export function viewOf(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+/** Linear probing: `id` goes into the first empty slot from its hash on. */
+function placeInSlots(slots: Int32Array, id: number, hash: number): void {
+  const mask = slots.length - 1;
+  let slot = hash & mask;
+  while (slots[slot] !== EMPTY_SLOT) slot = (slot + 1) & mask;
+  slots[slot] = id;
+}
+
+/** A slot array of `length` holding ids 0..size-1 again, placed by their stored hashes. */
+function rehashedSlots(length: number, hashes: Int32Array, size: number): Int32Array<ArrayBuffer> {
+  const slots = new Int32Array(length).fill(EMPTY_SLOT);
+  for (let id = 0; id < size; id++) placeInSlots(slots, id, hashes[id]!);
+  return slots;
+}
+
 function growInt32(array: Int32Array<ArrayBuffer>, minimum: number): Int32Array<ArrayBuffer> {
   let size = array.length;
   while (size < minimum) size *= 2;
@@ -118,15 +133,11 @@ export class ByteTable {
   }
 
   private place(id: number, hash: number): void {
-    const mask = this.slots.length - 1;
-    let slot = hash & mask;
-    while (this.slots[slot] !== EMPTY_SLOT) slot = (slot + 1) & mask;
-    this.slots[slot] = id;
+    placeInSlots(this.slots, id, hash);
   }
 
   private rehash(): void {
-    this.slots = new Int32Array(this.slots.length * 2).fill(EMPTY_SLOT);
-    for (let id = 0; id < this.size; id++) this.place(id, this.hashes[id]!);
+    this.slots = rehashedSlots(this.slots.length * 2, this.hashes, this.size);
   }
 }
 
@@ -215,14 +226,10 @@ export class StackTable {
   }
 
   private place(id: number, hash: number): void {
-    const mask = this.slots.length - 1;
-    let slot = hash & mask;
-    while (this.slots[slot] !== EMPTY_SLOT) slot = (slot + 1) & mask;
-    this.slots[slot] = id;
+    placeInSlots(this.slots, id, hash);
   }
 
   private rehash(): void {
-    this.slots = new Int32Array(this.slots.length * 2).fill(EMPTY_SLOT);
-    for (let id = 0; id < this.size; id++) this.place(id, this.hashes[id]!);
+    this.slots = rehashedSlots(this.slots.length * 2, this.hashes, this.size);
   }
 }
