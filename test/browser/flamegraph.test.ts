@@ -184,6 +184,8 @@ describe.skipIf(skip)('flame graph script in Chromium', () => {
     const asked = answerPrompt(page, 'gamma|tiny');
     await page.keyboard.press('F3');
     await asked;
+    // Written once clicks pause (replaceState is slow on huge documents), so wait for it.
+    await page.waitForURL((u) => u.searchParams.get('s') === 'gamma|tiny');
     const url = new URL(page.url());
     expect(url.searchParams.get('s')).toBe('gamma|tiny');
     expect(url.searchParams.get('x')).not.toBeNull();

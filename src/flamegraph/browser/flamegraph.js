@@ -319,10 +319,39 @@
 
   function zoomAndRemember(f) {
     zoom(f);
-    var p = fgLib.getParams();
+    var p = params();
     if (f === 0) { delete p.x; delete p.y; } else {
       p.x = m.rects[f].getAttribute('x'); p.y = m.rects[f].getAttribute('y');
     }
+    remember(p);
+  }
+
+  /* ---- URL state, written when the page is next idle: in Chromium, history.replaceState on a huge document
+   * costs 15-50 ms at 150k frames (FrameLoader::updateForSameDocumentNavigation, Document::SetURL), which would
+   * otherwise delay the painting of the click's response. Until then the pending parameters are the state (a
+   * reload within that moment, about 0.3 s, restores the state before the last click). ---- */
+
+  var pending = null, flushTimer = 0;
+
+  function params() {
+    if (pending === null) return fgLib.getParams();
+    var p = {};
+    for (var k in pending) p[k] = pending[k];
+    return p;
+  }
+
+  function remember(p) {
+    pending = p;
+    // Once clicks pause (restarted by each one), then when idle: inside a run of clicks it would land in the
+    // next click's frame.
+    clearTimeout(flushTimer);
+    flushTimer = setTimeout(function () { whenIdle(flushParams); }, 300);
+  }
+
+  function flushParams() {
+    if (pending === null) return;
+    var p = pending;
+    pending = null;
     fgLib.setParams(p);
   }
 
@@ -342,10 +371,10 @@
       if (hit !== ((f & F_MATCH) !== 0)) m.flags[i] = f ^ F_MATCH;
     }
     drawHighlights();
-    var p = fgLib.getParams();
+    var p = params();
     if (term !== null) p.s = term; else delete p.s;
     if (ignoreCase) p.i = '1'; else delete p.i;
-    fgLib.setParams(p);
+    remember(p);
     if (searchBtn) {
       searchBtn.classList.toggle('show', term !== null);
       searchBtn.firstChild.nodeValue = term !== null ? 'Reset Search' : 'Search';
