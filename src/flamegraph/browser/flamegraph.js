@@ -149,11 +149,24 @@
       box = innerSvg('overlaybox');
       anchor.parentNode.insertBefore(box.parentNode, anchor.nextSibling);
     }
+    if (framesBox) moveTexts();
     var before = framesBox ? null : frames.nextSibling;
     highlights = layer(box, 'g', 'highlights', before);
     overlay = layer(box, 'g', 'zoomframes', before);
     hoverBox = layer(box, 'rect', 'hoverbox', before);
     cursorBox = layer(box, 'rect', 'cursorbox', before);
+  }
+
+  // The texts the script changes (details, matched, the buttons) go into a foreignObject of their own, in place:
+  // a text change in the root <svg> relayouts the root, about 10 ms at 150k frames; inside it, almost nothing.
+  function moveTexts() {
+    var ids = ['details', 'unzoom', 'search', 'ignorecase', 'matched'], box = null, k, e;
+    for (k = 0; k < ids.length; k++) {
+      e = document.getElementById(ids[k]);
+      if (!e || e.parentNode !== svg) continue;
+      if (!box) { box = innerSvg('textbox'); svg.insertBefore(box.parentNode, e); }
+      box.appendChild(e);
+    }
   }
 
   function layer(parent, tag, id, before) {
