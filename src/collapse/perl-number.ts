@@ -17,6 +17,11 @@ export function formatPerlNumber(value: number): string {
     // Exact digits (String() would round past 2^53 to "…847000"); -0 prints as "0", as in Perl.
     return Number.isSafeInteger(value) ? String(value === 0 ? 0 : value) : BigInt(value).toString();
   }
+  return formatNv(value);
+}
+
+/** How Perl prints a double (NV): `%.15g`. */
+export function formatNv(value: number): string {
   return formatG(value, NV_SIGNIFICANT_DIGITS);
 }
 

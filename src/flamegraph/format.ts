@@ -4,6 +4,7 @@
  * (`%.15g`). JavaScript's `toFixed` rounds exact ties away from zero (2.5 → "3", C says "2"), and
  * `String()` prints the shortest round-trip form (0.30000000000000004, Perl says 0.3), hence these.
  */
+import { formatNv } from '../collapse/perl-number.js';
 
 /** C's `%.{digits}f` for digits 0..3. */
 export function fixed(value: number, digits: number): string {
@@ -28,22 +29,13 @@ function withDecimals(units: number, digits: number): string {
   return `${sign}${text.slice(0, -digits)}.${text.slice(-digits)}`;
 }
 
-/** Perl's default number to string (`%.15g`). */
+/**
+ * Perl's default number to string for the values flamegraph.pl computes (`%.15g`); integers print in full
+ * below 1e15, where `%.15g` has no exponent.
+ */
 export function perlNumber(value: number): string {
   if (Number.isInteger(value) && Math.abs(value) < 1e15) return String(value);
-  const rounded = Number(value.toPrecision(15));
-  const abs = Math.abs(rounded);
-  if (abs !== 0 && (abs < 1e-4 || abs >= 1e15)) return gExponent(rounded);
-  return String(rounded);
-}
-
-/** `%.15g` in exponent form: mantissa without trailing zeros, exponent with sign and two digits. */
-function gExponent(value: number): string {
-  const [mantissa, exponent] = value.toExponential(14).split('e') as [string, string];
-  const trimmed = mantissa.includes('.') ? mantissa.replace(/\.?0+$/, '') : mantissa;
-  const sign = exponent.startsWith('-') ? '-' : '+';
-  const digits = exponent.replace(/^[+-]/, '').padStart(2, '0');
-  return `${trimmed}e${sign}${digits}`;
+  return formatNv(value);
 }
 
 /** "1234567" → "1,234,567" (flamegraph.pl adds commas to sample counts, perlfaq5's way). */
