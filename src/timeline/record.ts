@@ -18,7 +18,8 @@ import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { rename } from 'node:fs/promises';
+import { once } from 'node:events';
+import { writeFileAtomically } from '../cli/atomic-output.js';
 import { IrisflameError, UsageError } from '../errors.js';
 import { outputPaths } from '../record/naming.js';
 import { resolveRecordOptions } from '../record/options.js';
@@ -141,18 +142,23 @@ export function startLifecycleSession(options: LifecycleSessionOptions): RecordS
   };
 }
 
-/** Header then perf script's text, gzipped, written all or nothing. */
+/** Header then perf script's text, gzipped, written all or nothing (writeFileAtomically's temp + rename). */
 async function writeCapture(path: string, header: string, scriptPath: string): Promise<void> {
-  const temporary = `${path}.partial`;
   async function* content(): AsyncGenerator<Buffer> {
     yield Buffer.from(header);
     for await (const chunk of createReadStream(scriptPath)) yield chunk as Buffer;
   }
   try {
-    await pipeline(Readable.from(content()), createGzip(), createWriteStream(temporary));
-    await rename(temporary, path);
+    await writeFileAtomically(
+      path,
+      async () => undefined,
+      (_, out) =>
+        pipeline(Readable.from(content()), createGzip(), async (gzipped: AsyncIterable<Buffer>) => {
+          for await (const chunk of gzipped) if (!out.write(chunk)) await once(out, 'drain');
+        }),
+    );
   } catch (error) {
-    rmSync(temporary, { force: true });
+    if (error instanceof IrisflameError) throw error;
     throw new IrisflameError('OUTPUT', `cannot write ${path}: ${(error as Error).message}`, { cause: error });
   }
 }
