@@ -7,7 +7,7 @@ import { collapseInput, type CollapseRun } from '../collapse/pipeline.js';
 import { STDIN_NAME } from '../collapse/input.js';
 import { writeFolded } from '../collapse/write.js';
 import { COLLAPSE_YARGS_OPTIONS, collapseOptionsFromArgv } from './collapse-options.js';
-import { writeFileAtomically } from './atomic-output.js';
+import { writeFileAtomically } from '../atomic-output.js';
 
 interface CollapseArgs {
   file?: string;

@@ -8,7 +8,7 @@ import { openInput, STDIN_NAME } from '../collapse/input.js';
 import { writeFolded } from '../collapse/write.js';
 import type { CollapseResult } from '../collapse/types.js';
 import { DEFAULT_DIFF_FOLDED_OPTIONS as D, diffFolded, readFoldedProfile, type FoldedProfile } from '../diff/difffolded.js';
-import { writeFileAtomically } from './atomic-output.js';
+import { writeFileAtomically } from '../atomic-output.js';
 import { inputPath } from './collapse.js';
 
 interface DiffArgs {

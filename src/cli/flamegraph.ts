@@ -15,7 +15,7 @@ import {
 } from '../flamegraph/index.js';
 import { DEFAULT_FLAMEGRAPH_OPTIONS, resolveFlamegraphOptions } from '../flamegraph/options.js';
 import { mergeSortedFolded, type MergedFrames } from '../flamegraph/sorted-folded.js';
-import { writeFileAtomically } from './atomic-output.js';
+import { writeFileAtomically } from '../atomic-output.js';
 import { reportCollapse } from './collapse.js';
 import { COLLAPSE_YARGS_OPTIONS, collapseOptionsFromArgv } from './collapse-options.js';
 import { FLAMEGRAPH_YARGS_OPTIONS, flamegraphOptionsFromArgv } from './flamegraph-options.js';

@@ -8,7 +8,7 @@
  * the header is over: with `onSample` relabelling when the header held argv, and the plain fast collapser
  * otherwise (plain perf script output, where a per-sample hook would cost a third of the speed for nothing).
  */
-import { createRootLabeler } from '../timeline/root-labeler.js';
+import { createRootLabeler } from '../iris/root-labeler.js';
 import { HASH, NEWLINE } from './perf-bytes.js';
 import { createPerfCollapser } from './perf.js';
 import type { PerfCollapseOptions } from './perf-options.js';

@@ -10,7 +10,7 @@ import { createBpftraceCollapser } from '../collapse/bpftrace.js';
 import { LineSplitter } from '../collapse/lines.js';
 import { RecordError } from '../errors.js';
 import type { Recording, RecordingResult, RecordPlan } from './backend.js';
-import { signalChild, spawnTracked, stderrText } from './children.js';
+import { signalChild, spawnTracked, stderrText } from '../tools/children.js';
 import { bpftraceStderrLines, distillBpftraceError } from './tool-errors.js';
 import { demangleNames } from './demangle.js';
 import { UserSymbolizer } from './user-symbols.js';

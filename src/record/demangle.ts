@@ -4,7 +4,7 @@
  * c++filt the names stay mangled, still correct, only harder to read.
  */
 import { execa } from 'execa';
-import { findExecutable } from './executables.js';
+import { findExecutable } from '../tools/executables.js';
 
 const MANGLED = /^_Z/;
 

@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
-import { findExecutable } from './executables.js';
+import { findExecutable } from '../tools/executables.js';
 
 /** Start the desktop's opener, detached; false when there is none to start. */
 export function openInDesktop(path: string, env: NodeJS.ProcessEnv = process.env): boolean {

@@ -5,7 +5,7 @@
  */
 import { constants, promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
-import { writeFileAtomically } from '../cli/atomic-output.js';
+import { writeFileAtomically } from '../atomic-output.js';
 import type { CollapseResult } from '../collapse/types.js';
 import { writeFolded } from '../collapse/write.js';
 import { IrisflameError } from '../errors.js';

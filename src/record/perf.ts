@@ -16,7 +16,7 @@ import { createPerfCollapser } from '../collapse/perf.js';
 import type { PerfCollapseOptions, PerfSample } from '../collapse/perf-options.js';
 import { RecordError } from '../errors.js';
 import type { Recording, RecordingResult, RecordPlan } from './backend.js';
-import { signalChild, spawnTracked, stderrText } from './children.js';
+import { signalChild, spawnTracked, stderrText } from '../tools/children.js';
 import { openPerfControl } from './perf-control.js';
 import { distillPerfError, distillPerfScriptError } from './tool-errors.js';
 

@@ -5,7 +5,7 @@
  */
 import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { RecordError } from '../errors.js';
-import { findExecutable } from './executables.js';
+import { findExecutable } from '../tools/executables.js';
 import type { BackendChoice } from './options.js';
 
 export interface HostFacts {

@@ -12,7 +12,7 @@ import { IRIS_PROCESS_NAMES } from '../iris/processes.js';
 import type { FlamegraphOptions } from '../flamegraph/options.js';
 import type { Recording, RecordingResult, RecordPlan } from './backend.js';
 import { startBpftraceRecording } from './bpftrace.js';
-import { killAll, signalChild, spawnTracked } from './children.js';
+import { killAll, signalChild, spawnTracked } from '../tools/children.js';
 import { outputPaths, recordingSubtitle, recordingTitle, type OutputPaths } from './naming.js';
 import { checkOutputWritable, writeRecordingFiles } from './outputs.js';
 import { resolveRecordOptions, type BackendName, type RecordOptions } from './options.js';

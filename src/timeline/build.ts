@@ -4,7 +4,7 @@
  */
 import { isIrisProcess } from '../iris/processes.js';
 import { labelProcess, relabelRoot } from '../iris/lifecycle.js';
-import type { ArgvIndex } from './argv-index.js';
+import type { ArgvIndex } from '../kernel/argv-index.js';
 import type { ProcessLifetime, Timeline, TimelineSample } from './model.js';
 import type { LifecycleCapture, RawSample } from './read.js';
 import type { TimelineOptions } from './options.js';

@@ -13,7 +13,7 @@
  *     …
  */
 import type { RecordedCommand } from './model.js';
-import { SNOOP_LINE_PREFIX } from './exec-snooper.js';
+import { SNOOP_LINE_PREFIX } from '../kernel/exec-events.js';
 
 export const CAPTURE_MARKER = '# irisflame-';
 export const CAPTURE_HEADER = '# irisflame-lifecycle 1';

@@ -5,4 +5,4 @@ export { LifecycleReader, readLifecycleCapture, type LifecycleCapture, type RawS
 export { buildTimeline } from './build.js';
 export { relabelRoot } from '../iris/lifecycle.js';
 export { readTimeline, renderTimeline, writeTimelineSvg } from './render.js';
-export { createRootLabeler, type RootLabeler } from './root-labeler.js';
+export { createRootLabeler, type RootLabeler } from '../iris/root-labeler.js';

@@ -51,23 +51,7 @@ export type TaskEvent = ForkEvent | ExecEvent | CommEvent | ExitEvent;
  * What the exec snooper (bpftrace beside perf) adds, which perf cannot record: the argv of each exec and
  * the exit status of each process. Joined to perf's events by pid and order (see build.ts).
  */
-export interface SnoopedExec {
-  /** Seconds on the snooper's clock (CLOCK_MONOTONIC; perf's too when recorded with `-k CLOCK_MONOTONIC`). */
-  time: number;
-  pid: number;
-  ppid: number;
-  comm: string;
-  argv: string[];
-  /** The kernel's argv was longer than the snooper could copy: the last argument is cut short. */
-  truncated: boolean;
-}
-
-export interface SnoopedExit {
-  time: number;
-  pid: number;
-  /** Raw wait(2) status: exit code << 8, or the terminating signal in the low 7 bits. */
-  status: number;
-}
+export type { SnoopedExec, SnoopedExit } from '../kernel/exec-events.js';
 
 /** One stack sample with its time: what `createPerfCollapser`'s `onSample` hands over, trimmed. */
 export interface TimelineSample {

@@ -10,7 +10,7 @@ import { FRAME_KINDS } from '../flamegraph/kind.js';
 import { HUES } from '../flamegraph/palettes/hues.js';
 import { KIND_HUES } from '../flamegraph/palettes/kind.js';
 import { displayName } from '../flamegraph/xml.js';
-import { describeExitStatus } from './exec-snooper.js';
+import { describeExitStatus } from '../kernel/exec-events.js';
 import type { Timeline } from './model.js';
 import type { TimelineOptions } from './options.js';
 import { pageLayout, type PageLayout } from './page-layout.js';

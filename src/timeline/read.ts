@@ -6,13 +6,13 @@
  */
 import { createPerfCollapser } from '../collapse/perf.js';
 import type { CollapseReport } from '../collapse/types.js';
-import { ArgvIndex } from './argv-index.js';
+import { ArgvIndex } from '../kernel/argv-index.js';
 import { CAPTURE_MARKER, parseCaptureLine } from './capture-file.js';
-import { parseSnoopLine } from './exec-snooper.js';
+import { parseSnoopLine } from '../kernel/exec-events.js';
 import type { RecordedCommand, TaskEvent, TimelineReport } from './model.js';
 import { emptyTimelineReport } from './model.js';
 import { TASK_EVENT_MARKER, parseTaskEventLine } from './task-events.js';
-import { MarkerLines } from './marker-lines.js';
+import { MarkerLines } from '../kernel/marker-lines.js';
 
 /** A sample as read, before it is attributed to a process lane. */
 export interface RawSample {

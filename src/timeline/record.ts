@@ -19,7 +19,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { once } from 'node:events';
-import { writeFileAtomically } from '../cli/atomic-output.js';
+import { writeFileAtomically } from '../atomic-output.js';
 import { IrisflameError, UsageError } from '../errors.js';
 import { outputPaths } from '../record/naming.js';
 import { resolveRecordOptions } from '../record/options.js';
@@ -27,7 +27,7 @@ import { startRecordSession, type RecordSession, type RecordSessionOptions, type
 import { formatCaptureHeader } from './capture-file.js';
 import type { TimelineOptions } from './options.js';
 import { readTimeline, writeTimelineSvg } from './render.js';
-import { startExecSnooper, type RunningSnooper } from './snooper-process.js';
+import { startExecSnooper, type RunningSnooper } from '../kernel/exec-snooper.js';
 import { lostChunksInPerfStderr } from './task-events.js';
 
 export interface LifecycleSessionOptions extends RecordSessionOptions {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../support/cli.js';
 import { checkXml } from '../flamegraph/support/xml-check.js';
-import { findExecutable } from '../../src/record/executables.js';
+import { findExecutable } from '../../src/tools/executables.js';
 
 const INSTALL_SCRIPT = join(REPO_ROOT, 'examples', 'simulated-iris', 'install.sh');
 

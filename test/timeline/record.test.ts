@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { readTimeline } from '../../src/timeline/render.js';
-import { findExecutable } from '../../src/record/executables.js';
+import { findExecutable } from '../../src/tools/executables.js';
 import { REPO_ROOT, runCli } from '../support/cli.js';
 import { reportSkip } from '../support/references.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { describeExitStatus, parseSnoopLine, unescapeBpftraceBuffer } from '../../src/timeline/exec-snooper.js';
+import { describeExitStatus, parseSnoopLine, unescapeBpftraceBuffer } from '../../src/kernel/exec-events.js';
 
 describe('exec snooper lines', () => {
   test('an exec line gives time, ids, comm and the whole argv', () => {

@@ -6,7 +6,7 @@
  * last exec of P at or before t. A pid can exec more than once (`sh -c` may exec its command) and pids
  * are reused, which is why the lookup is by time and not by pid alone.
  */
-import type { SnoopedExec, SnoopedExit } from './model.js';
+import type { SnoopedExec, SnoopedExit } from './exec-events.js';
 
 /**
  * Slack when comparing snooper and perf times, seconds. The exec tracepoint fires a few microseconds

@@ -10,16 +10,23 @@
  *
  * argv comes from the exec snooper's lines of an irisflame capture (capture-file.ts); perf's own task
  * events carry no argv, so plain `perf script` output is left unchanged (`active` stays false).
- * The collapse pipeline imports this file (src/collapse/routine-roots.ts): keep its imports to the timeline's
- * leaf modules (argv index, snooper line parser, marker-line scanner), never the timeline builder.
+ * It lives with the other IRIS knowledge and imports only kernel-event readers, so collapse can use it
+ * without reaching into the timeline.
  */
-import type { PerfSample } from '../collapse/perf-options.js';
-import type { StackKey } from '../collapse/types.js';
-import { DEFAULT_IRIS_DIR } from '../iris/processes.js';
-import { relabelRoot } from '../iris/lifecycle.js';
-import { ArgvIndex } from './argv-index.js';
-import { SNOOP_LINE_PREFIX, parseSnoopLine } from './exec-snooper.js';
-import { MarkerLines } from './marker-lines.js';
+import { ArgvIndex } from '../kernel/argv-index.js';
+import { SNOOP_LINE_PREFIX, parseSnoopLine } from '../kernel/exec-events.js';
+import { MarkerLines } from '../kernel/marker-lines.js';
+import { relabelRoot } from './lifecycle.js';
+import { DEFAULT_IRIS_DIR } from './processes.js';
+
+/** What relabelling needs of a sample (collapse's PerfSample has these; IRIS knowledge does not import collapse). */
+export interface TimedStack {
+  pid: number | undefined;
+  tid: number;
+  time: number | undefined;
+  /** Folded stack, root first. */
+  stack: string;
+}
 
 export interface RootLabeler {
   /** Feed input chunks, each before the collapser gets it. */
@@ -27,7 +34,7 @@ export interface RootLabeler {
   /** True once an exec with argv has been seen: only then can `relabel` change a stack. */
   readonly active: boolean;
   /** The sample's stack, its root relabelled by routine when the process's argv names one. */
-  relabel(sample: Pick<PerfSample, 'pid' | 'tid' | 'time' | 'stack'>): StackKey;
+  relabel(sample: TimedStack): string;
 }
 
 export function createRootLabeler(irisDir: string = DEFAULT_IRIS_DIR): RootLabeler {

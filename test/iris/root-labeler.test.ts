@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { createPerfCollapser } from '../../src/collapse/perf.js';
-import { createRootLabeler } from '../../src/timeline/root-labeler.js';
-import { LOST_UNKNOWN, NO_TASK_EVENTS, RESTART, fixtureText } from './support.js';
+import { createRootLabeler } from '../../src/iris/root-labeler.js';
+import { LOST_UNKNOWN, NO_TASK_EVENTS, RESTART, fixtureText } from '../timeline/support.js';
 
 /** Collapse as the collapse pipeline would with the labeler hooked in: labeler first, then the collapser. */
 function collapseLabelled(text: string): { stacks: Map<string, number>; active: boolean } {

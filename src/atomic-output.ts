@@ -5,7 +5,7 @@
  */
 import { createWriteStream, promises as fs, type WriteStream } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { IrisflameError } from '../errors.js';
+import { IrisflameError } from './errors.js';
 
 /**
  * Open a temporary file beside `path` first (so an unwritable destination fails before any slow work),

@@ -12,7 +12,24 @@
  * - `sched:sched_process_exit` with `task->exit_code` gives the wait(2) status (768 = exit 3, 9 = SIGKILL).
  * /proc/PID/cmdline, read by a poller after the exec, misses processes that live a few milliseconds.
  */
-import type { SnoopedExec, SnoopedExit } from './model.js';
+export interface SnoopedExec {
+  /** Seconds on the snooper's clock (CLOCK_MONOTONIC; perf's too when recorded with `-k CLOCK_MONOTONIC`). */
+  time: number;
+  pid: number;
+  ppid: number;
+  comm: string;
+  argv: string[];
+  /** The kernel's argv was longer than the snooper could copy: the last argument is cut short. */
+  truncated: boolean;
+}
+
+export interface SnoopedExit {
+  time: number;
+  pid: number;
+  /** Raw wait(2) status: exit code << 8, or the terminating signal in the low 7 bits. */
+  status: number;
+}
+
 
 /**
  * Longest argv copied, bytes. bpftrace caps `buf()` at BPFTRACE_STRLEN, whose ceiling is 200 in 0.17;

@@ -1,0 +1,118 @@
+/**
+ * Running one bpftrace program whose output is read line by line: the exec snooper (lifecycle view and
+ * agent) and the off-CPU/file tracer all go through here, so tracefs mounting, attach detection and
+ * shutdown live in one place.
+ *
+ * bpftrace's tracepoints need tracefs; hosts that have not mounted it (minimal containers, this build
+ * machine) get it mounted in a private mount namespace (`unshare --mount`), so nothing changes for the
+ * rest of the host. A program that cannot attach yields a reason, never a throw: callers degrade.
+ */
+import { existsSync } from 'node:fs';
+import { signalChild, spawnTracked } from '../tools/children.js';
+import { findExecutable } from '../tools/executables.js';
+
+/** bpftrace compiles and attaches in a second or two; a loaded 2-core host took up to ~8 s. */
+export const ATTACH_TIMEOUT_MS = 30_000;
+const TRACEFS = '/sys/kernel/tracing';
+
+export interface BpftraceProgramOptions {
+  /** Extra environment (BPFTRACE_STRLEN, BPFTRACE_MAP_KEYS_MAX, …). */
+  env?: Record<string, string>;
+  /** Every stdout line but bpftrace's "Attaching N probes..." banner, as it arrives. */
+  onLine: (line: string) => void;
+  /** Who is starting it, for the reason given when it cannot start ("the exec snooper"). */
+  label: string;
+  attachTimeoutMs?: number;
+}
+
+export interface RunningBpftrace {
+  /** SIGINT (bpftrace prints its END output and maps), then wait for it to exit and its output to drain. */
+  stop(): Promise<void>;
+  kill(): void;
+  /** Settles when bpftrace exits, for whatever reason (a killed tracer is restarted by its owner). */
+  readonly exited: Promise<{ exitCode: number | undefined; signal: string | undefined; stderr: string }>;
+  readonly pid: number | undefined;
+}
+
+export type BpftraceStart = { running: RunningBpftrace; unavailable?: undefined } | { running?: undefined; unavailable: string };
+
+export async function startBpftraceProgram(program: string, options: BpftraceProgramOptions): Promise<BpftraceStart> {
+  const bpftrace = findExecutable('bpftrace');
+  if (bpftrace === undefined) return { unavailable: 'bpftrace is not installed (apt-get install bpftrace)' };
+  const env = options.env ?? {};
+  const tracefsMounted = existsSync(`${TRACEFS}/events`);
+  const unshare = findExecutable('unshare');
+  const spawnOptions = { detached: true, parentDeathSignal: 'SIGKILL' as const, env, bufferStderr: true };
+  const child =
+    tracefsMounted || unshare === undefined
+      ? spawnTracked(bpftrace, ['-e', program], spawnOptions)
+      : spawnTracked(
+          unshare,
+          ['--mount', '--propagation', 'private', 'sh', '-c', `mount -t tracefs nodev ${TRACEFS} && exec "$0" -e "$1"`, bpftrace, program],
+          spawnOptions,
+        );
+
+  let partial = '';
+  let attached: () => void = () => undefined;
+  const attachedPromise = new Promise<void>((resolve) => (attached = resolve));
+  const onText = (text: string): void => {
+    const parts = (partial + text).split('\n');
+    partial = parts.pop() ?? '';
+    for (const line of parts) {
+      if (line.startsWith('Attaching ')) attached();
+      else options.onLine(line);
+    }
+  };
+  const reading = (async () => {
+    for await (const chunk of child.stdout as AsyncIterable<Buffer>) onText(chunk.toString('utf8'));
+    if (partial !== '') options.onLine(partial);
+  })();
+
+  const exited = child.then((done) => ({
+    exitCode: done.exitCode ?? undefined,
+    signal: done.signal ?? undefined,
+    stderr: Buffer.isBuffer(done.stderr) ? done.stderr.toString('utf8') : String(done.stderr ?? ''),
+  }));
+
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = options.attachTimeoutMs ?? ATTACH_TIMEOUT_MS;
+  const outcome = await Promise.race([
+    attachedPromise.then(() => 'attached' as const),
+    exited.then(() => 'exited' as const),
+    new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeout))),
+  ]);
+  clearTimeout(timer);
+  if (outcome !== 'attached') {
+    signalChild(child, 'SIGKILL');
+    const done = await exited;
+    const reason = firstError(done.stderr) ?? (outcome === 'timeout' ? `it did not attach within ${timeout / 1000} s` : 'it exited');
+    return { unavailable: `${options.label} (bpftrace) could not start: ${reason}` };
+  }
+
+  let stopped: Promise<void> | undefined;
+  return {
+    running: {
+      pid: child.pid,
+      exited,
+      stop() {
+        stopped ??= (async () => {
+          signalChild(child, 'SIGINT');
+          await exited;
+          await reading.catch(() => undefined);
+        })();
+        return stopped;
+      },
+      kill() {
+        signalChild(child, 'SIGKILL');
+      },
+    },
+  };
+}
+
+/** bpftrace's first real complaint (it also warns about RLIMIT_MEMLOCK, which is harmless on new kernels). */
+export function firstError(stderr: string): string | undefined {
+  return stderr
+    .split('\n')
+    .map((line) => line.trim())
+    .find((line) => line !== '' && !/RLIMIT_MEMLOCK/.test(line));
+}

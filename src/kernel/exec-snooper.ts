@@ -1,0 +1,58 @@
+/**
+ * Running the exec snooper (exec-events.ts) as a bpftrace process: the lifecycle recording collects its
+ * lines until stopped; a long-running consumer (the agent) takes each event as it arrives. If bpftrace is
+ * missing or cannot attach, `unavailable` says why and callers go on without argv.
+ */
+import { startBpftraceProgram, type RunningBpftrace } from './bpftrace-process.js';
+import { EXEC_SNOOPER_PROGRAM, SNOOPER_ARGV_BYTES, parseSnoopLine, type SnoopLine } from './exec-events.js';
+
+export interface RunningSnooper {
+  /** Why there will be no argv, when the snooper could not start. */
+  unavailable: string | undefined;
+  /** Stop it and return the E/X lines it printed (none when `onEvent` took them). Safe to call more than once. */
+  stop(): Promise<string[]>;
+  kill(): void;
+  /** The bpftrace process, while it runs (its `exited` settles if it dies). */
+  process: RunningBpftrace | undefined;
+}
+
+export interface ExecSnooperOptions {
+  /** Take each exec/exit as it arrives instead of collecting lines; `lost` counts bpftrace's "Lost N events". */
+  onEvent?: (event: Extract<SnoopLine, { kind: 'exec' | 'exit' }>) => void;
+  onLost?: (count: number) => void;
+}
+
+const LOST_LINE = /^Lost (\d+) events/;
+
+export async function startExecSnooper(options: ExecSnooperOptions = {}): Promise<RunningSnooper> {
+  const lines: string[] = [];
+  const started = await startBpftraceProgram(EXEC_SNOOPER_PROGRAM, {
+    label: 'the exec snooper',
+    env: { BPFTRACE_STRLEN: String(SNOOPER_ARGV_BYTES) },
+    onLine: (line) => {
+      if (line.startsWith('E\t') || line.startsWith('X\t')) {
+        if (options.onEvent === undefined) {
+          lines.push(line);
+          return;
+        }
+        const parsed = parseSnoopLine(line);
+        if (parsed.kind === 'exec' || parsed.kind === 'exit') options.onEvent(parsed);
+        return;
+      }
+      // bpftrace reports lost events on stdout, not stderr (measured: ../shared/reference/offcpu.md).
+      const lost = LOST_LINE.exec(line);
+      if (lost !== null) options.onLost?.(Number(lost[1]));
+    },
+  });
+  if (started.unavailable !== undefined) return { unavailable: started.unavailable, stop: async () => [], kill: () => undefined, process: undefined };
+  const running = started.running;
+  return {
+    unavailable: undefined,
+    process: running,
+    async stop() {
+      await running.stop();
+      return lines;
+    },
+    kill: () => running.kill(),
+  };
+}
