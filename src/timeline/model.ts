@@ -6,6 +6,7 @@
  * Times are seconds on perf's clock, as `perf script` prints them (`452.632720`).
  */
 import type { StackKey } from '../collapse/types.js';
+import type { OffCpuCapture } from '../kernel/offcpu-events.js';
 
 /** A process or thread created: perf's `PERF_RECORD_FORK(pid:tid):(ppid:ptid)`. */
 export interface ForkEvent {
@@ -127,6 +128,8 @@ export interface Timeline {
   end: number;
   report: TimelineReport;
   command: RecordedCommand | undefined;
+  /** Blocked time, CPU waits and file events (src/kernel/offcpu-events.ts), when the capture has them. */
+  offCpu?: OffCpuCapture;
 }
 
 export function emptyTimelineReport(): TimelineReport {
