@@ -144,6 +144,11 @@ export function startRecordSession(options: RecordSessionOptions): RecordSession
     flamegraph.subtitle ||= recordingSubtitle(start);
     if (aborted) throw abortedError();
     const { files, warnings } = await writeRecordingFiles(paths, result, flamegraph, record.keepPerfData);
+    // A second Ctrl-C that lands while the files were being written still means "nothing written".
+    if (aborted) {
+      for (const file of files) rmSync(file, { force: true });
+      throw abortedError();
+    }
     cleanUp();
 
     const summary = summarize(result.collapse.stacks, recordedSeconds, result.processIds);

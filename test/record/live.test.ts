@@ -72,12 +72,28 @@ async function recordThenInterrupt(name: string, args: string[] = [], interrupts
     void child.then(() => resolve());
   });
   await new Promise((resolve) => setTimeout(resolve, 1000));
-  for (let i = 0; i < interrupts; i++) {
-    child.kill('SIGINT');
-    await new Promise((resolve) => setTimeout(resolve, 10)); // a double Ctrl-C: well before the first stop can finish
+  child.kill('SIGINT');
+  if (interrupts > 1) {
+    // Two SIGINTs sent back to back merge into one in the kernel when the process is not scheduled in between
+    // (a loaded machine): send the second once the first was handled, while the first stop is still under way
+    // (bpftrace alone takes ~2 s to print its maps after SIGINT).
+    await untilStderr(child, () => stderr, 'Ctrl-C again to abort');
+    for (let i = 1; i < interrupts; i++) child.kill('SIGINT');
   }
   const done = await child;
   runs.set(name, { exitCode: done.exitCode ?? -1, stdout: String(done.stdout), stderr: String(done.stderr), stdoutBytes: Buffer.alloc(0) });
+}
+
+/** Resolves once the child's stderr (as `read` returns it so far) holds `text`, or the child has ended. */
+function untilStderr(child: ReturnType<typeof execa>, read: () => string, text: string): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const check = (): void => {
+      if (read().includes(text)) resolve();
+    };
+    child.stderr!.on('data', () => setImmediate(check));
+    void child.then(() => resolve(), () => resolve());
+    check();
+  });
 }
 
 /** Command lines of every process now. */
