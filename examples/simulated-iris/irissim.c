@@ -301,7 +301,9 @@ static int iris_main(int argc, char **argv) {
   if (strcmp(action, "stop") == 0 || strcmp(action, "restart") == 0) {
     ensure_instance_dirs();
     char *args[] = {"irisstop", "quietly", strcmp(action, "restart") == 0 ? "restart" : NULL, NULL};
-    return run("irisstop", args);
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/irisstop", bin_dir);
+    return wait_status(spawn_in(bin_dir, path, args, -1)); /* in <install>/bin, as its ./irisdb children show */
   }
   if (strcmp(action, "start") == 0) return start_instance();
   if (strcmp(action, "init") == 0) { ensure_instance_dirs(); return 0; } /* lay out ROOT/data/NAME (install.sh) */

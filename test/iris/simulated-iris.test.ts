@@ -152,8 +152,9 @@ describe.skipIf(skip)('simulated IRIS: an instance that stays running', () => {
 
     test.skipIf(noStrace)('irisstop waits for each child in wait4; -cV reads the CPF; -cL looks up a license key that is not there', () => {
       const lines = strace('execve,openat,newfstatat,wait4', join(sim!.installDir, 'bin', 'iris'), ['stop', 'IRIS']);
-      const irisstop = lines.find((line) => /^\d+ execve\("[^"]*\/irisstop"/.test(line))!.split(' ')[0];
-      expect(lines.filter((line) => line.startsWith(`${irisstop} wait4(`)).length).toBeGreaterThanOrEqual(3);
+      // strace -f -o: "PID  call(...)", the pid padded with spaces
+      const irisstop = /^(\d+)\s+execve\("[^"]*\/irisstop"/m.exec(lines.join('\n'))![1];
+      expect(lines.filter((line) => new RegExp(`^${irisstop}\\s+wait4\\(`).test(line)).length).toBeGreaterThanOrEqual(3);
       expect(lines.some((line) => line.includes(`"${sim!.dataDir('IRIS')}/iris.cpf", O_RDONLY`))).toBe(true);
       expect(lines.some((line) => /newfstatat\(AT_FDCWD, "[^"]*\/mgr\/iris\.key", .*= -1 ENOENT/.test(line))).toBe(true);
     });
