@@ -8,12 +8,18 @@
  * rest of the host. A program that cannot attach yields a reason, never a throw: callers degrade.
  */
 import { existsSync } from 'node:fs';
-import { signalChild, spawnTracked } from '../tools/children.js';
+import { signalChild, spawnTracked, stderrText } from '../tools/children.js';
 import { findExecutable } from '../tools/executables.js';
 
 /** bpftrace compiles and attaches in a second or two; a loaded 2-core host took up to ~8 s. */
 export const ATTACH_TIMEOUT_MS = 30_000;
 const TRACEFS = '/sys/kernel/tracing';
+/**
+ * Debian 12's bpftrace 0.17 finds the kernel's BTF by listing BTF objects, which needs CAP_SYS_ADMIN: under a
+ * reduced capability set (the agent's DaemonSet) programs that read task structs then fail to compile. Naming
+ * the file avoids the listing; bpftrace 0.17 crashes if the named file is missing, so only when it exists.
+ */
+const KERNEL_BTF = '/sys/kernel/btf/vmlinux';
 
 export interface BpftraceProgramOptions {
   /** Extra environment (BPFTRACE_STRLEN, BPFTRACE_MAP_KEYS_MAX, …). */
@@ -39,7 +45,8 @@ export type BpftraceStart = { running: RunningBpftrace; unavailable?: undefined 
 export async function startBpftraceProgram(program: string, options: BpftraceProgramOptions): Promise<BpftraceStart> {
   const bpftrace = findExecutable('bpftrace');
   if (bpftrace === undefined) return { unavailable: 'bpftrace is not installed (apt-get install bpftrace)' };
-  const env = options.env ?? {};
+  const btf: Record<string, string> = process.env.BPFTRACE_BTF === undefined && existsSync(KERNEL_BTF) ? { BPFTRACE_BTF: KERNEL_BTF } : {};
+  const env = { ...btf, ...options.env };
   const tracefsMounted = existsSync(`${TRACEFS}/events`);
   const unshare = findExecutable('unshare');
   const spawnOptions = { detached: true, parentDeathSignal: 'SIGKILL' as const, env, bufferStderr: true };
@@ -71,7 +78,7 @@ export async function startBpftraceProgram(program: string, options: BpftracePro
   const exited = child.then((done) => ({
     exitCode: done.exitCode ?? undefined,
     signal: done.signal ?? undefined,
-    stderr: Buffer.isBuffer(done.stderr) ? done.stderr.toString('utf8') : String(done.stderr ?? ''),
+    stderr: stderrText(done),
   }));
 
   let timer: NodeJS.Timeout | undefined;
