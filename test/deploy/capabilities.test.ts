@@ -8,7 +8,7 @@
  * profiles (see deploy/README.md), and CAP_SYS_RESOURCE where this test's own bounding set lacks it.
  */
 import { execa, type ResultPromise } from 'execa';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -55,29 +55,32 @@ const skip = reportSkip('capabilities', skipReason());
  * `command` as uid 0 with only `caps` (setpriv syntax after -all), no_new_privs, and tracefs mounted in a
  * private mount namespace (the host's is left alone).
  */
-function withCapabilities(caps: string[], command: string[], env: Record<string, string>): ResultPromise {
+async function withCapabilities(caps: string[], command: string[], env: Record<string, string>): Promise<{ exitCode: number; output: string }> {
   const bounding = ['-all', ...caps.map((cap) => `+${cap.toLowerCase()}`)].join(',');
   const script = [
     'set -e',
     '[ -d /sys/kernel/tracing/events ] || mount -t tracefs nodev /sys/kernel/tracing',
     `exec setpriv --bounding-set=${bounding} --inh-caps=-all --no-new-privs -- "$@"`,
   ].join('\n');
-  return execa('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', ...command], {
+  const result = await execa('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', ...command], {
     reject: false,
     all: true,
     env,
     timeout: 120_000,
   });
+  return { exitCode: result.exitCode ?? -1, output: result.all ?? '' };
 }
 
 describe.skipIf(skip)('the DaemonSet capability set, on this kernel', () => {
   let burn: ResultPromise | undefined;
   let burnPid = 0;
   let home = '';
+  const scratch: string[] = [];
 
   beforeAll(async () => {
     if (!held('SYS_RESOURCE')) console.warn('[partial] capabilities: CAP_SYS_RESOURCE is not ours to give here; it matters for BPF maps on kernels before 5.11 only');
     const installDir = await installSimulatedIris();
+    scratch.push(join(installDir, '..', '..'));
     // A private binary of another user: root without DAC_READ_SEARCH (or DAC_OVERRIDE) cannot read it.
     const binDir = join(installDir, 'bin');
     for (const name of readdirSync(binDir)) chownSync(join(binDir, name), NOBODY, NOBODY);
@@ -90,11 +93,14 @@ describe.skipIf(skip)('the DaemonSet capability set, on this kernel', () => {
     burn = execa('nice', ['-n', '-10', ...asNobody, join(binDir, 'irisdb'), '--burn', '600000'], { reject: false });
     burnPid = burn.pid!;
     home = mkdtempSync(join(tmpdir(), 'irisflame-deploy-caps-home-'));
+    scratch.push(home);
     expect(existsSync(`/proc/${burnPid}`)).toBe(true);
   });
 
-  afterAll(() => {
+  afterAll(async () => {
     burn?.kill('SIGKILL');
+    await burn;
+    for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
   });
 
   /** bpftrace's exec tracepoint and a user-stack profile of the burning irisdb, 3 s after it attached. */
@@ -107,18 +113,19 @@ describe.skipIf(skip)('the DaemonSet capability set, on this kernel', () => {
     const run = withCapabilities(caps, ['bpftrace', '-e', program], { HOME: home });
     // bpftrace prints "Attaching…" before its probes are live: exec `true` again and again until it exits.
     const execs = setInterval(() => void execa('true', [], { reject: false }), 200);
-    const output = (await run.finally(() => clearInterval(execs))).all ?? '';
+    const { output } = await run.finally(() => clearInterval(execs));
     return { execSeen: /exec true/.test(output), irisFrames: output.includes(IRIS_FRAME), output };
   }
 
   /** perf record -a -g for 2 s, then perf script, both with `caps`. */
   async function perfRun(caps: string[]): Promise<{ recorded: boolean; irisFrames: boolean; kernelFrames: boolean; output: string }> {
-    const data = join(mkdtempSync(join(tmpdir(), 'irisflame-deploy-caps-perf-')), 'perf.data');
+    const dataDir = mkdtempSync(join(tmpdir(), 'irisflame-deploy-caps-perf-'));
+    scratch.push(dataDir);
+    const data = join(dataDir, 'perf.data');
     const env = { HOME: home };
     const record = await withCapabilities(caps, ['perf', 'record', '-q', '-F', '99', '-a', '-g', '-o', data, '--', 'sleep', '2'], env);
-    if (record.exitCode !== 0) return { recorded: false, irisFrames: false, kernelFrames: false, output: record.all ?? '' };
-    const script = await withCapabilities(caps, ['perf', 'script', '-i', data], env);
-    const output = script.all ?? '';
+    if (record.exitCode !== 0) return { recorded: false, irisFrames: false, kernelFrames: false, output: record.output };
+    const { output } = await withCapabilities(caps, ['perf', 'script', '-i', data], env);
     return {
       recorded: true,
       irisFrames: output.includes(IRIS_FRAME),
