@@ -6,7 +6,7 @@
  * The agent's flags used by the Dockerfile, the DaemonSet and the systemd unit must exist in `irisflame agent`.
  */
 import { execa } from 'execa';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -46,7 +46,7 @@ function parseDockerfile(text: string): Instruction[] {
 }
 
 const dockerfile = parseDockerfile(readFileSync(deployPath('Dockerfile'), 'utf8'));
-const packageJson = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { files: string[]; main?: string };
+const packageJson = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { files: string[]; dependencies: Record<string, string> };
 const lastStage = Math.max(...dockerfile.map((instruction) => instruction.stage));
 const runtime = dockerfile.filter((instruction) => instruction.stage === lastStage);
 const runtimeDir = runtime.filter((instruction) => instruction.keyword === 'WORKDIR').pop()!.args;
@@ -124,6 +124,22 @@ describe.skipIf(reportSkip('image layout', distMissing))('the image layout, asse
     }
     return root;
   }
+
+  it('imports, from the compiled code, only packages that npm ci --omit=dev installs', () => {
+    const imported = new Set<string>();
+    const statement = /(?:^|\n)\s*(?:import|export)\s[^;'"]*?from\s*['"]([^'"]+)['"]|(?:^|\n)\s*import\s*['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/g;
+    for (const file of readdirSync(join(REPO_ROOT, 'dist'), { recursive: true, encoding: 'utf8' })) {
+      if (!file.endsWith('.js')) continue;
+      for (const match of readFileSync(join(REPO_ROOT, 'dist', file), 'utf8').matchAll(statement)) {
+        const specifier = match[1] ?? match[2] ?? match[3]!;
+        if (specifier.startsWith('.') || specifier.startsWith('node:')) continue;
+        const parts = specifier.split('/');
+        imported.add(specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!);
+      }
+    }
+    expect(imported.size).toBeGreaterThan(0);
+    for (const name of imported) expect(Object.keys(packageJson.dependencies), name).toContain(name);
+  });
 
   it(`runs irisflame from ${runtimeDir} and draws a flame graph with its browser code`, async () => {
     const root = assemble();

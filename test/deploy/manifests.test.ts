@@ -13,7 +13,8 @@ import { describe, expect, it } from 'vitest';
 import { DaemonSet } from 'kubernetes-models/apps/v1/DaemonSet';
 import { Namespace, ServiceAccount } from 'kubernetes-models/v1';
 import { REPO_ROOT } from '../support/cli.js';
-import { AGENT_CAPABILITIES, AGENT_PORT, agentParts, podAnnotationMetaLabel, readYaml, deployPath, type Manifest } from './support.js';
+import { reportSkip } from '../support/references.js';
+import { AGENT_CAPABILITIES, AGENT_PORT, DEPLOY_DIR, agentParts, deployPath, missingProgram, podAnnotationMetaLabel, readYaml, type Manifest } from './support.js';
 
 const VARIANTS = ['daemonset.yaml', 'daemonset-privileged.yaml'] as const;
 const HOST_PATHS = ['/sys/kernel/tracing', '/sys/kernel/debug', '/lib/modules'];
@@ -192,6 +193,25 @@ describe('validation of the manifests', () => {
     const errors = await typeCheck(checks);
     expect(errors.filter((error) => !error.startsWith('misspelt'))).toEqual([]);
     expect(errors).toEqual([expect.stringMatching(/^misspelt DaemonSet: .*'"hostPid"' does not exist in type 'IPodSpec'/)]);
+  });
+});
+
+/** yamllint's defaults, but lines up to 120 columns (the manifests explain themselves) and no `---` at the top. */
+const YAMLLINT_CONFIG = '{extends: default, rules: {line-length: {max: 120}, document-start: disable}}';
+
+describe.skipIf(reportSkip('yamllint', missingProgram('yamllint', 'apt-get install yamllint')))('yamllint', () => {
+  it('finds nothing in deploy/', async () => {
+    const result = await execa('yamllint', ['-f', 'parsable', '-d', YAMLLINT_CONFIG, DEPLOY_DIR], { reject: false, all: true });
+    expect(result.all).toBe('');
+    expect(result.exitCode).toBe(0);
+  });
+
+  it('finds a duplicate key and a YAML 1.1 truthy value', async () => {
+    const broken = 'kind: DaemonSet\nkind: Pod\nspec:\n  hostPID: yes\n';
+    const result = await execa('yamllint', ['-f', 'parsable', '-d', YAMLLINT_CONFIG, '-'], { input: broken, reject: false, all: true });
+    expect(result.exitCode).not.toBe(0);
+    expect(result.all).toMatch(/duplication of key "kind"/);
+    expect(result.all).toMatch(/truthy value should be one of/);
   });
 });
 
