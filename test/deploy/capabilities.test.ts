@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reportSkip } from '../support/references.js';
 import { installSimulatedIris, liveReason } from '../record/support.js';
-import { agentParts, missingProgram } from './support.js';
+import { EXEC_SNOOPER_PROGRAM, SNOOPER_ARGV_BYTES } from '../../src/kernel/exec-events.js';
+import { agentParts, missingProgram, type Manifest } from './support.js';
 
 const NOBODY = 65534;
 const CAPABILITY_NUMBERS: Record<string, number> = {
@@ -26,7 +27,12 @@ const CAPABILITY_NUMBERS: Record<string, number> = {
   PERFMON: 38,
   BPF: 39,
 };
-const MANIFEST_CAPS = agentParts('daemonset.yaml').container.securityContext.capabilities.add as string[];
+const CONTAINER = agentParts('daemonset.yaml').container;
+const MANIFEST_CAPS = CONTAINER.securityContext.capabilities.add as string[];
+/** The container's plain environment values (NODE_NAME comes from the downward API and is left out). */
+const MANIFEST_ENV: Record<string, string> = Object.fromEntries(
+  (CONTAINER.env as Manifest[]).filter((variable) => variable.value !== undefined).map((variable) => [variable.name, variable.value]),
+);
 /** Deep in the burn loop: main → irisdb_main → GlobalBufferScan → BurnFor → HashBlock. */
 const IRIS_FRAME = 'HashBlock';
 
@@ -103,6 +109,16 @@ describe.skipIf(skip)('the DaemonSet capability set, on this kernel', () => {
     for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
   });
 
+  /** Run a bpftrace program with `caps` and the container's environment, exec'ing `true` meanwhile. */
+  async function bpftraceWith(caps: string[], program: string, env: Record<string, string> = {}, unset: string[] = []): Promise<string> {
+    const command = [...(unset.length > 0 ? ['env', ...unset.flatMap((name) => ['-u', name])] : []), 'bpftrace', '-e', program];
+    const run = withCapabilities(caps, command, { ...MANIFEST_ENV, HOME: home, ...env });
+    // bpftrace prints "Attaching…" before its probes are live: exec `true` again and again until it exits.
+    const execs = setInterval(() => void execa('true', [], { reject: false }), 200);
+    const { output } = await run.finally(() => clearInterval(execs));
+    return output;
+  }
+
   /** bpftrace's exec tracepoint and a user-stack profile of the burning irisdb, 3 s after it attached. */
   async function bpftraceRun(caps: string[]): Promise<{ execSeen: boolean; irisFrames: boolean; output: string }> {
     const program = [
@@ -110,11 +126,15 @@ describe.skipIf(skip)('the DaemonSet capability set, on this kernel', () => {
       `profile:hz:99 /pid == ${burnPid}/ { @[ustack] = count(); }`,
       'interval:s:3 { exit(); }',
     ].join(' ');
-    const run = withCapabilities(caps, ['bpftrace', '-e', program], { HOME: home });
-    // bpftrace prints "Attaching…" before its probes are live: exec `true` again and again until it exits.
-    const execs = setInterval(() => void execa('true', [], { reject: false }), 200);
-    const { output } = await run.finally(() => clearInterval(execs));
+    const output = await bpftraceWith(caps, program);
     return { execSeen: /exec true/.test(output), irisFrames: output.includes(IRIS_FRAME), output };
+  }
+
+  /** The agent's own exec snooper (src/kernel/exec-events.ts) for 3 s: its exec lines for `true`. */
+  async function snooperRun(unset: string[] = []): Promise<{ execLines: number; output: string }> {
+    const program = `${EXEC_SNOOPER_PROGRAM} interval:s:3 { exit(); }`;
+    const output = await bpftraceWith(MANIFEST_CAPS, program, { BPFTRACE_STRLEN: String(SNOOPER_ARGV_BYTES) }, unset);
+    return { execLines: output.split('\n').filter((line) => line.startsWith('E\t') && line.endsWith('\ttrue')).length, output };
   }
 
   /** perf record -a -g for 2 s, then perf script, both with `caps`. */
@@ -152,6 +172,24 @@ describe.skipIf(skip)('the DaemonSet capability set, on this kernel', () => {
     const run = await bpftraceRun(MANIFEST_CAPS.filter((cap) => cap !== 'DAC_READ_SEARCH'));
     expect(run.execSeen, run.output.slice(0, 2000)).toBe(true);
     expect(run.irisFrames).toBe(false);
+  }, 150_000);
+
+  it("lets the agent's exec snooper read argv, parent and exit code from the kernel's task struct", async () => {
+    expect(MANIFEST_ENV.BPFTRACE_BTF).toBe('/sys/kernel/btf/vmlinux');
+    const run = await snooperRun();
+    expect(run.execLines, run.output.slice(0, 2000)).toBeGreaterThan(0);
+  }, 150_000);
+
+  it('needs BPFTRACE_BTF for that with Debian 12’s bpftrace, which finds BTF only with CAP_SYS_ADMIN otherwise', async (context) => {
+    const version = (await execa('bpftrace', ['--version'], { reject: false })).stdout;
+    if (!/v0\.17\./.test(version)) {
+      reportSkip('BPFTRACE_BTF', `only bpftrace 0.17 is known to need it; this is ${version}`);
+      context.skip();
+      return;
+    }
+    const run = await snooperRun(['BPFTRACE_BTF']);
+    expect(run.execLines).toBe(0);
+    expect(run.output).toMatch(/Unknown struct\/union: 'struct task_struct'/);
   }, 150_000);
 
   it('without PERFMON, neither perf nor bpftrace can start', async () => {
