@@ -3,11 +3,12 @@
  * the DaemonSet's capabilities and no_new_privs, the container's environment and arguments (--listen on
  * loopback, port from the OS, instead of the pod IP), a read-only root filesystem but a writable /tmp, and
  * tracefs as the read-only host mount provides it, all in a private mount namespace. Against the simulated
- * IRIS: the status follows a start, a stop and a crash, /healthz says the exec snooper runs, SIGTERM ends it.
+ * IRIS: the status follows a start, a stop and a crash, /healthz says the exec snooper runs, the CPU profile
+ * comes from a sampler that runs with these privileges, SIGTERM ends it.
  * If the agent ever needs a privilege the DaemonSet does not grant, this is where it shows.
  */
 import { execa, execaSync, type ResultPromise } from 'execa';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -110,6 +111,26 @@ describe.skipIf(reportSkip('agent in a container-like sandbox', skipReason()))('
     expect(await waitFor('an unexpected exit', async () => ((await sample('iris_instance_unexpected_exits_total')) === 1 ? 1 : undefined))).toBe(1);
     expect(await sample('iris_instance_status')).toBe(0);
   }, 150_000);
+
+  it('serves a CPU profile that go tool pprof reads, from a sampler running with these privileges', async (context) => {
+    const response = await fetch(`${url}/debug/pprof/profile?seconds=2`);
+    if (response.status === 404) {
+      reportSkip('agent profile', 'no /debug/pprof/profile in this build yet (branch pprof)');
+      context.skip();
+      return;
+    }
+    expect(response.status).toBe(200);
+    const body = Buffer.from(await response.arrayBuffer());
+    expect(body.subarray(0, 2).toString('hex')).toBe('1f8b'); // gzip, as Go's handler sends it
+    expect(await waitFor('the sampler', async () => ((await metrics()).includes('irisflame_tracer_up{tracer="sampler"} 1') ? true : undefined))).toBe(true);
+    if (missingProgram('go', 'apt-get install golang-go') === undefined) {
+      const file = join(root, 'profile.pb.gz');
+      writeFileSync(file, body);
+      const pprof = await execa('go', ['tool', 'pprof', '-raw', file], { reject: false, all: true, env: { PPROF_TMPDIR: root, HOME: root } });
+      expect(pprof.exitCode, pprof.all).toBe(0);
+      expect(pprof.all).toMatch(/Samples:/);
+    }
+  }, 60_000);
 
   it('exits on SIGTERM', async () => {
     agent!.kill('SIGTERM');
