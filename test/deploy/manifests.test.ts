@@ -95,9 +95,10 @@ describe.each(VARIANTS)('%s', (file) => {
     }
   });
 
-  it("caps memory above the agent's RSS target plus bpftrace's, and requests some of it", () => {
+  it("caps memory above the agent's RSS target plus its two bpftrace processes, and requests some of it", () => {
+    // MB: the agent's target, then the exec snooper's and the sampler's RSS measured under this securityContext
     const limit = mebibytes(container.resources.limits.memory);
-    expect(limit).toBeGreaterThanOrEqual(((120 + 130) * 1e6) / 2 ** 20);
+    expect(limit).toBeGreaterThanOrEqual(((120 + 89 + 102) * 1e6) / 2 ** 20);
     expect(mebibytes(container.resources.requests.memory)).toBeLessThanOrEqual(limit);
     expect(container.resources.requests.cpu).toBeDefined();
   });
@@ -310,7 +311,7 @@ async function typeCheck(checks: Array<[string, Manifest]>): Promise<string[]> {
     }),
   );
   const tsc = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  const result = await execa('node', [tsc, '-p', join(dir, 'tsconfig.json')], { reject: false, timeout: 120_000 });
+  const result = await execa('node', [tsc, '-p', join(dir, 'tsconfig.json')], { reject: false, timeout: 170_000 });
   if (result.exitCode !== 0 && !/error TS/.test(result.stdout)) throw new Error(`tsc failed: ${result.stdout}${result.stderr}`);
   return result.stdout
     .split('\n')
