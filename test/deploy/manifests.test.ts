@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DaemonSet } from 'kubernetes-models/apps/v1/DaemonSet';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import { Namespace, ServiceAccount } from 'kubernetes-models/v1';
 import { REPO_ROOT } from '../support/cli.js';
 import { reportSkip } from '../support/references.js';
@@ -179,7 +180,7 @@ describe('validation of the manifests', () => {
     expect(schemaError(() => new DaemonSet(readOnlyText as never).validate())).toMatch(/readOnly must be boolean/);
   });
 
-  it('finds no field Kubernetes does not know in either file, and does find a misspelt one', async () => {
+  it('finds no field Kubernetes does not know in any manifest, and does find a misspelt one', async () => {
     // kubectl validates strictly by default; the JSON schemas above allow unknown fields, the types do not.
     const misspelt = clone(daemonSet);
     misspelt.spec.template.spec.hostPid = misspelt.spec.template.spec.hostPID;
@@ -189,7 +190,7 @@ describe('validation of the manifests', () => {
       const parts = agentParts(file);
       checks.push([`${file} DaemonSet`, parts.daemonSet], [`${file} Namespace`, parts.namespace], [`${file} ServiceAccount`, parts.serviceAccount]);
     }
-    checks.push(['misspelt DaemonSet', misspelt]);
+    checks.push(['NetworkPolicy', readYaml(deployPath('networkpolicy.yaml'))], ['misspelt DaemonSet', misspelt]);
 
     const errors = await typeCheck(checks);
     expect(errors.filter((error) => !error.startsWith('misspelt'))).toEqual([]);
@@ -213,6 +214,24 @@ describe.skipIf(reportSkip('yamllint', missingProgram('yamllint', 'apt-get insta
     expect(result.exitCode).not.toBe(0);
     expect(result.all).toMatch(/duplication of key "kind"/);
     expect(result.all).toMatch(/truthy value should be one of/);
+  });
+});
+
+describe('the optional NetworkPolicy', () => {
+  const policy = readYaml(deployPath('networkpolicy.yaml'));
+  const { daemonSet, container } = agentParts('daemonset.yaml');
+
+  it('is valid and selects the agent pods in their namespace', () => {
+    expect(schemaError(() => new NetworkPolicy(policy as never).validate())).toBeUndefined();
+    expect(policy.metadata.namespace).toBe(daemonSet.metadata.namespace);
+    expect(daemonSet.spec.template.metadata.labels).toMatchObject(policy.spec.podSelector.matchLabels);
+  });
+
+  it('admits TCP to the agent port only, from one namespace', () => {
+    expect(policy.spec.policyTypes).toEqual(['Ingress']);
+    expect(policy.spec.ingress).toHaveLength(1);
+    expect(policy.spec.ingress[0].ports).toEqual([{ protocol: 'TCP', port: container.ports[0].containerPort }]);
+    expect(policy.spec.ingress[0].from).toEqual([{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }]);
   });
 });
 
@@ -290,6 +309,7 @@ const TYPE_OF_KIND: Record<string, { type: string; module: string }> = {
   DaemonSet: { type: 'IDaemonSet', module: 'apps/v1/DaemonSet' },
   Namespace: { type: 'INamespace', module: 'v1/Namespace' },
   ServiceAccount: { type: 'IServiceAccount', module: 'v1/ServiceAccount' },
+  NetworkPolicy: { type: 'INetworkPolicy', module: 'networking.k8s.io/v1/NetworkPolicy' },
 };
 
 /**
