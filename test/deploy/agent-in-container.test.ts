@@ -15,13 +15,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IRISFLAME_BIN, REPO_ROOT } from '../support/cli.js';
 import { reportSkip } from '../support/references.js';
 import { liveReason } from '../record/support.js';
-import { agentParts, missingProgram, type Manifest } from './support.js';
+import { agentParts, boundingSetOf, inlineEnv, missingProgram } from './support.js';
 
 const { container } = agentParts('daemonset.yaml');
 const CAPS = container.securityContext.capabilities.add as string[];
-const ENV: Record<string, string> = Object.fromEntries(
-  (container.env as Manifest[]).filter((variable) => variable.value !== undefined).map((variable) => [variable.name, variable.value]),
-);
+const ENV = inlineEnv(container);
 const NODE = 'deploy-test-node';
 const INSTANCE = `DEPLOY${process.pid}`;
 
@@ -63,7 +61,7 @@ describe.skipIf(reportSkip('agent in a container-like sandbox', skipReason()))('
     root = mkdtempSync(join(tmpdir(), 'ifd-'));
     const install = (await execa(join(REPO_ROOT, 'examples', 'simulated-iris', 'install.sh'), [root])).stdout.trim().split('\n').pop()!;
     iris = join(install, 'bin', 'iris');
-    const bounding = ['-all', ...CAPS.map((cap) => `+${cap.toLowerCase()}`)].join(',');
+    const bounding = boundingSetOf(CAPS);
     const script = [
       'set -e',
       'mount --make-rprivate /',

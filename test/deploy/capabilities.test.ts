@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reportSkip } from '../support/references.js';
 import { installSimulatedIris, liveReason } from '../record/support.js';
 import { EXEC_SNOOPER_PROGRAM, SNOOPER_ARGV_BYTES } from '../../src/kernel/exec-events.js';
-import { agentParts, missingProgram, type Manifest } from './support.js';
+import { agentParts, boundingSetOf, inlineEnv, missingProgram } from './support.js';
 
 const NOBODY = 65534;
 const CAPABILITY_NUMBERS: Record<string, number> = {
@@ -29,10 +29,7 @@ const CAPABILITY_NUMBERS: Record<string, number> = {
 };
 const CONTAINER = agentParts('daemonset.yaml').container;
 const MANIFEST_CAPS = CONTAINER.securityContext.capabilities.add as string[];
-/** The container's plain environment values (NODE_NAME comes from the downward API and is left out). */
-const MANIFEST_ENV: Record<string, string> = Object.fromEntries(
-  (CONTAINER.env as Manifest[]).filter((variable) => variable.value !== undefined).map((variable) => [variable.name, variable.value]),
-);
+const MANIFEST_ENV = inlineEnv(CONTAINER);
 /** Deep in the burn loop: main → irisdb_main → GlobalBufferScan → BurnFor → HashBlock. */
 const IRIS_FRAME = 'HashBlock';
 
@@ -62,7 +59,7 @@ const skip = reportSkip('capabilities', skipReason());
  * private mount namespace (the host's is left alone).
  */
 async function withCapabilities(caps: string[], command: string[], env: Record<string, string>): Promise<{ exitCode: number; output: string }> {
-  const bounding = ['-all', ...caps.map((cap) => `+${cap.toLowerCase()}`)].join(',');
+  const bounding = boundingSetOf(caps);
   const script = [
     'set -e',
     '[ -d /sys/kernel/tracing/events ] || mount -t tracefs nodev /sys/kernel/tracing',

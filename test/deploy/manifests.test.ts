@@ -257,22 +257,23 @@ describe('the scrape snippets', () => {
     expect(keptPortNames).toEqual([portName]);
   }
 
-  it('Prometheus keeps the agent pods by annotations the DaemonSet sets', () => {
-    const config = readYaml(deployPath('prometheus', 'prometheus.yml'));
+  /** The same check on the Kubernetes job of a Prometheus-style config (Prometheus and Parca share the format). */
+  function expectKubernetesJobMatchesDaemonSet(config: Manifest): void {
     const job = config.scrape_configs.find((scrape: Manifest) => scrape.kubernetes_sd_configs !== undefined);
+    const rules = job.relabel_configs as Manifest[];
     expectMatchesDaemonSet(
-      job.relabel_configs.flatMap((rule: Manifest) => rule.source_labels ?? []),
-      job.relabel_configs.filter((rule: Manifest) => rule.source_labels?.[0] === '__meta_kubernetes_pod_container_port_name').map((rule: Manifest) => rule.regex),
+      rules.flatMap((rule) => rule.source_labels ?? []),
+      rules.filter((rule) => rule.source_labels?.[0] === '__meta_kubernetes_pod_container_port_name').map((rule) => rule.regex),
     );
+  }
+
+  it('Prometheus keeps the agent pods by annotations the DaemonSet sets', () => {
+    expectKubernetesJobMatchesDaemonSet(readYaml(deployPath('prometheus', 'prometheus.yml')));
   });
 
   it('Parca keeps the agent pods by annotations the DaemonSet sets and asks for the CPU profile only', () => {
     const config = readYaml(deployPath('parca', 'parca.yaml'));
-    const job = config.scrape_configs.find((scrape: Manifest) => scrape.kubernetes_sd_configs !== undefined);
-    expectMatchesDaemonSet(
-      job.relabel_configs.flatMap((rule: Manifest) => rule.source_labels ?? []),
-      job.relabel_configs.filter((rule: Manifest) => rule.source_labels?.[0] === '__meta_kubernetes_pod_container_port_name').map((rule: Manifest) => rule.regex),
-    );
+    expectKubernetesJobMatchesDaemonSet(config);
     for (const scrape of config.scrape_configs) {
       const pprof = scrape.profiling_config.pprof_config;
       expect(pprof.process_cpu.enabled).toBe(true);

@@ -62,6 +62,16 @@ export function agentParts(file: string): AgentParts {
   };
 }
 
+/** The container's environment values given inline (those from the downward API, such as NODE_NAME, left out). */
+export function inlineEnv(container: Manifest): Record<string, string> {
+  return Object.fromEntries((container.env as Manifest[]).filter((variable) => variable.value !== undefined).map((variable) => [variable.name, variable.value]));
+}
+
+/** setpriv's --bounding-set value that keeps exactly `caps` (Kubernetes names, e.g. SYS_PTRACE). */
+export function boundingSetOf(caps: string[]): string {
+  return ['-all', ...caps.map((cap) => `+${cap.toLowerCase()}`)].join(',');
+}
+
 /** How Prometheus-style service discovery names a pod annotation: `prometheus.io/scrape` → `…_prometheus_io_scrape`. */
 export function podAnnotationMetaLabel(annotation: string): string {
   return `__meta_kubernetes_pod_annotation_${annotation.replace(/[^a-zA-Z0-9_]/g, '_')}`;
