@@ -33,6 +33,8 @@ export interface LifecycleCapture {
   report: TimelineReport;
   /** The perf collapser's own report (bad stack lines, skipped events). */
   collapse: CollapseReport | undefined;
+  /** perf record's `-F`, when the snooper saw perf's own exec. */
+  sampleFrequency?: number;
 }
 
 const MAX_BAD_EXAMPLES = 3;
@@ -114,6 +116,7 @@ export class LifecycleReader {
         if (snoop.kind === 'exec') {
           this.capture.argv.addExec(snoop.exec);
           report.snoopedExecs++;
+          this.capture.sampleFrequency ??= perfRecordFrequency(snoop.exec.argv);
         } else if (snoop.kind === 'exit') this.capture.argv.addExit(snoop.exit);
         else if (snoop.kind === 'bad') this.badLine(line);
         break;
@@ -140,6 +143,18 @@ export class LifecycleReader {
     report.badLines++;
     if (report.badLineExamples.length < MAX_BAD_EXAMPLES) report.badLineExamples.push(line);
   }
+}
+
+/** `perf record … -F 99 …` (or `-F99`, `--freq=99`): the sampling frequency, else undefined. */
+export function perfRecordFrequency(argv: readonly string[]): number | undefined {
+  const program = argv[0]?.slice(argv[0].lastIndexOf('/') + 1);
+  if (program !== 'perf' || argv[1] !== 'record') return undefined;
+  for (let index = 2; index < argv.length && argv[index] !== '--'; index++) {
+    const argument = argv[index]!;
+    const value = argument === '-F' || argument === '--freq' ? argv[index + 1] : /^(?:-F|--freq=)(\d+)$/.exec(argument)?.[1];
+    if (value !== undefined && /^\d+$/.test(value)) return Number(value);
+  }
+  return undefined;
 }
 
 /** Read a whole capture from chunks. */
