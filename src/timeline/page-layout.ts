@@ -32,6 +32,8 @@ export interface PageLayout {
   /** The tables of the selected range (process totals, files), in a foreignObject; 0 high without off-CPU data. */
   tablesTop: number;
   tablesHeight: number;
+  /** The lower part of the tables: the file list beside the critical path's segments. */
+  filesBlockHeight: number;
   fontSize: number;
   /** Average glyph width / font size, flamegraph.pl's 0.59, to fit labels without measuring. */
   fontWidth: number;
@@ -86,6 +88,7 @@ export function pageLayout(width: number, lanes: number, flameDepth: number, sub
     filesY,
     tablesTop,
     tablesHeight,
+    filesBlockHeight: offCpu ? FILES_BLOCK_HEIGHT : 0,
     xpad: XPAD,
     plotLeft: Math.min(LABEL_COLUMN_MAX, Math.round(width * LABEL_COLUMN_SHARE)),
     plotRight: width - XPAD,
