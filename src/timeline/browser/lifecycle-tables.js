@@ -70,7 +70,7 @@ var lcTables = function (ctx) {
     var rows = c.segments.map(function (s) {
       var what = s.reason < 0 ? 'running' : O.reasons[s.reason].label;
       return '<tr data-lane="' + s.lane + '" data-kind="' + (s.reason < 0 ? 'running' : O.reasons[s.reason].key) + '"><td>' + lib.seconds(s.start) + '</td>' + cell(s.end - s.start) +
-        '<td class="name">' + esc(lib.fitChars(D.processes[s.lane].label, 30)) + '</td><td>' + esc(what) + '</td></tr>';
+        '<td class="name" title="' + esc(D.processes[s.lane].label) + '">' + esc(lib.fitChars(D.processes[s.lane].label, 30)) + '</td><td>' + esc(what) + '</td></tr>';
     });
     return '<div class="h">Critical path of ' + esc(D.processes[c.lane].label) + ': ' + lib.duration(c.end - c.start) + ', ' + c.segments.length + ' segments</div>' +
       '<table id="critical-list"><thead><tr><th>from</th><th>ms</th><th class="name">process</th><th>what</th></tr></thead><tbody>' + rows.join('') + '</tbody></table>';

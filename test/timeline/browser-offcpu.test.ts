@@ -1,0 +1,228 @@
+/**
+ * The lifecycle page's off-CPU view in headless Chromium, on the simulated restart fixture with a hand-made
+ * off-CPU capture (offcpu-support.ts): the CPU / Off-CPU / Wall clock switch and its units, the lane totals,
+ * the file list of a range, search over paths, and the critical path. Every figure the page shows is checked
+ * against numbers computed here from the raw perf text and the hand-made lists, not from the page's data.
+ */
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { OffCpuCapture } from '../../src/kernel/offcpu-events.js';
+import type { Timeline } from '../../src/timeline/model.js';
+import { readTimeline, renderTimeline } from '../../src/timeline/render.js';
+import { chromiumMissingReason, launchChromium, type Browser } from '../browser/support/chromium.js';
+import { reportSkip } from '../support/references.js';
+import { addHandMadeOffCpu } from './offcpu-support.js';
+import { RESTART, fixtureText } from './support.js';
+
+const TEXT = fixtureText(RESTART);
+const FREQUENCY = 99;
+const OPTIONS = { iris: true, title: 'simulated IRIS restart' };
+
+/** Times (µs) of the raw samples of one pid's main thread, from the `comm PID/TID [CPU] TIME:` headers. */
+function rawSamplesOf(pid: number): number[] {
+  const header = new RegExp(`^\\S.*?\\s${pid}/${pid}\\s+\\[\\d+\\]\\s+(\\d+)\\.(\\d{6}):\\s+\\d+\\s+cpu-clock`);
+  return TEXT.split('\n').flatMap((line) => {
+    const match = header.exec(line);
+    return match ? [Number(match[1]) * 1e6 + Number(match[2])] : [];
+  });
+}
+
+/**
+ * perf's FORK and EXIT times of a pid, µs. The recorded command itself was forked by perf before it counted
+ * (a FORK at time 0): it begins at its exec.
+ */
+function lifetimeMicros(pid: number): { start: number; end: number } {
+  const at = (pattern: RegExp) => {
+    const match = pattern.exec(TEXT)!;
+    return Number(match[1]) * 1e6 + Number(match[2]);
+  };
+  const fork = at(new RegExp(`(\\d+)\\.(\\d{6}): PERF_RECORD_FORK\\(${pid}:${pid}\\)`));
+  return {
+    start: fork > 0 ? fork : at(new RegExp(`(\\d+)\\.(\\d{6}): PERF_RECORD_COMM exec: \\S+:${pid}/${pid}`)),
+    end: at(new RegExp(`(\\d+)\\.(\\d{6}): PERF_RECORD_EXIT\\(${pid}:${pid}\\)`)),
+  };
+}
+
+interface Frame { node: number; name: string; x: number; y: number; width: number; height: number; value: number; unit: string; reason: string | null }
+interface Range { from: number; to: number; t0: number; samples: number; unit: string; total: number; mode: string }
+
+async function frames(page: Page): Promise<Frame[]> {
+  return page.evaluate(() => (window as unknown as { irisflameLifecycle: { frames(): Frame[] } }).irisflameLifecycle.frames());
+}
+async function root(page: Page): Promise<Frame> {
+  return (await frames(page)).find((frame) => frame.node === 0)!;
+}
+async function range(page: Page): Promise<Range> {
+  return page.evaluate(() => {
+    const r = document.getElementById('range')!;
+    const n = (name: string) => Number(r.getAttribute(name));
+    return { from: n('data-from-us'), to: n('data-to-us'), t0: n('data-t0-us'), samples: n('data-samples'), total: n('data-total'), unit: r.getAttribute('data-unit')!, mode: r.getAttribute('data-mode')! };
+  });
+}
+
+/** Blocked µs of the hand-made intervals within [from, to] (absolute µs), of one pid or all. */
+function blockedMicros(capture: OffCpuCapture, from: number, to: number, pid?: number, reason?: string): number {
+  let sum = 0;
+  for (const b of capture.blocked) {
+    if ((pid !== undefined && b.pid !== pid) || (reason !== undefined && b.reason !== reason)) continue;
+    const lo = Math.max(from, Math.round(b.start * 1e6)), hi = Math.min(to, Math.round((b.start + b.duration) * 1e6));
+    if (hi > lo) sum += hi - lo;
+  }
+  return sum;
+}
+
+const skip = reportSkip('timeline: off-CPU lifecycle page in Chromium', chromiumMissingReason());
+
+describe.skipIf(skip)('off-CPU lifecycle page in Chromium (hand-made off-CPU capture of the simulated restart)', () => {
+  let browser: Browser;
+  let svg: string;
+  let timeline: Timeline;
+  let capture: OffCpuCapture;
+  let expectedChain: string[];
+  beforeAll(async () => {
+    browser = await launchChromium();
+    timeline = await readTimeline(RESTART, OPTIONS);
+    ({ capture, expectedChain } = addHandMadeOffCpu(timeline));
+    svg = renderTimeline(timeline, OPTIONS);
+  });
+  afterAll(async () => { await browser?.close(); });
+
+  async function open(): Promise<Page> {
+    const page = await browser.open(svg, 'offcpu.svg');
+    await page.setViewportSize({ width: 1280, height: 2400 });
+    return page;
+  }
+  const laneOf = (page: Page, label: string) => page.locator('#lanes .lane').filter({ has: page.getByText(label, { exact: true }) });
+
+  test('the mode switch changes the flame graph from samples to blocked ms to wall-clock ms', async () => {
+    const page = await open();
+    const cpu = await range(page);
+    expect(cpu.unit).toBe('samples');
+    expect((await root(page)).unit).toBe('samples');
+    expect((await root(page)).value).toBe(cpu.samples);
+    const blockedAll = blockedMicros(capture, cpu.t0, cpu.t0 + cpu.to);
+
+    await page.locator('#mode-off').click();
+    const off = await range(page);
+    expect(off).toMatchObject({ unit: 'ms', mode: 'off' });
+    expect((await root(page)).unit).toBe('ms');
+    expect((await root(page)).value).toBeCloseTo(blockedAll / 1e3, 1);
+    expect(off.total).toBeCloseTo(blockedAll / 1e3, 1);
+    expect(await page.locator('#range').textContent()).toMatch(/ms blocked$/);
+    // Frames are coloured by reason: iris's wait4 stack is a child wait, iriswdimj's pread a disk wait.
+    const reasons = new Map((await frames(page)).map((f) => [f.name, f.reason]));
+    expect(reasons.get('RunIrisstop')).toBe('child');
+    expect(reasons.get('WijRecoveryScan')).toBe('disk');
+
+    await page.locator('#mode-wall').click();
+    const wall = await range(page);
+    expect(wall.unit).toBe('ms');
+    const expectedWall = (cpu.samples * 1e6) / FREQUENCY / 1e3 + blockedAll / 1e3;
+    expect((await root(page)).value).toBeCloseTo(expectedWall, 0);
+    expect(await page.locator('#range').textContent()).toContain(`${cpu.samples} samples at 99 Hz`);
+
+    await page.locator('#mode-cpu').click();
+    expect((await root(page)).value).toBe(cpu.samples);
+    expect((await root(page)).unit).toBe('samples');
+  });
+
+  test("each lane's totals match the raw capture: on-CPU from its samples at 99 Hz, blocked by reason, CPU wait, the rest unaccounted", async () => {
+    const page = await open();
+    for (const label of ['iris restart IRIS', 'irisrecov quietly', 'iriswdimj -t', 'irisdb QUIET^STU', 'httpd -f … -d …']) {
+      const pid = Number(await laneOf(page, label).getAttribute('data-pid'));
+      const row = page.locator(`#totals tr[data-pid="${pid}"]`);
+      const cells = await row.locator('td[data-us]').evaluateAll((tds) => tds.map((td) => Number(td.getAttribute('data-us'))));
+      const [lived, onCpu, disk, lock, child, sleep, io, poll, other, wait, unaccounted] = cells as number[];
+      const life = lifetimeMicros(pid);
+      expect(lived).toBe(life.end - life.start);
+      expect(onCpu).toBeCloseTo((rawSamplesOf(pid).length * 1e6) / FREQUENCY, -1);
+      const reasons = { disk, lock, child, sleep, io, poll, other };
+      for (const [reason, shown] of Object.entries(reasons)) {
+        expect(Math.abs(shown! - blockedMicros(capture, life.start, life.end, pid, reason))).toBeLessThanOrEqual(2);
+      }
+      const cpuWait = capture.cpuWaits.find((w) => w.pid === pid);
+      expect(wait).toBeCloseTo((cpuWait?.total ?? 0) * 1e6, -1);
+      expect(Math.abs(lived! - onCpu! - disk! - lock! - child! - sleep! - io! - poll! - other! - wait! - unaccounted!)).toBeLessThanOrEqual(4);
+    }
+    // The same figures on hover, without opening the table.
+    await laneOf(page, 'irisrecov quietly').locator('.bar').hover();
+    const tip = await page.locator('#tip').textContent();
+    expect(tip).toMatch(/on-CPU ≈ [\d.,]+ ms \(\d+ samples at 99 Hz\)/);
+    expect(tip).toContain('disk IO 80.0');
+    expect(tip).toContain('child wait');
+  });
+
+  test('a selected range lists the files looked up in it, failed lookups marked, grouped with a summary', async () => {
+    const page = await open();
+    await laneOf(page, 'irisrecov quietly').locator('.bar').click();
+    const r = await range(page);
+    const expected = capture.files
+      .filter((f) => Math.round(f.time * 1e6) >= r.t0 + r.from && Math.round(f.time * 1e6) <= r.t0 + r.to)
+      .sort((a, b) => a.time - b.time);
+    expect(expected.length).toBeGreaterThan(2);
+    expect(expected.length).toBeLessThan(capture.files.length);
+    const rows = page.locator('#files tbody tr');
+    expect(await rows.locator('td.path').allTextContents()).toEqual(expected.map((f) => f.path));
+    const failed = await page.locator('#files tr.failed td.path').allTextContents();
+    expect(failed).toEqual(expected.filter((f) => f.result < 0).map((f) => f.path));
+    expect(await page.locator('#files tr.failed').first().textContent()).toContain('✗ ENOENT');
+    const journal = page.locator('#file-summary tr[data-group="journal"]');
+    expect(await journal.getAttribute('data-count')).toBe(String(expected.filter((f) => /journal/.test(f.path)).length));
+    expect(await journal.getAttribute('data-failed')).toBe('1');
+    expect(await page.locator('#file-groups').textContent()).toMatch(/journal \d+ \(1 failed\) [\d.]+ ms IO wait/);
+
+    // Search covers paths: the matching rows and ticks light up, and the count says so.
+    page.once('dialog', (dialog) => void dialog.accept('\\.WIJ$'));
+    await page.locator('#search').click();
+    await expect.poll(() => page.locator('#files tr.match').count()).toBe(1);
+    expect(await page.locator('#matched').textContent()).toMatch(/· 1 files$/);
+    expect(await page.locator('#file-ticks-match').getAttribute('d')).not.toBe('M0 0');
+  });
+
+  test('the critical path is outlined without a click and lists iris → irisstop → each child it waited for', async () => {
+    const page = await open();
+    const iris = lifetimeMicros(Number(await laneOf(page, 'iris restart IRIS').getAttribute('data-pid')));
+    expect(Number(await page.locator('#critical').getAttribute('data-length-us'))).toBe(iris.end - iris.start);
+    expect(await page.locator('#critical').textContent()).toMatch(/^Critical path of iris restart IRIS: [\d.]+ s = /);
+    const box = await page.locator('#critical-path .critical-box').boundingBox();
+    expect(box!.height).toBeGreaterThan(200); // spans lanes from iris down to the daemons
+    const labels = await page.locator('#critical-list tbody tr td.name').evaluateAll((tds) => tds.map((td) => td.getAttribute('title')!));
+    expect(labels.filter((label, k) => k === 0 || labels[k - 1] !== label)).toEqual(expectedChain);
+    const kinds = await page.locator('#critical-list tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-kind')));
+    expect(kinds).toContain('disk');
+    expect(kinds).toContain('lock');
+  });
+
+  test('range selection, process click and shift-click weigh blocked time in Off-CPU and Wall clock modes', async () => {
+    const page = await open();
+    await page.locator('#mode-off').click();
+    const recov = laneOf(page, 'irisrecov quietly');
+    const pid = Number(await recov.getAttribute('data-pid'));
+    await recov.locator('.bar').click({ modifiers: ['Shift'] });
+    let r = await range(page);
+    expect((await root(page)).value).toBeCloseTo(blockedMicros(capture, r.t0 + r.from, r.t0 + r.to, pid) / 1e3, 1);
+    await recov.locator('.bar').click();
+    r = await range(page);
+    expect((await root(page)).value).toBeCloseTo(blockedMicros(capture, r.t0 + r.from, r.t0 + r.to) / 1e3, 1);
+    await page.locator('#mode-wall').click();
+    expect((await root(page)).value).toBeCloseTo((r.samples * 1e6) / FREQUENCY / 1e3 + blockedMicros(capture, r.t0 + r.from, r.t0 + r.to) / 1e3, 0);
+    const strip = (await page.locator('#strip .strip-back').boundingBox())!;
+    await page.mouse.move(strip.x + strip.width * 0.1, strip.y + 10);
+    await page.mouse.down();
+    await page.mouse.move(strip.x + strip.width * 0.4, strip.y + 10);
+    await page.mouse.up();
+    r = await range(page);
+    expect(r.mode).toBe('wall');
+    expect((await root(page)).value).toBeCloseTo((r.samples * 1e6) / FREQUENCY / 1e3 + blockedMicros(capture, r.t0 + r.from, r.t0 + r.to) / 1e3, 0);
+  });
+
+  test('a capture without off-CPU data renders as before and says why', async () => {
+    const plain = await readTimeline(RESTART, OPTIONS);
+    const page = await browser.open(renderTimeline(plain, OPTIONS), 'plain.svg');
+    expect(await page.locator('#offcpu-note').textContent()).toMatch(/^no off-CPU data: /);
+    expect(await page.locator('#mode-off').count()).toBe(0);
+    expect(await page.locator('#tables').count()).toBe(0);
+    expect(await page.locator('#critical-path').count()).toBe(0);
+    expect((await root(page)).unit).toBe('samples');
+  });
+});
