@@ -134,7 +134,7 @@ export function buildPageData(timeline: Timeline, options: TimelineOptions): Pag
     t0,
     span,
     axisTicks: axisTicks(span),
-    layout: pageLayout(options.width, processes.length, maxDepth + 1, options.subtitle ?? commandText, offCpu.unavailable === ''),
+    layout: pageLayout(options.width, processes.length, maxDepth + 1, options.subtitle ?? commandText, offCpu.unavailable === '' || offCpu.filesUnavailable === ''),
     processes,
     names: tree.names,
     colors: tree.colors,

@@ -161,7 +161,8 @@ export function buildPageOffCpu(timeline: Timeline, options: TimelineOptions, tr
     }
   }
 
-  addCriticalPath(data, timeline, kept, us);
+  if (data.unavailable === '') addCriticalPath(data, timeline, kept, us);
+  else data.criticalNote = `no critical path: no off-CPU data (${data.unavailable})`;
   return data;
 }
 

@@ -115,7 +115,7 @@ var lcLanes = function (ctx) {
     if (D.facts.snoopedExecs === 0) facts.push('no argv (exec snooper not run): lanes show comm only');
     el('text', { id: 'facts', x: L.xpad, y: L.stripTop + 12, class: lost > 0 || D.offCpu.lost > 0 ? 'lost' : 'caption' }, g, facts.join(' · ') || ' ');
     el('text', { id: 'notes', x: L.xpad, y: L.stripTop + 26, class: 'caption' }, g, D.facts.notes.join(' · ').slice(0, 60) || ' ');
-    if (!ctx.hasOffCpu) {
+    if (!ctx.hasBlocked) {
       var note = el('text', { id: 'offcpu-note', x: L.xpad, y: L.stripTop + 40, class: 'caption' }, g, lib.fitChars('no off-CPU data: ' + D.offCpu.unavailable, (L.plotLeft - L.xpad - 4) / (11 * L.fontWidth)));
       el('title', {}, note, 'no off-CPU data: ' + D.offCpu.unavailable);
     }

@@ -88,12 +88,19 @@ var lcOffCpu = function (ctx) {
   function drawStates(g) {
     var i, byReason = O.reasons.map(function () { return []; }), running = [], waits = [];
     var periodPx = Math.max(1, (O.samplePeriodUs / D.span) * ctx.plotWidth());
+    // Each sample is 1/frequency s on a CPU; touching ones merge into one run per lane (a few hundred
+    // rects, not one per sample, on a long busy capture).
+    var runFrom = new Float64Array(nLanes).fill(-1), runTo = new Float64Array(nLanes);
+    var flush = function (lane) { if (runFrom[lane] >= 0) running.push(rectPath(runFrom[lane], runTo[lane], laneY(lane) + barTop, barHeight, 1)); };
     for (i = 0; i < M.samples; i++) {
       var lane = M.lane[i];
       if (lane < 0 || !O.sampleMain[i]) continue;
       var x = ctx.xOf(M.time[i]) - periodPx / 2;
-      running.push(rectPath(x, x + periodPx, laneY(lane) + barTop, barHeight, 1));
+      if (runFrom[lane] >= 0 && x <= runTo[lane] + 0.5) { runTo[lane] = x + periodPx; continue; }
+      flush(lane);
+      runFrom[lane] = x; runTo[lane] = x + periodPx;
     }
+    for (i = 0; i < nLanes; i++) flush(i);
     for (i = 0; i < O.blockStart.length; i++) {
       if (!O.blockMain[i]) continue;
       byReason[O.blockReason[i]].push(rectPath(ctx.xOf(O.blockStart[i]), ctx.xOf(O.blockStart[i] + O.blockDur[i]), laneY(O.blockLane[i]) + barTop, barHeight, 0.5));
@@ -138,7 +145,7 @@ var lcOffCpu = function (ctx) {
   function drawCriticalLine(g) {
     var text = el('text', { id: 'critical', x: L.xpad, y: L.criticalY + 12, class: 'critical-line' }, g);
     var c = O.critical;
-    if (!c) { text.textContent = O.criticalNote || 'no critical path'; return; }
+    if (!c) { text.textContent = ctx.hasBlocked ? O.criticalNote || 'no critical path' : 'no off-CPU data: ' + O.unavailable; return; }
     var byKind = {}, order = [], lanesOn = {};
     c.segments.forEach(function (s) {
       var key = s.reason < 0 ? 'running' : O.reasons[s.reason].label;

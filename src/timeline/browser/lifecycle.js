@@ -18,7 +18,9 @@
     var st = { from: 0, to: D.span, lane: -1, zoom: 0, mode: 'graph', fmode: 'cpu', term: null, re: null, ignoreCase: false, counted: 0 };
     ctx = {
       D: D, L: L, M: lcModel(D), svg: document.documentElement, st: st, api: api, matches: null,
-      hasOffCpu: D.offCpu.unavailable === '',
+      // The tracer's data: blocked time and file events can each be absent (--no-off-cpu, --no-files).
+      hasOffCpu: D.offCpu.unavailable === '' || D.offCpu.filesUnavailable === '',
+      hasBlocked: D.offCpu.unavailable === '',
       plotWidth: function () { return L.plotRight - L.plotLeft; },
       xOf: function (us) { return L.plotLeft + (us / D.span) * (L.plotRight - L.plotLeft); },
       usOf: function (x) { return Math.max(0, Math.min(D.span, ((x - L.plotLeft) / (L.plotRight - L.plotLeft)) * D.span)); },
@@ -55,7 +57,7 @@
       el('rect', { x: x + k * 62, y: L.controlsY + 3, width: 10, height: 10, fill: item.color, rx: 2, ry: 2 }, legend);
       el('text', { x: x + k * 62 + 13, y: y, 'font-size': '11px' }, legend, item.label);
     });
-    if (!ctx.hasOffCpu) return;
+    if (!ctx.hasBlocked) return;
     // What the flame graph weighs: CPU samples, blocked ms, or both in ms (where each lifetime went).
     var my = L.modesY + 12;
     el('text', { x: L.xpad, y: my, class: 'caption' }, g, 'Weigh by:');
