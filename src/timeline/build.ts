@@ -131,7 +131,9 @@ export function buildTimeline(capture: LifecycleCapture, options: TimelineOption
   });
   samples.sort((a, b) => a.time - b.time);
   const report = { ...capture.report, samples: samples.length };
-  return { processes: lanes, samples, start, end, report, command: capture.command };
+  const timeline: Timeline = { processes: lanes, samples, start, end, report, command: capture.command };
+  if (capture.offCpu !== undefined) timeline.offCpu = capture.offCpu;
+  return timeline;
 }
 
 /** The argv `process` was running at `time`: its own last exec, else what it inherited at fork. */
