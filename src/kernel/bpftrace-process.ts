@@ -23,6 +23,8 @@ export interface BpftraceProgramOptions {
   /** Who is starting it, for the reason given when it cannot start ("the exec snooper"). */
   label: string;
   attachTimeoutMs?: number;
+  /** Survive the recording session's `killAll`: the owner stops it afterwards (END output still to come). */
+  outlivesSession?: boolean;
 }
 
 export interface RunningBpftrace {
@@ -42,7 +44,13 @@ export async function startBpftraceProgram(program: string, options: BpftracePro
   const env = options.env ?? {};
   const tracefsMounted = existsSync(`${TRACEFS}/events`);
   const unshare = findExecutable('unshare');
-  const spawnOptions = { detached: true, parentDeathSignal: 'SIGKILL' as const, env, bufferStderr: true };
+  const spawnOptions = {
+    detached: true,
+    parentDeathSignal: 'SIGKILL' as const,
+    env,
+    bufferStderr: true,
+    outlivesSession: options.outlivesSession ?? false,
+  };
   const child =
     tracefsMounted || unshare === undefined
       ? spawnTracked(bpftrace, ['-e', program], spawnOptions)

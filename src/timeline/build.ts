@@ -133,6 +133,7 @@ export function buildTimeline(capture: LifecycleCapture, options: TimelineOption
   const report = { ...capture.report, samples: samples.length };
   const timeline: Timeline = { processes: lanes, samples, start, end, report, command: capture.command };
   if (capture.sampleFrequency !== undefined) timeline.sampleFrequency = capture.sampleFrequency;
+  if (capture.offCpu !== undefined) timeline.offCpu = capture.offCpu;
   return timeline;
 }
 

@@ -13,6 +13,8 @@ import type { RecordedCommand, TaskEvent, TimelineReport } from './model.js';
 import { emptyTimelineReport } from './model.js';
 import { TASK_EVENT_MARKER, parseTaskEventLine } from './task-events.js';
 import { MarkerLines } from '../kernel/marker-lines.js';
+import { OffCpuCaptureReader } from '../kernel/offcpu-lines.js';
+import type { OffCpuCapture } from '../kernel/offcpu-events.js';
 
 /** A sample as read, before it is attributed to a process lane. */
 export interface RawSample {
@@ -35,6 +37,8 @@ export interface LifecycleCapture {
   collapse: CollapseReport | undefined;
   /** perf record's `-F`, when the snooper saw perf's own exec. */
   sampleFrequency?: number;
+  /** Blocked time, CPU waits and file events, when the capture has the off-CPU tracer's lines. */
+  offCpu: OffCpuCapture | undefined;
 }
 
 const MAX_BAD_EXAMPLES = 3;
@@ -48,6 +52,7 @@ export class LifecycleReader {
     { bytes: Buffer.from(CAPTURE_MARKER, 'latin1'), atLineStart: true, onLine: (line) => this.onCaptureLine(line) },
   ]);
   private samplesWithoutTime = 0;
+  private readonly offCpu = new OffCpuCaptureReader();
 
   constructor() {
     this.capture = {
@@ -57,6 +62,7 @@ export class LifecycleReader {
       command: undefined,
       report: emptyTimelineReport(),
       collapse: undefined,
+      offCpu: undefined,
     };
     const samples = this.capture.samples;
     this.collapser = createPerfCollapser({
@@ -89,6 +95,10 @@ export class LifecycleReader {
       report.notes.push(`${this.samplesWithoutTime} samples had no timestamp and are not on the timeline (record with perf script -F +time)`);
     }
     this.capture.samples.sort((a, b) => a.time - b.time);
+    if (this.offCpu.seen) {
+      this.capture.offCpu = this.offCpu.finish();
+      if (this.capture.offCpu.lost > 0) report.notes.push(`the off-CPU tracer lost ${this.capture.offCpu.lost} events`);
+    }
     return this.capture;
   }
 
@@ -129,6 +139,9 @@ export class LifecycleReader {
         break;
       case 'note':
         report.notes.push(parsed.text);
+        break;
+      case 'offcpu':
+        if (!this.offCpu.push(parsed.text)) this.badLine(line);
         break;
       case 'header':
         break;
