@@ -35,7 +35,7 @@ export type CaptureLine =
   | { kind: 'lost'; count: number }
   | { kind: 'note'; text: string }
   | { kind: 'offcpu'; text: string }
-  | { kind: 'header'; version: number; clock: string | undefined }
+  | { kind: 'header'; version: number; clock: string | undefined; frequency: number | undefined }
   | { kind: 'bad' };
 
 /** Read one `# irisflame-…` line. */
@@ -45,7 +45,8 @@ export function parseCaptureLine(line: string): CaptureLine {
   if (line.startsWith(CAPTURE_HEADER)) {
     const version = Number(/^\S+ \S+ (\d+)/.exec(line)?.[1]);
     const clock = /clock=(\S+)/.exec(line)?.[1];
-    return Number.isInteger(version) ? { kind: 'header', version, clock } : { kind: 'bad' };
+    const frequency = Number(/frequency=(\d+)/.exec(line)?.[1] ?? Number.NaN);
+    return Number.isInteger(version) ? { kind: 'header', version, clock, frequency: frequency > 0 ? frequency : undefined } : { kind: 'bad' };
   }
   if (line.startsWith(COMMAND_PREFIX)) {
     const rest = line.slice(COMMAND_PREFIX.length);
@@ -76,11 +77,13 @@ export interface CaptureHeaderFacts {
   snoopLines: string[];
   /** The off-CPU tracer's capture lines (`# irisflame-offcpu …`, already prefixed), if it ran. */
   offCpuLines?: string[];
+  /** perf record's -F: each sample stands for 1/frequency s on a CPU (the view's on-CPU estimate). */
+  frequency?: number;
 }
 
 /** The `#` lines to put before perf script's output. */
 export function formatCaptureHeader(facts: CaptureHeaderFacts): string {
-  const lines = [`${CAPTURE_HEADER}${CAPTURE_VERSION} clock=monotonic`];
+  const lines = [`${CAPTURE_HEADER}${CAPTURE_VERSION} clock=monotonic${facts.frequency === undefined ? '' : ` frequency=${facts.frequency}`}`];
   if (facts.command) {
     const code = facts.command.exitCode === undefined ? '-' : String(facts.command.exitCode);
     lines.push(`${COMMAND_PREFIX}${code} ${JSON.stringify(facts.command.argv)}`);

@@ -21,7 +21,8 @@ export interface PathProcess {
   end: number | undefined;
 }
 
-export type PathSegmentKind = 'running' | BlockReason;
+/** `cpu-wait`: runnable but waiting for a CPU (the long waits the tracer kept as intervals). */
+export type PathSegmentKind = 'running' | 'cpu-wait' | BlockReason;
 
 export interface PathSegment {
   /** Index of the process in the list given. */
@@ -128,6 +129,28 @@ export function criticalPath(
   walk(top, start, end, 0);
   segments.sort((a, b) => a.start - b.start || a.end - b.end);
   return { top, start, end, segments };
+}
+
+/**
+ * The path with its running segments split where the process was waiting for a CPU (`waits[process]`:
+ * intervals in seconds, from the tracer's long waits): "running" then means on a CPU, within what the
+ * tracer could tell.
+ */
+export function splitCpuWaits(path: CriticalPath, waits: ReadonlyArray<ReadonlyArray<{ start: number; end: number }>>): CriticalPath {
+  const segments: PathSegment[] = [];
+  for (const segment of path.segments) {
+    const list = segment.kind === 'running' ? [...(waits[segment.process] ?? [])].sort((a, b) => a.start - b.start) : [];
+    let t = segment.start;
+    for (const wait of list) {
+      const from = Math.max(wait.start, t), to = Math.min(wait.end, segment.end);
+      if (to <= from) continue;
+      if (from > t) segments.push({ ...segment, start: t, end: from });
+      segments.push({ process: segment.process, start: from, end: to, kind: 'cpu-wait' });
+      t = to;
+    }
+    if (segment.end > t) segments.push({ ...segment, start: t });
+  }
+  return { ...path, segments };
 }
 
 /** Which process is the recorded command: same argv, else same program name; the first to start. */

@@ -8,7 +8,7 @@ import { rootFrameFor } from '../iris/lifecycle.js';
 import { FILE_GROUPS, fileGroupOf } from '../iris/file-groups.js';
 import { BLOCK_REASONS, type BlockedInterval, type BlockReason } from '../kernel/offcpu-events.js';
 import type { PageCallTree } from './call-tree.js';
-import { criticalPath, findTopProcess } from './critical-path.js';
+import { criticalPath, findTopProcess, splitCpuWaits } from './critical-path.js';
 import type { ProcessLifetime, Timeline } from './model.js';
 import type { TimelineOptions } from './options.js';
 import { toMicros } from './micros.js';
@@ -32,7 +32,7 @@ export interface PageCriticalSegment {
   lane: number;
   start: number;
   end: number;
-  /** Index in BLOCK_REASONS, or -1 for running. */
+  /** Index in BLOCK_REASONS, -1 for running, -2 for waiting for a CPU. */
   reason: number;
 }
 
@@ -179,7 +179,15 @@ function addCriticalPath(data: PageOffCpu, timeline: Timeline, blocked: BlockedI
     data.criticalNote = `no recorded command: the path of ${lanes[top]!.label}, the first top-level process that started and ended`;
   }
   const topLane = lanes[top]!;
-  const path = criticalPath(lanes, blocked, top, topLane.end ?? timeline.end);
+  const waits = lanes.map(() => [] as Array<{ start: number; end: number }>);
+  for (const wait of timeline.offCpu?.cpuWaits ?? []) {
+    if (wait.tid !== wait.pid) continue;
+    for (const long of wait.long) {
+      const lane = lanes.findIndex((l) => l.pid === wait.pid && l.start <= long.start && (l.end === undefined || long.start <= l.end));
+      if (lane !== -1) waits[lane]!.push({ start: long.start, end: long.start + long.duration });
+    }
+  }
+  const path = splitCpuWaits(criticalPath(lanes, blocked, top, topLane.end ?? timeline.end), waits);
   data.critical = {
     lane: top,
     start: us(path.start),
@@ -188,7 +196,7 @@ function addCriticalPath(data: PageOffCpu, timeline: Timeline, blocked: BlockedI
       lane: segment.process,
       start: us(segment.start),
       end: us(segment.end),
-      reason: segment.kind === 'running' ? -1 : BLOCK_REASONS.indexOf(segment.kind),
+      reason: segment.kind === 'running' ? -1 : segment.kind === 'cpu-wait' ? -2 : BLOCK_REASONS.indexOf(segment.kind),
     })),
   };
 }

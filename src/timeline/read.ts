@@ -144,6 +144,7 @@ export class LifecycleReader {
         if (!this.offCpu.push(parsed.text)) this.badLine(line);
         break;
       case 'header':
+        if (parsed.frequency !== undefined) this.capture.sampleFrequency = parsed.frequency;
         break;
       case 'bad':
         this.badLine(line);

@@ -160,6 +160,7 @@ export function startLifecycleSession(options: LifecycleSessionOptions): RecordS
       notes,
       snoopLines,
       offCpuLines,
+      frequency: record.frequency,
     });
     await writeCapture(paths.capture, header, scriptPath);
     const timelineOptions: Partial<TimelineOptions> = {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import type { BlockedInterval, BlockReason } from '../../src/kernel/offcpu-events.js';
-import { criticalPath, findTopProcess, type PathProcess } from '../../src/timeline/critical-path.js';
+import { criticalPath, findTopProcess, splitCpuWaits, type PathProcess } from '../../src/timeline/critical-path.js';
 
 function block(pid: number, start: number, end: number, reason: BlockReason, tid = pid): BlockedInterval {
   return { start, duration: end - start, pid, tid, comm: `p${pid}`, state: reason === 'disk' ? 'D' : 'S', syscall: -1, reason, kernelStack: [], userStack: [] };
@@ -139,5 +139,15 @@ describe('the top process', () => {
   });
   test('is unknown without a command', () => {
     expect(findTopProcess(lanes, [])).toBeUndefined();
+  });
+});
+
+describe('critical path: waits for a CPU', () => {
+  test('running segments are split where the process waited for a CPU; other segments are left alone', () => {
+    const processes: PathProcess[] = [{ pid: 1, parent: undefined, start: 0, end: 10 }];
+    const path = splitCpuWaits(criticalPath(processes, [block(1, 4, 6, 'disk')], 0, 10), [[{ start: 1, end: 2 }, { start: 5, end: 7 }]]);
+    expect(tuples(processes, path)).toEqual([
+      [1, 0, 1, 'running'], [1, 1, 2, 'cpu-wait'], [1, 2, 4, 'running'], [1, 4, 6, 'disk'], [1, 6, 7, 'cpu-wait'], [1, 7, 10, 'running'],
+    ]);
   });
 });

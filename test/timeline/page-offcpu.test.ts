@@ -66,3 +66,17 @@ describe('off-CPU page data of the simulated restart (hand-made off-CPU capture)
     expect(data.offCpu.frequencyAssumed).toBe(false);
   });
 });
+
+describe('the sampling frequency behind the on-CPU estimate', () => {
+  test('comes from the capture header, else from perf record -F in the snooped argv', async () => {
+    const { parseCaptureLine } = await import('../../src/timeline/capture-file.js');
+    const { perfRecordFrequency } = await import('../../src/timeline/read.js');
+    expect(parseCaptureLine('# irisflame-lifecycle 2 clock=monotonic frequency=250')).toMatchObject({ kind: 'header', frequency: 250 });
+    expect(parseCaptureLine('# irisflame-lifecycle 2 clock=monotonic')).toMatchObject({ kind: 'header', frequency: undefined });
+    expect(perfRecordFrequency(['perf', 'record', '-q', '-F', '99', '-a', '--', 'x', '-F', '5'])).toBe(99);
+    expect(perfRecordFrequency(['/usr/bin/perf', 'record', '-F997'])).toBe(997);
+    expect(perfRecordFrequency(['perf', 'record', '--freq=49'])).toBe(49);
+    expect(perfRecordFrequency(['perf', 'record', '--', 'sleep', '-F', '5'])).toBeUndefined();
+    expect(perfRecordFrequency(['iris', 'record', '-F', '99'])).toBeUndefined();
+  });
+});

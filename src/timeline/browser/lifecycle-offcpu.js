@@ -148,7 +148,7 @@ var lcOffCpu = function (ctx) {
     if (!c) { text.textContent = ctx.hasBlocked ? O.criticalNote || 'no critical path' : 'no off-CPU data: ' + O.unavailable; return; }
     var byKind = {}, order = [], lanesOn = {};
     c.segments.forEach(function (s) {
-      var key = s.reason < 0 ? 'running' : O.reasons[s.reason].label;
+      var key = s.reason === -1 ? 'running' : s.reason === -2 ? 'CPU wait' : O.reasons[s.reason].label;
       if (!(key in byKind)) { byKind[key] = 0; order.push(key); }
       byKind[key] += s.end - s.start;
       lanesOn[s.lane] = true;

@@ -68,8 +68,8 @@ var lcTables = function (ctx) {
     var c = O.critical;
     if (!c) return '<div class="h">' + esc(O.criticalNote || 'no critical path') + '</div>';
     var rows = c.segments.map(function (s) {
-      var what = s.reason < 0 ? 'running' : O.reasons[s.reason].label;
-      return '<tr data-lane="' + s.lane + '" data-kind="' + (s.reason < 0 ? 'running' : O.reasons[s.reason].key) + '"><td>' + lib.seconds(s.start) + '</td>' + cell(s.end - s.start) +
+      var what = s.reason === -1 ? 'running' : s.reason === -2 ? 'CPU wait' : O.reasons[s.reason].label;
+      return '<tr data-lane="' + s.lane + '" data-kind="' + (s.reason === -1 ? 'running' : s.reason === -2 ? 'cpu-wait' : O.reasons[s.reason].key) + '"><td>' + lib.seconds(s.start) + '</td>' + cell(s.end - s.start) +
         '<td class="name" title="' + esc(D.processes[s.lane].label) + '">' + esc(lib.fitChars(D.processes[s.lane].label, 30)) + '</td><td>' + esc(what) + '</td></tr>';
     });
     return '<div class="h">Critical path of ' + esc(D.processes[c.lane].label) + ': ' + lib.duration(c.end - c.start) + ', ' + c.segments.length + ' segments</div>' +
