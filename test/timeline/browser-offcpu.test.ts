@@ -4,6 +4,8 @@
  * the file list of a range, search over paths, and the critical path. Every figure the page shows is checked
  * against numbers computed here from the raw perf text and the hand-made lists, not from the page's data.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { OffCpuCapture } from '../../src/kernel/offcpu-events.js';
@@ -12,7 +14,7 @@ import { readTimeline, renderTimeline } from '../../src/timeline/render.js';
 import { chromiumMissingReason, launchChromium, type Browser } from '../browser/support/chromium.js';
 import { reportSkip } from '../support/references.js';
 import { addHandMadeOffCpu } from './offcpu-support.js';
-import { RESTART, fixtureText } from './support.js';
+import { FIXTURES, RESTART, fixtureText } from './support.js';
 
 const TEXT = fixtureText(RESTART);
 const FREQUENCY = 99;
@@ -224,5 +226,73 @@ describe.skipIf(skip)('off-CPU lifecycle page in Chromium (hand-made off-CPU cap
     expect(await page.locator('#tables').count()).toBe(0);
     expect(await page.locator('#critical-path').count()).toBe(0);
     expect((await root(page)).unit).toBe('samples');
+  });
+});
+
+/**
+ * The real off-CPU fixture (record --lifecycle with the tracer, simulated IRIS restart): lane totals checked
+ * against its raw lines, read here with plain regexes: `# irisflame-offcpu B off_ns dur_ns pid tid state
+ * syscall …`, `C pid tid ns count`, and perf's sample headers.
+ */
+const REAL = join(FIXTURES, 'offcpu', 'simulated-restart.lifecycle.txt.gz');
+
+describe.skipIf(skip || !existsSync(REAL))('off-CPU lifecycle page in Chromium (recorded off-CPU fixture)', () => {
+  let browser: Browser;
+  let page: Page;
+  const text = existsSync(REAL) ? fixtureText(REAL) : '';
+  beforeAll(async () => {
+    browser = await launchChromium();
+    page = await browser.open(renderTimeline(await readTimeline(REAL, OPTIONS), OPTIONS), 'real.svg');
+    await page.setViewportSize({ width: 1280, height: 2400 });
+  });
+  afterAll(async () => { await browser?.close(); });
+
+  function micros(seconds: string, fraction: string): number { return Number(seconds) * 1e6 + Number(fraction); }
+  function life(pid: number): { start: number; end: number } {
+    const fork = new RegExp(`(\\d+)\\.(\\d{6}): PERF_RECORD_FORK\\(${pid}:${pid}\\)`).exec(text)!;
+    const exit = new RegExp(`(\\d+)\\.(\\d{6}): PERF_RECORD_EXIT\\(${pid}:${pid}\\)`).exec(text)!;
+    return { start: micros(fork[1]!, fork[2]!), end: micros(exit[1]!, exit[2]!) };
+  }
+  /** Blocked µs of a pid's main thread in [from, to], all reasons or those of one syscall. */
+  function blocked(pid: number, from: number, to: number, syscall?: number): number {
+    let sum = 0;
+    for (const m of text.matchAll(/^# irisflame-offcpu B\t(\d+)\t(\d+)\t(\d+)\t(\d+)\t(\d+)\t(-?\d+)\t/gm)) {
+      if (Number(m[3]) !== pid || Number(m[4]) !== pid || (syscall !== undefined && Number(m[6]) !== syscall)) continue;
+      const start = Math.round(Number(m[1]) / 1e3), end = Math.round((Number(m[1]) + Number(m[2])) / 1e3);
+      sum += Math.max(0, Math.min(end, to) - Math.max(start, from));
+    }
+    return sum;
+  }
+  function samples(pid: number): number {
+    return [...text.matchAll(new RegExp(`^\\S.*?\\s${pid}/${pid}\\s+\\[\\d+\\]\\s+\\d+\\.\\d{6}:\\s+\\d+\\s+cpu-clock`, 'gm'))].length;
+  }
+
+  test('lane totals match the raw lines: on-CPU from samples at 99 Hz, child waits = wait4, blocked in all, CPU wait', async () => {
+    for (const label of ['iris restart IRIS', 'irisstop quietly restart', 'irisrecov quietly', 'irisdb QUIET^STU']) {
+      const pid = Number(await page.locator('#lanes .lane').filter({ has: page.getByText(label, { exact: true }) }).getAttribute('data-pid'));
+      const cells = await page.locator(`#totals tr[data-pid="${pid}"] td[data-us]`).evaluateAll((tds) => tds.map((td) => Number(td.getAttribute('data-us'))));
+      const [lived, onCpu, disk, lock, child, sleep, io, poll, other, wait] = cells as number[];
+      const { start, end } = life(pid);
+      if (label !== 'iris restart IRIS') expect(lived).toBe(end - start); // the command begins at its exec
+      expect(onCpu).toBeCloseTo((samples(pid) * 1e6) / FREQUENCY, -1);
+      expect(Math.abs(child! - blocked(pid, start, end, 61))).toBeLessThanOrEqual(2 * 20);
+      const all = disk! + lock! + child! + sleep! + io! + poll! + other!;
+      expect(Math.abs(all - blocked(pid, start - 1e6, end + 1e6))).toBeLessThanOrEqual(2 * 40);
+      const c = new RegExp(`^# irisflame-offcpu C\\t${pid}\\t${pid}\\t(\\d+)\\t`, 'm').exec(text);
+      expect(wait).toBeCloseTo(c ? Number(c[1]) / 1e3 : 0, -1);
+    }
+    // The recorded iris waited in wait4 for (almost) all its life.
+    const iris = page.locator('#totals tr', { hasText: 'iris restart IRIS' });
+    const [lived, , , , child] = await iris.locator('td[data-us]').evaluateAll((tds) => tds.map((td) => Number(td.getAttribute('data-us'))));
+    expect(child! / lived!).toBeGreaterThan(0.95);
+  });
+
+  test('the critical path of the recorded restart goes iris → irisstop → its first child, and ends back in iris', async () => {
+    const labels = await page.locator('#critical-list tbody tr td.name').evaluateAll((tds) => tds.map((td) => td.getAttribute('title')!));
+    const chain = labels.filter((label, k) => k === 0 || labels[k - 1] !== label);
+    expect(chain.slice(0, 3)).toEqual(['iris restart IRIS', 'irisstop quietly restart', 'irisdb -cV']);
+    expect(chain.slice(-2)).toEqual(['irisstop quietly restart', 'iris restart IRIS']);
+    expect(chain).toContain('irisrecov quietly');
+    expect(chain).toContain('irisdb QUIET^STU');
   });
 });
