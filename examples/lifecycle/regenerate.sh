@@ -6,7 +6,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 irisflame="node $repo/bin/irisflame"
-iris=$("$repo/examples/simulated-iris/install.sh")
+# SIMULATED_IRIS_ROOT: install the simulated IRIS elsewhere than /tmp/irisflame-simulated-iris (a shared machine).
+iris=$("$repo/examples/simulated-iris/install.sh" ${SIMULATED_IRIS_ROOT:+"$SIMULATED_IRIS_ROOT"})
 
 # IRIS processes only (--iris): the build machine runs much else, which `--lanes all` would show.
 $irisflame record --lifecycle --iris --no-progress --title 'simulated IRIS: iris restart IRIS (irisstop quietly restart)' \

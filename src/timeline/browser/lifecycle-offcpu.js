@@ -187,7 +187,8 @@ var lcOffCpu = function (ctx) {
       .sort(function (a, b) { return b.waitUs - a.waitUs || b.count - a.count; })
       .map(function (g) {
         total += g.count; failed += g.failed;
-        return g.name + ' ' + g.count + (g.failed ? ' (' + g.failed + ' failed)' : '') + (g.waitUs > 0 ? ' ' + lib.duration(g.waitUs) + ' IO wait' : '');
+        var notes = (g.failed ? [g.failed + ' failed'] : []).concat(g.waitUs > 0 ? [lib.duration(g.waitUs) + ' IO wait'] : []);
+        return g.name + ' ' + g.count + (notes.length ? ' (' + notes.join(', ') + ')' : '');
       });
     line.textContent = 'Files: ' + (parts.length ? total + ' lookups, ' + failed + ' failed: ' + parts.join(' · ') : 'none in range');
   }

@@ -41,9 +41,9 @@
   function drawControls() {
     var D = ctx.D, L = ctx.L, st = ctx.st, g = byId('controls'), y = L.controlsY + 12;
     lib.button('mode-graph', L.xpad, y, 'Flame graph', function () { setMode('graph'); }, g);
-    lib.button('mode-chart', L.xpad + 84, y, 'Flame chart', function () { setMode('chart'); }, g);
-    lib.button('whole', L.xpad + 176, y, 'Whole recording', function () { select(0, D.span, -1); }, g);
-    lib.button('unzoom', L.xpad + 290, y, 'Reset Zoom', function () { st.zoom = 0; render(); }, g).classList.add('hide');
+    lib.button('mode-chart', L.xpad + 92, y, 'Flame chart', function () { setMode('chart'); }, g);
+    lib.button('whole', L.xpad + 184, y, 'Whole recording', function () { select(0, D.span, -1); }, g);
+    lib.button('unzoom', L.xpad + 298, y, 'Reset Zoom', function () { st.zoom = 0; render(); }, g).classList.add('hide');
     el('text', { id: 'range', x: L.plotLeft + 110, y: y }, g, ' ');
     lib.button('search', L.width - L.xpad - 100, y, 'Search', function () { flame.searchPrompt(); }, g);
     lib.button('ignorecase', L.width - L.xpad - 16, y, 'ic', function () {
