@@ -99,7 +99,8 @@ export function buildPageOffCpu(timeline: Timeline, options: TimelineOptions, tr
     blockStart: [], blockDur: [], blockLane: [], blockReason: [], blockNode: [], blockMain: [], blockGroup: [],
     laneWaitTotal: lanes.map(() => 0), laneWaitCount: lanes.map(() => 0),
     longWaitStart: [], longWaitDur: [], longWaitLane: [],
-    sampleMain: timeline.samples.map((sample) => (sample.tid === sample.pid ? 1 : 0)),
+    // Only pages with tracer data use it (lane totals, running marks): old captures' pages stay as they were.
+    sampleMain: capture === undefined ? [] : timeline.samples.map((sample) => (sample.tid === sample.pid ? 1 : 0)),
     groups: [...FILE_GROUPS],
     fileTime: [], fileLane: [], fileCall: [], filePath: [], fileResult: [], fileFailed: [], fileGroup: [],
     critical: null,
