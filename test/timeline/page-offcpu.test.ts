@@ -55,6 +55,15 @@ describe('off-CPU page data of the simulated restart (hand-made off-CPU capture)
     expect(blamed.sort()).toEqual(['WIJ:30000', 'journal:30000', 'journal:40000', 'journal:50000']);
   });
 
+  test('without a recorded command, the path is that of the first top-level process that started and ended, and says so', async () => {
+    const timeline = await readTimeline(RESTART, OPTIONS);
+    const { expectedChain } = addHandMadeOffCpu(timeline);
+    timeline.command = undefined;
+    const data = buildPageData(timeline, OPTIONS);
+    expect(data.offCpu.criticalNote).toMatch(/^no recorded command: the path of iris restart IRIS/);
+    expect(mergedChain(data.offCpu.critical!.segments.map((s) => data.processes[s.lane]!.label))).toEqual(expectedChain);
+  });
+
   test('a capture without off-CPU data says why, and its page keeps the old layout', async () => {
     const timeline = await readTimeline(RESTART, OPTIONS);
     const data = buildPageData(timeline, OPTIONS);
