@@ -10,6 +10,7 @@
  * belong to. Pure: lanes and intervals in, segments out.
  */
 import type { BlockedInterval, BlockReason } from '../kernel/offcpu-events.js';
+import { lifetimeFinder } from './lifetime-at.js';
 
 /** What the walk needs of a process: its lane's parent and lifetime (seconds). */
 export interface PathProcess {
@@ -48,21 +49,13 @@ const EXIT_SLACK = 0.002;
 
 /** Blocked intervals of each process's main thread, sorted by start. */
 function mainThreadIntervals(processes: readonly PathProcess[], blocked: readonly BlockedInterval[]): BlockedInterval[][] {
-  const byPid = new Map<number, number[]>();
-  processes.forEach((process, index) => {
-    const list = byPid.get(process.pid);
-    if (list) list.push(index);
-    else byPid.set(process.pid, [index]);
-  });
+  const ownerAt = lifetimeFinder(processes);
   const result: BlockedInterval[][] = processes.map(() => []);
   for (const interval of blocked) {
     if (interval.tid !== interval.pid) continue;
     // A pid can be reused: the lifetime alive at the interval's start owns it.
-    const owner = byPid.get(interval.pid)?.find((index) => {
-      const process = processes[index]!;
-      return process.start <= interval.start + EXIT_SLACK && (process.end === undefined || interval.start <= process.end);
-    });
-    if (owner !== undefined) result[owner]!.push(interval);
+    const owner = ownerAt(interval.pid, interval.start);
+    if (owner !== -1) result[owner]!.push(interval);
   }
   for (const list of result) list.sort((a, b) => a.start - b.start);
   return result;

@@ -9,6 +9,7 @@ import { FILE_GROUPS, fileGroupOf } from '../iris/file-groups.js';
 import { BLOCK_REASONS, type BlockedInterval, type BlockReason } from '../kernel/offcpu-events.js';
 import type { PageCallTree } from './call-tree.js';
 import { criticalPath, findTopProcess, splitCpuWaits } from './critical-path.js';
+import { lifetimeFinder } from './lifetime-at.js';
 import type { ProcessLifetime, Timeline } from './model.js';
 import type { TimelineOptions } from './options.js';
 import { toMicros } from './micros.js';
@@ -25,8 +26,6 @@ export const RUNNING_COLOR = 'rgb(214,96,48)';
 export const CPU_WAIT_COLOR = 'rgb(240,185,40)';
 /** perf record's default, assumed when the capture does not say (said on the page). */
 const ASSUMED_FREQUENCY = 99;
-/** A pid's lane is the lifetime alive at the event, with this much slack after exit (as build.ts). */
-const LANE_SLACK = 0.001;
 
 export interface PageCriticalSegment {
   lane: number;
@@ -83,7 +82,7 @@ export interface PageOffCpu {
 export function buildPageOffCpu(timeline: Timeline, options: TimelineOptions, tree: PageCallTree, t0: number): PageOffCpu {
   const capture = timeline.offCpu;
   const lanes = timeline.processes;
-  const laneAt = laneFinder(lanes);
+  const laneAt = lifetimeFinder(lanes);
   const us = (seconds: number) => toMicros(seconds) - t0;
   const frequency = timeline.sampleFrequency ?? ASSUMED_FREQUENCY;
   const data: PageOffCpu = {
@@ -151,7 +150,8 @@ export function buildPageOffCpu(timeline: Timeline, options: TimelineOptions, tr
 
   for (const wait of capture.cpuWaits) {
     if (wait.tid !== wait.pid) continue;
-    const lane = laneAt(wait.pid, wait.long[0]?.start ?? Number.NaN);
+    // Summed waits carry no time: a pid's first lane, unless a long wait says which lifetime.
+    const lane = wait.long.length > 0 ? laneAt(wait.pid, wait.long[0]!.start) : lanes.findIndex((l) => l.pid === wait.pid);
     if (lane === -1) continue;
     data.laneWaitTotal[lane]! += Math.round(wait.total * 1e6);
     data.laneWaitCount[lane]! += wait.count;
@@ -180,11 +180,12 @@ function addCriticalPath(data: PageOffCpu, timeline: Timeline, blocked: BlockedI
     data.criticalNote = `no recorded command: the path of ${lanes[top]!.label}, the first top-level process that started and ended`;
   }
   const topLane = lanes[top]!;
+  const laneAt = lifetimeFinder(lanes);
   const waits = lanes.map(() => [] as Array<{ start: number; end: number }>);
   for (const wait of timeline.offCpu?.cpuWaits ?? []) {
     if (wait.tid !== wait.pid) continue;
     for (const long of wait.long) {
-      const lane = lanes.findIndex((l) => l.pid === wait.pid && l.start <= long.start && (l.end === undefined || long.start <= l.end));
+      const lane = laneAt(wait.pid, long.start);
       if (lane !== -1) waits[lane]!.push({ start: long.start, end: long.start + long.duration });
     }
   }
@@ -236,25 +237,5 @@ function reasonShade(reason: BlockReason): (name: string) => string {
     const shift = ((hash % 41) - 20) / 100; // ±20 %
     const channel = (value: number) => Math.max(0, Math.min(255, Math.round(value + (shift > 0 ? (255 - value) * shift : value * shift))));
     return `rgb(${channel(r)},${channel(g)},${channel(b)})`;
-  };
-}
-
-/** Lane of a pid at a time (the lifetime alive then), -1 when it has none; NaN time: the pid's first lane. */
-function laneFinder(lanes: readonly ProcessLifetime[]): (pid: number, time: number) => number {
-  const byPid = new Map<number, number[]>();
-  lanes.forEach((lane, index) => {
-    const list = byPid.get(lane.pid);
-    if (list) list.push(index);
-    else byPid.set(lane.pid, [index]);
-  });
-  return (pid, time) => {
-    const list = byPid.get(pid);
-    if (list === undefined) return -1;
-    if (Number.isNaN(time)) return list[0]!;
-    for (let k = list.length - 1; k >= 0; k--) {
-      const lane = lanes[list[k]!]!;
-      if (lane.start - LANE_SLACK <= time && (lane.end === undefined || time <= lane.end + LANE_SLACK)) return list[k]!;
-    }
-    return -1;
   };
 }
