@@ -85,6 +85,7 @@ void ensure_instance_dirs(void) {
       fclose(f);
     }
   }
+  create_data_files();
 }
 
 static void pid_list_path(char *out, size_t size) { snprintf(out, size, "%s%s", mgr_dir, PID_LIST); }
@@ -218,10 +219,15 @@ ACTIVITY(ControlFinalFlush)
 /* The control process: `irisdb -s<mgr>/ -w<mgr>/ -cc -B -C<cpf>*NAME`, up until SIGTERM (stop) or SIGKILL (force). */
 int control_main(void) {
   detach("control", 1);
+  ReadConfigurationFile();
+  LookUpLicenseKey();
+  instance_lock_create();
   ControlSharedMemoryInit(work_ms / 4);
+  DatabaseMount();
   ready_signal();
   resident_loop(ControlWriteDaemonCycle);
   ControlFinalFlush(work_ms / 4);
+  WriteDaemonFinalPass();
   fprintf(stderr, "simulated IRIS %s: control process stopped\n", instance_name);
   return 0;
 }
