@@ -55,7 +55,7 @@ export interface PageOffCpu {
   blockNode: number[];
   /** 1 when blocked in the process's main thread (tid = pid): the thread lane totals follow. */
   blockMain: number[];
-  /** File group of the last file the thread opened before a disk or read/write wait; -1 otherwise. */
+  /** File group of the last file the thread opened before a disk wait; -1 otherwise. */
   blockGroup: number[];
   /** Per lane: main thread's summed wait for a CPU (µs) and how many waits. */
   laneWaitTotal: number[];
@@ -144,7 +144,8 @@ export function buildPageOffCpu(timeline: Timeline, options: TimelineOptions, tr
     data.blockReason.push(BLOCK_REASONS.indexOf(interval.reason));
     data.blockNode.push(offCpuLeaf(tree, interval, lanes[lane]!, options));
     data.blockMain.push(interval.tid === interval.pid ? 1 : 0);
-    const blamed = interval.reason === 'disk' || interval.reason === 'io' ? lastOpenBefore(opensByTid.get(interval.tid), interval.start) : -1;
+    // Disk waits only: `io` waits are pipes, sockets and terminals, not the files the thread opened.
+    const blamed = interval.reason === 'disk' ? lastOpenBefore(opensByTid.get(interval.tid), interval.start) : -1;
     data.blockGroup.push(blamed);
   }
 

@@ -171,7 +171,7 @@ describe.skipIf(skip)('off-CPU lifecycle page in Chromium (hand-made off-CPU cap
     const journal = page.locator('#file-summary tr[data-group="journal"]');
     expect(await journal.getAttribute('data-count')).toBe(String(expected.filter((f) => /journal/.test(f.path)).length));
     expect(await journal.getAttribute('data-failed')).toBe('1');
-    expect(await page.locator('#file-groups').textContent()).toMatch(/journal \d+ \(1 failed, [\d.]+ ms IO wait\)/);
+    expect(await page.locator('#file-groups').textContent()).toMatch(/journal \d+ \(1 failed, [\d.]+ ms disk wait\)/);
 
     // Search covers paths: the matching rows and ticks light up, and the count says so.
     page.once('dialog', (dialog) => void dialog.accept('\\.WIJ$'));

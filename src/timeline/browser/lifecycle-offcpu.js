@@ -127,14 +127,15 @@ var lcOffCpu = function (ctx) {
   function drawCriticalPath(g) {
     var c = O.critical;
     if (!c) return;
-    var boxes = [], links = [];
+    // One outline per stay on a lane (a disk-bound stretch is hundreds of short segments), a dashed hand-off
+    // between lanes; the segments themselves are listed in the table.
+    var boxes = [], links = [], runStart = 0;
     c.segments.forEach(function (s, k) {
-      var y = laneY(s.lane) + barTop - 1.5;
-      boxes.push(rectPath(ctx.xOf(s.start), ctx.xOf(s.end), y, barHeight + 3, 0.5));
-      var prev = c.segments[k - 1];
-      if (prev && prev.lane !== s.lane) {
-        links.push('M' + r2(ctx.xOf(s.start)) + ' ' + (laneY(prev.lane) + barTop + barHeight / 2) + 'V' + (laneY(s.lane) + barTop + barHeight / 2));
-      }
+      var next = c.segments[k + 1];
+      if (next && next.lane === s.lane) return;
+      boxes.push(rectPath(ctx.xOf(c.segments[runStart].start), ctx.xOf(s.end), laneY(s.lane) + barTop - 1.5, barHeight + 3, 0.5));
+      if (next) links.push('M' + r2(ctx.xOf(next.start)) + ' ' + (laneY(s.lane) + barTop + barHeight / 2) + 'V' + (laneY(next.lane) + barTop + barHeight / 2));
+      runStart = k + 1;
     });
     var cg = el('g', { id: 'critical-path' }, g);
     el('path', { class: 'critical-link', d: links.join('') || 'M0 0' }, cg);
@@ -162,7 +163,7 @@ var lcOffCpu = function (ctx) {
     text.addEventListener('click', function () { ctx.select(c.start, c.end, -1, c.lane); });
   }
 
-  /** Per file group in [from, to]: lookups, failed, and the disk/read waits that followed its opens. */
+  /** Per file group in [from, to]: lookups, failed, and the disk waits that followed its opens. */
   function groupSummary(from, to, onlyLane) {
     var groups = O.groups.map(function (name) { return { name: name, count: 0, failed: 0, waitUs: 0 }; }), i;
     for (i = 0; i < O.fileTime.length; i++) {
@@ -187,10 +188,12 @@ var lcOffCpu = function (ctx) {
       .sort(function (a, b) { return b.waitUs - a.waitUs || b.count - a.count; })
       .map(function (g) {
         total += g.count; failed += g.failed;
-        var notes = (g.failed ? [g.failed + ' failed'] : []).concat(g.waitUs > 0 ? [lib.duration(g.waitUs) + ' IO wait'] : []);
+        var notes = (g.failed ? [g.failed + ' failed'] : []).concat(g.waitUs > 0 ? [lib.duration(g.waitUs) + ' disk wait'] : []);
         return g.name + ' ' + g.count + (notes.length ? ' (' + notes.join(', ') + ')' : '');
       });
-    line.textContent = 'Files: ' + (parts.length ? total + ' lookups, ' + failed + ' failed: ' + parts.join(' · ') : 'none in range');
+    var full = 'Files: ' + (parts.length ? total + ' lookups, ' + failed + ' failed: ' + parts.join(' · ') : 'none in range');
+    line.textContent = lib.fitChars(full, (L.plotRight - L.xpad) / (11 * L.fontWidth));
+    line.setAttribute('data-full', full);
   }
 
   /** Ticks of files whose path matches the search; returns how many match in the range. */
@@ -216,7 +219,7 @@ var lcOffCpu = function (ctx) {
     drawCriticalPath(g);
     drawLegend();
     drawCriticalLine(byId('controls'));
-    el('text', { id: 'file-groups', x: L.plotLeft, y: L.filesY + 10, class: 'file-line' }, byId('lanes'), ' ');
+    el('text', { id: 'file-groups', x: L.xpad, y: L.filesY + 10, class: 'file-line' }, byId('lanes'), ' ');
   }
   function update() {
     if (!ctx.hasOffCpu) return;

@@ -60,7 +60,7 @@ var lcTables = function (ctx) {
         '</td><td>' + g.failed + '</td>' + cell(g.waitUs) + '</tr>';
     }).join('');
     return '<div class="h">Files looked up, ' + esc(rangeText()) + ': ' + inRange + (inRange > shown ? ' (first ' + shown + ' listed)' : '') + '</div>' +
-      '<table id="file-summary"><thead><tr><th class="name">group</th><th>lookups</th><th>failed</th><th>disk/read wait after (ms)</th></tr></thead><tbody>' + summary + '</tbody></table>' +
+      '<table id="file-summary"><thead><tr><th class="name">group</th><th>lookups</th><th>failed</th><th>disk wait after (ms)</th></tr></thead><tbody>' + summary + '</tbody></table>' +
       '<table id="files"><thead><tr><th>time</th><th>process</th><th>call</th><th class="path">path</th><th>group</th><th>result</th></tr></thead><tbody>' + rows.join('') + '</tbody></table>';
   }
 
