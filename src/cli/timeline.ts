@@ -33,7 +33,7 @@ export const TIMELINE_YARGS_OPTIONS = {
     type: 'string',
     choices: LANE_CHOICES,
     default: DEFAULTS.lanes,
-    describe: 'which processes get a lane: active (started, exec-ed, exited or sampled while recording) or all',
+    describe: 'which processes get a lane: active (started, exec-ed, exited or sampled while recording), all, or command (the recorded command and its descendants)',
   },
   'routine-roots': {
     type: 'boolean',
