@@ -62,6 +62,12 @@ async function range(page: Page): Promise<Range> {
   });
 }
 
+/** The tables are redrawn after the flame graph paints: wait until they show the current range. */
+async function tablesShowRange(page: Page, r: Range): Promise<void> {
+  const lane = await page.locator('#range').getAttribute('data-lane');
+  await expect.poll(() => page.locator('#tables-body').getAttribute('data-range')).toBe(`${r.from},${r.to},${lane}`);
+}
+
 /** Blocked µs of the hand-made intervals within [from, to] (absolute µs), of one pid or all. */
 function blockedMicros(capture: OffCpuCapture, from: number, to: number, pid?: number, reason?: string): number {
   let sum = 0;
@@ -158,6 +164,7 @@ describe.skipIf(skip)('off-CPU lifecycle page in Chromium (hand-made off-CPU cap
     const page = await open();
     await laneOf(page, 'irisrecov quietly').locator('.bar').click();
     const r = await range(page);
+    await tablesShowRange(page, r);
     const expected = capture.files
       .filter((f) => Math.round(f.time * 1e6) >= r.t0 + r.from && Math.round(f.time * 1e6) <= r.t0 + r.to)
       .sort((a, b) => a.time - b.time);

@@ -79,6 +79,8 @@ var lcTables = function (ctx) {
   var criticalHtml = criticalTable();
   var totalsHeight = L.tablesHeight - L.filesBlockHeight;
   function update() {
+    // What the tables show now, for whoever waits for them (tests): the range of the last update.
+    body.setAttribute('data-range', st.from + ',' + st.to + ',' + st.lane);
     body.innerHTML = '<div class="panel" id="totals-panel" style="height:' + (totalsHeight - 6) + 'px">' + totalsTable() + '</div>' +
       '<div class="row"><div class="panel" id="files-panel" style="height:' + (L.filesBlockHeight - 6) + 'px">' + filesTables() + '</div>' +
       '<div class="panel" id="critical-panel" style="height:' + (L.filesBlockHeight - 6) + 'px">' + criticalHtml + '</div></div>';

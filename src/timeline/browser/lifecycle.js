@@ -107,10 +107,20 @@
     range.setAttribute('data-mode', st.mode === 'chart' ? 'cpu' : st.fmode);
     range.setAttribute('data-unit', unit);
     range.setAttribute('data-total', Math.round(total * 1e3) / 1e3);
-    tables.update();
+    scheduleTables();
     offcpu.update();
     api.lastRenderMs = performance.now() - began;
     api.renders++;
+  }
+
+  // The range's tables (hundreds of HTML rows) are laid out after the flame graph has painted: on a busy
+  // capture they cost more than the graph (bench/timeline.mjs, off-CPU run). Selections in between coalesce.
+  var tablesPending = false;
+  function scheduleTables() {
+    if (api.renders === 0) { tables.update(); return; }
+    if (tablesPending) return;
+    tablesPending = true;
+    requestAnimationFrame(function () { setTimeout(function () { tablesPending = false; tables.update(); }, 0); });
   }
 
   function onKey(e) {
