@@ -16,6 +16,12 @@ var lcOffCpu = function (ctx) {
   // Per lane: the long CPU waits' sum, to tell the summed short waits apart from the intervals kept.
   var longAll = new Float64Array(nLanes);
   O.longWaitLane.forEach(function (lane, k) { longAll[lane] += O.longWaitDur[k]; });
+  // Lanes the tracer said nothing about: not followed by it (it follows IRIS programs, their descendants and
+  // the command), or never off CPU while it watched. Which of the two the capture cannot tell.
+  var traced = new Uint8Array(nLanes);
+  O.blockLane.forEach(function (lane) { traced[lane] = 1; });
+  O.laneWaitCount.forEach(function (count, lane) { if (count > 0) traced[lane] = 1; });
+  ctx.traced = function (lane) { return traced[lane] === 1; };
 
   function lifeEnd(p) { return p.end < 0 ? D.span : p.end; }
   function laneY(k) { return L.lanesTop + k * L.laneHeight; }
@@ -68,7 +74,7 @@ var lcOffCpu = function (ctx) {
     var parts = [];
     for (var r = 0; r < nReasons; r++) if (row.blocked[r] > 0) parts.push(O.reasons[r].label + ' ' + lib.ms(row.blocked[r]));
     if (parts.length) lines.push('blocked: ' + parts.join(', ') + ' ms');
-    lines.push('unaccounted ' + lib.ms(row.unaccounted) + ' ms of ' + lib.ms(row.life) + ' ms lived (main thread)');
+    lines.push('unaccounted ' + lib.ms(row.unaccounted) + ' ms of ' + lib.ms(row.life) + ' ms lived (main thread)' + (traced[k] ? '' : ': nothing traced (not followed, or never off CPU)'));
     return lines;
   }
   if (ctx.hasOffCpu) ctx.tipLines = tipLines;

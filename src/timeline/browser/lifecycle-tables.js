@@ -30,14 +30,15 @@ var lcTables = function (ctx) {
       sum.life += row.life; sum.cpu += row.cpu; sum.wait += row.wait; sum.unaccounted += row.unaccounted;
       var blocked = '';
       for (var r = 0; r < O.reasons.length; r++) { sum.blocked[r] += row.blocked[r]; blocked += cell(row.blocked[r]); }
-      return '<tr data-lane="' + row.lane + '" data-pid="' + p.pid + '" data-samples="' + row.samples + '"><td class="name" title="' + esc(p.label) + '">' +
-        esc(lib.fitChars(p.label, 34)) + '</td><td>' + p.pid + '</td>' + cell(row.life) + cell(row.cpu) + blocked + cell(row.wait) +
+      var untraced = !ctx.traced(row.lane);
+      return '<tr data-lane="' + row.lane + '" data-pid="' + p.pid + '" data-samples="' + row.samples + '"' + (untraced ? ' class="untraced"' : '') + '><td class="name" title="' + esc(p.label) +
+        (untraced ? ': nothing traced (not followed by the off-CPU tracer, or never off CPU)' : '') + '">' + esc(lib.fitChars(p.label, 34)) + (untraced ? ' *' : '') + '</td><td>' + p.pid + '</td>' + cell(row.life) + cell(row.cpu) + blocked + cell(row.wait) +
         '<td data-us="' + Math.round(row.unaccounted) + '" class="' + (row.unaccounted < 0 ? 'neg' : '') + '">' + lib.ms(row.unaccounted) + '</td></tr>';
     });
     var total = '<tr class="sum"><td class="name">all ' + rows.length + ' processes</td><td></td>' + cell(sum.life) + cell(sum.cpu) +
       sum.blocked.map(cell).join('') + cell(sum.wait) + cell(sum.unaccounted) + '</tr>';
     return '<div class="h">Where each process\'s time went, ' + esc(rangeText()) + ' (ms, main thread; on-CPU ≈ samples × 1/' + O.frequency + ' s' +
-      (O.frequencyAssumed ? ', ' + O.frequency + ' Hz assumed' : '') + '; unaccounted = lived − the rest, negative within sampling error)</div>' +
+      (O.frequencyAssumed ? ', ' + O.frequency + ' Hz assumed' : '') + '; unaccounted = lived − the rest, negative within sampling error; * nothing traced: not followed, or never off CPU)</div>' +
       '<table id="totals"><thead>' + head + '</thead><tbody>' + lines.join('') + total + '</tbody></table>';
   }
 
