@@ -24,8 +24,13 @@
  *     B  off_ns  on_ns  pid  tid  state  syscall  comm      then "k", kernel frames, "u", user frames
  *     W  start_ns  end_ns  pid  tid                          a wait for a CPU above the threshold
  *     F  time_ns  pid  tid  call  result  path               a file lookup, at syscall exit
+ *     R                                                      every probe attached (BEGIN)
+ *     S                                                      a sync line (see `syncPid`)
  *     @cpuwait_ns[pid, tid]: N   @cpuwait_count[pid, tid]: N  at END
  */
+/** Printed by BEGIN, after every probe is attached (see bpftrace-process.ts `readyLine`). */
+export const READY_LINE = 'R';
+
 /** x86-64: THREAD_SIZE is 16 KiB and `struct pt_regs` (21 registers) sits at its top; orig_ax is register 15. */
 const KERNEL_STACK_BYTES = 16384;
 const PT_REGS_BYTES = 168;
@@ -72,6 +77,12 @@ export interface OffCpuProgramOptions {
   longCpuWaitNs?: number;
   /** Also print the exec snooper's lines (one bpftrace process instead of two). */
   withExecSnooper?: string;
+  /**
+   * The recorder's pid: its getppid() calls print a sync line (`S`). Seeing that line means bpftrace has read
+   * what the kernel wrote before it, so stopping then loses nothing (SIGINT drops unread events: the last
+   * intervals of a restart, which end as it ends).
+   */
+  syncPid?: number;
 }
 
 /** The kernel's comm for an executable path: its base name, cut to 15 bytes. */
@@ -95,7 +106,8 @@ export function offCpuProgram(options: OffCpuProgramOptions): string {
   }
   const parts: string[] = [];
   // @follow must exist even when empty, so BEGIN always writes (and deletes) a dummy key.
-  parts.push(`BEGIN {\n  @follow[0] = 0;\n${pids.map((pid) => `  @follow[${pid}] = 1;\n`).join('')}  delete(@follow[0]);\n}`);
+  // BEGIN runs once every probe is attached: its `R` line tells the recorder it may start the workload.
+  parts.push(`BEGIN {\n  @follow[0] = 0;\n${pids.map((pid) => `  @follow[${pid}] = 1;\n`).join('')}  delete(@follow[0]);\n  printf("${READY_LINE}\\n");\n}`);
   if (execMatch.length > 0) parts.push(`tracepoint:sched:sched_process_exec /${execMatch.join(' || ')}/ {\n  @follow[pid] = 1;\n}`);
   // Runs in the parent: `pid` is its process, whichever thread forked; child_pid is the new task's id.
   parts.push(`tracepoint:sched:sched_process_fork /@follow[pid]/ {\n  @follow[args->child_pid] = 1;\n}`);
@@ -146,6 +158,7 @@ export function offCpuProgram(options: OffCpuProgramOptions): string {
     }
   }
 
+  if (options.syncPid !== undefined) parts.push(`tracepoint:syscalls:sys_enter_getppid /pid == ${options.syncPid}/ {\n  printf("S\\n");\n}`);
   if (options.withExecSnooper !== undefined) parts.push(options.withExecSnooper.trim());
   // Print only the CPU-wait sums at the end: bpftrace would print every remaining map.
   const internal = ['@follow', ...(options.offCpu ? ['@off', '@kstack', '@ustack', '@runnable'] : []), ...(options.files ? ['@path'] : [])];

@@ -8,9 +8,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { startBpftraceProgram, type RunningBpftrace } from './bpftrace-process.js';
 import { EXEC_SNOOPER_PROGRAM, SNOOPER_ARGV_BYTES } from './exec-events.js';
 import { TracerLineReader, formatCpuWaitTotalLine, formatRecordLine, type TracedBlock } from './offcpu-lines.js';
-import { offCpuProgram, type OffCpuProgramOptions } from './offcpu-program.js';
+import { READY_LINE, offCpuProgram, type OffCpuProgramOptions } from './offcpu-program.js';
 
-export interface OffCpuTracerOptions extends Omit<OffCpuProgramOptions, 'withExecSnooper' | 'pids'> {
+/** How long to wait for a sync line before stopping anyway (a loaded 2-core host: well under a second). */
+const SYNC_TIMEOUT_MS = 5_000;
+const SYNC_ROUNDS = 2;
+
+export interface OffCpuTracerOptions extends Omit<OffCpuProgramOptions, 'withExecSnooper' | 'pids' | 'syncPid'> {
   /** Carry the exec snooper's probes too; its E/X lines come back in `snoopLines`. */
   withExecSnooper: boolean;
   /** Processes to follow from the start; default: the running processes named in `names`. */
@@ -86,8 +90,10 @@ export async function startOffCpuTracer(options: OffCpuTracerOptions): Promise<R
     if (line !== undefined) trace.lines.push(line);
   });
 
+  let synced: (() => void) | undefined;
   const program = offCpuProgram({
     ...options,
+    syncPid: process.pid,
     pids: options.pids ?? runningProcessesNamed(options.names),
     withExecSnooper: options.withExecSnooper ? EXEC_SNOOPER_PROGRAM : undefined,
   });
@@ -95,10 +101,12 @@ export async function startOffCpuTracer(options: OffCpuTracerOptions): Promise<R
     label: 'the off-CPU tracer',
     // Its CPU-wait sums come at END, ~2 s after SIGINT: the recording session must not kill it first.
     outlivesSession: true,
+    readyLine: READY_LINE,
     // Raw user addresses: named afterwards from perf's MMAP2 events (offcpu-program.ts says why).
     env: { BPFTRACE_STRLEN: String(SNOOPER_ARGV_BYTES), BPFTRACE_NO_USER_SYMBOLS: '1' },
     onLine: (line) => {
       if (options.withExecSnooper && (line.startsWith('E\t') || line.startsWith('X\t'))) trace.snoopLines.push(line);
+      else if (line === 'S') synced?.();
       else reader.push(line);
     },
   });
@@ -111,7 +119,22 @@ export async function startOffCpuTracer(options: OffCpuTracerOptions): Promise<R
     unavailable: undefined,
     process: running,
     stop() {
-      stopped ??= running.stop().then(() => {
+      const drained = async (): Promise<void> => {
+        // Twice: the first sync may be read in the same poll round as events written just before it on another CPU.
+        for (let round = 0; round < SYNC_ROUNDS; round++) {
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([
+            new Promise<void>((resolve) => {
+              synced = resolve;
+              void process.ppid; // getppid(2): the tracer prints `S`
+            }),
+            running.exited,
+            new Promise<void>((resolve) => (timer = setTimeout(resolve, SYNC_TIMEOUT_MS))),
+          ]);
+          clearTimeout(timer);
+        }
+      };
+      stopped ??= drained().then(() => running.stop()).then(() => {
         reader.finish();
         for (const wait of waitTotals.values()) trace.lines.push(formatCpuWaitTotalLine(wait.pid, wait.tid, wait.ns, wait.count));
         trace.badLines = reader.badLines;
