@@ -225,6 +225,19 @@ describe.skipIf(skip)('off-CPU lifecycle page in Chromium (hand-made off-CPU cap
     expect((await root(page)).value).toBeCloseTo((r.samples * 1e6) / FREQUENCY / 1e3 + blockedMicros(capture, r.t0 + r.from, r.t0 + r.to) / 1e3, 0);
   });
 
+  test('with file events but no blocked time (--no-off-cpu), the files are shown and the rest says why not', async () => {
+    const partial = await readTimeline(RESTART, OPTIONS);
+    const { capture: handMade } = addHandMadeOffCpu(partial);
+    partial.offCpu = { ...handMade, blocked: [], cpuWaits: [], offCpuUnavailable: 'turned off (--no-off-cpu)' };
+    const page = await browser.open(renderTimeline(partial, OPTIONS), 'files-only.svg');
+    await page.setViewportSize({ width: 1280, height: 2400 });
+    expect(await page.locator('#critical').textContent()).toBe('no off-CPU data: turned off (--no-off-cpu)');
+    expect(await page.locator('#offcpu-note').textContent()).toMatch(/^no off-CPU data: turned off/);
+    expect(await page.locator('#mode-off').count()).toBe(0);
+    expect(await page.locator('#files tbody tr').count()).toBe(handMade.files.length);
+    expect(await page.locator('#file-groups').textContent()).toMatch(/^Files: \d+ lookups, 2 failed: /);
+  });
+
   test('a capture without off-CPU data renders as before and says why', async () => {
     const plain = await readTimeline(RESTART, OPTIONS);
     const page = await browser.open(renderTimeline(plain, OPTIONS), 'plain.svg');
