@@ -65,16 +65,29 @@ var lcTables = function (ctx) {
       '<table id="files"><thead><tr><th>time</th><th>process</th><th>call</th><th class="path">path</th><th>group</th><th>result</th></tr></thead><tbody>' + rows.join('') + '</tbody></table>';
   }
 
+  /**
+   * The critical path as stays: one row per run of segments on one process (a disk-bound stretch is hundreds
+   * of short segments), with what the time there was made of, largest first. `data-kinds` lists the kinds.
+   */
   function criticalTable() {
     var c = O.critical;
     if (!c) return '<div class="h">' + esc(O.criticalNote || 'no critical path') + '</div>';
-    var rows = c.segments.map(function (s) {
-      var what = s.reason === -1 ? 'running' : s.reason === -2 ? 'CPU wait' : O.reasons[s.reason].label;
-      return '<tr data-lane="' + s.lane + '" data-kind="' + (s.reason === -1 ? 'running' : s.reason === -2 ? 'cpu-wait' : O.reasons[s.reason].key) + '"><td>' + lib.seconds(s.start) + '</td>' + cell(s.end - s.start) +
-        '<td class="name" title="' + esc(D.processes[s.lane].label) + '">' + esc(lib.fitChars(D.processes[s.lane].label, 30)) + '</td><td>' + esc(what) + '</td></tr>';
-    });
-    return '<div class="h">Critical path of ' + esc(D.processes[c.lane].label) + ': ' + lib.duration(c.end - c.start) + ', ' + c.segments.length + ' segments</div>' +
-      '<table id="critical-list"><thead><tr><th>from</th><th>ms</th><th class="name">process</th><th>what</th></tr></thead><tbody>' + rows.join('') + '</tbody></table>';
+    var rows = [], k = 0;
+    while (k < c.segments.length) {
+      var lane = c.segments[k].lane, from = c.segments[k].start, to = from, parts = {}, keys = [];
+      for (; k < c.segments.length && c.segments[k].lane === lane; k++) {
+        var s = c.segments[k], key = s.reason === -1 ? 'running' : s.reason === -2 ? 'CPU wait' : O.reasons[s.reason].label;
+        if (!(key in parts)) { parts[key] = 0; keys.push(key); }
+        parts[key] += s.end - s.start;
+        to = s.end;
+      }
+      keys.sort(function (a, b) { return parts[b] - parts[a]; });
+      var what = keys.map(function (key) { return key + ' ' + lib.ms(parts[key]); }).join(' · ');
+      rows.push('<tr data-lane="' + lane + '" data-kinds="' + esc(keys.join(',')) + '"><td>' + lib.seconds(from) + '</td>' + cell(to - from) +
+        '<td class="name" title="' + esc(D.processes[lane].label) + '">' + esc(lib.fitChars(D.processes[lane].label, 30)) + '</td><td class="what">' + esc(what) + '</td></tr>');
+    }
+    return '<div class="h">Critical path of ' + esc(D.processes[c.lane].label) + ': ' + lib.duration(c.end - c.start) + ', ' + rows.length + ' stays in ' + c.segments.length + ' segments</div>' +
+      '<table id="critical-list"><thead><tr><th>from</th><th>ms</th><th class="name">process</th><th class="what">made of (ms)</th></tr></thead><tbody>' + rows.join('') + '</tbody></table>';
   }
 
   var criticalHtml = criticalTable();
