@@ -55,6 +55,7 @@ void select_instance_by_mgr(const char *mgr) {
   snprintf(data_dir, sizeof data_dir, "%s", path);
   const char *base = strrchr(data_dir, '/');
   snprintf(instance_name, sizeof instance_name, "%s", base ? base + 1 : data_dir);
+  setenv("IRISSIM_MGR", mgr_dir, 1); /* for children that get no -s (iriswdimj -t) */
 }
 
 static void mkdirs(const char *path) {

@@ -295,19 +295,21 @@ static int iris_main(int argc, char **argv) {
   const char *usage = "usage: iris start|stop|restart|force|status NAME | iris list   (simulated IRIS)\n";
   if (argc >= 2 && strcmp(argv[1], "list") == 0) return list_instances(argc >= 3 ? argv[2] : NULL);
   if (argc < 3) { fputs(usage, stderr); return 2; }
-  if (!valid_instance_name(argv[2])) { fprintf(stderr, "iris: bad instance name %s (letters, digits, _ and -)\n", argv[2]); return 2; }
+  if (!valid_instance_name(argv[2])) { fprintf(stderr, "iris (simulated IRIS): bad instance name %s (letters, digits, _ and -)\n", argv[2]); return 2; }
   select_instance(argv[2]);
   const char *action = argv[1];
   if (strcmp(action, "stop") == 0 || strcmp(action, "restart") == 0) {
     ensure_instance_dirs();
     char *args[] = {"irisstop", "quietly", strcmp(action, "restart") == 0 ? "restart" : NULL, NULL};
-    return run("irisstop", args);
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/irisstop", bin_dir);
+    return wait_status(spawn_in(bin_dir, path, args, -1)); /* in <install>/bin, as its ./irisdb children show */
   }
   if (strcmp(action, "start") == 0) return start_instance();
   if (strcmp(action, "init") == 0) { ensure_instance_dirs(); return 0; } /* lay out ROOT/data/NAME (install.sh) */
   if (strcmp(action, "force") == 0) return force_instance();
   if (strcmp(action, "status") == 0 || strcmp(action, "qlist") == 0) return list_instances(argv[2]);
-  fprintf(stderr, "iris: unknown action %s\n%s", action, usage);
+  fprintf(stderr, "iris (simulated IRIS): unknown action %s\n%s", action, usage);
   return 2;
 }
 

@@ -133,6 +133,8 @@ export function offCpuProgram(options: OffCpuProgramOptions): string {
   if ($off.0 != 0) {
     printf("B\\t%llu\\t%llu\\t%d\\t%d\\t%d\\t%d\\t%s\\nk%su%s\\n", $off.0, nsecs, $off.1, $next, $off.2, $off.3, args->next_comm, @kstack[$next], @ustack[$next]);
     delete(@off[$next]);
+    delete(@kstack[$next]);
+    delete(@ustack[$next]);
   } else {
     $queued = @runnable[$next];
     if ($queued.0 != 0) {

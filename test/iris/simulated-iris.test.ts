@@ -120,10 +120,10 @@ describe.skipIf(skip)('simulated IRIS: an instance that stays running', () => {
   describe('waits as a real start and stop has them', () => {
     let traces = 0;
     /** strace -f of a command that ends (no resident process among its descendants): the trace lines. */
-    function strace(calls: string, command: string, args: string[]): string[] {
+    function strace(calls: string, command: string, args: string[], env: NodeJS.ProcessEnv = {}): string[] {
       const out = join(sim!.root, `strace-${++traces}.txt`); // removed with the root in afterAll
       execFileSync('strace', ['-f', '-qq', '-e', `trace=${calls}`, '-o', out, command, ...args], {
-        env: { ...process.env, IRISSIM_MS: '50', IRISSIM_MGR: `${sim!.dataDir('IRIS')}/mgr/` }, stdio: 'ignore',
+        env: { ...process.env, IRISSIM_MS: '50', IRISSIM_MGR: `${sim!.dataDir('IRIS')}/mgr/`, ...env }, stdio: 'ignore',
       });
       return readFileSync(out, 'utf8').split('\n');
     }
@@ -140,10 +140,21 @@ describe.skipIf(skip)('simulated IRIS: an instance that stays running', () => {
       expect(lines.some((line) => line.includes(`"${sim!.dataDir('IRIS')}/iris.cpf", O_RDONLY`))).toBe(true);
     });
 
+    test.skipIf(noStrace)('where O_DIRECT is refused, reads drop the cache first and writes are each followed by fdatasync', () => {
+      const mgr = `${sim!.dataDir('IRIS')}/mgr/`;
+      const lines = strace('openat,fadvise64,fdatasync', join(sim!.installDir, 'bin', 'irisrecov'), [mgr, 'quietly'],
+        { IRISSIM_NO_DIRECT: '1' });
+      expect(lines.some((line) => line.includes('O_DIRECT'))).toBe(false);
+      expect(lines.some((line) => line.includes(`"${mgr}IRIS.WIJ", O_RDONLY|O_CLOEXEC`))).toBe(true);
+      expect(lines.filter((line) => line.includes('POSIX_FADV_DONTNEED')).length).toBeGreaterThanOrEqual(3);
+      expect(lines.filter((line) => / fdatasync\(/.test(line)).length).toBeGreaterThanOrEqual(16);
+    });
+
     test.skipIf(noStrace)('irisstop waits for each child in wait4; -cV reads the CPF; -cL looks up a license key that is not there', () => {
       const lines = strace('execve,openat,newfstatat,wait4', join(sim!.installDir, 'bin', 'iris'), ['stop', 'IRIS']);
-      const irisstop = lines.find((line) => /^\d+ execve\("[^"]*\/irisstop"/.test(line))!.split(' ')[0];
-      expect(lines.filter((line) => line.startsWith(`${irisstop} wait4(`)).length).toBeGreaterThanOrEqual(3);
+      // strace -f -o: "PID  call(...)", the pid padded with spaces
+      const irisstop = /^(\d+)\s+execve\("[^"]*\/irisstop"/m.exec(lines.join('\n'))![1];
+      expect(lines.filter((line) => new RegExp(`^${irisstop}\\s+wait4\\(`).test(line)).length).toBeGreaterThanOrEqual(3);
       expect(lines.some((line) => line.includes(`"${sim!.dataDir('IRIS')}/iris.cpf", O_RDONLY`))).toBe(true);
       expect(lines.some((line) => /newfstatat\(AT_FDCWD, "[^"]*\/mgr\/iris\.key", .*= -1 ENOENT/.test(line))).toBe(true);
     });

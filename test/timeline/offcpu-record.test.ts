@@ -2,7 +2,7 @@
  * The off-CPU tracer for real: `irisflame record --lifecycle` with perf and bpftrace on the simulated IRIS
  * restart (examples/simulated-iris; it is not IRIS). Needs root, perf, bpftrace and gcc; skips, saying why.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { BlockedInterval } from '../../src/kernel/offcpu-events.js';
@@ -10,6 +10,7 @@ import type { ProcessLifetime, Timeline } from '../../src/timeline/model.js';
 import { readTimeline } from '../../src/timeline/render.js';
 import { findExecutable } from '../../src/tools/executables.js';
 import { runCli } from '../support/cli.js';
+import { pathWithOnly } from '../record/support.js';
 import { reportSkip } from '../support/references.js';
 import { installSimulatedIrisRoot, removeSimulatedIris, simulatedIrisReason, type SimulatedIris } from '../support/simulated-iris.js';
 
@@ -133,6 +134,19 @@ describe.skipIf(skip)('record --lifecycle --no-files / --no-off-cpu', () => {
     expect(offCpu.filesUnavailable).toMatch(/--no-files/);
     expect(offCpu.files).toEqual([]);
     expect(offCpu.blocked.some((block) => block.comm === 'sleep' && block.reason === 'sleep' && block.duration > 0.19)).toBe(true);
+  }, 240_000);
+
+  test('without bpftrace it records what perf gives, and says so in its output and in the capture', async () => {
+    const svg = join(sim!.root, 'nobpftrace.svg');
+    const path = pathWithOnly(['perf', 'setpriv', 'sh', 'sleep', 'c++filt', 'mkfifo']);
+    const result = await runCli(['record', '--lifecycle', '--no-progress', '-o', svg, '--', 'sh', '-c', 'sleep 0.2'], { env: { PATH: path } });
+    rmSync(path, { recursive: true, force: true });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/warning: bpftrace is not installed.*no off-CPU time or file events/);
+    const timeline = await readTimeline(join(sim!.root, 'nobpftrace.lifecycle.txt.gz'));
+    expect(timeline.offCpu?.offCpuUnavailable).toMatch(/bpftrace is not installed/);
+    expect(timeline.offCpu?.filesUnavailable).toMatch(/bpftrace is not installed/);
+    expect(timeline.processes.some((process) => process.comm === 'sleep')).toBe(true);
   }, 240_000);
 
   test('with both off, the capture says why there is no off-CPU data, and the timeline is still written', async () => {
