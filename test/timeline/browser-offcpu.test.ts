@@ -158,6 +158,7 @@ describe.skipIf(skip)('off-CPU lifecycle page in Chromium (hand-made off-CPU cap
     expect(tip).toMatch(/on-CPU ≈ [\d.,]+ ms \(\d+ samples at 99 Hz\)/);
     expect(tip).toContain('disk IO 80.0');
     expect(tip).toContain('child wait');
+    expect(tip).toMatch(/on the critical path: [\d.,]+ ms/);
   });
 
   test('a selected range lists the files looked up in it, failed lookups marked, grouped with a summary', async () => {

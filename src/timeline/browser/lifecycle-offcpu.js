@@ -22,6 +22,8 @@ var lcOffCpu = function (ctx) {
   O.blockLane.forEach(function (lane) { traced[lane] = 1; });
   O.laneWaitCount.forEach(function (count, lane) { if (count > 0) traced[lane] = 1; });
   ctx.traced = function (lane) { return traced[lane] === 1; };
+  var onPath = new Float64Array(nLanes);
+  if (O.critical) O.critical.segments.forEach(function (seg) { onPath[seg.lane] += seg.end - seg.start; });
 
   function lifeEnd(p) { return p.end < 0 ? D.span : p.end; }
   function laneY(k) { return L.lanesTop + k * L.laneHeight; }
@@ -75,6 +77,7 @@ var lcOffCpu = function (ctx) {
     for (var r = 0; r < nReasons; r++) if (row.blocked[r] > 0) parts.push(O.reasons[r].label + ' ' + lib.ms(row.blocked[r]));
     if (parts.length) lines.push('blocked: ' + parts.join(', ') + ' ms');
     lines.push('unaccounted ' + lib.ms(row.unaccounted) + ' ms of ' + lib.ms(row.life) + ' ms lived (main thread)' + (traced[k] ? '' : ': nothing traced (not followed, or never off CPU)'));
+    if (onPath[k] > 0) lines.push('on the critical path: ' + lib.ms(onPath[k]) + ' ms');
     return lines;
   }
   if (ctx.hasOffCpu) ctx.tipLines = tipLines;
