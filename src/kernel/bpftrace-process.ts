@@ -8,7 +8,7 @@
  * rest of the host. A program that cannot attach yields a reason, never a throw: callers degrade.
  */
 import { existsSync } from 'node:fs';
-import { signalChild, spawnTracked } from '../tools/children.js';
+import { signalChild, spawnTracked, stderrText } from '../tools/children.js';
 import { findExecutable } from '../tools/executables.js';
 
 /** bpftrace compiles and attaches in a second or two; a loaded 2-core host took up to ~8 s. */
@@ -84,7 +84,8 @@ export async function startBpftraceProgram(program: string, options: BpftracePro
   const exited = child.then((done) => ({
     exitCode: done.exitCode ?? undefined,
     signal: done.signal ?? undefined,
-    stderr: Buffer.isBuffer(done.stderr) ? done.stderr.toString('utf8') : String(done.stderr ?? ''),
+    // execa hands back a Uint8Array, not a Buffer: String() of it would be a list of byte values.
+    stderr: stderrText(done),
   }));
 
   let timer: NodeJS.Timeout | undefined;

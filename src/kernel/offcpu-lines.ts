@@ -6,6 +6,7 @@
  */
 import type { BlockedInterval, CpuWait, FileEvent, OffCpuCapture } from './offcpu-events.js';
 import { blockReason, errnoName, stateLetter } from './offcpu-reasons.js';
+import { DEFAULT_LONG_CPU_WAIT_NS } from './offcpu-program.js';
 
 /** A blocked interval as traced: times in ns, stacks as printed (kernel leaf first, user raw addresses). */
 export interface TracedBlock {
@@ -20,6 +21,8 @@ export interface TracedBlock {
   kernel: string[];
   /** Leaf first, as printed: `0x7f23e63c724a` (or names, when bpftrace symbolised them). */
   user: string[];
+  /** Still blocked at the end of tracing: `onNs` is the stop time. */
+  open?: true;
 }
 
 export type TracerRecord =
@@ -31,6 +34,12 @@ export type TracerRecord =
   | { kind: 'lost'; count: number };
 
 const LOST_LINE = /^Lost (\d+) events/;
+// @off[30412]: (2406078850639, 30412, 1, 230, irisdb)
+const PENDING_LINE = /^@off\[(\d+)\]: \((\d+), (\d+), (\d+), (-?\d+), (.*)\)\s*$/;
+// @kstack[30412]:   (then one frame a line, indented, and a blank line)
+// @runnable[30412]: (2406078850639, 30412)
+const PENDING_RUNNABLE_LINE = /^@runnable\[(\d+)\]: \((\d+), (\d+)\)\s*$/;
+const PENDING_STACK_LINE = /^@(kstack|ustack)\[(\d+)\]:\s*$/;
 const CPU_WAIT_LINE = /^@cpuwait_(ns|count)\[(\d+), (\d+)\]: (\d+)\s*$/;
 /** `        __schedule+1560` → `__schedule`; `0x7f23e63c724a` stays. */
 const FRAME_OFFSET = /\+\d+$/;
@@ -48,6 +57,11 @@ function integers(fields: readonly string[]): number[] | undefined {
 export class TracerLineReader {
   private block: TracedBlock | undefined;
   private stack: 'kernel' | 'user' | undefined;
+  /** END's report of threads still blocked, by tid; `pendingStack` is the frame list being read. */
+  private readonly pending = new Map<number, TracedBlock>();
+  private readonly runnable: Array<{ tid: number; pid: number; sinceNs: number }> = [];
+  private pendingStack: string[] | undefined;
+  private endNs: number | undefined;
   /** Lines that were none of the above (counted; the first few kept for the report). */
   badLines = 0;
   readonly badExamples: string[] = [];
@@ -56,6 +70,11 @@ export class TracerLineReader {
 
   push(raw: string): void {
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (this.pendingStack !== undefined) {
+      if (line.startsWith(' ') || line.startsWith('\t')) return void this.pendingStack.push(line.trim().replace(FRAME_OFFSET, ''));
+      this.pendingStack = undefined;
+      if (line === '') return;
+    }
     if (this.block !== undefined) {
       if (line === 'k') return void (this.stack = 'kernel');
       if (line === 'u') return void (this.stack = 'user');
@@ -71,9 +90,32 @@ export class TracerLineReader {
     this.readLine(line);
   }
 
-  /** The end of the stream: a pending interval is kept with the frames it has. */
+  /** The end of the stream: a pending interval is kept with the frames it has; threads still blocked end at `T`. */
   finish(): void {
     this.flush();
+    if (this.endNs === undefined) return;
+    for (const block of this.pending.values()) {
+      if (block.offNs === 0 || block.offNs > this.endNs) continue; // stacks without an @off entry: not blocked
+      this.onRecord({ kind: 'block', block: { ...block, onNs: this.endNs, open: true } });
+    }
+    this.pending.clear();
+    // Waiting for a CPU when tracing stopped: that wait ends at the stop too.
+    for (const { tid, pid, sinceNs } of this.runnable) {
+      if (sinceNs > this.endNs) continue;
+      this.onRecord({ kind: 'cpuwait-total', pid, tid, ns: this.endNs - sinceNs });
+      this.onRecord({ kind: 'cpuwait-count', pid, tid, count: 1 });
+      if (this.endNs - sinceNs > DEFAULT_LONG_CPU_WAIT_NS) this.onRecord({ kind: 'wait', startNs: sinceNs, endNs: this.endNs, pid, tid });
+    }
+    this.runnable.length = 0;
+  }
+
+  private pendingOf(tid: number): TracedBlock {
+    let block = this.pending.get(tid);
+    if (block === undefined) {
+      block = { offNs: 0, onNs: 0, pid: tid, tid, state: 0, syscall: -1, comm: '', kernel: [], user: [] };
+      this.pending.set(tid, block);
+    }
+    return block;
   }
 
   private flush(): void {
@@ -111,6 +153,21 @@ export class TracerLineReader {
         return this.onRecord({ kind: 'file', timeNs, pid, tid, call: fields[4]!, result, path: fields.slice(6).join('\t') });
       }
     }
+    if (fields[0] === 'T' && fields.length === 2 && /^\d+$/.test(fields[1]!)) return void (this.endNs = Number(fields[1]));
+    const pending = PENDING_LINE.exec(line);
+    if (pending !== null) {
+      const block = this.pendingOf(Number(pending[1]));
+      Object.assign(block, { offNs: Number(pending[2]), pid: Number(pending[3]), state: Number(pending[4]), syscall: Number(pending[5]), comm: pending[6]! });
+      return;
+    }
+    const runnable = PENDING_RUNNABLE_LINE.exec(line);
+    if (runnable !== null) return void this.runnable.push({ tid: Number(runnable[1]), sinceNs: Number(runnable[2]), pid: Number(runnable[3]) });
+    const stack = PENDING_STACK_LINE.exec(line);
+    if (stack !== null) {
+      const block = this.pendingOf(Number(stack[2]));
+      this.pendingStack = stack[1] === 'kstack' ? block.kernel : block.user;
+      return;
+    }
     const wait = CPU_WAIT_LINE.exec(line);
     if (wait !== null) {
       const [pid, tid, value] = [Number(wait[2]), Number(wait[3]), Number(wait[4])];
@@ -144,14 +201,16 @@ function clean(text: string): string {
 /**
  * A blocked interval as a capture line; `user` are the resolved user frames, leaf first (user-frames.ts).
  *
- *     # irisflame-offcpu B	off_ns	duration_ns	pid	tid	state	syscall	comm	kernel frames root first	user frames root first
+ *     # irisflame-offcpu B	off_ns	duration_ns	pid	tid	state	syscall	comm	kernel frames root first	user frames root first[	open]
+ *
+ * `open`: still blocked when tracing stopped.
  */
 export function formatBlockLine(block: TracedBlock, user: readonly string[]): string {
   const kernel = [...block.kernel].reverse();
   const userRootFirst = [...user].reverse();
   return (
     `${OFFCPU_LINE_PREFIX}B\t${block.offNs}\t${block.onNs - block.offNs}\t${block.pid}\t${block.tid}\t${block.state}\t` +
-    `${block.syscall}\t${clean(block.comm)}\t${joinFrames(kernel)}\t${joinFrames(userRootFirst)}`
+    `${block.syscall}\t${clean(block.comm)}\t${joinFrames(kernel)}\t${joinFrames(userRootFirst)}${block.open ? '\topen' : ''}`
   );
 }
 
@@ -199,7 +258,7 @@ export class OffCpuCaptureReader {
     this.seen = true;
     switch (fields[0]) {
       case 'B':
-        return fields.length === 10 ? this.onBlock(fields) : false;
+        return fields.length === 10 || (fields.length === 11 && fields[10] === 'open') ? this.onBlock(fields) : false;
       case 'W': {
         const numbers = fields.length === 5 ? integers(fields.slice(1)) : undefined;
         if (numbers === undefined) return false;
@@ -259,6 +318,7 @@ export class OffCpuCaptureReader {
       kernelStack: fields[8] === '' ? [] : fields[8]!.split(';'),
       userStack: fields[9] === '' ? [] : fields[9]!.split(';'),
     };
+    if (fields[10] === 'open') interval.open = true;
     this.capture.blocked.push(interval);
     return true;
   }
@@ -277,6 +337,9 @@ export class OffCpuCaptureReader {
     if (wait === undefined) {
       wait = { pid, tid, total: 0, count: 0, long: [] };
       this.waitsByTid.set(tid, wait);
+    } else if (wait.pid === tid && pid !== tid) {
+      // A thread's wait from creation is filed under its own id (offcpu-program.ts): its process is this one.
+      wait.pid = pid;
     }
     return wait;
   }

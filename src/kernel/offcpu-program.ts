@@ -24,10 +24,16 @@
  *     B  off_ns  on_ns  pid  tid  state  syscall  comm      then "k", kernel frames, "u", user frames
  *     W  start_ns  end_ns  pid  tid                          a wait for a CPU above the threshold
  *     F  time_ns  pid  tid  call  result  path               a file lookup, at syscall exit
+ *     T  now_ns, then @off[tid]: (off_ns, pid, state, syscall, comm) and @kstack/@ustack[tid] maps:
+ *        at END, the threads still blocked, whose intervals end at the stop; @runnable[tid]: (since_ns, pid),
+ *        the threads still waiting for a CPU
  *     R                                                      every probe attached (BEGIN)
  *     S                                                      a sync line (see `syncPid`)
  *     @cpuwait_ns[pid, tid]: N   @cpuwait_count[pid, tid]: N  at END
  */
+/** True until the first sync line (`syncPid`): every probe but the sync's own checks it. */
+export const STOP_GUARD = '@stop[0] == 0';
+
 /** Printed by BEGIN, after every probe is attached (see bpftrace-process.ts `readyLine`). */
 export const READY_LINE = 'R';
 
@@ -80,7 +86,8 @@ export interface OffCpuProgramOptions {
   /**
    * The recorder's pid: its getppid() calls print a sync line (`S`). Seeing that line means bpftrace has read
    * what the kernel wrote before it, so stopping then loses nothing (SIGINT drops unread events: the last
-   * intervals of a restart, which end as it ends).
+   * intervals of a restart, which end as it ends). The first one also stops tracing, at the moment perf is
+   * told to stop, so blocked time and CPU waits cover the span the samples do.
    */
   syncPid?: number;
 }
@@ -107,23 +114,27 @@ export function offCpuProgram(options: OffCpuProgramOptions): string {
   const parts: string[] = [];
   // @follow must exist even when empty, so BEGIN always writes (and deletes) a dummy key.
   // BEGIN runs once every probe is attached: its `R` line tells the recorder it may start the workload.
-  parts.push(`BEGIN {\n  @follow[0] = 0;\n${pids.map((pid) => `  @follow[${pid}] = 1;\n`).join('')}  delete(@follow[0]);\n  printf("${READY_LINE}\\n");\n}`);
-  if (execMatch.length > 0) parts.push(`tracepoint:sched:sched_process_exec /${execMatch.join(' || ')}/ {\n  @follow[pid] = 1;\n}`);
+  parts.push(`BEGIN {\n  @stop[0] = 0;\n  @follow[0] = 0;\n${pids.map((pid) => `  @follow[${pid}] = 1;\n`).join('')}  delete(@follow[0]);\n  printf("${READY_LINE}\\n");\n}`);
+  if (execMatch.length > 0) parts.push(`tracepoint:sched:sched_process_exec /${STOP_GUARD} && (${execMatch.join(' || ')})/ {\n  @follow[pid] = 1;\n}`);
   // Runs in the parent: `pid` is its process, whichever thread forked; child_pid is the new task's id.
-  parts.push(`tracepoint:sched:sched_process_fork /@follow[pid]/ {\n  @follow[args->child_pid] = 1;\n}`);
+  // A new task waits for a CPU from its creation to its first run (tens of ms on a busy host). Its process id
+  // is not in the tracepoint: the child's own id is right for a process; a thread's first wait is filed under
+  // its own id, which the reader puts right by its later records.
+  const newTaskWaits = options.offCpu ? '\n  @runnable[args->child_pid] = (nsecs, (uint64)args->child_pid);' : '';
+  parts.push(`tracepoint:sched:sched_process_fork /@follow[pid] && ${STOP_GUARD}/ {\n  @follow[args->child_pid] = 1;${newTaskWaits}\n}`);
 
   const exitCleanup = options.offCpu ? '  delete(@off[tid]);\n  delete(@kstack[tid]);\n  delete(@ustack[tid]);\n  delete(@runnable[tid]);\n' : '';
-  parts.push(`tracepoint:sched:sched_process_exit /@follow[pid]/ {\n${exitCleanup}  if (pid == tid) { delete(@follow[pid]); }\n}`);
+  parts.push(`tracepoint:sched:sched_process_exit /@follow[pid] && ${STOP_GUARD}/ {\n${exitCleanup}  if (pid == tid) { delete(@follow[pid]); }\n}`);
 
   if (options.offCpu) {
-    parts.push(`tracepoint:sched:sched_switch {
+    parts.push(`tracepoint:sched:sched_switch /${STOP_GUARD}/ {
   if (@follow[pid]) {
     $state = args->prev_state & ${STATE_MASK};
     if ($state == 0) {
       @runnable[tid] = (nsecs, pid);
     } else if (($state & ${EXITING_STATES}) == 0) {
       $regs = (struct pt_regs *)((uint64)curtask->stack + ${KERNEL_STACK_BYTES - PT_REGS_BYTES});
-      @off[tid] = (nsecs, pid, $state, $regs->orig_ax);
+      @off[tid] = (nsecs, pid, $state, $regs->orig_ax, comm);
       @kstack[tid] = kstack;
       @ustack[tid] = ustack;
     }
@@ -150,7 +161,8 @@ export function offCpuProgram(options: OffCpuProgramOptions): string {
 
   if (options.files) {
     for (const { tracepoint, call, emptyPathFlag } of FILE_CALLS) {
-      const filter = emptyPathFlag === undefined ? '@follow[pid]' : `@follow[pid] && !(args->${emptyPathFlag} & ${AT_EMPTY_PATH})`;
+      const following = `@follow[pid] && ${STOP_GUARD}`;
+      const filter = emptyPathFlag === undefined ? following : `${following} && !(args->${emptyPathFlag} & ${AT_EMPTY_PATH})`;
       parts.push(`tracepoint:syscalls:sys_enter_${tracepoint} /${filter}/ {\n  @path[tid] = (uint64)args->filename;\n}`);
       parts.push(
         `tracepoint:syscalls:sys_exit_${tracepoint} /@path[tid]/ {\n` +
@@ -160,10 +172,17 @@ export function offCpuProgram(options: OffCpuProgramOptions): string {
     }
   }
 
-  if (options.syncPid !== undefined) parts.push(`tracepoint:syscalls:sys_enter_getppid /pid == ${options.syncPid}/ {\n  printf("S\\n");\n}`);
+  // The first sync is the stop: from then on nothing is traced, and what is still blocked ends there.
+  if (options.syncPid !== undefined) {
+    parts.push(`tracepoint:syscalls:sys_enter_getppid /pid == ${options.syncPid}/ {\n  if (@stop[0] == 0) { @stop[0] = nsecs; }\n  printf("S\\n");\n}`);
+  }
   if (options.withExecSnooper !== undefined) parts.push(options.withExecSnooper.trim());
-  // Print only the CPU-wait sums at the end: bpftrace would print every remaining map.
-  const internal = ['@follow', ...(options.offCpu ? ['@off', '@kstack', '@ustack', '@runnable'] : []), ...(options.files ? ['@path'] : [])];
-  parts.push(`END {\n${internal.map((map) => `  clear(${map});\n`).join('')}}`);
+  // At the end: the threads still blocked (their intervals end now, `T`), then the CPU-wait sums, which
+  // bpftrace prints by itself; every other map is cleared so it does not.
+  const pending = options.offCpu
+    ? '  printf("T\\t%llu\\n", @stop[0] != 0 ? @stop[0] : nsecs);\n  print(@off);\n  print(@kstack);\n  print(@ustack);\n  print(@runnable);\n'
+    : '';
+  const internal = ['@follow', '@stop', ...(options.offCpu ? ['@off', '@kstack', '@ustack', '@runnable'] : []), ...(options.files ? ['@path'] : [])];
+  parts.push(`END {\n${pending}${internal.map((map) => `  clear(${map});\n`).join('')}}`);
   return parts.join('\n') + '\n';
 }

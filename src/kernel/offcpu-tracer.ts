@@ -6,9 +6,9 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { startBpftraceProgram, type RunningBpftrace } from './bpftrace-process.js';
-import { EXEC_SNOOPER_PROGRAM, SNOOPER_ARGV_BYTES } from './exec-events.js';
+import { SNOOPER_ARGV_BYTES, execSnooperProgram } from './exec-events.js';
 import { TracerLineReader, formatCpuWaitTotalLine, formatRecordLine, type TracedBlock } from './offcpu-lines.js';
-import { READY_LINE, offCpuProgram, type OffCpuProgramOptions } from './offcpu-program.js';
+import { READY_LINE, STOP_GUARD, offCpuProgram, type OffCpuProgramOptions } from './offcpu-program.js';
 
 /** How long to wait for a sync line before stopping anyway (a loaded 2-core host: well under a second). */
 const SYNC_TIMEOUT_MS = 5_000;
@@ -95,7 +95,7 @@ export async function startOffCpuTracer(options: OffCpuTracerOptions): Promise<R
     ...options,
     syncPid: process.pid,
     pids: options.pids ?? runningProcessesNamed(options.names),
-    withExecSnooper: options.withExecSnooper ? EXEC_SNOOPER_PROGRAM : undefined,
+    withExecSnooper: options.withExecSnooper ? execSnooperProgram(STOP_GUARD) : undefined,
   });
   const started = await startBpftraceProgram(program, {
     label: 'the off-CPU tracer',

@@ -97,6 +97,7 @@ export class LifecycleReader {
     this.capture.samples.sort((a, b) => a.time - b.time);
     if (this.offCpu.seen) {
       this.capture.offCpu = this.offCpu.finish();
+      clipOpenIntervals(this.capture);
       if (this.capture.offCpu.lost > 0) report.notes.push(`the off-CPU tracer lost ${this.capture.offCpu.lost} events`);
     }
     return this.capture;
@@ -176,4 +177,18 @@ export async function readLifecycleCapture(chunks: AsyncIterable<Buffer>): Promi
   const reader = new LifecycleReader();
   for await (const chunk of chunks) reader.push(chunk);
   return reader.finish();
+}
+
+/**
+ * The tracer stops when perf is told to stop, a moment after perf's last sample or event: intervals past
+ * the capture's end (still blocked at the stop, or woken just then) are cut there, so that a lane's totals
+ * stay within its span.
+ */
+function clipOpenIntervals(capture: LifecycleCapture): void {
+  let end = capture.samples.length > 0 ? capture.samples[capture.samples.length - 1]!.time : Number.NEGATIVE_INFINITY;
+  for (const event of capture.events) if (event.time > end) end = event.time;
+  if (!Number.isFinite(end)) return;
+  for (const block of capture.offCpu?.blocked ?? []) {
+    if (block.start + block.duration > end) block.duration = Math.max(0, end - block.start);
+  }
 }

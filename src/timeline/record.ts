@@ -127,6 +127,11 @@ export function startLifecycleSession(options: LifecycleSessionOptions): RecordS
           ...LIFECYCLE_PERF_SCRIPT_ARGS,
           ...(tracer !== undefined && traceOffCpu ? OFFCPU_PERF_SCRIPT_ARGS : []),
         ],
+        // The tracer stops when sampling does: its CPU-wait sums then cover the same span as the samples.
+        onStop: () => {
+          void tracer?.stop();
+          options.perfExtension?.onStop?.();
+        },
         onScriptChunk: (chunk) => {
           // perf script starts once sampling has stopped: the snooper's job is done too.
           scriptStarted = true;

@@ -82,6 +82,45 @@ describe('the tracer output reader', () => {
     expect(reader.badLines).toBe(0);
   });
 
+  test("threads still blocked or waiting for a CPU at the end (END's T line and maps): open intervals and waits ending at T", () => {
+    const { records, reader } = read([
+      'T\t2648092438579',
+      '@off[31975]: (2646311959878, 31970, 1, 230, irisdb)',
+      '@off[31976]: (2649000000000, 31976, 1, 230, late)',
+      '@kstack[31975]: ',
+      '        __schedule+1560',
+      '        do_nanosleep+94',
+      '',
+      '@kstack[40000]: ',
+      '        __schedule+1560',
+      '',
+      '@ustack[31975]: ',
+      '        0x7fa76b9ff503',
+      '',
+      '@cpuwait_ns[31970, 31975]: 1500',
+      '@runnable[31977]: (2648000000000, 31970)',
+    ]);
+    expect(reader.badLines).toBe(0);
+    expect(records).toEqual([
+      { kind: 'cpuwait-total', pid: 31970, tid: 31975, ns: 1500 },
+      {
+        kind: 'block',
+        block: {
+          offNs: 2646311959878, onNs: 2648092438579, pid: 31970, tid: 31975, state: 1, syscall: 230, comm: 'irisdb',
+          kernel: ['__schedule', 'do_nanosleep'], user: ['0x7fa76b9ff503'], open: true,
+        },
+      },
+      { kind: 'cpuwait-total', pid: 31970, tid: 31977, ns: 92438579 },
+      { kind: 'cpuwait-count', pid: 31970, tid: 31977, count: 1 },
+      { kind: 'wait', startNs: 2648000000000, endNs: 2648092438579, pid: 31970, tid: 31977 },
+    ]);
+    const line = formatBlockLine((records[1] as Extract<TracerRecord, { kind: 'block' }>).block, ['clock_nanosleep']);
+    expect(line.endsWith('\topen')).toBe(true);
+    const capture = new OffCpuCaptureReader();
+    expect(capture.push(line)).toBe(true);
+    expect(capture.finish().blocked[0]!.open).toBe(true);
+  });
+
   test('bad lines are counted and quoted, never thrown', () => {
     const { records, reader } = read(['B\tnot\ta\tnumber\t1\t2\t3\tx', 'W\t1\t2', 'F\t1\t2\t3\t\t0\t/p', 'garbage', '@other[1]: 3']);
     expect(records).toEqual([]);

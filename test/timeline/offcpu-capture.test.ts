@@ -64,7 +64,8 @@ describe('lifecycle captures with off-CPU data', () => {
       offCpuLines,
     });
     expect(header.startsWith(`${CAPTURE_HEADER}2 clock=monotonic\n`)).toBe(true);
-    const perf = 'iris 10/10 [000] 1.500000: PERF_RECORD_COMM exec: iris:10/10\n';
+    // After every traced interval: the reader cuts intervals at the capture's last event.
+    const perf = 'iris 10/10 [000] 99999.500000: PERF_RECORD_COMM exec: iris:10/10\n';
     const capture = await readLifecycleCapture(once(Buffer.from(header + perf)));
     expect(capture.report.badLines).toBe(0);
     expect(capture.report.snoopedExecs).toBe(1);
