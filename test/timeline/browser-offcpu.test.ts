@@ -312,6 +312,24 @@ describe.skipIf(skip || !existsSync(REAL))('off-CPU lifecycle page in Chromium (
     expect(child! / lived!).toBeGreaterThan(0.95);
   });
 
+  test("every process of the restart's tree adds up to its lifetime within sampling error", async () => {
+    const rows = await page.evaluate(() => {
+      const w = window as unknown as { lcData: { span: number; processes: Array<{ label: string; depth: number }> }; irisflameLifecycle: { laneTotals(from: number, to: number): Array<{ life: number; samples: number; unaccounted: number }> } };
+      const lanes = w.lcData.processes, totals = w.irisflameLifecycle.laneTotals(0, w.lcData.span);
+      const top = lanes.findIndex((lane) => lane.label === 'iris restart IRIS');
+      const tree = [top];
+      for (let k = top + 1; k < lanes.length && lanes[k]!.depth > lanes[top]!.depth; k++) tree.push(k);
+      return tree.map((k) => ({ label: lanes[k]!.label, ...totals[k]! }));
+    });
+    expect(rows.length).toBeGreaterThan(15);
+    const period = 1e6 / FREQUENCY;
+    for (const row of rows) {
+      // On-CPU is a count of samples: its error grows as the square root of the count (3 sigma), plus a period at each end.
+      const bound = 3 * Math.sqrt(row.samples + 1) * period + 2 * period;
+      expect(Math.abs(row.unaccounted), `${row.label}: ${row.unaccounted} µs unaccounted of ${row.life}`).toBeLessThanOrEqual(bound);
+    }
+  });
+
   test('the critical path of the recorded restart goes iris → irisstop → its first child, and ends back in iris', async () => {
     const labels = await page.locator('#critical-list tbody tr td.name').evaluateAll((tds) => tds.map((td) => td.getAttribute('title')!));
     const chain = labels.filter((label, k) => k === 0 || labels[k - 1] !== label);
