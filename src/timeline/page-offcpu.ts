@@ -8,7 +8,7 @@ import { rootFrameFor } from '../iris/lifecycle.js';
 import { FILE_GROUPS, fileGroupOf } from '../iris/file-groups.js';
 import { BLOCK_REASONS, type BlockedInterval, type BlockReason } from '../kernel/offcpu-events.js';
 import type { PageCallTree } from './call-tree.js';
-import { criticalPath, findTopProcess, splitCpuWaits } from './critical-path.js';
+import { commandCriticalPath } from './command-path.js';
 import { lifetimeFinder } from './lifetime-at.js';
 import type { ProcessLifetime, Timeline } from './model.js';
 import type { TimelineOptions } from './options.js';
@@ -129,13 +129,11 @@ export function buildPageOffCpu(timeline: Timeline, options: TimelineOptions, tr
   }
 
   const blocked = [...capture.blocked].sort((a, b) => a.start - b.start);
-  const kept: BlockedInterval[] = [];
   for (const interval of blocked) {
     const end = interval.start + interval.duration;
     let lane = laneAt(interval.pid, interval.start);
     if (lane === -1) lane = laneAt(interval.pid, end); // blocked since before the recording began
     if (lane === -1) continue;
-    kept.push(interval);
     // Clipped to the page's origin: what came before the recording is not on the axis.
     const from = Math.max(0, us(interval.start));
     data.blockStart.push(from);
@@ -163,36 +161,16 @@ export function buildPageOffCpu(timeline: Timeline, options: TimelineOptions, tr
     }
   }
 
-  if (data.unavailable === '') addCriticalPath(data, timeline, kept, us);
-  else data.criticalNote = `no critical path: no off-CPU data (${data.unavailable})`;
+  addCriticalPath(data, timeline, us);
   return data;
 }
 
-function addCriticalPath(data: PageOffCpu, timeline: Timeline, blocked: BlockedInterval[], us: (s: number) => number): void {
-  const lanes = timeline.processes;
-  let top = timeline.command ? findTopProcess(lanes, timeline.command.argv) : undefined;
-  if (top === undefined) {
-    // No recorded command (a --seconds recording): the first top-level process that started and ended in it.
-    top = lanes.findIndex((lane) => lane.depth === 0 && !lane.startedBefore && lane.end !== undefined);
-    if (top === -1) {
-      data.criticalNote = 'no critical path: no recorded command, and no top-level process started and ended while recording';
-      return;
-    }
-    data.criticalNote = `no recorded command: the path of ${lanes[top]!.label}, the first top-level process that started and ended`;
-  }
-  const topLane = lanes[top]!;
-  const laneAt = lifetimeFinder(lanes);
-  const waits = lanes.map(() => [] as Array<{ start: number; end: number }>);
-  for (const wait of timeline.offCpu?.cpuWaits ?? []) {
-    if (wait.tid !== wait.pid) continue;
-    for (const long of wait.long) {
-      const lane = laneAt(wait.pid, long.start);
-      if (lane !== -1) waits[lane]!.push({ start: long.start, end: long.start + long.duration });
-    }
-  }
-  const path = splitCpuWaits(criticalPath(lanes, blocked, top, topLane.end ?? timeline.end), waits);
+function addCriticalPath(data: PageOffCpu, timeline: Timeline, us: (s: number) => number): void {
+  const { path, note } = commandCriticalPath(timeline);
+  data.criticalNote = note;
+  if (path === undefined) return;
   data.critical = {
-    lane: top,
+    lane: path.top,
     start: us(path.start),
     end: us(path.end),
     segments: path.segments.map((segment) => ({
