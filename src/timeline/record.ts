@@ -35,6 +35,7 @@ import { formatBlockLine, formatUnavailableLine } from '../kernel/offcpu-lines.j
 import { commOf } from '../kernel/offcpu-program.js';
 import { startOffCpuTracer, type OffCpuTrace, type RunningOffCpuTracer } from '../kernel/offcpu-tracer.js';
 import { MMAP_EVENT_MARKER, UserFrameNamer } from './user-frames.js';
+import { commandCriticalPath, describeCommandPath } from './command-path.js';
 
 export interface LifecycleSessionOptions extends RecordSessionOptions {
   /** How the lifecycle SVG is drawn; `iris`, `irisDir` and the title follow the record options unless set. */
@@ -180,6 +181,7 @@ export function startLifecycleSession(options: LifecycleSessionOptions): RecordS
       `lifecycle: ${timeline.processes.length} processes, ${timeline.report.samples} samples, ` +
         `${timeline.report.snoopedExecs} execs with argv${timeline.report.lostEvents > 0 ? `, ${timeline.report.lostEvents} events lost` : ''}`,
     );
+    if (timeline.offCpu !== undefined) options.log(describeCommandPath(timeline, commandCriticalPath(timeline)));
     options.log(`  ${paths.svg}`);
     options.log(`  ${paths.capture}`);
     return { ...result, paths: { ...result.paths, svg: paths.svg } };
