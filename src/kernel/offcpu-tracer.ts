@@ -13,6 +13,8 @@ import { READY_LINE, STOP_GUARD, offCpuProgram, type OffCpuProgramOptions } from
 /** How long to wait for a sync line before stopping anyway (a loaded 2-core host: well under a second). */
 const SYNC_TIMEOUT_MS = 5_000;
 const SYNC_ROUNDS = 2;
+/** While bpftrace is stopping: how often to wake its poll with a sync line. */
+const NUDGE_MS = 250;
 
 export interface OffCpuTracerOptions extends Omit<OffCpuProgramOptions, 'withExecSnooper' | 'pids' | 'syncPid'> {
   /** Carry the exec snooper's probes too; its E/X lines come back in `snoopLines`. */
@@ -134,7 +136,18 @@ export async function startOffCpuTracer(options: OffCpuTracerOptions): Promise<R
           clearTimeout(timer);
         }
       };
-      stopped ??= drained().then(() => running.stop()).then(() => {
+      // bpftrace notices SIGINT when its poll for events returns; once the probes are frozen nothing else comes,
+      // and a SIGINT landing just before it polls again would leave it waiting forever (seen once in ~40 runs).
+      // Sync lines wake it until it exits.
+      const stopping = async (): Promise<void> => {
+        const nudge = setInterval(() => void process.ppid, NUDGE_MS);
+        try {
+          await running.stop();
+        } finally {
+          clearInterval(nudge);
+        }
+      };
+      stopped ??= drained().then(stopping).then(() => {
         reader.finish();
         for (const wait of waitTotals.values()) trace.lines.push(formatCpuWaitTotalLine(wait.pid, wait.tid, wait.ns, wait.count));
         trace.badLines = reader.badLines;
