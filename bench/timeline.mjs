@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Lifecycle page speed: how long selecting a time range takes in Chromium, at 20k and 100k samples
 // (target: under 200 ms, from the selection to the next painted frame), plus the Node-side cost of
-// building the SVG. Run alone with `node bench/timeline.mjs` (after `npm run build`), or via bench/run.mjs.
+// building the SVG; and once more at 100k samples with off-CPU data (30k blocked intervals, 5k file
+// lookups), weighed by Wall clock: every sample and every interval counted per selection, lane totals and
+// file list redrawn. Run alone with `node bench/timeline.mjs` (after `npm run build`), or via bench/run.mjs.
 //
 // The capture is synthetic but shaped like a 60 s whole-system recording at 99 Hz: a few hundred short and
 // long processes with fork/exec/exit events and argv, 20 distinct stacks per process (6,000 in all), 8-40
@@ -25,6 +27,8 @@ const SELECTIONS = 25;
 const SECONDS = 60;
 const PROCESSES = 300;
 const STACKS_PER_PROCESS = 20;
+/** The off-CPU run: intervals and file lookups spread over the processes' lives. */
+const OFFCPU = { samples: 100_000, blocked: 30_000, files: 5_000 };
 
 /** Deterministic pseudo-random numbers, so every run measures the same page. */
 function random(seed) {
@@ -32,10 +36,10 @@ function random(seed) {
   return () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32);
 }
 
-export function syntheticCapture(samples) {
+export function syntheticCapture(samples, offCpu = undefined) {
   const next = random(samples);
   const functions = Array.from({ length: 600 }, (_, k) => `Function${k}_${['Scan', 'Flush', 'Read', 'Hash', 'Lock'][k % 5]}`);
-  const lines = ['# irisflame-lifecycle 1 clock=monotonic'];
+  const lines = [offCpu ? '# irisflame-lifecycle 2 clock=monotonic frequency=99' : '# irisflame-lifecycle 1 clock=monotonic'];
   const base = 1000;
   const processes = [];
   for (let k = 0; k < PROCESSES; k++) {
@@ -56,6 +60,7 @@ export function syntheticCapture(samples) {
     });
     processes.push({ pid, start, end, comm: 'irisdb', stacks });
   }
+  if (offCpu) lines.push(...syntheticOffCpuLines(processes, offCpu, next));
   const events = [];
   for (const p of processes) {
     events.push([p.start, `irisdb 9999/9999 [000] ${p.start.toFixed(6)}: PERF_RECORD_FORK(${p.pid}:${p.pid}):(9999:9999)`]);
@@ -73,6 +78,28 @@ export function syntheticCapture(samples) {
   return lines.join('\n') + '\n' + events.map((e) => e[1]).join('\n') + '\n';
 }
 
+/** `# irisflame-offcpu` lines (capture v2): blocked intervals by reason, file lookups, CPU-wait sums. */
+function syntheticOffCpuLines(processes, { blocked, files }, next) {
+  const ns = (seconds) => Math.round(seconds * 1e9);
+  const kinds = [[2, 17, 'ksys_pread64;io_schedule'], [1, 202, 'futex_wait;schedule'], [1, 230, 'do_nanosleep;schedule'], [1, 7, 'do_sys_poll;schedule']];
+  const lines = [];
+  for (let k = 0; k < blocked; k++) {
+    const p = processes[k % processes.length];
+    const start = p.start + next() * (p.end - p.start) * 0.95;
+    const duration = Math.min(p.end - start, 0.0005 + next() ** 3 * 0.2);
+    const [state, syscall, stack] = kinds[k % kinds.length];
+    lines.push(`# irisflame-offcpu B\t${ns(start)}\t${ns(duration)}\t${p.pid}\t${p.pid}\t${state}\t${syscall}\tirisdb\tentry_SYSCALL_64;do_syscall_64;${stack}\tmain;Function${k % 40}_Read`);
+  }
+  const paths = ['/data/IRIS/mgr/IRIS.DAT', '/data/IRIS/mgr/journal/20261130.001', '/data/IRIS/mgr/IRIS.WIJ', '/data/IRIS/iris.cpf', '/lib/x86_64-linux-gnu/libc.so.6', '/data/IRIS/mgr/messages.log'];
+  for (let k = 0; k < files; k++) {
+    const p = processes[(k * 7) % processes.length];
+    const failed = k % 11 === 0;
+    lines.push(`# irisflame-offcpu F\t${ns(p.start + next() * (p.end - p.start))}\t${p.pid}\t${p.pid}\topenat\t${failed ? -2 : 3}\t${paths[k % paths.length]}${k % 13 ? '' : '.missing'}`);
+  }
+  for (const p of processes) lines.push(`# irisflame-offcpu C\t${p.pid}\t${p.pid}\t${ns((p.end - p.start) * 0.02)}\t40`);
+  return lines;
+}
+
 function percentile(values, p) {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
@@ -85,8 +112,9 @@ export async function runTimelineBench() {
   });
   try {
     console.log(`load average ${(await import('node:os')).loadavg().map((v) => v.toFixed(1)).join(' ')}`);
-    for (const size of SIZES) {
-      const text = syntheticCapture(size);
+    const runs = [...SIZES.map((size) => ({ size, offCpu: undefined })), { size: OFFCPU.samples, offCpu: OFFCPU }];
+    for (const { size, offCpu } of runs) {
+      const text = syntheticCapture(size, offCpu);
       let began = performance.now();
       const reader = new LifecycleReader();
       reader.push(Buffer.from(text));
@@ -99,12 +127,16 @@ export async function runTimelineBench() {
       began = performance.now();
       await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
       const loadMs = performance.now() - began;
+      if (offCpu) await page.locator('#mode-wall').click();
       const result = await page.evaluate(async (count) => {
         const api = window.irisflameLifecycle;
         const span = window.lcData.span;
         const painted = () => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
         const total = [];
         const script = [];
+        // With off-CPU data the range's tables are laid out after the graph paints: until they are shown too.
+        const body = document.getElementById('tables-body');
+        const withTables = [];
         let seed = 7;
         const next = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
         for (let k = 0; k < count; k++) {
@@ -114,20 +146,28 @@ export async function runTimelineBench() {
           script.push(api.lastRenderMs);
           await painted();
           total.push(performance.now() - t);
+          if (body) {
+            const shown = Math.round(a) + ',' + Math.round(Math.min(span, b)) + ',-1';
+            while (body.getAttribute('data-range') !== shown) await painted();
+            await painted();
+            withTables.push(performance.now() - t);
+          }
         }
         const t = performance.now();
         api.select(0, span, -1);
         await painted();
         const frames = api.frames().length;
-        return { total, script, whole: performance.now() - t, frames, nodes: window.lcData.nodeParent.length };
+        return { total, script, withTables, whole: performance.now() - t, frames, nodes: window.lcData.nodeParent.length };
       }, SELECTIONS);
       await page.close();
       console.log(
-        `timeline ${String(size).padStart(6)} samples, ${timeline.processes.length} lanes: build+svg ${buildMs.toFixed(0)} ms, ` +
+        `timeline ${String(size).padStart(6)} samples${offCpu ? ` + ${offCpu.blocked} blocked, ${offCpu.files} files (wall clock)` : ''}, ` +
+          `${timeline.processes.length} lanes: build+svg ${buildMs.toFixed(0)} ms, ` +
           `${(svg.length / 1e6).toFixed(1)} MB, page load ${loadMs.toFixed(0)} ms; range select (to next paint) ` +
           `median ${percentile(result.total, 50).toFixed(0)} ms, p95 ${percentile(result.total, 95).toFixed(0)} ms, ` +
           `max ${Math.max(...result.total).toFixed(0)} ms (script ${percentile(result.script, 50).toFixed(0)} ms); ` +
-          `whole recording ${result.whole.toFixed(0)} ms, ${result.frames} frames drawn, ${result.nodes} call-tree nodes`,
+          `whole recording ${result.whole.toFixed(0)} ms, ${result.frames} frames drawn, ${result.nodes} call-tree nodes` +
+          (result.withTables.length ? `; with the range's tables shown: median ${percentile(result.withTables, 50).toFixed(0)} ms, p95 ${percentile(result.withTables, 95).toFixed(0)} ms` : ''),
       );
     }
   } finally {

@@ -8,6 +8,7 @@ import { STDIN_NAME } from '../collapse/input.js';
 import { writeFolded } from '../collapse/write.js';
 import { COLLAPSE_YARGS_OPTIONS, collapseOptionsFromArgv } from './collapse-options.js';
 import { writeFileAtomically } from '../atomic-output.js';
+import { collapseOffCpuInput } from '../collapse/offcpu.js';
 
 interface CollapseArgs {
   file?: string;
@@ -24,11 +25,18 @@ export const collapseCommand: CommandModule<object, CollapseArgs> = {
       .positional('file', { type: 'string', describe: 'input file, plain or gzip; stdin when absent or "-"' })
       .options(COLLAPSE_YARGS_OPTIONS)
       .option('output', { alias: 'o', type: 'string', describe: 'write to this file (all or nothing) instead of stdout' })
+      .option('off-cpu', {
+        type: 'boolean',
+        default: false,
+        describe: 'an irisflame lifecycle capture in: its blocked time as folded stacks, in microseconds',
+      })
       .example('perf script | $0 > out.folded', 'fold perf script output from a pipe')
-      .example('$0 --iris --pid perf.txt.gz -o iris.folded', 'only IRIS processes, one tower per pid') as never,
+      .example('$0 --iris --pid perf.txt.gz -o iris.folded', 'only IRIS processes, one tower per pid')
+      .example('$0 --off-cpu restart.lifecycle.txt.gz > offcpu.folded', 'where the recorded processes waited, in µs') as never,
   handler: async (argv) => {
     const options = collapseOptionsFromArgv(argv);
-    const collapse = (): Promise<CollapseRun> => collapseInput(inputPath(argv.file), options);
+    const collapse = (): Promise<CollapseRun> =>
+      argv['off-cpu'] === true ? collapseOffCpuInput(inputPath(argv.file), options) : collapseInput(inputPath(argv.file), options);
     const run =
       argv.output === undefined
         ? await collapse()

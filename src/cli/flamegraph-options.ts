@@ -24,6 +24,8 @@ export const FLAMEGRAPH_YARGS_OPTIONS = {
   countname: { type: 'string', group: GROUP, default: D.countname, describe: 'what the counts are (samples, ms, bytes)' },
   nametype: { type: 'string', group: GROUP, default: D.nametype, describe: 'what the names are, in the details line' },
   colors: {
+    // flamegraph.pl's Getopt::Long takes `--color=io` for --colors (Brendan Gregg's off-CPU recipe spells it so).
+    alias: 'color',
     type: 'string',
     group: GROUP,
     default: D.colors,

@@ -13,10 +13,11 @@ import {
   type FlamegraphReport,
   type ResolvedFlamegraphOptions,
 } from '../flamegraph/index.js';
-import { DEFAULT_FLAMEGRAPH_OPTIONS, resolveFlamegraphOptions } from '../flamegraph/options.js';
+import { DEFAULT_FLAMEGRAPH_OPTIONS, resolveFlamegraphOptions, type FlamegraphOptions } from '../flamegraph/options.js';
 import { mergeSortedFolded, type MergedFrames } from '../flamegraph/sorted-folded.js';
 import { writeFileAtomically } from '../atomic-output.js';
 import { reportCollapse } from './collapse.js';
+import { collapseOffCpuOrFolded } from '../collapse/offcpu.js';
 import { COLLAPSE_YARGS_OPTIONS, collapseOptionsFromArgv } from './collapse-options.js';
 import { FLAMEGRAPH_YARGS_OPTIONS, flamegraphOptionsFromArgv } from './flamegraph-options.js';
 
@@ -35,17 +36,30 @@ export const flamegraphCommand: CommandModule<object, FlamegraphArgs> = {
       .option('output', { alias: 'o', type: 'string', describe: 'write the SVG to this file (default stdout)' })
       .options(FLAMEGRAPH_YARGS_OPTIONS)
       .options(COLLAPSE_YARGS_OPTIONS)
+      .option('off-cpu', {
+        type: 'boolean',
+        default: false,
+        describe: `off-CPU time: an irisflame lifecycle capture's blocked time, or bcc offcputime -f output; title "${OFF_CPU_TITLE}", counts in us, io colours (unless given)`,
+      })
       .example('$0 out.perf > out.svg', 'perf script output to a flame graph')
+      .example('$0 --off-cpu restart.lifecycle.txt.gz -o offcpu.svg', 'where the recorded processes waited (µs)')
       .example('$0 --inverted -o icicle.svg out.folded', 'folded stacks to an icicle graph'),
   handler: async (argv) => {
     // Options first: a bad --width fails before a large input is read.
     const options = flamegraphOptionsFromArgv(argv);
+    const offCpu = argv['off-cpu'] === true;
+    if (offCpu) Object.assign(options, offCpuDefaults());
     resolveFlamegraphOptions(options);
     const collapseOptions = collapseOptionsFromArgv(argv);
     if (wantsKindAnnotations(options.colors ?? DEFAULT_FLAMEGRAPH_OPTIONS.colors)) collapseOptions.all = true;
     const verbose = argv.verbose === true;
     const collapse = async (): Promise<FlamegraphSource> => {
       const resolved = resolveCollapseOptions(collapseOptions);
+      if (offCpu) {
+        const run = await collapseOffCpuOrFolded(argv.file, collapseOptions);
+        reportCollapse(run, verbose);
+        return { input: { stacks: run.stacks, before: run.before } };
+      }
       if (mayMergeWhileReading(resolveFlamegraphOptions(options), resolved, verbose)) {
         const kernel = Boolean(resolved.kernel) || Boolean(resolved.all);
         const merged = await mergeSortedFolded(argv.file, resolved.format, kernel);
@@ -70,6 +84,21 @@ export const flamegraphCommand: CommandModule<object, FlamegraphArgs> = {
     for (const warning of report!.warnings) process.stderr.write(`irisflame: warning: ${warning}\n`);
   },
 };
+
+export const OFF_CPU_TITLE = 'Off-CPU Time Flame Graph';
+
+/**
+ * What Brendan Gregg's off-CPU recipe passes flamegraph.pl (`--color=io --title="Off-CPU Time Flame Graph"
+ * --countname=us`, offcpuflamegraphs.html), for the options the user did not give.
+ */
+function offCpuDefaults(): Partial<FlamegraphOptions> {
+  const given = (name: string): boolean => process.argv.some((argument) => argument === `--${name}` || argument.startsWith(`--${name}=`));
+  const defaults: Partial<FlamegraphOptions> = {};
+  if (!given('title')) defaults.title = OFF_CPU_TITLE;
+  if (!given('countname')) defaults.countname = 'us';
+  if (!given('colors') && !given('color')) defaults.colors = 'io';
+  return defaults;
+}
 
 /** The input, either collapsed into stacks or (sorted folded files) already merged into frames. */
 interface FlamegraphSource {

@@ -41,6 +41,18 @@ export const RECORD_YARGS_OPTIONS = {
     default: false,
     describe: 'also capture fork/exec/exit with argv: writes a process-timeline SVG with range-selectable flame graphs (see docs/lifecycle.md)',
   },
+  'off-cpu': {
+    type: 'boolean',
+    group: GROUP,
+    default: true,
+    describe: 'with --lifecycle: trace blocked time and waits for a CPU of IRIS processes and the command (bpftrace); --no-off-cpu: off',
+  },
+  files: {
+    type: 'boolean',
+    group: GROUP,
+    default: true,
+    describe: 'with --lifecycle: trace their file opens and lookups (open/stat/access family); --no-files: off',
+  },
 } satisfies Record<string, Options>;
 
 export const recordCommand: CommandModule = {
@@ -63,12 +75,15 @@ export const recordCommand: CommandModule = {
       process.stderr.write(`${line}\n`);
     };
     const start = argv.lifecycle ? (await import('../timeline/record.js')).startLifecycleSession : startRecordSession;
-    const session = start({
+    const sessionOptions = {
       record,
       flamegraph: flamegraphOptionsFromArgv(argv as Record<string, unknown>),
       log,
       progressStream: record.progress === false ? undefined : process.stderr,
-    });
+      offCpu: last(argv['off-cpu']) as boolean,
+      files: last(argv.files) as boolean,
+    };
+    const session = start(sessionOptions);
     let interrupts = 0;
     const onInterrupt = (): void => {
       interrupts++;

@@ -5,6 +5,7 @@
 import type { CommandModule } from 'yargs';
 import { DEFAULT_TIMELINE_OPTIONS, LANE_CHOICES, type LaneChoice, type TimelineOptions } from '../timeline/options.js';
 import { readTimeline, renderTimeline, writeTimelineSvg } from '../timeline/render.js';
+import { commandCriticalPath, describeCommandPath } from '../timeline/command-path.js';
 import type { Timeline } from '../timeline/model.js';
 import { UsageError } from '../errors.js';
 import { STDIN_NAME } from '../collapse/input.js';
@@ -33,7 +34,7 @@ export const TIMELINE_YARGS_OPTIONS = {
     type: 'string',
     choices: LANE_CHOICES,
     default: DEFAULTS.lanes,
-    describe: 'which processes get a lane: active (started, exec-ed, exited or sampled while recording) or all',
+    describe: 'which processes get a lane: active (started, exec-ed, exited or sampled while recording), all, or command (the recorded command and its descendants)',
   },
   'routine-roots': {
     type: 'boolean',
@@ -93,6 +94,8 @@ export function reportTimeline(timeline: Timeline, output: string, verbose: bool
     stderr.write(`irisflame: wrote ${output}: ${timeline.processes.length} processes, ${report.samples} samples, `);
     stderr.write(`${(timeline.end - timeline.start).toFixed(3)} s\n`);
   }
+  // Why it took that long, without opening the SVG (captures with the off-CPU tracer's data).
+  if (timeline.offCpu !== undefined) stderr.write(`irisflame: ${describeCommandPath(timeline, commandCriticalPath(timeline))}\n`);
   if (report.lostEvents > 0) stderr.write(`irisflame: note: perf lost ${report.lostEvents} events; the timeline may miss processes\n`);
   if (report.badLines > 0) {
     stderr.write(`irisflame: skipped ${report.badLines} unreadable event line(s), e.g.:\n`);

@@ -29,6 +29,13 @@ export interface BpftraceProgramOptions {
   /** Who is starting it, for the reason given when it cannot start ("the exec snooper"). */
   label: string;
   attachTimeoutMs?: number;
+  /**
+   * A line the program prints from BEGIN, which bpftrace runs once every probe is attached: started means
+   * that line, not the "Attaching N probes..." banner, printed before attaching (seconds for ~25 probes).
+   */
+  readyLine?: string;
+  /** Survive the recording session's `killAll`: the owner stops it afterwards (END output still to come). */
+  outlivesSession?: boolean;
 }
 
 export interface RunningBpftrace {
@@ -49,7 +56,13 @@ export async function startBpftraceProgram(program: string, options: BpftracePro
   const env = { ...btf, ...options.env };
   const tracefsMounted = existsSync(`${TRACEFS}/events`);
   const unshare = findExecutable('unshare');
-  const spawnOptions = { detached: true, parentDeathSignal: 'SIGKILL' as const, env, bufferStderr: true };
+  const spawnOptions = {
+    detached: true,
+    parentDeathSignal: 'SIGKILL' as const,
+    env,
+    bufferStderr: true,
+    outlivesSession: options.outlivesSession ?? false,
+  };
   const child =
     tracefsMounted || unshare === undefined
       ? spawnTracked(bpftrace, ['-e', program], spawnOptions)
@@ -66,8 +79,8 @@ export async function startBpftraceProgram(program: string, options: BpftracePro
     const parts = (partial + text).split('\n');
     partial = parts.pop() ?? '';
     for (const line of parts) {
-      if (line.startsWith('Attaching ')) attached();
-      else options.onLine(line);
+      if (options.readyLine !== undefined ? line === options.readyLine : line.startsWith('Attaching ')) attached();
+      else if (!line.startsWith('Attaching ')) options.onLine(line);
     }
   };
   const reading = (async () => {

@@ -37,17 +37,25 @@ export interface SnoopedExit {
  */
 export const SNOOPER_ARGV_BYTES = 200;
 
-/** The bpftrace program. Fields are separated by tabs; `%r` escapes tabs and NULs inside argv. */
-export const EXEC_SNOOPER_PROGRAM = `
-tracepoint:sched:sched_process_exec {
+/**
+ * The bpftrace program. Fields are separated by tabs; `%r` escapes tabs and NULs inside argv. `guard` is an
+ * extra condition on both probes, for a program that carries them (the off-CPU tracer stops them with its own).
+ */
+export function execSnooperProgram(guard?: string): string {
+  const and = guard === undefined ? '' : ` && ${guard}`;
+  return `
+tracepoint:sched:sched_process_exec${guard === undefined ? '' : ` /${guard}/`} {
   $start = curtask->mm->arg_start;
   $length = curtask->mm->arg_end - $start;
   printf("E\\t%llu\\t%d\\t%d\\t%d\\t%r\\t%s\\n", nsecs, pid, curtask->real_parent->tgid, $length, buf(uptr($start), $length), comm);
 }
-tracepoint:sched:sched_process_exit /pid == tid/ {
+tracepoint:sched:sched_process_exit /pid == tid${and}/ {
   printf("X\\t%llu\\t%d\\t%d\\n", nsecs, pid, curtask->exit_code);
 }
 `;
+}
+
+export const EXEC_SNOOPER_PROGRAM = execSnooperProgram();
 
 /** Prefix of snooper lines inside an irisflame lifecycle file (a `#` line, so perf script readers skip it). */
 export const SNOOP_LINE_PREFIX = '# irisflame-snoop ';

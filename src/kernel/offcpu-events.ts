@@ -40,6 +40,11 @@ export interface BlockedInterval {
   kernelStack: string[];
   /** User frames, root first, where they unwound (often short: Debian's glibc has no frame pointers). */
   userStack: string[];
+  /**
+   * Still blocked when tracing stopped: the interval ends at the end of the capture, not at a switch-in
+   * (a daemon asleep when the recording ended). Absent otherwise.
+   */
+  open?: true;
 }
 
 /**

@@ -8,6 +8,7 @@
  * - `scriptArgs` are appended to perf script (e.g. `-F +time` or `--show-task-events`).
  * - `onSample` sees every kept sample (comm, pid, tid, time, cpu, stack, weight) as it is counted.
  * - `onScriptChunk` sees perf script's raw bytes before the collapser does (for non-sample lines).
+ * - `onStop` runs when sampling is told to stop (a tracer beside perf stops at the same moment).
  * - `collapse` overrides collapse options (anything but `processFilter`, which the plan owns).
  */
 import { rmSync, statSync } from 'node:fs';
@@ -26,6 +27,7 @@ export interface PerfRecordExtension {
   collapse?: Partial<Omit<PerfCollapseOptions, 'processFilter'>>;
   onSample?: (sample: PerfSample) => void;
   onScriptChunk?: (chunk: Buffer) => void;
+  onStop?: () => void;
 }
 
 /** perf record exits 130 after SIGINT (our "stop"), having written perf.data properly. */
@@ -120,6 +122,7 @@ export function startPerfRecording(plan: RecordPlan, extension: PerfRecordExtens
     stop() {
       stopRequested = true;
       if (recorder) signalChild(recorder, 'SIGINT');
+      extension.onStop?.();
     },
     result,
     progress() {

@@ -9,6 +9,7 @@ import type { ProcessLifetime, Timeline, TimelineSample } from './model.js';
 import type { LifecycleCapture, RawSample } from './read.js';
 import type { TimelineOptions } from './options.js';
 import { selectLanes } from './lanes.js';
+import { findTopProcess } from './critical-path.js';
 
 /** A lifetime being assembled while events are replayed. */
 interface Building {
@@ -113,11 +114,12 @@ export function buildTimeline(capture: LifecycleCapture, options: TimelineOption
   const parents = linkParents(all, byPid);
   lifetimes.forEach((lifetime, index) => (lifetime.parent = parents[index]));
 
-  const { lanes, laneOf } = selectLanes(lifetimes, options, (lifetime) => isIrisLifetime(lifetime, options.irisDir));
+  const command = options.lanes === 'command' && capture.command ? findTopProcess(lifetimes, capture.command.argv) : undefined;
+  const { lanes, laneOf } = selectLanes(lifetimes, options, (lifetime) => isIrisLifetime(lifetime, options.irisDir), command);
   const samples: Array<TimelineSample & { process: number }> = [];
   all.forEach((building, index) => {
     const lane = laneOf[index]!;
-    if (options.iris && lane === -1) return;
+    if ((options.iris || command !== undefined) && lane === -1) return;
     for (const raw of building.samples) {
       const argv = options.routineRoots ? argvOf(building, capture.argv, raw.time) : undefined;
       samples.push({
@@ -131,7 +133,10 @@ export function buildTimeline(capture: LifecycleCapture, options: TimelineOption
   });
   samples.sort((a, b) => a.time - b.time);
   const report = { ...capture.report, samples: samples.length };
-  return { processes: lanes, samples, start, end, report, command: capture.command };
+  const timeline: Timeline = { processes: lanes, samples, start, end, report, command: capture.command };
+  if (capture.sampleFrequency !== undefined) timeline.sampleFrequency = capture.sampleFrequency;
+  if (capture.offCpu !== undefined) timeline.offCpu = capture.offCpu;
+  return timeline;
 }
 
 /** The argv `process` was running at `time`: its own last exec, else what it inherited at fork. */

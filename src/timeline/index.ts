@@ -5,4 +5,5 @@ export { LifecycleReader, readLifecycleCapture, type LifecycleCapture, type RawS
 export { buildTimeline } from './build.js';
 export { relabelRoot } from '../iris/lifecycle.js';
 export { readTimeline, renderTimeline, writeTimelineSvg } from './render.js';
+export { commandCriticalPath, describeCommandPath, type CommandPath } from './command-path.js';
 export { createRootLabeler, type RootLabeler } from '../iris/root-labeler.js';

@@ -17,11 +17,18 @@ export function selectLanes(
   lifetimes: ProcessLifetime[],
   options: Pick<TimelineOptions, 'lanes' | 'iris'>,
   isIris: (lifetime: ProcessLifetime) => boolean,
+  /** The recorded command's lifetime, for `lanes: 'command'`. */
+  command?: number,
 ): { lanes: ProcessLifetime[]; laneOf: Int32Array } {
   // pid 0 is the idle task ("swapper"): CPU time nobody used, not a process anyone started.
   const keep = lifetimes.map(
     (lifetime) => lifetime.pid !== IDLE_PID && (options.lanes === 'all' || isActive(lifetime)),
   );
+  if (options.lanes === 'command' && command !== undefined) {
+    keep.forEach((kept, index) => {
+      keep[index] = kept && (index === command || hasAncestor(lifetimes, index, (lifetime) => lifetime === lifetimes[command]));
+    });
+  }
   if (options.iris) {
     const irisRelated = lifetimes.map(() => false);
     lifetimes.forEach((lifetime, index) => {

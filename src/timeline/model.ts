@@ -130,6 +130,11 @@ export interface Timeline {
   command: RecordedCommand | undefined;
   /** Blocked time, CPU waits and file events (src/kernel/offcpu-events.ts), when the capture has them. */
   offCpu?: OffCpuCapture;
+  /**
+   * perf's sampling frequency (samples per second per CPU: each sample stands for 1/frequency s on a CPU),
+   * when the capture says (`perf record -F N` in the snooped argv, or the header); undefined when unknown.
+   */
+  sampleFrequency?: number;
 }
 
 export function emptyTimelineReport(): TimelineReport {

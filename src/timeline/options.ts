@@ -4,7 +4,7 @@
 import { DEFAULT_IRIS_DIR } from '../iris/processes.js';
 import { UsageError } from '../errors.js';
 
-export const LANE_CHOICES = ['active', 'all'] as const;
+export const LANE_CHOICES = ['active', 'all', 'command'] as const;
 export type LaneChoice = (typeof LANE_CHOICES)[number];
 
 export interface TimelineOptions {
@@ -25,8 +25,10 @@ export interface TimelineOptions {
    */
   irisDir: string;
   /**
-   * Which processes get a lane: `active` (started, exec'd, exited or sampled during the recording) or
-   * `all` (also every idle process that merely existed, which on a whole system is hundreds).
+   * Which processes get a lane: `active` (started, exec'd, exited or sampled during the recording),
+   * `all` (also every idle process that merely existed, which on a whole system is hundreds) or `command`
+   * (the recorded command and its descendants only, as `active` when no command was recorded; samples of
+   * other processes are left out of the flame graph too).
    * @default 'active'
    */
   lanes: LaneChoice;

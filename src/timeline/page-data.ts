@@ -5,14 +5,15 @@
  * parallel arrays sorted by time (microseconds, call-tree leaf, lane).
  */
 import { scaleLinear } from 'd3-scale';
-import { FrameColors } from '../flamegraph/color.js';
 import { FRAME_KINDS } from '../flamegraph/kind.js';
 import { HUES } from '../flamegraph/palettes/hues.js';
 import { KIND_HUES } from '../flamegraph/palettes/kind.js';
-import { displayName } from '../flamegraph/xml.js';
 import { describeExitStatus } from '../kernel/exec-events.js';
 import type { Timeline } from './model.js';
 import type { TimelineOptions } from './options.js';
+import { PageCallTree } from './call-tree.js';
+import { toMicros } from './micros.js';
+import { buildPageOffCpu, type PageOffCpu } from './page-offcpu.js';
 import { pageLayout, type PageLayout } from './page-layout.js';
 
 export interface PageProcess {
@@ -48,6 +49,8 @@ export interface PageData {
   processes: PageProcess[];
   names: string[];
   colors: string[];
+  /** Per name: its off-CPU reason (index in offCpu.reasons), -1 for CPU frames. */
+  nameReason: number[];
   /** Call tree: node 0 is `all`; `parent[i] < i` for every other node. */
   nodeParent: number[];
   nodeName: number[];
@@ -57,6 +60,8 @@ export interface PageData {
   /** 1 for samples of the idle task (pid 0), left out of the density strip. */
   sampleIdle: number[];
   legend: Array<{ label: string; color: string }>;
+  /** Blocked time, CPU waits, files and the critical path; `offCpu.unavailable` says why when absent. */
+  offCpu: PageOffCpu;
   facts: {
     lostEvents: number;
     badLines: number;
@@ -78,56 +83,11 @@ export function axisTicks(spanMicros: number): Array<{ t: number; label: string 
   return seconds.ticks(AXIS_TICK_COUNT).map((t) => ({ t: Math.round(t * MICROS), label: `${format(t)} s` }));
 }
 
-/** perf prints microseconds; rounding each absolute time the same way keeps counts exact across the page. */
-export function toMicros(seconds: number): number {
-  return Math.round(seconds * MICROS);
-}
+export { toMicros };
 
 export function buildPageData(timeline: Timeline, options: TimelineOptions): PageData {
   const t0 = toMicros(timeline.start);
-  const colors = new FrameColors({ colors: 'kind', hash: false, random: false, negate: false }, 0, undefined);
-  const names: string[] = ['all'];
-  const nameColors: string[] = ['rgb(250,250,250)'];
-  const nameIds = new Map<string, number>([['\u0000all', 0]]);
-  const nodeParent: number[] = [-1];
-  const nodeName: number[] = [0];
-  const childIds = new Map<string, number>();
-  const leafOfStack = new Map<string, number>();
-  let maxDepth = 0;
-
-  const nameId = (latin1: string): number => {
-    let id = nameIds.get(latin1);
-    if (id === undefined) {
-      id = names.length;
-      nameIds.set(latin1, id);
-      const shown = displayName(latin1);
-      names.push(shown);
-      nameColors.push(colors.color(shown, undefined));
-    }
-    return id;
-  };
-  const leafOf = (stack: string): number => {
-    let leaf = leafOfStack.get(stack);
-    if (leaf !== undefined) return leaf;
-    let node = 0;
-    const frames = stack.split(';');
-    for (const frame of frames) {
-      const name = nameId(frame);
-      const key = `${node}:${name}`;
-      let child = childIds.get(key);
-      if (child === undefined) {
-        child = nodeParent.length;
-        nodeParent.push(node);
-        nodeName.push(name);
-        childIds.set(key, child);
-      }
-      node = child;
-    }
-    if (frames.length > maxDepth) maxDepth = frames.length;
-    leafOfStack.set(stack, node);
-    return node;
-  };
-
+  const tree = new PageCallTree();
   const sampleTime: number[] = [];
   const sampleNode: number[] = [];
   const sampleLane: number[] = [];
@@ -135,9 +95,11 @@ export function buildPageData(timeline: Timeline, options: TimelineOptions): Pag
   for (const sample of timeline.samples) {
     sampleIdle.push(sample.pid === 0 ? 1 : 0);
     sampleTime.push(toMicros(sample.time) - t0);
-    sampleNode.push(leafOf(sample.stack));
+    sampleNode.push(tree.cpuLeaf(sample.stack));
     sampleLane.push(sample.process);
   }
+  const offCpu = buildPageOffCpu(timeline, options, tree, t0);
+  const maxDepth = tree.maxDepth;
 
   const processes: PageProcess[] = timeline.processes.map((lane) => ({
     pid: lane.pid,
@@ -172,17 +134,19 @@ export function buildPageData(timeline: Timeline, options: TimelineOptions): Pag
     t0,
     span,
     axisTicks: axisTicks(span),
-    layout: pageLayout(options.width, processes.length, maxDepth + 1, options.subtitle ?? commandText),
+    layout: pageLayout(options.width, processes.length, maxDepth + 1, options.subtitle ?? commandText, offCpu.unavailable === '' || offCpu.filesUnavailable === ''),
     processes,
-    names,
-    colors: nameColors,
-    nodeParent,
-    nodeName,
+    names: tree.names,
+    colors: tree.colors,
+    nameReason: tree.nameReason,
+    nodeParent: tree.nodeParent,
+    nodeName: tree.nodeName,
     sampleTime,
     sampleNode,
     sampleLane,
     sampleIdle,
     legend,
+    offCpu,
     facts: {
       lostEvents: report.lostEvents,
       badLines: report.badLines,

@@ -13,6 +13,8 @@ import type { RecordedCommand, TaskEvent, TimelineReport } from './model.js';
 import { emptyTimelineReport } from './model.js';
 import { TASK_EVENT_MARKER, parseTaskEventLine } from './task-events.js';
 import { MarkerLines } from '../kernel/marker-lines.js';
+import { OffCpuCaptureReader } from '../kernel/offcpu-lines.js';
+import type { OffCpuCapture } from '../kernel/offcpu-events.js';
 
 /** A sample as read, before it is attributed to a process lane. */
 export interface RawSample {
@@ -33,6 +35,10 @@ export interface LifecycleCapture {
   report: TimelineReport;
   /** The perf collapser's own report (bad stack lines, skipped events). */
   collapse: CollapseReport | undefined;
+  /** perf record's `-F`, when the snooper saw perf's own exec. */
+  sampleFrequency?: number;
+  /** Blocked time, CPU waits and file events, when the capture has the off-CPU tracer's lines. */
+  offCpu: OffCpuCapture | undefined;
 }
 
 const MAX_BAD_EXAMPLES = 3;
@@ -46,6 +52,7 @@ export class LifecycleReader {
     { bytes: Buffer.from(CAPTURE_MARKER, 'latin1'), atLineStart: true, onLine: (line) => this.onCaptureLine(line) },
   ]);
   private samplesWithoutTime = 0;
+  private readonly offCpu = new OffCpuCaptureReader();
 
   constructor() {
     this.capture = {
@@ -55,6 +62,7 @@ export class LifecycleReader {
       command: undefined,
       report: emptyTimelineReport(),
       collapse: undefined,
+      offCpu: undefined,
     };
     const samples = this.capture.samples;
     this.collapser = createPerfCollapser({
@@ -87,6 +95,11 @@ export class LifecycleReader {
       report.notes.push(`${this.samplesWithoutTime} samples had no timestamp and are not on the timeline (record with perf script -F +time)`);
     }
     this.capture.samples.sort((a, b) => a.time - b.time);
+    if (this.offCpu.seen) {
+      this.capture.offCpu = this.offCpu.finish();
+      clipOpenIntervals(this.capture);
+      if (this.capture.offCpu.lost > 0) report.notes.push(`the off-CPU tracer lost ${this.capture.offCpu.lost} events`);
+    }
     return this.capture;
   }
 
@@ -114,6 +127,7 @@ export class LifecycleReader {
         if (snoop.kind === 'exec') {
           this.capture.argv.addExec(snoop.exec);
           report.snoopedExecs++;
+          this.capture.sampleFrequency ??= perfRecordFrequency(snoop.exec.argv);
         } else if (snoop.kind === 'exit') this.capture.argv.addExit(snoop.exit);
         else if (snoop.kind === 'bad') this.badLine(line);
         break;
@@ -127,7 +141,11 @@ export class LifecycleReader {
       case 'note':
         report.notes.push(parsed.text);
         break;
+      case 'offcpu':
+        if (!this.offCpu.push(parsed.text)) this.badLine(line);
+        break;
       case 'header':
+        if (parsed.frequency !== undefined) this.capture.sampleFrequency = parsed.frequency;
         break;
       case 'bad':
         this.badLine(line);
@@ -142,9 +160,35 @@ export class LifecycleReader {
   }
 }
 
+/** `perf record … -F 99 …` (or `-F99`, `--freq=99`): the sampling frequency, else undefined. */
+export function perfRecordFrequency(argv: readonly string[]): number | undefined {
+  const program = argv[0]?.slice(argv[0].lastIndexOf('/') + 1);
+  if (program !== 'perf' || argv[1] !== 'record') return undefined;
+  for (let index = 2; index < argv.length && argv[index] !== '--'; index++) {
+    const argument = argv[index]!;
+    const value = argument === '-F' || argument === '--freq' ? argv[index + 1] : /^(?:-F|--freq=)(\d+)$/.exec(argument)?.[1];
+    if (value !== undefined && /^\d+$/.test(value)) return Number(value);
+  }
+  return undefined;
+}
+
 /** Read a whole capture from chunks. */
 export async function readLifecycleCapture(chunks: AsyncIterable<Buffer>): Promise<LifecycleCapture> {
   const reader = new LifecycleReader();
   for await (const chunk of chunks) reader.push(chunk);
   return reader.finish();
+}
+
+/**
+ * The tracer stops when perf is told to stop, a moment after perf's last sample or event: intervals past
+ * the capture's end (still blocked at the stop, or woken just then) are cut there, so that a lane's totals
+ * stay within its span.
+ */
+function clipOpenIntervals(capture: LifecycleCapture): void {
+  let end = capture.samples.length > 0 ? capture.samples[capture.samples.length - 1]!.time : Number.NEGATIVE_INFINITY;
+  for (const event of capture.events) if (event.time > end) end = event.time;
+  if (!Number.isFinite(end)) return;
+  for (const block of capture.offCpu?.blocked ?? []) {
+    if (block.start + block.duration > end) block.duration = Math.max(0, end - block.start);
+  }
 }

@@ -29,15 +29,28 @@ import type { TimelineOptions } from './options.js';
 import { readTimeline, writeTimelineSvg } from './render.js';
 import { startExecSnooper, type RunningSnooper } from '../kernel/exec-snooper.js';
 import { lostChunksInPerfStderr } from './task-events.js';
+import { IRIS_PROCESS_NAMES } from '../iris/processes.js';
+import { MarkerLines } from '../kernel/marker-lines.js';
+import { formatBlockLine, formatUnavailableLine } from '../kernel/offcpu-lines.js';
+import { commOf } from '../kernel/offcpu-program.js';
+import { startOffCpuTracer, type OffCpuTrace, type RunningOffCpuTracer } from '../kernel/offcpu-tracer.js';
+import { MMAP_EVENT_MARKER, UserFrameNamer } from './user-frames.js';
+import { commandCriticalPath, describeCommandPath } from './command-path.js';
 
 export interface LifecycleSessionOptions extends RecordSessionOptions {
   /** How the lifecycle SVG is drawn; `iris`, `irisDir` and the title follow the record options unless set. */
   timeline?: Partial<TimelineOptions>;
+  /** Trace blocked time and waits for a CPU of the followed processes (bpftrace). Default true. */
+  offCpu?: boolean;
+  /** Trace the followed processes' file lookups (open/stat/access family). Default true. */
+  files?: boolean;
 }
 
 /** What perf record and perf script need for a lifecycle capture. */
 export const LIFECYCLE_PERF_RECORD_ARGS = ['-k', 'CLOCK_MONOTONIC'];
 export const LIFECYCLE_PERF_SCRIPT_ARGS = ['--show-task-events', '--show-lost-events', '-F', '+pid'];
+/** With the off-CPU tracer: perf's memory maps name its raw user frames afterwards (user-frames.ts). */
+export const OFFCPU_PERF_SCRIPT_ARGS = ['--show-mmap-events'];
 
 /** The file names of a lifecycle run, from `-o NAME.svg` (or irisflame's dated default). */
 export function lifecyclePaths(output: string | undefined, now: Date): { svg: string; capture: string } {
@@ -61,14 +74,41 @@ export function startLifecycleSession(options: LifecycleSessionOptions): RecordS
   const scriptPath = join(workDir, 'perf-script.txt');
   let scriptOut: WriteStream | undefined;
   let snooper: RunningSnooper | undefined;
+  let tracer: RunningOffCpuTracer | undefined;
   let session: RecordSession | undefined;
   let aborted = false;
   let lostChunks = 0;
   let scriptStarted = false;
 
+  const traceOffCpu = options.offCpu ?? true;
+  const traceFiles = options.files ?? true;
+  const namer = new UserFrameNamer();
+  const perfLines = new MarkerLines([
+    { bytes: Buffer.from(MMAP_EVENT_MARKER, 'latin1'), atLineStart: false, onLine: (line) => namer.onPerfLine(line) },
+    { bytes: Buffer.from('PERF_RECORD_FORK', 'latin1'), atLineStart: false, onLine: (line) => namer.onPerfLine(line) },
+  ]);
+  let tracerUnavailable: string | undefined;
+
   const run = async (): Promise<RecordSessionResult> => {
-    snooper = await startExecSnooper();
-    if (snooper.unavailable !== undefined) options.log(`warning: ${snooper.unavailable}; the timeline will show process names without argv`);
+    if (traceOffCpu || traceFiles) {
+      // One bpftrace for both the tracer and the exec snooper: a second one costs seconds of CPU to start.
+      tracer = await startOffCpuTracer({
+        offCpu: traceOffCpu,
+        files: traceFiles,
+        names: [...IRIS_PROCESS_NAMES],
+        command: record.command.length > 0 ? { parentPid: process.pid, comm: commOf(record.command[0]!) } : undefined,
+        withExecSnooper: true,
+      });
+      if (tracer.unavailable !== undefined) {
+        tracerUnavailable = tracer.unavailable;
+        options.log(`warning: ${tracer.unavailable}; no off-CPU time or file events, only what perf records`);
+        tracer = undefined;
+      }
+    }
+    if (tracer === undefined) {
+      snooper = await startExecSnooper();
+      if (snooper.unavailable !== undefined) options.log(`warning: ${snooper.unavailable}; the timeline will show process names without argv`);
+    }
     if (aborted) throw new IrisflameError('RECORD', 'recording aborted; nothing written');
     scriptOut = createWriteStream(scriptPath);
     session = startRecordSession({
@@ -83,26 +123,50 @@ export function startLifecycleSession(options: LifecycleSessionOptions): RecordS
       perfExtension: {
         ...options.perfExtension,
         recordArgs: [...(options.perfExtension?.recordArgs ?? []), ...LIFECYCLE_PERF_RECORD_ARGS],
-        scriptArgs: [...(options.perfExtension?.scriptArgs ?? []), ...LIFECYCLE_PERF_SCRIPT_ARGS],
+        scriptArgs: [
+          ...(options.perfExtension?.scriptArgs ?? []),
+          ...LIFECYCLE_PERF_SCRIPT_ARGS,
+          ...(tracer !== undefined && traceOffCpu ? OFFCPU_PERF_SCRIPT_ARGS : []),
+        ],
+        // The tracer stops when sampling does: its CPU-wait sums then cover the same span as the samples.
+        onStop: () => {
+          void tracer?.stop();
+          options.perfExtension?.onStop?.();
+        },
         onScriptChunk: (chunk) => {
           // perf script starts once sampling has stopped: the snooper's job is done too.
           scriptStarted = true;
           void snooper?.stop();
+          void tracer?.stop();
+          if (tracer !== undefined && traceOffCpu) perfLines.push(chunk);
           scriptOut!.write(chunk);
           options.perfExtension?.onScriptChunk?.(chunk);
         },
       },
     });
     const result = await session.done;
-    const snoopLines = await snooper.stop();
+    const trace = tracer === undefined ? undefined : await tracer.stop();
+    const snoopLines = trace?.snoopLines ?? (await snooper!.stop());
     await new Promise<void>((done, fail) => scriptOut!.end((error?: Error | null) => (error ? fail(error) : done())));
+    perfLines.finish();
 
-    const notes = snooper.unavailable === undefined ? [] : [snooper.unavailable];
+    const notes = snooper?.unavailable === undefined ? [] : [snooper.unavailable];
+    const offCpuLines = offCpuCaptureLines(trace, namer, { offCpu: traceOffCpu, files: traceFiles, unavailable: tracerUnavailable });
+    if (trace !== undefined) {
+      if (trace.badLines > 0) options.log(`warning: ${trace.badLines} unreadable lines from the off-CPU tracer (e.g. ${trace.badExamples[0] ?? '?'})`);
+      const files = trace.lines.filter((line) => line.includes(' F\t')).length;
+      options.log(
+        `off-CPU: ${traceOffCpu ? `${trace.blocks.length} blocked intervals` : 'off'}, ${traceFiles ? `${files} file events` : 'files off'}` +
+          `${trace.lost > 0 ? `, ${trace.lost} events lost` : ''}`,
+      );
+    }
     const header = formatCaptureHeader({
       command: record.command.length > 0 ? { argv: record.command, exitCode: result.exitCode } : undefined,
       lostChunks,
       notes,
       snoopLines,
+      offCpuLines,
+      frequency: record.frequency,
     });
     await writeCapture(paths.capture, header, scriptPath);
     const timelineOptions: Partial<TimelineOptions> = {
@@ -117,6 +181,7 @@ export function startLifecycleSession(options: LifecycleSessionOptions): RecordS
       `lifecycle: ${timeline.processes.length} processes, ${timeline.report.samples} samples, ` +
         `${timeline.report.snoopedExecs} execs with argv${timeline.report.lostEvents > 0 ? `, ${timeline.report.lostEvents} events lost` : ''}`,
     );
+    if (timeline.offCpu !== undefined) options.log(describeCommandPath(timeline, commandCriticalPath(timeline)));
     options.log(`  ${paths.svg}`);
     options.log(`  ${paths.capture}`);
     return { ...result, paths: { ...result.paths, svg: paths.svg } };
@@ -124,6 +189,7 @@ export function startLifecycleSession(options: LifecycleSessionOptions): RecordS
 
   const done = run().finally(() => {
     snooper?.kill();
+    tracer?.kill();
     scriptOut?.destroy();
     rmSync(workDir, { recursive: true, force: true });
   });
@@ -132,14 +198,37 @@ export function startLifecycleSession(options: LifecycleSessionOptions): RecordS
     stop() {
       session?.stop();
       void snooper?.stop();
+      void tracer?.stop();
     },
     abort() {
       aborted = true;
       session?.abort();
       snooper?.kill();
+      tracer?.kill();
     },
     done,
   };
+}
+
+/**
+ * The off-CPU part of the capture header: blocked intervals with their user frames named (perf's maps are
+ * complete only once perf script has run), the tracer's other records, and why a part is missing.
+ */
+function offCpuCaptureLines(
+  trace: OffCpuTrace | undefined,
+  namer: UserFrameNamer,
+  parts: { offCpu: boolean; files: boolean; unavailable: string | undefined },
+): string[] {
+  const lines: string[] = [];
+  const missing = parts.unavailable ?? 'bpftrace did not run';
+  if (!parts.offCpu) lines.push(formatUnavailableLine('off-cpu', 'turned off (--no-off-cpu)'));
+  else if (trace === undefined) lines.push(formatUnavailableLine('off-cpu', missing));
+  if (!parts.files) lines.push(formatUnavailableLine('files', 'turned off (--no-files)'));
+  else if (trace === undefined) lines.push(formatUnavailableLine('files', missing));
+  if (trace === undefined) return lines;
+  for (const block of trace.blocks) lines.push(formatBlockLine(block, namer.name(block.pid, block.offNs / 1e9, block.user)));
+  lines.push(...trace.lines);
+  return lines;
 }
 
 /** Header then perf script's text, gzipped, written all or nothing (writeFileAtomically's temp + rename). */

@@ -7,7 +7,16 @@ import { browserAsset } from '../browser-assets.js';
 import { cdataSafe, escapeText, xmlSafe } from '../flamegraph/xml.js';
 import type { PageData } from './page-data.js';
 
-const BROWSER_FILES = ['lifecycle-model.js', 'lifecycle.js'] as const;
+/** Embedded in this order: each part uses only those before it (lifecycle.js, last, starts the page). */
+const BROWSER_FILES = [
+  'lifecycle-model.js',
+  'lifecycle-lib.js',
+  'lifecycle-lanes.js',
+  'lifecycle-flame.js',
+  'lifecycle-offcpu.js',
+  'lifecycle-tables.js',
+  'lifecycle.js',
+] as const;
 
 export function renderLifecycleSvg(data: PageData): string {
   const { width, height } = data.layout;
@@ -17,7 +26,7 @@ export function renderLifecycleSvg(data: PageData): string {
     '<?xml version="1.0" standalone="no"?>',
     '<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">',
     `<svg version="1.1" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">`,
-    '<!-- irisflame lifecycle view: process timeline, sample density, flame graph of the selected range -->',
+    '<!-- irisflame lifecycle view: process timeline (running, blocked, waiting for a CPU, files, critical path), sample density, flame graph of the selected range (CPU, off-CPU, wall clock) -->',
     '<defs><linearGradient id="background" y1="0" y2="1" x1="0" x2="0"><stop stop-color="#eeeeee" offset="5%"/><stop stop-color="#eeeeb0" offset="95%"/></linearGradient></defs>',
     `<style type="text/css"><![CDATA[${cdataSafe(browserFile('lifecycle.css'))}\ntext{font-family:Verdana,sans-serif;font-size:${data.layout.fontSize}px}\n]]></style>`,
     script(`var lcData = ${json};`),
@@ -33,6 +42,10 @@ export function renderLifecycleSvg(data: PageData): string {
     '<g id="flame"></g>',
     '<g id="controls"></g>',
     `<text id="details" x="${data.layout.xpad}" y="${data.layout.detailsY}"> </text>`,
+    // The range's tables (off-CPU captures only) are HTML: they scroll, and wrap long paths.
+    data.layout.tablesHeight === 0
+      ? ''
+      : `<foreignObject id="tables" x="${data.layout.xpad}" y="${data.layout.tablesTop}" width="${width - 2 * data.layout.xpad}" height="${data.layout.tablesHeight}"><div xmlns="http://www.w3.org/1999/xhtml" id="tables-body"></div></foreignObject>`,
     `<text id="matched" x="${width - data.layout.xpad - 100}" y="${data.layout.detailsY}"> </text>`,
     '</svg>',
     '',

@@ -12,6 +12,8 @@ import { findExecutable } from './executables.js';
 type Child = ResultPromise<Options>;
 
 const live = new Set<Child>();
+/** Children `killAll` leaves to their owners (SpawnOptions.outlivesSession); the exit hook still kills them. */
+const lingering = new Set<Child>();
 let exitHookInstalled = false;
 
 export interface SpawnOptions {
@@ -26,6 +28,11 @@ export interface SpawnOptions {
   bufferStderr?: boolean;
   env?: Record<string, string>;
   cwd?: string;
+  /**
+   * Not killed by `killAll`, only by the 'exit' hook (and its parent-death signal): for a child whose
+   * owner stops it in order after the recording session has ended (the off-CPU tracer prints its sums then).
+   */
+  outlivesSession?: boolean;
 }
 
 /** Start `file args`, tracked until it exits. Never rejects: callers read exitCode/signal themselves. */
@@ -46,9 +53,10 @@ export function spawnTracked(file: string, args: readonly string[], options: Spa
     cwd: options.cwd,
     forceKillAfterDelay: false,
   }) as unknown as Child;
-  live.add(child);
+  const set = options.outlivesSession ? lingering : live;
+  set.add(child);
   const forget = (): void => {
-    live.delete(child);
+    set.delete(child);
   };
   child.then(forget, forget);
   return child;
@@ -73,7 +81,10 @@ export function killAll(signal: NodeJS.Signals = 'SIGKILL'): void {
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.on('exit', () => killAll('SIGKILL'));
+  process.on('exit', () => {
+    killAll('SIGKILL');
+    for (const child of lingering) signalChild(child, 'SIGKILL');
+  });
 }
 
 /** util-linux's setpriv sets PR_SET_PDEATHSIG and then execs the real program, keeping its pid and comm. */

@@ -1,8 +1,10 @@
 /*
- * irisflame lifecycle page, part 1: the model. Counts the samples of a time range into the call tree and
- * lays the tree out as a flame graph (merged, alphabetical, root at the bottom) or a flame chart (samples in
- * time order). No DOM here: lifecycle.js draws what this returns. Embedded verbatim in the SVG, after the
- * data (`var lcData = {…}`); defines `lcModel(data)`.
+ * irisflame lifecycle page, part 1: the model. Counts a time range into the call tree, in one of three
+ * units: CPU samples (`cpu`), blocked microseconds (`off`: the overlap of each blocked interval with the
+ * range) or wall-clock microseconds (`wall`: each sample as 1/frequency s, plus blocked time), and lays the
+ * tree out as a flame graph (merged, alphabetical, root at the bottom) or a flame chart (samples in time
+ * order). No DOM here: lifecycle.js draws what this returns. Embedded verbatim in the SVG, after the data
+ * (`var lcData = {…}`); defines `lcModel(data)`.
  *
  * Speed: the call tree is built in Node with each node after its parent, so a range is counted in one pass
  * over its samples (leaf counts) plus one backward pass over the nodes (children into parents); no sorting
@@ -17,6 +19,10 @@ var lcModel = function (data) {
   var leaf = Int32Array.from(data.sampleNode);
   var lane = Int32Array.from(data.sampleLane);
   var names = data.names;
+  var off = data.offCpu;
+  var periodUs = off.samplePeriodUs;
+  var blockStart = Float64Array.from(off.blockStart), blockDur = Float64Array.from(off.blockDur);
+  var blockNode = Int32Array.from(off.blockNode), blockLane = Int32Array.from(off.blockLane);
   var depth = new Int32Array(N);
   var total = new Float64Array(N);
   var i, n;
@@ -52,17 +58,30 @@ var lcModel = function (data) {
     return lo;
   }
 
-  /** Count samples with from <= time <= to (of one lane when onlyLane >= 0) into `total`; returns the count. */
-  function count(from, to, onlyLane) {
+  var counted = { samples: 0, cpuUs: 0, blockedUs: 0 };
+  /**
+   * Count [from, to] (of one lane when onlyLane >= 0) into `total` in the unit of `mode` (samples for `cpu`,
+   * µs for `off` and `wall`); returns the samples counted (`counted` has the µs parts too).
+   */
+  function count(from, to, onlyLane, mode) {
     total.fill(0);
-    var first = lowerBound(from), last = upperBound(to), counted = 0;
+    var first = lowerBound(from), last = upperBound(to), samples = 0, blocked = 0;
+    var weight = mode === 'wall' ? periodUs : 1;
     for (i = first; i < last; i++) {
       if (onlyLane >= 0 && lane[i] !== onlyLane) continue;
-      total[leaf[i]]++;
-      counted++;
+      if (mode !== 'off') total[leaf[i]] += weight;
+      samples++;
+    }
+    if (mode === 'off' || mode === 'wall') {
+      for (i = 0; i < blockStart.length; i++) {
+        if (onlyLane >= 0 && blockLane[i] !== onlyLane) continue;
+        var lo = blockStart[i] > from ? blockStart[i] : from, hi = blockStart[i] + blockDur[i] < to ? blockStart[i] + blockDur[i] : to;
+        if (hi > lo) { total[blockNode[i]] += hi - lo; blocked += hi - lo; }
+      }
     }
     for (n = N - 1; n > 0; n--) total[parent[n]] += total[n];
-    return counted;
+    counted.samples = samples; counted.cpuUs = samples * periodUs; counted.blockedUs = blocked;
+    return samples;
   }
 
   /**
@@ -143,6 +162,8 @@ var lcModel = function (data) {
     time: time,
     lane: lane,
     count: count,
+    counted: counted,
+    periodUs: periodUs,
     lowerBound: lowerBound,
     upperBound: upperBound,
     layoutGraph: layoutGraph,

@@ -1,0 +1,188 @@
+/**
+ * The off-CPU and file tracer's bpftrace program, generated for one recording: which processes to follow
+ * is decided in the kernel, so unfollowed tasks cost one map lookup per context switch and print nothing.
+ *
+ * Why it looks like this (measured on kernel 6.18, bpftrace 0.17: ../shared/reference/offcpu.md):
+ * - No kprobes, no kfunc: everything comes from tracepoints. At `sched_switch` the task leaving is the
+ *   current one, so its kernel and user stacks are taken there and kept per tid; the blocked interval is
+ *   printed when that tid is switched back in (one line per interval, ~110 per simulated restart).
+ * - The syscall a task blocked in is `orig_ax` in the user registers saved at the top of its kernel stack
+ *   (x86-64, 16 KiB kernel stacks, `struct pt_regs` is 168 bytes): cheap, and it is what splits blocked time
+ *   into child wait, futex, sleep, read/write, poll.
+ * - Waits for a CPU (switched out runnable) are summed per tid in the kernel and printed at END; only waits
+ *   above `longCpuWaitNs` are streamed. Streaming every one wakes bpftrace, which preempts the traced job,
+ *   which makes another wait: thousands of lines and context switches per restart.
+ * - File paths are read at syscall exit from the pointer saved at entry: at entry the page holding the path
+ *   may not be resident, and BPF cannot fault it in. glibc's fstat (newfstatat/statx with AT_EMPTY_PATH) is a
+ *   third of all stat calls and names no file: dropped in the kernel.
+ * - User stacks are printed as raw addresses (BPFTRACE_NO_USER_SYMBOLS): bpftrace would read each new
+ *   process's symbol tables while the restart runs, and could not name frames of processes already gone;
+ *   the recorder names them afterwards from perf's MMAP2 events (user-frames.ts).
+ *
+ * Output lines (tab-separated; a blocked interval's stacks follow it, one frame a line, indented):
+ *
+ *     B  off_ns  on_ns  pid  tid  state  syscall  comm      then "k", kernel frames, "u", user frames
+ *     W  start_ns  end_ns  pid  tid                          a wait for a CPU above the threshold
+ *     F  time_ns  pid  tid  call  result  path               a file lookup, at syscall exit
+ *     T  now_ns, then @off[tid]: (off_ns, pid, state, syscall, comm) and @kstack/@ustack[tid] maps:
+ *        at END, the threads still blocked, whose intervals end at the stop; @runnable[tid]: (since_ns, pid),
+ *        the threads still waiting for a CPU
+ *     R                                                      every probe attached (BEGIN)
+ *     S                                                      a sync line (see `syncPid`)
+ *     @cpuwait_ns[pid, tid]: N   @cpuwait_count[pid, tid]: N  at END
+ */
+/** True until the first sync line (`syncPid`): every probe but the sync's own checks it. */
+export const STOP_GUARD = '@stop[0] == 0';
+
+/** Printed by BEGIN, after every probe is attached (see bpftrace-process.ts `readyLine`). */
+export const READY_LINE = 'R';
+
+/** x86-64: THREAD_SIZE is 16 KiB and `struct pt_regs` (21 registers) sits at its top; orig_ax is register 15. */
+const KERNEL_STACK_BYTES = 16384;
+const PT_REGS_BYTES = 168;
+
+/** Waits for a CPU longer than this are kept as intervals (10 ms: a scheduler tick or more, worth seeing). */
+export const DEFAULT_LONG_CPU_WAIT_NS = 10_000_000;
+
+/** The `prev_state` bits of a task that is exiting (EXIT_DEAD 0x10, EXIT_ZOMBIE 0x20): not a block. */
+const EXITING_STATES = 0x30;
+/** Only the low byte is the reported state; 0x100 marks a preempted (still runnable) task on older kernels. */
+const STATE_MASK = 0xff;
+/** `AT_EMPTY_PATH`: the call is about the descriptor, not a path (glibc's fstat). */
+const AT_EMPTY_PATH = 0x1000;
+
+/** The file calls traced: tracepoint name → the name shown (the kernel's `newstat` is `stat` to users). */
+export const FILE_CALLS: ReadonlyArray<{ tracepoint: string; call: string; emptyPathFlag?: string }> = [
+  { tracepoint: 'openat', call: 'openat' },
+  { tracepoint: 'openat2', call: 'openat2' },
+  { tracepoint: 'open', call: 'open' },
+  { tracepoint: 'newfstatat', call: 'newfstatat', emptyPathFlag: 'flag' },
+  { tracepoint: 'statx', call: 'statx', emptyPathFlag: 'flags' },
+  { tracepoint: 'newstat', call: 'stat' },
+  { tracepoint: 'newlstat', call: 'lstat' },
+  { tracepoint: 'access', call: 'access' },
+  { tracepoint: 'faccessat', call: 'faccessat' },
+  { tracepoint: 'faccessat2', call: 'faccessat2' },
+];
+
+export interface OffCpuProgramOptions {
+  /** Record blocked intervals and CPU waits. */
+  offCpu: boolean;
+  /** Record file lookups. */
+  files: boolean;
+  /**
+   * Program names (comm, at most 15 bytes: longer ones can never match) followed from their exec on, with
+   * their descendants: IRIS's programs (src/iris/processes.ts; the caller passes them, kernel/ knows no IRIS).
+   */
+  names: readonly string[];
+  /** Processes followed from the start (IRIS processes already running). */
+  pids?: readonly number[];
+  /** The recorded command: followed when a child of `parentPid` execs under the comm `comm`. */
+  command?: { parentPid: number; comm: string };
+  /** Waits for a CPU longer than this (ns) are streamed as intervals; the rest are only summed. */
+  longCpuWaitNs?: number;
+  /** Also print the exec snooper's lines (one bpftrace process instead of two). */
+  withExecSnooper?: string;
+  /**
+   * The recorder's pid: its getppid() calls print a sync line (`S`). Seeing that line means bpftrace has read
+   * what the kernel wrote before it, so stopping then loses nothing (SIGINT drops unread events: the last
+   * intervals of a restart, which end as it ends). The first one also stops tracing, at the moment perf is
+   * told to stop, so blocked time and CPU waits cover the span the samples do.
+   */
+  syncPid?: number;
+}
+
+/** The kernel's comm for an executable path: its base name, cut to 15 bytes. */
+export function commOf(path: string): string {
+  const base = path.slice(path.lastIndexOf('/') + 1);
+  return Buffer.from(base, 'utf8').subarray(0, 15).toString('utf8');
+}
+
+/** A bpftrace string literal (comm values are names, but a command name could hold anything). */
+function literal(text: string): string {
+  return `"${text.replace(/[\\"]/g, (c) => `\\${c}`).replace(/[^\x20-\x7e]/g, '')}"`;
+}
+
+export function offCpuProgram(options: OffCpuProgramOptions): string {
+  const names = options.names.filter((name) => Buffer.byteLength(name) <= 15);
+  const pids = (options.pids ?? []).filter((pid) => Number.isInteger(pid) && pid > 0);
+  const threshold = Math.max(0, Math.round(options.longCpuWaitNs ?? DEFAULT_LONG_CPU_WAIT_NS));
+  const execMatch = names.map((name) => `comm == ${literal(name)}`);
+  if (options.command !== undefined) {
+    execMatch.push(`(curtask->real_parent->tgid == ${options.command.parentPid} && comm == ${literal(options.command.comm)})`);
+  }
+  const parts: string[] = [];
+  // @follow must exist even when empty, so BEGIN always writes (and deletes) a dummy key.
+  // BEGIN runs once every probe is attached: its `R` line tells the recorder it may start the workload.
+  parts.push(`BEGIN {\n  @stop[0] = 0;\n  @follow[0] = 0;\n${pids.map((pid) => `  @follow[${pid}] = 1;\n`).join('')}  delete(@follow[0]);\n  printf("${READY_LINE}\\n");\n}`);
+  if (execMatch.length > 0) parts.push(`tracepoint:sched:sched_process_exec /${STOP_GUARD} && (${execMatch.join(' || ')})/ {\n  @follow[pid] = 1;\n}`);
+  // Runs in the parent: `pid` is its process, whichever thread forked; child_pid is the new task's id.
+  // A new task waits for a CPU from its creation to its first run (tens of ms on a busy host). Its process id
+  // is not in the tracepoint: the child's own id is right for a process; a thread's first wait is filed under
+  // its own id, which the reader puts right by its later records.
+  const newTaskWaits = options.offCpu ? '\n  @runnable[args->child_pid] = (nsecs, (uint64)args->child_pid);' : '';
+  parts.push(`tracepoint:sched:sched_process_fork /@follow[pid] && ${STOP_GUARD}/ {\n  @follow[args->child_pid] = 1;${newTaskWaits}\n}`);
+
+  const exitCleanup = options.offCpu ? '  delete(@off[tid]);\n  delete(@kstack[tid]);\n  delete(@ustack[tid]);\n  delete(@runnable[tid]);\n' : '';
+  parts.push(`tracepoint:sched:sched_process_exit /@follow[pid] && ${STOP_GUARD}/ {\n${exitCleanup}  if (pid == tid) { delete(@follow[pid]); }\n}`);
+
+  if (options.offCpu) {
+    parts.push(`tracepoint:sched:sched_switch /${STOP_GUARD}/ {
+  if (@follow[pid]) {
+    $state = args->prev_state & ${STATE_MASK};
+    if ($state == 0) {
+      @runnable[tid] = (nsecs, pid);
+    } else if (($state & ${EXITING_STATES}) == 0) {
+      $regs = (struct pt_regs *)((uint64)curtask->stack + ${KERNEL_STACK_BYTES - PT_REGS_BYTES});
+      @off[tid] = (nsecs, pid, $state, $regs->orig_ax, comm);
+      @kstack[tid] = kstack;
+      @ustack[tid] = ustack;
+    }
+  }
+  $next = args->next_pid;
+  $off = @off[$next];
+  if ($off.0 != 0) {
+    printf("B\\t%llu\\t%llu\\t%d\\t%d\\t%d\\t%d\\t%s\\nk%su%s\\n", $off.0, nsecs, $off.1, $next, $off.2, $off.3, args->next_comm, @kstack[$next], @ustack[$next]);
+    delete(@off[$next]);
+    delete(@kstack[$next]);
+    delete(@ustack[$next]);
+  } else {
+    $queued = @runnable[$next];
+    if ($queued.0 != 0) {
+      $wait = nsecs - $queued.0;
+      @cpuwait_ns[$queued.1, $next] = sum($wait);
+      @cpuwait_count[$queued.1, $next] = count();
+      if ($wait > ${threshold}) { printf("W\\t%llu\\t%llu\\t%d\\t%d\\n", $queued.0, nsecs, $queued.1, $next); }
+      delete(@runnable[$next]);
+    }
+  }
+}`);
+  }
+
+  if (options.files) {
+    for (const { tracepoint, call, emptyPathFlag } of FILE_CALLS) {
+      const following = `@follow[pid] && ${STOP_GUARD}`;
+      const filter = emptyPathFlag === undefined ? following : `${following} && !(args->${emptyPathFlag} & ${AT_EMPTY_PATH})`;
+      parts.push(`tracepoint:syscalls:sys_enter_${tracepoint} /${filter}/ {\n  @path[tid] = (uint64)args->filename;\n}`);
+      parts.push(
+        `tracepoint:syscalls:sys_exit_${tracepoint} /@path[tid]/ {\n` +
+          `  printf("F\\t%llu\\t%d\\t%d\\t${call}\\t%d\\t%s\\n", nsecs, pid, tid, args->ret, str(@path[tid]));\n` +
+          `  delete(@path[tid]);\n}`,
+      );
+    }
+  }
+
+  // The first sync is the stop: from then on nothing is traced, and what is still blocked ends there.
+  if (options.syncPid !== undefined) {
+    parts.push(`tracepoint:syscalls:sys_enter_getppid /pid == ${options.syncPid}/ {\n  if (@stop[0] == 0) { @stop[0] = nsecs; }\n  printf("S\\n");\n}`);
+  }
+  if (options.withExecSnooper !== undefined) parts.push(options.withExecSnooper.trim());
+  // At the end: the threads still blocked (their intervals end now, `T`), then the CPU-wait sums, which
+  // bpftrace prints by itself; every other map is cleared so it does not.
+  const pending = options.offCpu
+    ? '  printf("T\\t%llu\\n", @stop[0] != 0 ? @stop[0] : nsecs);\n  print(@off);\n  print(@kstack);\n  print(@ustack);\n  print(@runnable);\n'
+    : '';
+  const internal = ['@follow', '@stop', ...(options.offCpu ? ['@off', '@kstack', '@ustack', '@runnable'] : []), ...(options.files ? ['@path'] : [])];
+  parts.push(`END {\n${pending}${internal.map((map) => `  clear(${map});\n`).join('')}}`);
+  return parts.join('\n') + '\n';
+}
