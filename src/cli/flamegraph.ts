@@ -13,6 +13,7 @@ import {
   type FlamegraphReport,
   type ResolvedFlamegraphOptions,
 } from '../flamegraph/index.js';
+import { computeScale } from '../flamegraph/layout.js';
 import { DEFAULT_FLAMEGRAPH_OPTIONS, resolveFlamegraphOptions } from '../flamegraph/options.js';
 import { mergeSortedFolded, type MergedFrames } from '../flamegraph/sorted-folded.js';
 import { writeFileAtomically } from './atomic-output.js';
@@ -48,7 +49,9 @@ export const flamegraphCommand: CommandModule<object, FlamegraphArgs> = {
       const resolved = resolveCollapseOptions(collapseOptions);
       if (mayMergeWhileReading(resolveFlamegraphOptions(options), resolved, verbose)) {
         const kernel = Boolean(resolved.kernel) || Boolean(resolved.all);
-        const merged = await mergeSortedFolded(argv.file, resolved.format, kernel);
+        // Frames too narrow to draw at the total so far are never kept (see sorted-flow.ts).
+        const scaleOptions = resolveFlamegraphOptions(options);
+        const merged = await mergeSortedFolded(argv.file, resolved.format, kernel, (total) => computeScale(total, scaleOptions).minWeight);
         if (merged) return { merged };
       }
       const run = await collapseInput(argv.file, collapseOptions);

@@ -95,7 +95,7 @@ export function parseTrailingCount(buffer: Buffer, start: number, end: number): 
  * Reads trailing counts without allocating: `read` returns where the stack ends (or -1) and leaves the
  * count in `value`. This runs once or twice per input line, so no result object.
  */
-class CountReader {
+export class CountReader {
   value = 0;
 
   read(buffer: Buffer, start: number, end: number): number {
