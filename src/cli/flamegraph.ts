@@ -56,7 +56,7 @@ export const flamegraphCommand: CommandModule<object, FlamegraphArgs> = {
       }
       const run = await collapseInput(argv.file, collapseOptions);
       reportCollapse(run, verbose);
-      return { input: { stacks: run.stacks, before: run.before } };
+      return { input: { stacks: run.stacks, before: run.before, exact: run.exact } };
     };
     const write = (source: FlamegraphSource, out: Writable): Promise<FlamegraphReport> =>
       source.merged
