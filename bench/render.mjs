@@ -13,7 +13,9 @@
 // above 30, drawn by a seeded generator (deepBenchInput), so every run and machine gets the same bytes.
 //
 // Run alone: `npm run build && node bench/render.mjs` (BENCH_STACKS=N for another size, BENCH_RUNS=N
-// to run each tool N times, interleaved, and keep each one's fastest wall and least CPU time).
+// to run each tool N times, interleaved, and keep each one's fastest wall and least CPU time;
+// BENCH_IRISFLAME_BEFORE=path/to/bin/irisflame adds another build, e.g. before a change, to the same run;
+// BENCH_NO_PHASES=1 skips the in-process timing of the general path).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -203,6 +205,10 @@ async function benchOneInput(input) {
     { name: 'inferno-flamegraph', command: INFERNO, args: [input], present: existsSync(INFERNO) },
     { name: 'irisflame flamegraph', command: process.execPath, args: [IRISFLAME, 'flamegraph', input], present: true },
   ];
+  // Another build to compare with in the same run (e.g. the previous commit's checkout, built).
+  if (process.env.BENCH_IRISFLAME_BEFORE) {
+    tools.push({ name: 'irisflame (before)', command: process.execPath, args: [process.env.BENCH_IRISFLAME_BEFORE, 'flamegraph', input], present: true });
+  }
   const results = {};
   for (let run = 0; run < RUNS; run++) {
     for (const tool of tools) {
