@@ -148,7 +148,8 @@ export function detectFolded(head: Buffer): Detection {
   }
 }
 
-function isBlank(buffer: Buffer, start: number, end: number): boolean {
+/** Only Perl whitespace in `buffer[start, end)`: a blank line, skipped without a report. */
+export function isBlank(buffer: Buffer, start: number, end: number): boolean {
   for (let i = start; i < end; i++) if (!isPerlSpace(buffer[i]!)) return false;
   return true;
 }

@@ -122,11 +122,6 @@ export class PerlSums {
     else this.addExactly(key, sum, big ?? value);
   }
 
-  /** The sum as Perl holds it. */
-  get(key: string): PerlCount | undefined {
-    return this.exact.get(key) ?? this.sums.get(key);
-  }
-
   private addExactly(key: string, sum: number | undefined, value: PerlCount): void {
     const next = addPerlCounts(this.exact.get(key) ?? sum ?? 0, value);
     this.sums.set(key, Number(next));

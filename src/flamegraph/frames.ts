@@ -140,27 +140,25 @@ class FrameWriter {
   }
 }
 
-/** labelFor on cached name parts, escaped: a whole name is escaped once per name. */
+/** The label of a frame `chars` characters wide, escaped: a whole name is escaped once per name. */
 function labelOf(name: NameParts, chars: number): string {
-  if (chars < 3) return '';
-  const { bare } = name;
-  if (!name.astral) {
-    if (chars >= bare.length) return name.escaped;
-    return escapeText(`${bare.slice(0, chars - 2)}..`);
-  }
-  const characters = Array.from(bare);
-  if (chars >= characters.length) return name.escaped;
-  return escapeText(`${characters.slice(0, chars - 2).join('')}..`);
+  const cut = cutLabel(name.bare, name.astral, chars);
+  return cut === undefined ? name.escaped : escapeText(cut);
 }
 
 /** The name cut to `chars` characters, ending in ".." when cut; empty below 3 (one char and two dots). */
 export function labelFor(name: string, chars: number): string {
-  if (chars < 3) return '';
   const bare = stripAnnotation(name);
+  return cutLabel(bare, ASTRAL.test(bare), chars) ?? bare;
+}
+
+/** `bare` cut to `chars` characters with ".." ('' below 3), or undefined when it fits whole. */
+function cutLabel(bare: string, astral: boolean, chars: number): string | undefined {
+  if (chars < 3) return '';
   // Perl counts characters (code points); UTF-16 length differs only with astral characters.
-  const characters = /[\ud800-\udfff]/.test(bare) ? Array.from(bare) : undefined;
+  const characters = astral ? Array.from(bare) : undefined;
   const length = characters ? characters.length : bare.length;
-  if (chars >= length) return bare;
+  if (chars >= length) return undefined;
   const kept = characters ? characters.slice(0, chars - 2).join('') : bare.slice(0, chars - 2);
   return `${kept}..`;
 }

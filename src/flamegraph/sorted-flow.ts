@@ -15,8 +15,7 @@
  * Anything unusual (a line the general parser would skip or note, two count columns, a stack out of
  * order, a count too large for exact doubles) throws GIVE_UP: the caller reads the input the general way.
  */
-import { CountReader } from '../collapse/folded.js';
-import { isPerlSpace } from '../collapse/lines.js';
+import { CountReader, isBlank } from '../collapse/folded.js';
 
 /** Thrown to stop reading: the general path must take over. */
 export const GIVE_UP = new Error('not the sorted folded fast path');
@@ -284,11 +283,6 @@ export class SortedFoldedFlow {
 
 function viewOf(buffer: Buffer): DataView {
   return new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-}
-
-function isBlank(buffer: Buffer, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) if (!isPerlSpace(buffer[i]!)) return false;
-  return true;
 }
 
 /** Buffer's own latin1 decoder, without `toString`'s argument checks. */
