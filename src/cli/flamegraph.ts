@@ -13,6 +13,7 @@ import {
   type FlamegraphReport,
   type ResolvedFlamegraphOptions,
 } from '../flamegraph/index.js';
+import { computeScale } from '../flamegraph/layout.js';
 import { DEFAULT_FLAMEGRAPH_OPTIONS, resolveFlamegraphOptions, type FlamegraphOptions } from '../flamegraph/options.js';
 import { mergeSortedFolded, type MergedFrames } from '../flamegraph/sorted-folded.js';
 import { writeFileAtomically } from '../atomic-output.js';
@@ -62,12 +63,14 @@ export const flamegraphCommand: CommandModule<object, FlamegraphArgs> = {
       }
       if (mayMergeWhileReading(resolveFlamegraphOptions(options), resolved, verbose)) {
         const kernel = Boolean(resolved.kernel) || Boolean(resolved.all);
-        const merged = await mergeSortedFolded(argv.file, resolved.format, kernel);
+        // Frames too narrow to draw at the total so far are never kept (see sorted-flow.ts).
+        const scaleOptions = resolveFlamegraphOptions(options);
+        const merged = await mergeSortedFolded(argv.file, resolved.format, kernel, (total) => computeScale(total, scaleOptions).minWeight);
         if (merged) return { merged };
       }
       const run = await collapseInput(argv.file, collapseOptions);
       reportCollapse(run, verbose);
-      return { input: { stacks: run.stacks, before: run.before } };
+      return { input: { stacks: run.stacks, before: run.before, exact: run.exact } };
     };
     const write = (source: FlamegraphSource, out: Writable): Promise<FlamegraphReport> =>
       source.merged

@@ -9,6 +9,7 @@
  * whitespace byte in front of it.
  */
 import { DEFAULT_PERF_COLLAPSE_OPTIONS } from './perf-options.js';
+import { PerlSums, perlCountFromDigits } from './perl-number.js';
 import { isDigit, isPerlSpace, LineBlockSplitter, lineEnd, withoutCarriageReturn } from './lines.js';
 import {
   emptyReport,
@@ -82,21 +83,25 @@ export interface TrailingCount {
   value: number;
   /** Where the stack (or the previous column) ends: the whitespace byte before the count. */
   stackEnd: number;
+  /** The exact integer when the count is past 2^53 (see CountReader.big). */
+  big: bigint | undefined;
 }
 
 /** The last token of `buffer[start, end)` when it is a flamegraph.pl count, with one whitespace before it. */
 export function parseTrailingCount(buffer: Buffer, start: number, end: number): TrailingCount | undefined {
   const count = new CountReader();
   const stackEnd = count.read(buffer, start, end);
-  return stackEnd === -1 ? undefined : { value: count.value, stackEnd };
+  return stackEnd === -1 ? undefined : { value: count.value, stackEnd, big: count.big };
 }
 
 /**
  * Reads trailing counts without allocating: `read` returns where the stack ends (or -1) and leaves the
  * count in `value`. This runs once or twice per input line, so no result object.
  */
-class CountReader {
+export class CountReader {
   value = 0;
+  /** The count's exact integer when it is past 2^53 (Perl keeps up to 2^64 - 1 exactly); else undefined. */
+  big: bigint | undefined = undefined;
 
   read(buffer: Buffer, start: number, end: number): number {
     let tokenStart = end;
@@ -114,8 +119,13 @@ class CountReader {
       if (buffer[position] !== DOT) return -1;
       for (position++; position < end; position++) if (!isDigit(buffer[position]!)) return -1;
       value = Number(buffer.toString('latin1', tokenStart, end));
+      this.big = undefined;
     } else if (integerDigits > MAX_FAST_DIGITS) {
-      value = Number(buffer.toString('latin1', tokenStart, end));
+      const exact = perlCountFromDigits(buffer.toString('latin1', tokenStart, end));
+      value = Number(exact);
+      this.big = typeof exact === 'bigint' ? exact : undefined;
+    } else {
+      this.big = undefined;
     }
     this.value = value;
     return tokenStart - 1;
@@ -138,7 +148,8 @@ export function detectFolded(head: Buffer): Detection {
   }
 }
 
-function isBlank(buffer: Buffer, start: number, end: number): boolean {
+/** Only Perl whitespace in `buffer[start, end)`: a blank line, skipped without a report. */
+export function isBlank(buffer: Buffer, start: number, end: number): boolean {
   for (let i = start; i < end; i++) if (!isPerlSpace(buffer[i]!)) return false;
   return true;
 }
@@ -148,8 +159,10 @@ export function createFoldedCollapser(options: Partial<FoldedCollapseOptions> = 
 }
 
 class FoldedCollapser implements Collapser {
-  private readonly stacks: FoldedStacks = new Map();
-  private readonly before: FoldedStacks = new Map();
+  private readonly sums = new PerlSums();
+  private readonly beforeSums = new PerlSums();
+  private readonly stacks: FoldedStacks = this.sums.sums;
+  private readonly before: FoldedStacks = this.beforeSums.sums;
   /** Decided by the first valid line, as one file is either plain or differential. */
   private columns: 0 | 1 | 2 = 0;
   private readonly report: CollapseReport = emptyReport();
@@ -176,9 +189,10 @@ class FoldedCollapser implements Collapser {
     if (this.filteredOut > 0) {
       this.report.notes.push(`${this.filteredOut} stack line(s) of other processes skipped by the process filter`);
     }
-    return this.columns === 2
-      ? { stacks: this.stacks, before: this.before, report: this.report }
-      : { stacks: this.stacks, report: this.report };
+    const exact = this.sums.exact.size > 0 ? { exact: this.sums.exact } : {};
+    if (this.columns !== 2) return { stacks: this.stacks, ...exact, report: this.report };
+    const exactBefore = this.beforeSums.exact.size > 0 ? { exactBefore: this.beforeSums.exact } : {};
+    return { stacks: this.stacks, before: this.before, ...exact, ...exactBefore, report: this.report };
   }
 
   /**
@@ -187,7 +201,7 @@ class FoldedCollapser implements Collapser {
    * string alive, at most the input's size, and about that anyway when most stacks are unique.
    */
   private onBlock(buffer: Buffer, from: number, to: number, text: string): void {
-    const stacks = this.stacks;
+    const sums = this.sums;
     const count = this.count;
     let start = from;
     while (start < to) {
@@ -199,7 +213,9 @@ class FoldedCollapser implements Collapser {
         if (!isBlank(buffer, start, end)) this.badLine(buffer, start, end);
       } else {
         const value = count.value;
+        const big = count.big;
         let beforeValue = 0;
+        let beforeBig: bigint | undefined;
         let valid = true;
         if (this.columns !== 1) {
           const previousEnd = count.read(buffer, start, stackEnd);
@@ -210,17 +226,17 @@ class FoldedCollapser implements Collapser {
             valid = false;
           } else if (previousEnd !== -1) {
             beforeValue = count.value;
+            beforeBig = count.big;
             stackEnd = previousEnd;
           }
         }
         if (valid && stackEnd > start) {
           const key = text.slice(start - from, stackEnd - from);
           if (this.options.processFilter !== undefined || this.options.kernel || this.columns === 2) {
-            this.addSlowly(key, value, beforeValue);
+            this.addSlowly(key, value, big, beforeValue, beforeBig);
           } else {
             this.report.samples++;
-            const sum = stacks.get(key);
-            stacks.set(key, sum === undefined ? value : sum + value);
+            sums.add(key, value, big);
           }
         } else {
           this.badLine(buffer, start, end);
@@ -231,7 +247,7 @@ class FoldedCollapser implements Collapser {
   }
 
   /** Lines that need filtering, annotation or a second column: off the hot path. */
-  private addSlowly(stack: string, value: number, beforeValue: number): void {
+  private addSlowly(stack: string, value: number, big: bigint | undefined, beforeValue: number, beforeBig: bigint | undefined): void {
     let key = stack;
     if (this.options.processFilter !== undefined && !this.keeps(key)) {
       this.filteredOut++;
@@ -239,8 +255,8 @@ class FoldedCollapser implements Collapser {
     }
     if (this.options.kernel) key = annotateKernelFrames(key);
     this.report.samples++;
-    this.stacks.set(key, (this.stacks.get(key) ?? 0) + value);
-    if (this.columns === 2) this.before.set(key, (this.before.get(key) ?? 0) + beforeValue);
+    this.sums.add(key, value, big);
+    if (this.columns === 2) this.beforeSums.add(key, beforeValue, beforeBig);
   }
 
   private keeps(key: string): boolean {

@@ -7,6 +7,10 @@ import type { EventLineParts } from './perf-lines.js';
 import { HASH_SEED, HYPHEN, QUESTION_MARK, SLASH, SPACE, UNDERSCORE, hashBytes } from './perf-bytes.js';
 import { parseDigits } from './perf-lines.js';
 import { ByteTable } from './perf-tables.js';
+import { perlCountFromDigits, type PerlCount } from './perl-number.js';
+
+/** Periods of up to this many digits are exact as doubles (10^15 < 2^53). */
+const MAX_EXACT_PERIOD_DIGITS = 15;
 
 /** Room for a command name (16 bytes in the kernel, longer with spaces kept) and two ids; grows if needed. */
 const INITIAL_NAME_BYTES = 256;
@@ -105,6 +109,16 @@ export class ProcessNames {
     if (periodStart === -1) return 1;
     if (periodEnd - periodStart === 1 && bytes[periodStart] === DIGIT_ZERO) return 1;
     return parseDigits(bytes, periodStart, periodEnd);
+  }
+
+  /**
+   * The period as Perl reads it when it may not fit a double exactly (more than 15 digits): an exact
+   * integer up to 2^64 - 1, a double beyond. Undefined for shorter periods, which `periodOf` reads exactly.
+   */
+  bigPeriodOf(bytes: Buffer, event: EventLineParts): PerlCount | undefined {
+    const { periodStart, periodEnd } = event;
+    if (periodStart === -1 || periodEnd - periodStart <= MAX_EXACT_PERIOD_DIGITS) return undefined;
+    return perlCountFromDigits(bytes.toString('latin1', periodStart, periodEnd));
   }
 
   /** One line for the report when samples of other events were left out. */

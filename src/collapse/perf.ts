@@ -28,6 +28,7 @@ import { frameNamesAt } from './perf-names.js';
 import { StackKeyArena } from './perf-keys.js';
 import { SampleDetails } from './perf-sample.js';
 import { TaskRecords, taskRecordAt } from './perf-task-records.js';
+import { addPerlCounts, PerlSums, type PerlCount } from './perl-number.js';
 
 export { detectPerf } from './perf-detect.js';
 export type { PerfCollapseOptions, PerfSample } from './perf-options.js';
@@ -81,6 +82,12 @@ class PerfCollapser implements Collapser, FrameSink {
   private process = -1;
   private lineCache: FrameLineCache = this.otherLines;
   private weight = 1;
+  /** The period's exact value when it has more digits than a double holds exactly. */
+  private bigWeight: PerlCount | undefined;
+  /** The sum of every sample's weight so far (as a double: only compared with 2^53). */
+  private runningTotal = 0;
+  /** Stack sums past 2^53, exact as Perl keeps them, by stack id (rare: periods near 2^64). */
+  private exactById: Map<number, PerlCount> | undefined;
   private frames = new Int32Array(INITIAL_STACK_DEPTH);
   private frameCount = 0;
   /** Module paths of the sample's frames, collected only for `processFilter`. */
@@ -160,14 +167,15 @@ class PerfCollapser implements Collapser, FrameSink {
     // Unlike the Perl, a last sample with no blank line after it still counts.
     this.endSample();
     this.report.notes.push(...this.processes.eventNotes(), ...this.taskRecords.notes());
-    const stacks = new Map<string, number>();
+    const sums = new PerlSums();
     this.keys.sealAll();
     for (let id = 0; id < this.stacks.size; id++) {
       const key = this.keys.keyOf(id);
+      const weight = this.exactById?.get(id) ?? this.stacks.weightOf(id);
       // Different id sequences can still fold to one key ("a;b" as a process name): add them up.
-      stacks.set(key, (stacks.get(key) ?? 0) + this.stacks.weightOf(id));
+      sums.add(key, Number(weight), typeof weight === 'bigint' ? weight : undefined);
     }
-    return { stacks, report: this.report };
+    return { stacks: sums.sums, ...(sums.exact.size > 0 ? { exact: sums.exact } : {}), report: this.report };
   }
 
   private keep(chunk: Buffer, start: number, end: number): void {
@@ -231,6 +239,8 @@ class PerfCollapser implements Collapser, FrameSink {
     this.process = this.processes.idOf(bytes, event);
     this.lineCache = this.processes.isJava(this.process) ? this.javaLines : this.otherLines;
     this.weight = this.options.samples ? 1 : this.processes.periodOf(bytes, event);
+    this.bigWeight = this.options.samples ? undefined : this.processes.bigPeriodOf(bytes, event);
+    if (this.bigWeight !== undefined) this.weight = Number(this.bigWeight);
     this.details?.read(bytes, event, end);
     this.state = IN_SAMPLE;
     this.frameCount = 0;
@@ -362,10 +372,18 @@ class PerfCollapser implements Collapser, FrameSink {
     if (details !== undefined && this.options.processFilter && !this.options.processFilter(details.comm, this.modules)) {
       return;
     }
-    let id = this.stacks.addSample(this.process, this.frames, this.frameCount, this.weight);
+    // Past 2^53 in all, a stack's sum may not be exact as a double: from then on, sums go to `exactById`.
+    this.runningTotal += this.weight;
+    const exactly = this.bigWeight !== undefined || this.runningTotal > Number.MAX_SAFE_INTEGER;
+    const weight = exactly ? 0 : this.weight;
+    let id = this.stacks.addSample(this.process, this.frames, this.frameCount, weight);
     if (id === -1) {
-      id = this.stacks.insertMissing(this.process, this.frames, this.frameCount, this.weight);
+      id = this.stacks.insertMissing(this.process, this.frames, this.frameCount, weight);
       this.keys.add(this.stackKey());
+    }
+    if (exactly) {
+      const sums = (this.exactById ??= new Map());
+      sums.set(id, addPerlCounts(sums.get(id) ?? this.stacks.weightOf(id), this.bigWeight ?? this.weight));
     }
     this.report.samples++;
     if (details !== undefined && this.options.onSample) this.options.onSample(details.sample(this.sampleKey(id), this.weight));

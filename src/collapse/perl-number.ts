@@ -6,10 +6,71 @@
 
 /** Largest magnitude Perl still holds as a 64-bit integer when summing integer counts. */
 const PERL_IV_LIMIT = 2 ** 63;
+/** Perl's integers: IV down to -2^63, UV up to 2^64 - 1. */
+const IV_MIN = -(2n ** 63n);
+const UV_MAX = 2n ** 64n - 1n;
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 /** `%.15g`: Perl's NV_DIG on x86-64 Linux. */
 const NV_SIGNIFICANT_DIGITS = 15;
+/** Decimal digits that always fit a double exactly (10^15 < 2^53). */
+const EXACT_DIGITS = 15;
 
-export function formatPerlNumber(value: number): string {
+/**
+ * A count as Perl holds it. A number is exact (an integer up to 2^53, or a double Perl holds as an NV: a
+ * fraction, or beyond 2^64); a bigint is an integer past 2^53 that Perl still holds exactly (IV/UV),
+ * e.g. a perf period of 2^64 - 1. Bigints appear only past 2^53: the common case stays a plain number.
+ */
+export type PerlCount = number | bigint;
+
+/** A run of decimal digits as Perl numifies it: exact up to 2^64 - 1, a double beyond. */
+export function perlCountFromDigits(digits: string): PerlCount {
+  if (digits.length <= EXACT_DIGITS) return Number(digits);
+  return exactInteger(BigInt(digits)) ?? Number(digits);
+}
+
+/**
+ * `a + b` as Perl's `+=` computes it: exact integer arithmetic while both are integers and the sum fits
+ * 64 bits (IV/UV), else the two as doubles, added (pp_add's fallback): 2^64 - 1 plus 1 is 1.84467440737096e+19.
+ */
+export function addPerlCounts(a: PerlCount, b: PerlCount): PerlCount {
+  if (typeof a === 'number' && typeof b === 'number') {
+    const sum = a + b;
+    if (Number.isSafeInteger(sum) || !Number.isInteger(a) || !Number.isInteger(b)) return sum;
+  }
+  if (isPerlInteger(a) && isPerlInteger(b)) return exactInteger(BigInt(a) + BigInt(b)) ?? Number(a) + Number(b);
+  return Number(a) + Number(b);
+}
+
+/** `a - b` as Perl computes it: exact while both are integers and the difference fits 64 bits. */
+export function subtractPerlCounts(a: PerlCount, b: PerlCount): PerlCount {
+  if (typeof a === 'number' && typeof b === 'number') {
+    if (!Number.isInteger(a) || !Number.isInteger(b)) return a - b;
+    if (Number.isSafeInteger(a) && Number.isSafeInteger(b)) return a - b;
+  }
+  if (isPerlInteger(a) && isPerlInteger(b)) return exactInteger(BigInt(a) - BigInt(b)) ?? Number(a) - Number(b);
+  return Number(a) - Number(b);
+}
+
+/** What a count becomes once Perl has printed it and read it back (a hash key, a folded line). */
+export function perlRoundTrip(value: PerlCount): PerlCount {
+  if (typeof value === 'bigint' || Number.isSafeInteger(value)) return value;
+  const text = formatPerlNumber(value);
+  return /^\d+$/.test(text) ? perlCountFromDigits(text) : Number(text);
+}
+
+/** Integers Perl would add as IV/UV: bigints, and integral doubles within 64 bits. */
+function isPerlInteger(value: PerlCount): boolean {
+  return typeof value === 'bigint' || (Number.isInteger(value) && value >= -(2 ** 63) && value < 2 ** 64);
+}
+
+/** An exact integer as a PerlCount (a number when safe); undefined beyond 64 bits, where Perl uses doubles. */
+function exactInteger(value: bigint): PerlCount | undefined {
+  if (value < IV_MIN || value > UV_MAX) return undefined;
+  return value <= MAX_SAFE && value >= -MAX_SAFE ? Number(value) : value;
+}
+
+export function formatPerlNumber(value: PerlCount): string {
+  if (typeof value === 'bigint') return value.toString();
   if (Number.isNaN(value)) return 'NaN';
   if (value === Infinity) return 'Inf';
   if (value === -Infinity) return '-Inf';
@@ -41,4 +102,30 @@ function formatG(value: number, precision: number): string {
 function stripZeros(text: string): string {
   if (!text.includes('.')) return text;
   return text.replace(/0+$/, '').replace(/\.$/, '');
+}
+
+/**
+ * Per-stack sums as Perl's `+=` keeps them. `sums` holds every stack's sum as a number (the exact value
+ * up to 2^53, or Perl's own double beyond 2^64); `exact` holds, for the rare stacks whose sum Perl keeps
+ * as an integer past 2^53, that integer. The common case (counts summing below 2^53) costs one compare.
+ */
+export class PerlSums {
+  readonly exact = new Map<string, bigint>();
+
+  constructor(readonly sums: Map<string, number> = new Map()) {}
+
+  /** Add `value` (its exact integer `big` when the count had more digits than a double holds). */
+  add(key: string, value: number, big: bigint | undefined = undefined): void {
+    const sum = this.sums.get(key);
+    const next = sum === undefined ? value : sum + value;
+    if (big === undefined && next <= Number.MAX_SAFE_INTEGER) this.sums.set(key, next);
+    else this.addExactly(key, sum, big ?? value);
+  }
+
+  private addExactly(key: string, sum: number | undefined, value: PerlCount): void {
+    const next = addPerlCounts(this.exact.get(key) ?? sum ?? 0, value);
+    this.sums.set(key, Number(next));
+    if (typeof next === 'bigint') this.exact.set(key, next);
+    else this.exact.delete(key);
+  }
 }

@@ -31,8 +31,18 @@ export interface CollapseResult {
   stacks: FoldedStacks;
   /** Only for two-column folded input (difffolded output): the first column ("before"). */
   before?: FoldedStacks;
+  /**
+   * Sums Perl keeps as integers past 2^53 (a perf period near 2^64): the exact values of those keys of
+   * `stacks` (which holds the nearest double), for printing them as the Perl tools do. Absent when none.
+   */
+  exact?: ExactCounts;
+  /** The same for `before`. */
+  exactBefore?: ExactCounts;
   report: CollapseReport;
 }
+
+/** Exact integer sums past 2^53, by stack (see CollapseResult.exact). */
+export type ExactCounts = Map<StackKey, bigint>;
 
 /**
  * A push parser: the caller feeds input in chunks of any size, split anywhere (even mid-line or mid-UTF-8

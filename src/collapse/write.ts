@@ -21,12 +21,10 @@ export function sortedKeys(...maps: FoldedStacks[]): StackKey[] {
 export function* foldedLines(result: CollapseResult): Generator<string> {
   const { stacks, before } = result;
   if (before === undefined) {
-    for (const key of sortedKeys(stacks)) yield `${key} ${formatPerlNumber(stacks.get(key)!)}\n`;
+    for (const key of sortedKeys(stacks)) yield `${key}${countsTail(result, key)}`;
     return;
   }
-  for (const key of sortedKeys(before, stacks)) {
-    yield `${key} ${formatPerlNumber(before.get(key) ?? 0)} ${formatPerlNumber(stacks.get(key) ?? 0)}\n`;
-  }
+  for (const key of sortedKeys(before, stacks)) yield `${key}${countsTail(result, key)}`;
 }
 
 /**
@@ -43,6 +41,7 @@ export async function writeFolded(result: CollapseResult, out: Writable): Promis
   try {
     const { stacks, before } = result;
     const keys = before === undefined ? sortedKeys(stacks) : sortedKeys(before, stacks);
+    const tailOf = (key: StackKey): string => countsTail(result, key);
     let batch = Buffer.allocUnsafe(WRITE_BATCH_BYTES);
     let used = 0;
     const flush = async (): Promise<void> => {
@@ -53,10 +52,7 @@ export async function writeFolded(result: CollapseResult, out: Writable): Promis
       used = 0;
     };
     for (const key of keys) {
-      const tail =
-        before === undefined
-          ? ` ${formatPerlNumber(stacks.get(key)!)}\n`
-          : ` ${formatPerlNumber(before.get(key) ?? 0)} ${formatPerlNumber(stacks.get(key) ?? 0)}\n`;
+      const tail = tailOf(key);
       const lineBytes = key.length + tail.length; // latin1: one byte per char
       if (used + lineBytes > WRITE_BATCH_BYTES) await flush();
       if (lineBytes > WRITE_BATCH_BYTES) {
@@ -70,6 +66,14 @@ export async function writeFolded(result: CollapseResult, out: Writable): Promis
   } finally {
     out.off('error', swallow);
   }
+}
+
+/** ` count\n` or ` before after\n`, each as Perl prints it (exact integers past 2^53 included). */
+function countsTail(result: CollapseResult, key: StackKey): string {
+  const { stacks, before, exact, exactBefore } = result;
+  const after = formatPerlNumber(exact?.get(key) ?? stacks.get(key) ?? 0);
+  if (before === undefined) return ` ${after}\n`;
+  return ` ${formatPerlNumber(exactBefore?.get(key) ?? before.get(key) ?? 0)} ${after}\n`;
 }
 
 function writeChunk(out: Writable, chunk: Buffer): Promise<void> {

@@ -11,7 +11,8 @@
  */
 import { LineSplitter } from '../collapse/lines.js';
 import { parseTrailingCount } from '../collapse/folded.js';
-import { emptyReport, MAX_BAD_LINE_EXAMPLES, type CollapseReport, type CollapseResult, type FoldedStacks } from '../collapse/types.js';
+import { PerlSums } from '../collapse/perl-number.js';
+import { emptyReport, MAX_BAD_LINE_EXAMPLES, type CollapseReport, type CollapseResult, type ExactCounts, type FoldedStacks } from '../collapse/types.js';
 
 export interface DiffFoldedOptions {
   /**
@@ -42,6 +43,8 @@ export function resolveDiffFoldedOptions(options: Partial<DiffFoldedOptions> = {
 /** One side of the comparison: summed counts per stack, their total, and the odd lines. */
 export interface FoldedProfile {
   stacks: FoldedStacks;
+  /** Sums Perl keeps as integers past 2^53, exactly (see CollapseResult.exact). */
+  exact?: ExactCounts;
   total: number;
   report: CollapseReport;
 }
@@ -51,7 +54,8 @@ const STRIPPED_HEX = '0x...';
 
 /** Read one folded profile from chunks, summing repeated stacks. */
 export async function readFoldedProfile(chunks: AsyncIterable<Buffer>, stripHex: boolean): Promise<FoldedProfile> {
-  const profile: FoldedProfile = { stacks: new Map(), total: 0, report: emptyReport() };
+  const sums = new PerlSums();
+  const profile: FoldedProfile = { stacks: sums.sums, total: 0, report: emptyReport() };
   const splitter = new LineSplitter((buffer, start, end) => {
     if (end === start) return;
     const count = parseTrailingCount(buffer, start, end);
@@ -64,12 +68,13 @@ export async function readFoldedProfile(chunks: AsyncIterable<Buffer>, stripHex:
     }
     let stack = buffer.toString('latin1', start, count.stackEnd);
     if (stripHex) stack = stack.replace(HEX_NUMBER, STRIPPED_HEX);
-    profile.stacks.set(stack, (profile.stacks.get(stack) ?? 0) + count.value);
+    sums.add(stack, count.value, count.big);
     profile.total += count.value;
     profile.report.samples++;
   });
   for await (const chunk of chunks) splitter.push(chunk);
   splitter.finish();
+  if (sums.exact.size > 0) profile.exact = sums.exact;
   return profile;
 }
 
@@ -87,5 +92,8 @@ export function diffFolded(first: FoldedProfile, second: FoldedProfile, options:
   }
   const report = emptyReport();
   report.samples = first.report.samples + second.report.samples;
-  return { stacks: after, before, report };
+  // Exact sums past 2^53 print as the Perl prints them (with -n, the scaled counts stay doubles).
+  const exact = second.exact ? { exact: second.exact } : {};
+  const exactBefore = first.exact && !scale ? { exactBefore: first.exact } : {};
+  return { stacks: after, before, ...exact, ...exactBefore, report };
 }

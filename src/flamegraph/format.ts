@@ -8,6 +8,8 @@ import { formatNv } from '../collapse/perl-number.js';
 
 /** C's `%.{digits}f` for digits 0..3. */
 export function fixed(value: number, digits: number): string {
+  // From 1e21 toFixed switches to exponent form; C prints every digit (such a double is an integer).
+  if (Math.abs(value) >= 1e21 && Number.isFinite(value)) return wholeDigits(value, digits);
   const text = value.toFixed(digits);
   // A tie at `digits` decimals is an odd multiple of 2^-(digits+1) (only those halves are exact in
   // binary); toFixed rounded it up in magnitude, C rounds it to even.
@@ -21,6 +23,12 @@ export function fixed(value: number, digits: number): string {
 }
 
 const TIE_SCALE = [2, 4, 8, 16];
+
+/** A double of 1e21 or more (an integer) as C's `%.Nf` prints it: all its digits, then zero decimals. */
+function wholeDigits(value: number, digits: number): string {
+  const integer = `${value < 0 ? '-' : ''}${BigInt(Math.abs(value)).toString()}`;
+  return digits === 0 ? integer : `${integer}.${'0'.repeat(digits)}`;
+}
 
 function withDecimals(units: number, digits: number): string {
   if (digits === 0) return String(units);

@@ -32,13 +32,36 @@ export interface FrameWriterContext {
   attributes: NameAttributes | undefined;
 }
 
+/** What a frame's text needs from its name, worked out once per distinct name (a graph repeats them). */
+interface NameParts {
+  /** The display name (UTF-8 decoded, XML-safe), annotation included: it picks the colour. */
+  display: string;
+  /** Without the collapser's annotation: what titles and labels show. */
+  bare: string;
+  /** `bare`, escaped for element text. */
+  escaped: string;
+  /** `bare` has astral characters: labels count code points, not UTF-16 units. */
+  astral: boolean;
+}
+
 /** The frame elements of `layout`, in chunks of text. */
 export function* frameChunks(layout: Layout, context: FrameWriterContext): Generator<string> {
   const names = new DisplayNames();
-  const labelCharWidth = context.options.fontsize * context.options.fontwidth;
+  const parts = new Map<string, NameParts>();
+  const partsOf = (raw: string): NameParts => {
+    let found = parts.get(raw);
+    if (found === undefined) {
+      const display = names.get(raw);
+      const bare = stripAnnotation(display);
+      found = { display, bare, escaped: escapeText(bare), astral: ASTRAL.test(bare) };
+      parts.set(raw, found);
+    }
+    return found;
+  };
+  const writer = new FrameWriter(context);
   let chunk = '';
   for (const rect of layout.rects) {
-    chunk += frameElement(rect, names.get(rect.frame.name), labelCharWidth, context);
+    chunk += writer.element(rect, partsOf(rect.frame.name));
     if (chunk.length >= CHUNK_CHARS) {
       yield chunk;
       chunk = '';
@@ -47,55 +70,95 @@ export function* frameChunks(layout: Layout, context: FrameWriterContext): Gener
   if (chunk !== '') yield chunk;
 }
 
-function frameElement(rect: Rect, name: string, labelCharWidth: number, context: FrameWriterContext): string {
-  const { frame } = rect;
-  const isRoot = frame.depth === 0;
-  const attributes = isRoot ? undefined : context.attributes?.get(name);
-  const title = attributes?.get('title') || tooltip(rect, name, context);
-  const fill = context.colors.color(name, frame.delta);
+const ASTRAL = /[\ud800-\udfff]/;
 
-  // Rounded as flamegraph.pl prints them: x to 0.1 px, width from the rounded ends.
-  const x1 = fixed(rect.x1, 1);
-  const x2 = fixed(rect.x2, 1);
-  const width = fixed(Number(x2) - Number(x1), 1);
-  const height = fixed(rect.y2 - rect.y1, 1);
-  const start = frame.start;
-  const weight = (isRoot ? context.total : frame.end) - start;
-  let element =
-    `${openTag(attributes)}<title>${escapeText(xmlSafe(title))}</title>` +
-    `<rect x="${short(x1)}" y="${perlNumber(rect.y1)}" width="${short(width)}" height="${short(height)}" ` +
-    // Rounded corners (flamegraph.pl's rx="2" ry="2") come from flamegraph.css: 16 bytes less per frame.
-    `fill="${fill}" fg:x="${perlNumber(start)}" fg:w="${perlNumber(weight)}"/>`;
-  const label = isRoot ? '' : labelFor(name, Math.trunc((rect.x2 - rect.x1) / labelCharWidth));
-  if (label !== '') {
-    element += `<text x="${short(fixed(rect.x1 + 3, 2))}" y="${perlNumber(3 + (rect.y1 + rect.y2) / 2)}">${escapeText(label)}</text>`;
+/** Writes one frame's element; what depends only on the depth (y, height) is formatted once per depth. */
+class FrameWriter {
+  private readonly labelCharWidth: number;
+  /** ` samples`: the count's unit, escaped once. */
+  private readonly countSuffix: string;
+  private readonly scaledTotal: number;
+  /** By depth: the rect's y and height, the label's y, as printed. */
+  private readonly rectY: string[] = [];
+  private readonly rectHeight: string[] = [];
+  private readonly textY: string[] = [];
+
+  constructor(private readonly context: FrameWriterContext) {
+    const { fontsize, fontwidth, countname, factor } = context.options;
+    this.labelCharWidth = fontsize * fontwidth;
+    this.countSuffix = ` ${escapeText(xmlSafe(countname))}`;
+    this.scaledTotal = context.total * factor;
   }
-  return `${element}${attributes?.has('href') ? '</a>' : '</g>'}\n`;
+
+  element(rect: Rect, name: NameParts): string {
+    const { frame } = rect;
+    const depth = frame.depth;
+    const isRoot = depth === 0;
+    const attributes = isRoot ? undefined : this.context.attributes?.get(name.display);
+    const attributeTitle = attributes?.get('title');
+    const title = attributeTitle ? escapeText(xmlSafe(attributeTitle)) : this.tooltip(rect, name);
+    const fill = this.context.colors.color(name.display, frame.delta);
+
+    // Rounded as flamegraph.pl prints them: x to 0.1 px, width from the rounded ends.
+    const x1 = fixed(rect.x1, 1);
+    const x2 = fixed(rect.x2, 1);
+    const width = fixed(Number(x2) - Number(x1), 1);
+    const y = this.rectY[depth] ?? this.depthStrings(rect);
+    const start = frame.start;
+    const weight = (isRoot ? this.context.total : frame.end) - start;
+    let element =
+      `${attributes ? openTag(attributes) : '<g>'}<title>${title}</title>` +
+      `<rect x="${short(x1)}" y="${y}" width="${short(width)}" height="${this.rectHeight[depth]}" ` +
+      // Rounded corners (flamegraph.pl's rx="2" ry="2") come from flamegraph.css: 16 bytes less per frame.
+      `fill="${fill}" fg:x="${perlNumber(start)}" fg:w="${perlNumber(weight)}"/>`;
+    const label = isRoot ? '' : labelOf(name, Math.trunc((rect.x2 - rect.x1) / this.labelCharWidth));
+    if (label !== '') element += `<text x="${short(fixed(rect.x1 + 3, 2))}" y="${this.textY[depth]}">${label}</text>`;
+    return `${element}${attributes?.has('href') ? '</a>' : '</g>'}\n`;
+  }
+
+  /** `NAME (1,234 samples, 5.67%)`, `; +1.23%` added for a differential frame, `all (…, 100%)` for the root; escaped. */
+  private tooltip(rect: Rect, name: NameParts): string {
+    const { frame } = rect;
+    const { factor, negate } = this.context.options;
+    const end = frame.depth === 0 ? this.context.total : frame.end;
+    const width = frame.depth !== 0 && frame.samples !== undefined ? frame.samples : end - frame.start;
+    const samples = fixed(width * factor, 0);
+    const count = withCommas(samples) + this.countSuffix;
+    if (frame.depth === 0) return `all (${count}, 100%)`;
+    const percent = fixed((100 * Number(samples)) / this.scaledTotal, 2);
+    if (frame.delta === undefined) return `${name.escaped} (${count}, ${percent}%)`;
+    return `${name.escaped} (${count}, ${percent}%; ${deltaPercent(frame.delta, negate, this.scaledTotal)}%)`;
+  }
+
+  private depthStrings(rect: Rect): string {
+    const depth = rect.frame.depth;
+    const y = perlNumber(rect.y1);
+    this.rectY[depth] = y;
+    this.rectHeight[depth] = short(fixed(rect.y2 - rect.y1, 1));
+    this.textY[depth] = perlNumber(3 + (rect.y1 + rect.y2) / 2);
+    return y;
+  }
 }
 
-/** `NAME (1,234 samples, 5.67%)`, with `; +1.23%` for a differential frame; `all (…, 100%)` for the root. */
-function tooltip(rect: Rect, name: string, context: FrameWriterContext): string {
-  const { frame } = rect;
-  const { factor, countname, negate } = context.options;
-  const end = frame.depth === 0 ? context.total : frame.end;
-  const samples = fixed((end - frame.start) * factor, 0);
-  const count = `${withCommas(samples)} ${countname}`;
-  if (frame.depth === 0) return `all (${count}, 100%)`;
-  const scaledTotal = context.total * factor;
-  const percent = fixed((100 * Number(samples)) / scaledTotal, 2);
-  const bare = stripAnnotation(name);
-  if (frame.delta === undefined) return `${bare} (${count}, ${percent}%)`;
-  return `${bare} (${count}, ${percent}%; ${deltaPercent(frame.delta, negate, scaledTotal)}%)`;
+/** The label of a frame `chars` characters wide, escaped: a whole name is escaped once per name. */
+function labelOf(name: NameParts, chars: number): string {
+  const cut = cutLabel(name.bare, name.astral, chars);
+  return cut === undefined ? name.escaped : escapeText(cut);
 }
 
 /** The name cut to `chars` characters, ending in ".." when cut; empty below 3 (one char and two dots). */
 export function labelFor(name: string, chars: number): string {
-  if (chars < 3) return '';
   const bare = stripAnnotation(name);
+  return cutLabel(bare, ASTRAL.test(bare), chars) ?? bare;
+}
+
+/** `bare` cut to `chars` characters with ".." ('' below 3), or undefined when it fits whole. */
+function cutLabel(bare: string, astral: boolean, chars: number): string | undefined {
+  if (chars < 3) return '';
   // Perl counts characters (code points); UTF-16 length differs only with astral characters.
-  const characters = /[\ud800-\udfff]/.test(bare) ? Array.from(bare) : undefined;
+  const characters = astral ? Array.from(bare) : undefined;
   const length = characters ? characters.length : bare.length;
-  if (chars >= length) return bare;
+  if (chars >= length) return undefined;
   const kept = characters ? characters.slice(0, chars - 2).join('') : bare.slice(0, chars - 2);
   return `${kept}..`;
 }

@@ -3,7 +3,7 @@
  * lifecycle view call these; keep their signatures stable.
  */
 import type { Writable } from 'node:stream';
-import type { FoldedStacks } from '../collapse/types.js';
+import type { ExactCounts, FoldedStacks } from '../collapse/types.js';
 import type { FlamegraphOptions } from './options.js';
 import { renderFlamegraphChunks, renderMergedChunks, type RenderedFlamegraph } from './render.js';
 import type { MergedFrames } from './sorted-folded.js';
@@ -16,6 +16,8 @@ export interface FlamegraphInput {
   stacks: FoldedStacks;
   /** For a differential graph: the "before" profile; colours show after − before per frame. */
   before?: FoldedStacks;
+  /** Sums past 2^53 of `stacks`, exact (CollapseResult.exact): titles then print as flamegraph.pl's. */
+  exact?: ExactCounts;
 }
 
 /** What rendering noticed without failing: shown on stderr by the CLI, never fatal. */

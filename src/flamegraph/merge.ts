@@ -8,7 +8,8 @@
  * parent's. Frames are emitted when they close (children before parents); frames narrower than
  * `minWeight` are dropped at once, so a 200k-stack profile never materialises its invisible leaves.
  */
-import type { FoldedStacks, StackKey } from '../collapse/types.js';
+import { addPerlCounts, perlRoundTrip, subtractPerlCounts, type PerlCount } from '../collapse/perl-number.js';
+import type { ExactCounts, FoldedStacks, StackKey } from '../collapse/types.js';
 
 export interface Frame {
   /** The frame's name as in the stack key: a latin1 string of raw bytes (decode for display). */
@@ -25,6 +26,11 @@ export interface Frame {
    * opened it (flamegraph.pl's rule, so colours agree with it). Undefined for plain graphs.
    */
   delta: number | undefined;
+  /**
+   * Only when counts go past 2^53: the width flamegraph.pl prints in the title, which differs from
+   * `end - start` there (Perl sums exactly to 2^64, and its end times pass through a `%.15g` string).
+   */
+  samples?: number;
 }
 
 /** Stacks in the order they are merged, with their weights. */
@@ -38,6 +44,8 @@ export interface OrderedStacks {
   total: number;
   /** Largest |after − before|, at least 1 (the differential colour scale's end). */
   maxDelta: number;
+  /** Only when counts go past 2^53: each key's weight as Perl holds it (exact integers to 2^64 - 1). */
+  exactWeights?: PerlCount[];
 }
 
 export interface OrderOptions {
@@ -53,7 +61,13 @@ const SEPARATOR = ';';
 const SEPARATOR_CODE = 0x3b;
 
 /** Put the stacks in merge order and compute their weights, total and differential deltas. */
-export function orderStacks(stacks: FoldedStacks, before: FoldedStacks | undefined, options: OrderOptions): OrderedStacks {
+export function orderStacks(
+  stacks: FoldedStacks,
+  before: FoldedStacks | undefined,
+  options: OrderOptions,
+  /** Exact sums past 2^53 of `stacks` (CollapseResult.exact), for titles as flamegraph.pl prints them. */
+  exact?: ExactCounts,
+): OrderedStacks {
   // Weights by the key that is merged (the reversed one with `reverse`), from one pass over the input.
   let weights: FoldedStacks = stacks;
   let befores: FoldedStacks | undefined = before;
@@ -86,7 +100,11 @@ export function orderStacks(stacks: FoldedStacks, before: FoldedStacks | undefin
     }
   }
   const ordered = options.chain ? keys.map(markWakers) : keys;
-  return { keys: ordered, weights: weightOf, deltas, total, maxDelta };
+  if (total <= Number.MAX_SAFE_INTEGER && !(exact && exact.size > 0)) return { keys: ordered, weights: weightOf, deltas, total, maxDelta };
+  // Past 2^53, Perl's sums stay exact where doubles would not: carry each weight as Perl holds it.
+  const exactWeights: PerlCount[] = keys.map((key, i) => (options.reverse ? undefined : exact?.get(key)) ?? weightOf[i]!);
+  const exactTotal = exactWeights.reduce<PerlCount>((sum, weight) => addPerlCounts(sum, weight), 0);
+  return { keys: ordered, weights: weightOf, deltas, total: Number(exactTotal), maxDelta, exactWeights };
 }
 
 /** The same weights under reversed keys; two keys that reverse alike add up, as lines would in Perl. */
@@ -128,12 +146,17 @@ export function mergeStacks(stacks: OrderedStacks, minWeight: number): Frame[] {
   const frames: Frame[] = [];
   const differential = stacks.deltas !== undefined;
   // A frame's name is sliced only if the frame is kept: most frames of a big profile are too narrow to draw.
-  const flow = new FrameFlow((key, nameStart, nameEnd, depth, start, end, self, delta) => {
+  const exactWeights = stacks.exactWeights;
+  const flow = new FrameFlow((key, nameStart, nameEnd, depth, start, end, self, delta, samples) => {
     if (depth > 0 && end - start < minWeight) return;
-    frames.push({ name: key.slice(nameStart, nameEnd), depth, start, end, self, delta: differential ? delta : undefined });
-  });
+    const frame: Frame = { name: key.slice(nameStart, nameEnd), depth, start, end, self, delta: differential ? delta : undefined };
+    if (samples !== undefined) frame.samples = samples;
+    frames.push(frame);
+  }, exactWeights !== undefined);
   const deltas = stacks.deltas;
-  for (let s = 0; s < stacks.keys.length; s++) flow.add(stacks.keys[s]!, stacks.weights[s]!, deltas ? deltas[s] : undefined);
+  for (let s = 0; s < stacks.keys.length; s++) {
+    flow.add(stacks.keys[s]!, stacks.weights[s]!, deltas ? deltas[s] : undefined, exactWeights?.[s]);
+  }
   flow.finish();
   return frames;
 }
@@ -151,6 +174,8 @@ export type FrameSink = (
   end: number,
   self: number,
   delta: number,
+  /** Counts past 2^53 only: the width flamegraph.pl prints in the title (see Frame.samples). */
+  samples: number | undefined,
 ) => void;
 
 /**
@@ -170,8 +195,15 @@ export class FrameFlow {
   private previous = '';
   private time = 0;
   private stacks = 0;
+  /** With `exact`: the time as Perl sums it, and each open frame's start as such. */
+  private perlTime: PerlCount = 0;
+  private readonly openPerlStart: PerlCount[] = [0];
 
-  constructor(private readonly sink: FrameSink) {}
+  constructor(
+    private readonly sink: FrameSink,
+    /** Counts go past 2^53: keep Perl's exact times too, for the titles. */
+    private readonly exact = false,
+  ) {}
 
   /** The sum of the weights added so far, in order. */
   get total(): number {
@@ -179,7 +211,7 @@ export class FrameFlow {
   }
 
   /** Add the next stack; `delta` (differential graphs) goes to its leaf if this stack opened it. */
-  add(key: StackKey, weight: number, delta: number | undefined): void {
+  add(key: StackKey, weight: number, delta: number | undefined, exactWeight?: PerlCount): void {
     let shared = sharedDepth(this.previous, key, this.openEnd, this.depth);
     // A shared name that is empty and last in `key` is not a frame of it ("a;;" is just a).
     while (shared > 0 && this.isEmptyTrailing(shared, key)) shared--;
@@ -197,6 +229,7 @@ export class FrameFlow {
       this.openStart[depth] = this.time;
       this.openDelta[depth] = 0;
       this.openChildWeight[depth] = 0;
+      if (this.exact) this.openPerlStart[depth] = this.perlTime;
       offset = end + 1;
     }
     // Perl's split drops trailing empty names: "a;b;;" is a;b.
@@ -210,22 +243,26 @@ export class FrameFlow {
     this.stacks++;
     this.previous = key;
     this.time += weight;
+    if (this.exact) this.perlTime = addPerlCounts(this.perlTime, exactWeight ?? weight);
   }
 
   /** Close every frame, the root last. */
   finish(): void {
     this.close(0);
-    this.sink('', 0, 0, 0, 0, this.time, this.time - this.openChildWeight[0]!, this.openDelta[0]!);
+    this.sink('', 0, 0, 0, 0, this.time, this.time - this.openChildWeight[0]!, this.openDelta[0]!, undefined);
   }
 
   private close(to: number): void {
     const time = this.time;
+    // flamegraph.pl keys a closed frame by its end time as a string, read back for the title.
+    const perlEnd = this.exact ? perlRoundTrip(this.perlTime) : 0;
     for (let depth = this.depth; depth > to; depth--) {
       const start = this.openStart[depth]!;
       const width = time - start;
       this.openChildWeight[depth - 1]! += width;
       const key = this.openKey[depth]!;
-      this.sink(key, this.openNameStart[depth]!, this.openEnd[depth]!, depth, start, time, width - this.openChildWeight[depth]!, this.openDelta[depth]!);
+      const samples = this.exact ? Number(subtractPerlCounts(perlEnd, this.openPerlStart[depth]!)) : undefined;
+      this.sink(key, this.openNameStart[depth]!, this.openEnd[depth]!, depth, start, time, width - this.openChildWeight[depth]!, this.openDelta[depth]!, samples);
     }
     if (this.depth > to) this.depth = to;
   }

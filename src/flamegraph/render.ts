@@ -26,11 +26,12 @@ export interface RenderedFlamegraph {
 export function renderFlamegraphChunks(input: FlamegraphInput, partial: Partial<FlamegraphOptions>): RenderedFlamegraph {
   const options = resolveFlamegraphOptions(partial);
   return renderChunks(options, () => {
-    const ordered = orderStacks(input.stacks, input.before, {
-      reverse: options.reverse,
-      flamechart: options.flamechart,
-      chain: options.colors === 'chain',
-    });
+    const ordered = orderStacks(
+      input.stacks,
+      input.before,
+      { reverse: options.reverse, flamechart: options.flamechart, chain: options.colors === 'chain' },
+      input.exact,
+    );
     return {
       total: ordered.total,
       maxDelta: ordered.maxDelta,

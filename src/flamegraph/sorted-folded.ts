@@ -10,11 +10,10 @@
  * and the caller reads the input again the general way. The SVG is the same either way.
  */
 import { decideFormat, DETECT_MAX_BYTES, type FormatChoice } from '../collapse/detect.js';
-import { parseTrailingCount } from '../collapse/folded.js';
 import { openInput, STDIN_NAME } from '../collapse/input.js';
-import { isPerlSpace, LineSplitter } from '../collapse/lines.js';
 import { FORMAT_DETECTORS } from '../collapse/pipeline.js';
-import { FrameFlow, type Frame } from './merge.js';
+import type { Frame } from './merge.js';
+import { SortedFoldedFlow, type FrameSink } from './sorted-flow.js';
 
 /** Every frame of the merged tree, in closing order (children before parents, the root last). */
 export interface MergedFrames {
@@ -39,11 +38,9 @@ export interface FrameBlock {
 
 /** Frames per block. Fixed blocks, not one growing array: doubling copied (and faulted in) ~80 ms of 1.2 s. */
 export const FRAME_BLOCK = 1 << 15;
-/** Where the folded parser's kernel annotation would rename frames (bcc's `-d` delimiter frame). */
-const BCC_DELIMITER = ';-';
 
 /** Collects closed frames into typed-array blocks, interning names. */
-class FrameStore {
+class FrameStore implements FrameSink {
   private readonly ids = new Map<string, number>();
   readonly names: string[] = [];
   readonly blocks: FrameBlock[] = [];
@@ -84,49 +81,28 @@ function newBlock(): FrameBlock {
   };
 }
 
-/** Thrown from the line handler to stop reading: the general path must take over. */
-const GIVE_UP = new Error('not the sorted folded fast path');
-
 /**
  * Merge a sorted folded-stacks file (`--format` auto or folded) as it is read; undefined when the input
  * is stdin, not folded, not strictly sorted, differential, has a line the general parser would skip or
- * report, holds no stacks, or cannot be read (the general path then reports why). With `kernel` (the
- * collapse option), a stack with a bcc `-` delimiter frame would be renamed: that gives up too.
+ * report, holds no stacks, sums past 2^53 (exact integers need the general path), or cannot be read (the
+ * general path then reports why). With `kernel` (the collapse option), a stack with a bcc `-` delimiter
+ * frame would be renamed: that gives up too.
+ *
+ * `minWeightAt(total)` is the narrowest frame drawn were `total` the sum of the counts (it must not
+ * shrink as the total grows): frames narrower than that at the total so far are not kept. The default
+ * keeps every frame.
  */
 export async function mergeSortedFolded(
   path: string | undefined,
   format: FormatChoice,
   kernel: boolean,
+  minWeightAt: (total: number) => number = () => 0,
 ): Promise<MergedFrames | undefined> {
   if (path === undefined || path === '' || path === STDIN_NAME) return undefined;
   const input = await openInput(path);
   const iterator = input.chunks[Symbol.asyncIterator]();
   const store = new FrameStore();
-  const flow = new FrameFlow((key, nameStart, nameEnd, depth, start, end, self) =>
-    store.add(key.slice(nameStart, nameEnd), depth, start, end, self),
-  );
-  let previous: string | undefined;
-  // The general parser looks for a second count column only on its first valid line.
-  let firstLine = true;
-  const splitter = new LineSplitter((buffer, start, end) => {
-    const count = parseTrailingCount(buffer, start, end);
-    if (count === undefined) {
-      if (isBlank(buffer, start, end)) return;
-      throw GIVE_UP;
-    }
-    if (count.stackEnd <= start) throw GIVE_UP;
-    if (firstLine) {
-      // Two columns (differential): the general path's business.
-      if (parseTrailingCount(buffer, start, count.stackEnd) !== undefined) throw GIVE_UP;
-      firstLine = false;
-    }
-    const key = latin1(buffer, start, count.stackEnd);
-    // Strictly increasing: the order the general path sorts into, and no stack twice.
-    if (previous !== undefined && !(key > previous)) throw GIVE_UP;
-    if (kernel && key.includes(BCC_DELIMITER)) throw GIVE_UP;
-    previous = key;
-    flow.add(key, count.value, undefined);
-  });
+  const flow = new SortedFoldedFlow(store, minWeightAt, kernel);
   let ended = false;
   try {
     const head = await readHead(iterator);
@@ -137,13 +113,14 @@ export async function mergeSortedFolded(
         decideFormat(head.bytes, true, input.displayName, format, FORMAT_DETECTORS))
       : decideFormat(head.bytes, true, input.displayName, format, FORMAT_DETECTORS);
     if (decision?.format !== 'folded') return undefined;
-    splitter.push(head.bytes);
+    flow.push(head.bytes);
     while (!ended) {
       const next = await iterator.next();
       if (next.done) ended = true;
-      else splitter.push(next.value);
+      else flow.push(next.value);
     }
-    splitter.finish();
+    flow.finish();
+    if (flow.stacks === 0) return undefined;
   } catch {
     // A line this path does not take, or bad input (binary, unreadable): the general path reads the
     // input again and reports any problem in its own words.
@@ -151,8 +128,6 @@ export async function mergeSortedFolded(
   } finally {
     if (!ended) await iterator.return?.();
   }
-  if (previous === undefined) return undefined;
-  flow.finish();
   return { names: store.names, count: store.count, blocks: store.blocks, total: flow.total };
 }
 
@@ -184,15 +159,4 @@ async function readHead(iterator: AsyncIterator<Buffer>): Promise<{ bytes: Buffe
     length += next.value.length;
   }
   return { bytes: Buffer.concat(parts), ended: false };
-}
-
-/** Buffer's own latin1 decoder, without `toString`'s argument checks (once per line). */
-const latin1Slice = (Buffer.prototype as unknown as { latin1Slice?: (start: number, end: number) => string }).latin1Slice;
-function latin1(buffer: Buffer, start: number, end: number): string {
-  return latin1Slice ? latin1Slice.call(buffer, start, end) : buffer.toString('latin1', start, end);
-}
-
-function isBlank(buffer: Buffer, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) if (!isPerlSpace(buffer[i]!)) return false;
-  return true;
 }

@@ -43,7 +43,7 @@ export async function writeSvgFile(
     path,
     async () => collapse,
     async (value, out) => {
-      report = await writeFlamegraph({ stacks: value.stacks }, options, out);
+      report = await writeFlamegraph({ stacks: value.stacks, exact: value.exact }, options, out);
     },
   );
   return report!;

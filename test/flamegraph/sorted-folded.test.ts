@@ -10,6 +10,8 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { collapseInput, type CollapseRun } from '../../src/collapse/pipeline.js';
 import { renderFlamegraph, renderMergedFlamegraph, type FlamegraphOptions } from '../../src/flamegraph/index.js';
+import { computeScale } from '../../src/flamegraph/layout.js';
+import { resolveFlamegraphOptions } from '../../src/flamegraph/options.js';
 import { FRAME_BLOCK, mergeSortedFolded } from '../../src/flamegraph/sorted-folded.js';
 import { REPO_ROOT, runCli } from '../support/cli.js';
 
@@ -78,6 +80,20 @@ function fastPathTakes(run: CollapseRun | undefined): boolean {
   return ![...run.stacks.keys()].some((key) => key.includes(';-'));
 }
 
+/** The CLI's pruning bound: the narrowest frame drawn at a given total. */
+function minWeightAt(options: Partial<FlamegraphOptions>): (total: number) => number {
+  const resolved = resolveFlamegraphOptions(options);
+  return (total) => computeScale(total, resolved).minWeight;
+}
+
+/** The fast path, pruning as the CLI does, against the general path: the same SVG. */
+async function expectSameAsGeneralPath(path: string, options: Partial<FlamegraphOptions> = {}): Promise<void> {
+  const merged = await mergeSortedFolded(path, 'auto', false, minWeightAt(options));
+  expect(merged).toBeDefined();
+  const run = await collapseInput(path, {});
+  expect(renderMergedFlamegraph(merged!, options)).toBe(renderFlamegraph({ stacks: run.stacks }, options));
+}
+
 describe('the sorted folded fast path', () => {
   const fixtures = foldedFixtures();
 
@@ -95,7 +111,12 @@ describe('the sorted folded fast path', () => {
       if (merged === undefined) return;
       expect(merged.total).toBe([...run!.stacks.values()].reduce((sum, weight) => sum + weight, 0));
       for (const options of OPTION_SETS) {
-        expect(renderMergedFlamegraph(merged, options)).toBe(renderFlamegraph({ stacks: run!.stacks }, options));
+        const expected = renderFlamegraph({ stacks: run!.stacks }, options);
+        expect(renderMergedFlamegraph(merged, options)).toBe(expected);
+        // Frames dropped while reading, as the CLI does: the same document.
+        const pruned = await mergeSortedFolded(path, 'auto', true, minWeightAt(options));
+        expect(pruned!.count).toBeLessThanOrEqual(merged.count);
+        expect(renderMergedFlamegraph(pruned!, options)).toBe(expected);
       }
     });
   }
@@ -116,6 +137,52 @@ describe('the sorted folded fast path', () => {
     expect(merged!.count).toBeGreaterThan(FRAME_BLOCK);
     const run = await collapseInput(path, { all: true });
     expect(renderMergedFlamegraph(merged!, { minwidth: 0 })).toBe(renderFlamegraph({ stacks: run.stacks }, { minwidth: 0 }));
+  });
+
+  it('draws deep, long-lined input read in many chunks as the general path does, pruning while reading', async () => {
+    // Over 1 MiB (lines cross chunk reads), stacks deeper than 256 frames and lines longer than 4 KiB
+    // (the scratch arrays grow), Java/C++-like names sharing long prefixes, a 1-in-7 chance of a wide count.
+    const lines = new Set<string>();
+    let seed = 7;
+    // xorshift32: integer-exact, so the sequence cannot fall into a short cycle.
+    const random = (): number => {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      return (seed >>> 0) / 2 ** 32;
+    };
+    while (lines.size < 6000) {
+      const depth = lines.size % 500 === 0 ? 300 + Math.floor(random() * 40) : 5 + Math.floor(random() * 40);
+      const frames = ['java'];
+      for (let level = 1; level < depth; level++) {
+        frames.push(`com.acme.Svc${Math.floor(random() * (level < 10 ? 2 : 4))}.call${level}`);
+      }
+      lines.add(frames.join(';'));
+    }
+    const text = [...lines].sort().map((stack, i) => `${stack} ${i % 7 === 0 ? 5000 : 1 + (i % 13)}`);
+    const path = join(scratch, 'deep.folded');
+    writeFileSync(path, `${text.join('\n')}\n`);
+    expect(statSync(path).size).toBeGreaterThan(2 ** 20);
+    for (const options of [{}, { minwidth: '1%' }, { total: 1e7 }, { width: 300, inverted: true }]) {
+      await expectSameAsGeneralPath(path, options);
+    }
+  });
+
+  it('reads empty names, trailing separators, CRLF, blank lines and a last line without newline as the general path', async () => {
+    const cases: Record<string, string> = {
+      empty: 'a;;b 1\na;;c 2\na;b 3\n',
+      trailing: 'a;b; 1\na;b;;c 2\na;c;; 4\nb 1\n',
+      crlf: 'a;b 1\r\na;c 2\r\n\r\nb;d 3\r\n',
+      unterminated: 'a;b 1\n  \na;c 2',
+      prefix: 'a 1\na;b 2\na;b;c 3\na;bc 4\nab 5\n',
+      decimals: 'a;b 1.5\na;c 2.25\n',
+    };
+    for (const [label, text] of Object.entries(cases)) {
+      const path = join(scratch, `${label}.edge.folded`);
+      writeFileSync(path, text);
+      await expectSameAsGeneralPath(path, { minwidth: 0 });
+      await expectSameAsGeneralPath(path);
+    }
   });
 
   it('gives up on stacks out of order, a stack repeated, two count columns, a bad line and stdin', async () => {
