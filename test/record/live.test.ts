@@ -8,6 +8,7 @@ import { execa, type ResultPromise } from 'execa';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { IRIS_PROCESS_NAMES } from '../../src/iris/processes.js';
 import { IRISFLAME_BIN, REPO_ROOT, runCli, type CliResult } from '../support/cli.js';
 import { reportSkip } from '../support/references.js';
 import {
@@ -182,7 +183,10 @@ describe.skipIf(reportSkip('record with perf', perfSkip))('record with perf', ()
     expect([...all.keys()].some((name) => name !== 'irisdb')).toBe(true); // the unfiltered run saw others
     const lines = readFolded(join(outDir, 'perf-iris.folded'));
     expect(irisdbBurnSeen(lines)).toBe(true);
-    expect([...processesOf(lines).keys()]).toEqual(['irisdb']);
+    // Other test files may run a simulated IRIS instance meanwhile: any IRIS program may appear, nothing else.
+    const names = [...processesOf(lines).keys()];
+    expect(names).toContain('irisdb');
+    expect(names.filter((name) => !IRIS_PROCESS_NAMES.has(name))).toEqual([]);
     expect(runs.get('perf-iris')!.stderr).toMatch(/IRIS processes: 100\.0% of samples/);
   });
 
@@ -231,7 +235,7 @@ describe.skipIf(reportSkip('record with bpftrace', bpftraceSkip))('record with b
   test('--iris keeps only IRIS processes, with user and kernel frames of irisdb', () => {
     const lines = readFolded(join(outDir, 'bpftrace-iris.folded'));
     expect(irisdbBurnSeen(lines)).toBe(true);
-    expect([...processesOf(lines).keys()].every((name) => name.startsWith('iris'))).toBe(true);
+    expect([...processesOf(lines).keys()].filter((name) => !IRIS_PROCESS_NAMES.has(name))).toEqual([]);
     expect(readSvg(join(outDir, 'bpftrace-iris.svg')).title).toContain('bpftrace at 99 Hz');
   });
 
