@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { IrisflameError } from '../errors.js';
 import { InstanceTracker, type InstanceTransition } from './instances.js';
-import { isIrisProgram, type ProcessExec } from './process-table.js';
+import type { ProcessExec } from './process-table.js';
 import { AgentHealth, TRACERS, createAgentMetrics } from './metrics.js';
 import { superviseExecSnooper, type SupervisedSnooper } from './event-source.js';
 import { bootToMonotonicOffset, listProcesses, monotonicSeconds, readExecutable, readProcStat, readProcessDetails } from './proc.js';
@@ -155,7 +155,7 @@ export async function startAgent(options: AgentStartOptions): Promise<RunningAge
 
 /** The kernel's start time and the binary's path, read while the process is (usually) still alive. */
 function enrich(exec: { time: number; pid: number; ppid: number; comm: string; argv: string[] }, tracker: InstanceTracker, bootOffset: number): ProcessExec {
-  if (!isIrisProgram(exec.comm, exec.argv) && tracker.process(exec.ppid) === undefined && tracker.process(exec.pid) === undefined) return exec;
+  if (!tracker.wouldTrack(exec)) return exec;
   const stat = readProcStat(exec.pid, bootOffset);
   // A stat that began after the exec belongs to a later process with the same pid.
   const alive = stat !== undefined && stat.startTime <= exec.time + 0.05;

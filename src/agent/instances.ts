@@ -15,7 +15,9 @@
  * - A scan (/proc) repairs missed events: tracked processes that are gone (or whose pid now belongs to a
  *   process that started later) end at the scan's time; untracked IRIS processes are added.
  */
-import { isStartupRoutine } from '../iris/instance-argv.js';
+import { posix } from 'node:path';
+import { isStartupRoutine, normaliseDir } from '../iris/instance-argv.js';
+import { isUnderDir } from '../iris/processes.js';
 import { ProcessTable, describeExec, isIrisProgram, processLabel, type ProcessExec, type TrackedProcess } from './process-table.js';
 
 export interface ProcessExit {
@@ -86,10 +88,7 @@ export class InstanceTracker {
   /** An exec on the node. Returns true when the process is tracked (an IRIS process or a descendant). */
   exec(event: ProcessExec): boolean {
     const previous = this.processes.get(event.pid);
-    const trackedParent = this.processes.get(event.ppid);
-    // A tracked pid that execs keeps being tracked (`sh -c` execing its command); a reused one does not.
-    const execInPlace = previous !== undefined && previous.ppid === event.ppid;
-    if (!isIrisProgram(event.comm, event.argv) && trackedParent === undefined && !execInPlace) {
+    if (!this.wouldTrack(event)) {
       if (previous !== undefined) this.end(previous, event.time, false);
       return false;
     }
@@ -103,6 +102,20 @@ export class InstanceTracker {
     const exitedAt = this.processes.exitedSince(event.pid, event.time);
     if (exitedAt !== undefined) this.end(process, exitedAt, false);
     return true;
+  }
+
+  /**
+   * Worth tracking: an IRIS program, a program from a known instance's install dir (its httpd), a child
+   * of a tracked process, or a tracked pid execing in place (`sh -c` running its command; a pid reused
+   * by another parent's child is not).
+   */
+  wouldTrack(event: { pid: number; ppid: number; comm: string; argv: readonly string[]; executable?: string }): boolean {
+    if (isIrisProgram(event.comm, event.argv) || this.processes.has(event.ppid)) return true;
+    if (this.processes.get(event.pid)?.ppid === event.ppid) return true;
+    const path = event.executable ?? event.argv[0];
+    if (path === undefined || !path.startsWith('/')) return false;
+    for (const state of this.instances.values()) if (state.installDir !== undefined && isUnderDir(path, state.installDir)) return true;
+    return false;
   }
 
   exit(event: ProcessExit): void {
@@ -131,12 +144,15 @@ export class InstanceTracker {
     // Parents before children, so descendants of newly found IRIS processes are recognised.
     const missing = listing.filter((entry) => !this.processes.has(entry.pid)).sort((a, b) => a.startTime - b.startTime);
     for (const entry of missing) {
-      const worth = isIrisProgram(entry.comm, []) || this.processes.has(entry.ppid);
-      if (!worth) continue;
-      const found = details(entry.pid);
-      if (found === undefined) continue;
+      const found = isIrisProgram(entry.comm, []) || this.processes.has(entry.ppid) || this.anyInstallDir() ? details(entry.pid) : undefined;
+      if (found === undefined || !this.wouldTrack({ ...entry, argv: found.argv, executable: found.executable })) continue;
       this.exec({ time: entry.startTime, pid: entry.pid, ppid: entry.ppid, comm: entry.comm, argv: found.argv, startTime: entry.startTime, executable: found.executable });
     }
+  }
+
+  private anyInstallDir(): boolean {
+    for (const state of this.instances.values()) if (state.installDir !== undefined) return true;
+    return false;
   }
 
   /** Tracked processes right now (for tests and the agent's own gauge). */
@@ -179,6 +195,9 @@ export class InstanceTracker {
   private attribute(process: TrackedProcess): void {
     process.instance = this.instanceFor(process);
     if (process.instance !== undefined) {
+      // `./irisdb` gives no install dir when /proc could not say; the jobs' absolute argv[0] does.
+      const state = this.instances.get(process.instance);
+      if (state !== undefined && state.installDir === undefined && process.program !== 'httpd') state.installDir = process.installDir;
       // irisstop names no instance; its first child with `-s` (`irisdb -s<mgr> -cV`) says which it serves.
       for (const ancestor of this.processes.ancestry(process)) {
         if (ancestor === process) continue;
@@ -196,11 +215,28 @@ export class InstanceTracker {
       for (const state of this.instances.values()) if (state.managerDir === process.managerDir) return state.name;
     }
     for (const ancestor of this.processes.ancestry(process)) if (ancestor !== process && ancestor.instance !== undefined) return ancestor.instance;
+    // A process whose parent exited before its exec is reparented (httpd, forked by SERVERS^STU1, which
+    // returns at once): its arguments still name the instance's data dir (`-f /data/IRIS/httpd/conf/…`).
+    const byPath = this.instanceByPath(process.pathArguments);
+    if (byPath !== undefined) return byPath;
     if (process.installDir !== undefined) {
       const matches = [...this.instances.values()].filter((state) => state.installDir === process.installDir);
       if (matches.length === 1) return matches[0]!.name;
     }
     return undefined;
+  }
+
+  /** The instance whose data dir (the manager dir's parent) holds one of `paths`; the longest dir wins. */
+  private instanceByPath(paths: readonly string[]): string | undefined {
+    let best: { name: string; length: number } | undefined;
+    for (const state of this.instances.values()) {
+      if (state.managerDir === undefined) continue;
+      const dataDir = posix.dirname(state.managerDir);
+      if (dataDir === '/') continue;
+      if (!paths.some((path) => isUnderDir(normaliseDir(path), dataDir))) continue;
+      if (best === undefined || dataDir.length > best.length) best = { name: state.name, length: dataDir.length };
+    }
+    return best?.name;
   }
 
   private noteStartSequence(process: TrackedProcess): void {
@@ -273,11 +309,13 @@ export class InstanceTracker {
     state.controlPid = undefined;
     state.lastTransition = time;
     this.startBegan.delete(state.name);
-    // Without an exit event (repaired), the control died some time after it was last known alive.
+    // Without an exit event (repaired), the control died some time after it was last known alive. Event
+    // times and scan times are both CLOCK_MONOTONIC: no slack (an irisstop that ended 10 ms before a
+    // `iris force` must not make the crash a stop; recorded in fixtures/agent/start-stop-force.snoop).
     const lastKnownAlive = repaired ? control.confirmedAt : time;
     const stopper = this.runningStopper(state);
     const lastStopper = this.lastStopperEnd.get(state.name);
-    const stopped = stopper !== undefined || (lastStopper !== undefined && lastStopper.exit >= lastKnownAlive - CLOCK_SLACK_SECONDS && lastStopper.exec <= time);
+    const stopped = stopper !== undefined || (lastStopper !== undefined && lastStopper.exit >= lastKnownAlive && lastStopper.exec <= time);
     if (stopped) {
       state.stops++;
       // The stop's duration is irisstop's lifetime: known once it exits (see end()).

@@ -35,6 +35,8 @@ export interface TrackedProcess {
   confirmedAt: number;
   installDir: string | undefined;
   managerDir: string | undefined;
+  /** Absolute paths among its arguments (`httpd -f /data/IRIS/httpd/conf/httpd.conf`), argv[0] excepted. */
+  pathArguments: string[];
   control: ControlProcessArgs | undefined;
   /** The instance an `iris VERB NAME` command names. */
   namedInstance: string | undefined;
@@ -73,12 +75,16 @@ export function describeExec(exec: ProcessExec): TrackedProcess {
     confirmedAt: exec.time,
     installDir: executable === undefined ? undefined : installDirOf(executable.replace(/\/httpd\/bin\/httpd$/, '/bin/httpd')),
     managerDir: managerDirOf(argv),
+    pathArguments: argv.slice(1, MAX_ARGUMENTS_KEPT).filter((argument) => argument.startsWith('/')),
     control: parseControlProcess(argv),
     namedInstance: instanceOfIrisCommand(argv),
     instance: undefined,
     isStopper: program === 'irisstop' && !argv.includes('force'),
   };
 }
+
+/** Arguments looked at for paths: IRIS's own command lines are short. */
+const MAX_ARGUMENTS_KEPT = 16;
 
 /** Exits remembered to catch an exec reported after its own exit (per-CPU buffers are not ordered). */
 const RECENT_EXITS = 4096;

@@ -1,4 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { parseSnoopLine } from '../../src/kernel/exec-events.js';
+import { REPO_ROOT } from '../support/cli.js';
 import { InstanceTracker, type InstanceTransition, type ProcessDetails, type ScannedProcess } from '../../src/agent/instances.js';
 
 /** Hand-made events after the execsnoop trace of a real `iris stop IRIS quietly restart` (fleet.md §10). */
@@ -187,3 +191,76 @@ describe('the /proc scan', () => {
     expect(transitions).toHaveLength(1);
   });
 });
+
+/**
+ * Recorded with fixtures/agent/record-sequences.sh (bpftrace's exec snooper, simulated IRIS): start A, stop A,
+ * start A, restart A, force A, start A, start B, force B, stop A.
+ */
+describe('a recorded sequence of the simulated IRIS', () => {
+  const lines = readFileSync(join(REPO_ROOT, 'fixtures/agent/start-stop-force.snoop'), 'utf8').split('\n');
+  const events = lines.map(parseSnoopLine).filter((line) => line.kind === 'exec' || line.kind === 'exit');
+  const feed = (t: InstanceTracker, event: (typeof events)[number]): void => {
+    if (event.kind === 'exec') t.exec(event.exec);
+    else if (event.kind === 'exit') t.exit(event.exit);
+  };
+  const isExecOf = (event: (typeof events)[number], ...argv: string[]): boolean =>
+    event.kind === 'exec' && argv.every((argument, index) => event.exec.argv[index + 1] === argument) && event.exec.comm === 'iris';
+
+  test('every start, stop, restart and crash of both instances is seen, in order', () => {
+    const transitions: InstanceTransition[] = [];
+    const t = tracker(transitions);
+    for (const event of events) feed(t, event);
+    const kinds = (name: string): string[] => transitions.filter((x) => x.instance === name).map((x) => x.kind);
+    expect(kinds('A')).toEqual(['up', 'stop', 'up', 'stop', 'up', 'unexpected-exit', 'up', 'stop']);
+    expect(kinds('B')).toEqual(['up', 'unexpected-exit']);
+    expect(t.instance('A')).toMatchObject({ up: false, starts: 4, stops: 3, unexpectedExits: 1, managerDir: '/tmp/irisflame-agent-fixture/data/A/mgr' });
+    expect(t.instance('B')).toMatchObject({ up: false, starts: 1, stops: 0, unexpectedExits: 1 });
+    // Everything of both instances has exited: nothing is left tracked.
+    expect(t.trackedProcessCount).toBe(0);
+  });
+
+  test('while up, the instance has its control process, resident jobs and httpd (reparented before its exec)', () => {
+    const t = tracker();
+    const firstStop = events.findIndex((event) => isExecOf(event, 'stop', 'A'));
+    for (const event of events.slice(0, firstStop)) feed(t, event);
+    const counts = Object.fromEntries(t.processCounts().get('A')!);
+    expect(counts).toEqual({ irisdb: 9, httpd: 1 });
+    const state = t.instance('A')!;
+    // `iris start A` exec to the exit of QUIET^STU, and irisstop's lifetime: both a fraction of a second to seconds.
+    expect(state.lastStartDurationSeconds).toBeGreaterThan(0.1);
+    expect(state.lastStartDurationSeconds).toBeLessThan(30);
+  });
+
+  test('the stop duration is irisstop\'s lifetime', () => {
+    const t = tracker();
+    const stopper = events.find((event) => event.kind === 'exec' && event.exec.comm === 'irisstop');
+    const exec = stopper!.kind === 'exec' ? stopper!.exec : undefined;
+    const exit = events.find((event) => event.kind === 'exit' && event.exit.pid === exec!.pid);
+    const firstRestart = events.findIndex((event) => isExecOf(event, 'restart', 'A'));
+    for (const event of events.slice(0, firstRestart)) feed(t, event);
+    expect(t.instance('A')!.lastStopDurationSeconds).toBeCloseTo((exit as { exit: { time: number } }).exit.time - exec!.time, 6);
+  });
+
+  test('with the control process\'s exit lost, a scan after the stop still calls it a stop', () => {
+    const t = tracker();
+    const firstStart = events.findIndex((event) => isExecOf(event, 'start', 'A'));
+    const secondStart = events.findIndex((event, index) => index > firstStart && isExecOf(event, 'start', 'A'));
+    const control = events.find((event) => event.kind === 'exec' && event.exec.argv.includes('-cc'));
+    const controlPid = control!.kind === 'exec' ? control!.exec.pid : -1;
+    const before = events.slice(0, secondStart);
+    for (const event of before) if (!(event.kind === 'exit' && event.exit.pid === controlPid)) feed(t, event);
+    expect(t.instance('A')!.up).toBe(true);
+    t.scan(liveAfter(before), 10_000, () => undefined);
+    expect(t.instance('A')).toMatchObject({ up: false, stops: 1, unexpectedExits: 0 });
+  });
+});
+
+/** What /proc would have listed after these events: execs without an exit. */
+function liveAfter(events: readonly ReturnType<typeof parseSnoopLine>[]): ScannedProcess[] {
+  const live = new Map<number, ScannedProcess>();
+  for (const event of events) {
+    if (event.kind === 'exec') live.set(event.exec.pid, { pid: event.exec.pid, ppid: event.exec.ppid, comm: event.exec.comm, startTime: event.exec.time });
+    else if (event.kind === 'exit') live.delete(event.exit.pid);
+  }
+  return [...live.values()];
+}
