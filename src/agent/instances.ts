@@ -54,6 +54,8 @@ export interface InstanceState {
   lastTransition: number | undefined;
   lastStartDurationSeconds: number | undefined;
   lastStopDurationSeconds: number | undefined;
+  /** Program labels its processes have had: their series read 0, not absent, once they are gone. */
+  programs: Set<string>;
 }
 
 export type InstanceTransition = { instance: string; time: number } & (
@@ -172,6 +174,7 @@ export class InstanceTracker {
   /** Live processes attributed to each instance, by program label (IRIS program names and `other`). */
   processCounts(): Map<string, Map<string, number>> {
     const counts = new Map<string, Map<string, number>>();
+    for (const state of this.instances.values()) counts.set(state.name, new Map([...state.programs].map((label) => [label, 0])));
     for (const process of this.processes.values()) {
       if (process.instance === undefined || !this.instances.has(process.instance)) continue;
       let perLabel = counts.get(process.instance);
@@ -198,6 +201,7 @@ export class InstanceTracker {
       // `./irisdb` gives no install dir when /proc could not say; the jobs' absolute argv[0] does.
       const state = this.instances.get(process.instance);
       if (state !== undefined && state.installDir === undefined && process.program !== 'httpd') state.installDir = process.installDir;
+      state?.programs.add(processLabel(process.program));
       // irisstop names no instance; its first child with `-s` (`irisdb -s<mgr> -cV`) says which it serves.
       for (const ancestor of this.processes.ancestry(process)) {
         if (ancestor === process) continue;
@@ -263,6 +267,7 @@ export class InstanceTracker {
         lastTransition: undefined,
         lastStartDurationSeconds: undefined,
         lastStopDurationSeconds: undefined,
+        programs: new Set(),
       };
       this.instances.set(args.instance, state);
     }
@@ -274,8 +279,10 @@ export class InstanceTracker {
     if (counted) state.starts++;
     // Processes with this manager dir that ran before anyone knew the dir (the first start) join now.
     for (const other of this.processes.values()) {
+      if (other.instance === state.name) state.programs.add(processLabel(other.program));
       if (other.instance === undefined && other.managerDir !== undefined && other.managerDir === state.managerDir) {
         other.instance = state.name;
+        state.programs.add(processLabel(other.program));
         this.noteStartSequence(other);
       }
     }

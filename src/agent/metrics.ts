@@ -52,8 +52,6 @@ export function createAgentMetrics(options: AgentMetricsOptions): Registry {
   const registry = new Registry();
   const registers = [registry];
   const instanceLabels = ['node', 'iris_instance'] as const;
-  /** (instance, comm) pairs seen: a program that is no longer running reads 0, not absent. */
-  const seenPrograms = new Map<string, Set<string>>();
   /** Install dir each instance's status series was last exported with. */
   const exportedInstallDir = new Map<string, string>();
 
@@ -121,13 +119,8 @@ export function createAgentMetrics(options: AgentMetricsOptions): Registry {
     labelNames: ['node', 'iris_instance', 'comm'],
     registers,
     collect() {
-      const counts = tracker.processCounts();
-      for (const state of tracker.instanceStates()) {
-        let seen = seenPrograms.get(state.name);
-        if (seen === undefined) seenPrograms.set(state.name, (seen = new Set()));
-        const perProgram = counts.get(state.name);
-        for (const program of perProgram?.keys() ?? []) seen.add(program);
-        for (const program of seen) this.set({ node, iris_instance: state.name, comm: program }, perProgram?.get(program) ?? 0);
+      for (const [name, perProgram] of tracker.processCounts()) {
+        for (const [program, count] of perProgram) this.set({ node, iris_instance: name, comm: program }, count);
       }
     },
   });
@@ -182,5 +175,8 @@ export function createAgentMetrics(options: AgentMetricsOptions): Registry {
     registers,
   }).set({ version: options.version, nodejs: process.version }, 1);
   collectDefaultMetrics({ register: registry });
+  // prom-client's totals of the per-type gauges end in `_total` without being counters, which promtool
+  // rejects; the per-type series (nodejs_active_handles{type}, …) carry the same numbers.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
   return registry;
 }

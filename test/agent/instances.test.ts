@@ -54,7 +54,8 @@ describe('instance status from exec and exit events', () => {
     // From `iris start IRIS` (10.0) to the startup process's exit (11.0).
     expect(t.instance('IRIS')!.lastStartDurationSeconds).toBeCloseTo(1.0, 6);
     expect(transitions).toEqual([{ instance: 'IRIS', time: 10.1, kind: 'up', counted: true }]);
-    expect(Object.fromEntries(t.processCounts().get('IRIS')!)).toEqual({ irisdb: 2, httpd: 1 });
+    // `iris start` has exited: its series stays, at 0.
+    expect(Object.fromEntries(t.processCounts().get('IRIS')!)).toEqual({ iris: 0, irisdb: 2, httpd: 1 });
   });
 
   test('the control process exiting while irisstop runs is a stop; irisstop is attributed through its child', () => {
@@ -224,7 +225,7 @@ describe('a recorded sequence of the simulated IRIS', () => {
     const firstStop = events.findIndex((event) => isExecOf(event, 'stop', 'A'));
     for (const event of events.slice(0, firstStop)) feed(t, event);
     const counts = Object.fromEntries(t.processCounts().get('A')!);
-    expect(counts).toEqual({ irisdb: 9, httpd: 1 });
+    expect(counts).toMatchObject({ irisdb: 9, httpd: 1, iris: 0 });
     const state = t.instance('A')!;
     // `iris start A` exec to the exit of QUIET^STU, and irisstop's lifetime: both a fraction of a second to seconds.
     expect(state.lastStartDurationSeconds).toBeGreaterThan(0.1);
