@@ -19,16 +19,16 @@ const TRACEFS = '/sys/kernel/tracing';
 export interface BpftraceProgramOptions {
   /** Extra environment (BPFTRACE_STRLEN, BPFTRACE_MAP_KEYS_MAX, …). */
   env?: Record<string, string>;
-  /** Every stdout line but bpftrace's "Attaching N probes..." banner, as it arrives. */
-  onLine: (line: string) => void;
-  /** Who is starting it, for the reason given when it cannot start ("the exec snooper"). */
-  label: string;
-  attachTimeoutMs?: number;
   /**
    * Read bpftrace's output at most this often, milliseconds (lines wait in the pipe meanwhile).
    * @default 0 (as it comes)
    */
   readIntervalMs?: number;
+  /** Every stdout line but bpftrace's "Attaching N probes..." banner, as it arrives. */
+  onLine: (line: string) => void;
+  /** Who is starting it, for the reason given when it cannot start ("the exec snooper"). */
+  label: string;
+  attachTimeoutMs?: number;
 }
 
 export interface RunningBpftrace {
