@@ -8,9 +8,10 @@
  * rest of the host. A program that cannot attach yields a reason, never a throw: callers degrade.
  */
 import { existsSync } from 'node:fs';
-import type { Readable } from 'node:stream';
 import { signalChild, spawnTracked } from '../tools/children.js';
 import { findExecutable } from '../tools/executables.js';
+
+import type { Readable } from 'node:stream';
 
 /** bpftrace compiles and attaches in a second or two; a loaded 2-core host took up to ~8 s. */
 export const ATTACH_TIMEOUT_MS = 30_000;
