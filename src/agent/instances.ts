@@ -79,6 +79,8 @@ export class InstanceTracker {
   private readonly startBegan = new Map<string, number>();
   /** Per instance name: stoppers seen, to judge a control exit noticed late by a scan. */
   private readonly lastStopperEnd = new Map<string, { exec: number; exit: number }>();
+  /** Instances whose last stop's duration waits for its irisstop to exit. */
+  private readonly pendingStopDuration = new Set<string>();
   private readonly watchingSince: number;
   private readonly onTransition: ((transition: InstanceTransition) => void) | undefined;
 
@@ -356,14 +358,12 @@ export class InstanceTracker {
     this.onTransition?.({ instance: state.name, time, kind: stopped ? 'stop' : 'unexpected-exit', repaired });
   }
 
-  private readonly pendingStopDuration = new Set<string>();
-
   private finishStopDuration(state: InstanceState, exec: number, exit: number): void {
     if (!this.pendingStopDuration.delete(state.name)) return;
     state.lastStopDurationSeconds = exit - exec;
   }
 
-  /** Called from end() for stoppers, after their exit is known. */
+  /** A live irisstop of this instance (or, not yet attributed, from its install dir). */
   private runningStopper(state: InstanceState): TrackedProcess | undefined {
     for (const process of this.processes.values()) {
       if (!process.isStopper) continue;
