@@ -113,12 +113,37 @@ async function measureAgent(frequency, seconds) {
     rss.push(rssMiB(agent.child.pid));
     const execs = (await metric(agent.url, /^irisflame_exec_events_total /)) - execsBefore;
     const lost = await metric(agent.url, /^irisflame_events_lost_total /);
-    return { cpu, agentOnly, sampler, rss, execs, lost, windowExecs };
+    const latency = await statusLatency(agent.url);
+    return { cpu, agentOnly, sampler, rss, execs, lost, windowExecs, latency };
   } finally {
     agent.stop();
     await sleep(2500);
   }
 }
+
+/**
+ * How soon a scrape shows 0 after an instance crashes (issue 9: within 1 s): from the moment `iris force`
+ * is started (it kills the control process first) to the first scrape, polled every 20 ms, that reads 0.
+ * An upper bound: it includes forking `iris force` itself. Three crashes; the slowest is reported.
+ */
+async function statusLatency(url) {
+  const name = `LAT${process.pid}`;
+  const pattern = new RegExp(`^iris_instance_status\\{[^}]*iris_instance="${name}"[^}]*\\} `);
+  let slowest = 0;
+  for (let round = 0; round < 3; round++) {
+    execFileSync(benchIris, ['start', name], { stdio: 'ignore' });
+    await waitFor('status 1', async () => ((await metric(url, pattern)) === 1 ? true : undefined));
+    const started = performance.now();
+    const force = new Promise((resolve) => spawn(benchIris, ['force', name], { stdio: 'ignore' }).on('exit', resolve));
+    await waitFor('status 0', async () => ((await metric(url, pattern)) === 0 ? true : undefined), 30_000);
+    slowest = Math.max(slowest, performance.now() - started);
+    await force;
+  }
+  return slowest;
+}
+
+/** The simulated IRIS's `iris` (set by runAgentBench). */
+let benchIris = '';
 
 function measurePerf(seconds, dir) {
   const data = join(dir, 'perf.data');
@@ -139,6 +164,7 @@ export async function runAgentBench() {
   const seconds = Number(arg('seconds', process.env.BENCH_AGENT_SECONDS ?? 60));
   const dir = mkdtempSync(join(tmpdir(), 'irisflame-bench-agent-'));
   const iris = join(execFileSync(join(REPO, 'examples/simulated-iris/install.sh'), [join(dir, 'root')], { encoding: 'utf8' }).trim(), 'bin/iris');
+  benchIris = iris;
   const instance = `BENCH${process.pid}`;
   execFileSync(iris, ['start', instance], { stdio: 'ignore' });
   try {
@@ -150,7 +176,8 @@ export async function runAgentBench() {
       rows.push(
         `irisflame agent --frequency ${frequency} (${result.sampler ? 'status + sampler' : 'status only: sampler not wired'})  ` +
           `CPU ${result.cpu.toFixed(2)} s = ${percent.toFixed(2)}% of a core (node ${result.agentOnly.toFixed(2)} s; ${result.windowExecs} execs on the node meanwhile); ` +
-          `RSS ${result.rss.map((v) => v.toFixed(1)).join(' -> ')} MiB over ${result.execs} exec events (${result.lost} lost)`,
+          `RSS ${result.rss.map((v) => v.toFixed(1)).join(' -> ')} MiB over ${result.execs} exec events (${result.lost} lost); ` +
+          `crash to status 0 in a scrape: at most ${result.latency.toFixed(0)} ms (3 crashes)`,
       );
       console.log(rows.at(-1));
     }
