@@ -6,7 +6,7 @@
  * to `exported_instance`): the instance is `iris_instance`.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { InstanceTracker } from './instances.js';
+import type { InstanceState, InstanceTracker } from './instances.js';
 
 /** The agent's own counters, kept by agent.ts and read at scrape time. */
 export class AgentHealth {
@@ -74,37 +74,32 @@ export function createAgentMetrics(options: AgentMetricsOptions): Registry {
   });
   void status;
 
-  const counter = (name: string, help: string, read: (state: ReturnType<InstanceTracker['instanceStates']>[number]) => number): void => {
-    new Counter({
+  /** A series per instance, rebuilt from the tracker at each scrape (a reset counter's inc is a set). */
+  const perInstance = (kind: 'counter' | 'gauge', name: string, help: string, read: (state: InstanceState) => number | undefined): void => {
+    const config = {
       name,
       help,
       labelNames: instanceLabels,
       registers,
-      collect() {
+      collect(this: Counter<'node' | 'iris_instance'> | Gauge<'node' | 'iris_instance'>) {
         this.reset();
-        for (const state of tracker.instanceStates()) this.inc({ node, iris_instance: state.name }, read(state));
+        for (const state of tracker.instanceStates()) {
+          const value = read(state);
+          if (value === undefined) continue;
+          if (this instanceof Counter) this.inc({ node, iris_instance: state.name }, value);
+          else this.set({ node, iris_instance: state.name }, value);
+        }
       },
-    });
+    };
+    if (kind === 'counter') new Counter(config);
+    else new Gauge(config);
   };
+  const counter = (name: string, help: string, read: (state: InstanceState) => number): void => perInstance('counter', name, help, read);
+  const instanceGauge = (name: string, help: string, read: (state: InstanceState) => number | undefined): void => perInstance('gauge', name, help, read);
   counter('iris_instance_starts_total', 'Control processes of the instance started while the agent watched.', (s) => s.starts);
   counter('iris_instance_stops_total', 'Control process exits while an irisstop of the instance ran (clean stops).', (s) => s.stops);
   counter('iris_instance_unexpected_exits_total', 'Control process exits with no irisstop running (crashes, kill -9, iris force).', (s) => s.unexpectedExits);
 
-  const instanceGauge = (name: string, help: string, read: (state: ReturnType<InstanceTracker['instanceStates']>[number]) => number | undefined): void => {
-    new Gauge({
-      name,
-      help,
-      labelNames: instanceLabels,
-      registers,
-      collect() {
-        this.reset();
-        for (const state of tracker.instanceStates()) {
-          const value = read(state);
-          if (value !== undefined) this.set({ node, iris_instance: state.name }, value);
-        }
-      },
-    });
-  };
   instanceGauge('iris_instance_last_transition_timestamp_seconds', 'Unix time of the last up/down change (or of the control process start when first seen up).', (s) =>
     s.lastTransition === undefined ? undefined : toUnixSeconds(s.lastTransition),
   );
