@@ -24,7 +24,7 @@ function missing(): string | undefined {
 const skip = reportSkip('agent: Prometheus', missing());
 
 /** The alert rules the docs give users; IrisInstanceDown must become active once an instance stops. */
-const ALERT_RULES = join(REPO_ROOT, 'docs/agent-alerts.yml');
+const ALERT_RULES = join(REPO_ROOT, 'deploy/prometheus/irisflame-rules.yml');
 
 /** A port the OS says is free right now (Prometheus cannot be told to pick one itself). */
 async function freePort(): Promise<number> {
