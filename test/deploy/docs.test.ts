@@ -1,5 +1,5 @@
 /**
- * The snippets in deploy/README.md and deploy/README-section.md (which goes into the main README) are copies
+ * The snippets in deploy/README.md and the main README's agent section are copies
  * of the checked files under deploy/: they must not drift from them.
  */
 import { readFileSync } from 'node:fs';
@@ -41,7 +41,7 @@ function expectAlloyFromFile(block: string): void {
   for (const line of significantLines(block, '//')) expect(alloyLines, line).toContain(line);
 }
 
-describe.each(['README.md', 'README-section.md'])('deploy/%s', (file) => {
+describe.each(['README.md', '../README.md'])('deploy/%s', (file) => {
   const markdown = readFileSync(deployPath(file), 'utf8');
   const yamlBlocks = codeBlocks(markdown, 'yaml').map((block) => parse(block) as Manifest);
 
