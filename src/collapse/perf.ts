@@ -167,7 +167,7 @@ class PerfCollapser implements Collapser, FrameSink {
       // Different id sequences can still fold to one key ("a;b" as a process name): add them up.
       stacks.set(key, (stacks.get(key) ?? 0) + this.stacks.weightOf(id));
     }
-    return { stacks, report: this.report };
+    return { stacks, report: this.report, event: this.processes.keptEvent() };
   }
 
   private keep(chunk: Buffer, start: number, end: number): void {

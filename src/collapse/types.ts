@@ -32,6 +32,8 @@ export interface CollapseResult {
   /** Only for two-column folded input (difffolded output): the first column ("before"). */
   before?: FoldedStacks;
   report: CollapseReport;
+  /** perf input: the event whose samples were kept (`cpu-clock:ppp`), when the input names one. */
+  event?: string;
 }
 
 /**
