@@ -23,8 +23,18 @@ interface ExportArgs {
   [flag: string]: unknown;
 }
 
-/** The collapse flags that make sense here: pid, tid and samples are the exporter's to decide. */
-const { format: inputFormat, pid: _pid, tid: _tid, samples: _samples, 'routine-roots': _roots, ...collapseFlags } = COLLAPSE_YARGS_OPTIONS;
+/** The collapse flags that make sense here: pid, tid, samples and annotations are the exporter's to decide. */
+const {
+  format: inputFormat,
+  pid: _pid,
+  tid: _tid,
+  samples: _samples,
+  'routine-roots': _roots,
+  kernel: _kernel,
+  jit: _jit,
+  all: _all,
+  ...collapseFlags
+} = COLLAPSE_YARGS_OPTIONS;
 
 export const exportCommand: CommandModule<object, ExportArgs> = {
   command: 'export [file]',

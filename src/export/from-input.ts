@@ -29,7 +29,7 @@ export interface ExportOptions {
    * @default 99 (what `irisflame record` and `perf record -F 99` sample at)
    */
   frequency: number;
-  /** Collapse options: `--iris`, `--comm`, `--format`, `--event-filter`, … (pid, tid and samples are fixed). */
+  /** Collapse options: `--iris`, `--comm`, `--format`, `--event-filter`, … (pid, tid, samples and the kernel/jit annotations are fixed). */
   collapse: Partial<CollapseOptions>;
 }
 
@@ -97,6 +97,9 @@ export async function exportInput(path: string | undefined, options: Partial<Exp
     tid: false,
     samples: false,
     routineRoots: false,
+    // Annotated so kernel frames land in the kernel's mapping (pprof.ts strips the annotations).
+    kernel: true,
+    jit: true,
     onSample,
   });
 
