@@ -1,0 +1,174 @@
+/**
+ * The agent's continuous CPU sampler: one bpftrace (or, where bpftrace cannot run, perf) process sampling at
+ * a low rate for as long as the agent runs, its per-second output kept in a ring of buckets that every
+ * profile request and every push reads from. One sampler serves any number of concurrent requests.
+ *
+ * If the sampling process dies it is started again after a pause that doubles on each failure in a row
+ * (1 s up to 30 s), and `restarts` counts it for the agent's metrics.
+ */
+import { RecordError, UsageError } from '../errors.js';
+import type { ProfileSample } from '../export/pprof.js';
+import { DEFAULT_IRIS_DIR, IRIS_PROCESS_NAMES } from '../iris/processes.js';
+import { findExecutable } from '../tools/executables.js';
+import { startBpftraceIntervals, type IntervalSample, type IntervalSource } from './bpftrace-intervals.js';
+import { startPerfIntervals } from './perf-intervals.js';
+import { ProcessInfoCache, type DescribeProcess } from './process-info.js';
+import { SampleRing } from './sample-ring.js';
+
+export type SamplerBackend = 'auto' | 'bpftrace' | 'perf';
+
+export interface SamplerOptions {
+  /**
+   * Samples per second per CPU. 19, as Parca Agent and Alloy: a prime, so it does not run in lockstep
+   * with 10 ms periodic work, and low enough to cost well under 1% of a core.
+   * @default 19
+   */
+  frequency: number;
+  /**
+   * Sample every process on the node instead of InterSystems IRIS's only.
+   * @default false
+   */
+  all: boolean;
+  /**
+   * IRIS install directory, for naming routines from argv.
+   * @default "/usr/irissys"
+   */
+  irisDir: string;
+  /**
+   * Seconds of samples kept: the longest window a request can ask for, plus slack for the wait.
+   * @default 310
+   */
+  retainSeconds: number;
+  /**
+   * bpftrace (aggregates in the kernel) or perf; `auto` takes bpftrace when installed, perf otherwise.
+   * @default "auto"
+   */
+  backend: SamplerBackend;
+  /** The agent's process lookup (instance, routine); /proc is read when absent. */
+  describe?: DescribeProcess;
+}
+
+export const DEFAULT_SAMPLER_OPTIONS: Readonly<SamplerOptions> = Object.freeze({
+  frequency: 19,
+  all: false,
+  irisDir: DEFAULT_IRIS_DIR,
+  retainSeconds: 310,
+  backend: 'auto' as SamplerBackend,
+});
+
+const FIRST_BACKOFF_MS = 1_000;
+const MAX_BACKOFF_MS = 30_000;
+/** A run this long counts as healthy: the next failure starts the backoff from the beginning again. */
+const HEALTHY_RUN_MS = 60_000;
+
+
+export class ContinuousSampler {
+  readonly options: SamplerOptions;
+  readonly ring: SampleRing;
+  /** Times the sampling process was started again after dying. */
+  restarts = 0;
+  /** The backend in use once started. */
+  backend: 'bpftrace' | 'perf' | undefined;
+  /** Why the last start failed, while restarting. */
+  lastError: string | undefined;
+  private source: IntervalSource | undefined;
+  private stopping = false;
+  private lastIntervalEnd: number | undefined;
+  private readonly processes: ProcessInfoCache;
+  private restartTimer: NodeJS.Timeout | undefined;
+
+  constructor(options: Partial<SamplerOptions> = {}) {
+    const defined = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
+    this.options = { ...DEFAULT_SAMPLER_OPTIONS, ...defined };
+    if (!Number.isInteger(this.options.frequency) || this.options.frequency < 1 || this.options.frequency > 999) {
+      throw new UsageError(`--frequency must be a whole number of Hz from 1 to 999 (got ${String(this.options.frequency)})`);
+    }
+    this.ring = new SampleRing(this.options.retainSeconds);
+    this.processes = new ProcessInfoCache(this.options.describe, this.options.irisDir);
+  }
+
+  /** Start sampling; throws RecordError when no backend can run (the reason is its message). */
+  async start(): Promise<void> {
+    this.backend = chooseBackend(this.options.backend);
+    const started = await this.startSource();
+    if (typeof started === 'string') throw new RecordError('RECORD', started, { hint: 'run the agent as root with bpftrace or perf installed' });
+    this.watch(started, Date.now(), FIRST_BACKOFF_MS);
+  }
+
+  /** The sampling process's pid while it runs (for tests and the agent's log). */
+  get processId(): number | undefined {
+    return this.source?.pid;
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.restartTimer);
+    await this.source?.stop();
+  }
+
+  private async startSource(): Promise<IntervalSource | string> {
+    const commNames = this.options.all ? undefined : [...IRIS_PROCESS_NAMES];
+    const onInterval = (samples: IntervalSample[], endMs: number): void => this.onInterval(samples, endMs);
+    const started =
+      this.backend === 'perf'
+        ? await startPerfIntervals({ frequency: this.options.frequency, commNames, onInterval })
+        : await startBpftraceIntervals({ frequency: this.options.frequency, commNames, onInterval });
+    if (started.unavailable !== undefined) return started.unavailable;
+    this.source = started.running;
+    this.lastIntervalEnd = Date.now();
+    return started.running;
+  }
+
+  /** Restart the source when it dies (not when stopped), with doubling pauses while it keeps failing. */
+  private watch(source: IntervalSource, startedAt: number, backoffMs: number): void {
+    void source.exited.then(() => {
+      if (this.stopping) return;
+      const pause = Date.now() - startedAt > HEALTHY_RUN_MS ? FIRST_BACKOFF_MS : backoffMs;
+      const retry = (delay: number): void => {
+        this.restartTimer = setTimeout(async () => {
+          if (this.stopping) return;
+          this.restarts++;
+          const started = await this.startSource();
+          if (this.stopping) {
+            if (typeof started !== 'string') await started.stop();
+            return;
+          }
+          if (typeof started === 'string') {
+            this.lastError = started;
+            retry(Math.min(delay * 2, MAX_BACKOFF_MS));
+          } else {
+            this.lastError = undefined;
+            this.watch(started, Date.now(), Math.min(delay * 2, MAX_BACKOFF_MS));
+          }
+        }, delay);
+        this.restartTimer.unref();
+      };
+      retry(pause);
+    });
+  }
+
+  private onInterval(samples: IntervalSample[], endMs: number): void {
+    const startMs = this.lastIntervalEnd ?? endMs - 1000;
+    this.lastIntervalEnd = endMs;
+    const bucket: ProfileSample[] = [];
+    for (const sample of samples) {
+      const separator = sample.stack.indexOf(';');
+      const frames = separator === -1 ? [] : sample.stack.slice(separator + 1).split(';');
+      const profileSample: ProfileSample = { frames, comm: sample.comm, count: sample.weight };
+      if (sample.pid !== undefined) {
+        profileSample.pid = sample.pid;
+        const info = this.processes.lookup(sample.pid, sample.comm);
+        if (info.binary !== undefined) profileSample.binary = info.binary;
+        if (info.instance !== undefined) profileSample.irisInstance = info.instance;
+        if (info.routine !== undefined) profileSample.routine = info.routine;
+      }
+      bucket.push(profileSample);
+    }
+    this.ring.add({ startMs, endMs, samples: bucket });
+  }
+}
+
+function chooseBackend(choice: SamplerBackend): 'bpftrace' | 'perf' {
+  if (choice !== 'auto') return choice;
+  return findExecutable('bpftrace') !== undefined || findExecutable('perf') === undefined ? 'bpftrace' : 'perf';
+}

@@ -1,0 +1,148 @@
+/**
+ * The continuous sampler and /debug/pprof/profile for real: bpftrace samples simulated IRIS jobs (two
+ * `irisdb` processes running START^MONITOR and ^RECEIVE, examples/simulated-iris) while the route is
+ * scraped by `go tool pprof -seconds 2 URL`, by fetch, and by 50 clients at once. Skipped only where
+ * bpftrace (root) or gcc cannot run, saying why.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { ResultPromise } from 'execa';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ContinuousSampler } from '../../src/agent/sampler.js';
+import { pprofRoute } from '../../src/agent/pprof-route.js';
+import { reportSkip } from '../support/references.js';
+import { bpftraceReason, installSimulatedIris } from '../record/support.js';
+import { decodeProfile, goPprof, goPprofReason, labelCounts, parcaProblems, stacksOf } from '../support/pprof.js';
+import { eventually, serveRoutes, startIrisJob, type RouteServer } from './support.js';
+
+const skip = reportSkip('agent profiles (live)', bpftraceReason() ?? goPprofReason());
+const JOB_MS = 170_000;
+const out = mkdtempSync(join(tmpdir(), 'irisflame-agent-profiles-'));
+
+let installDir = '';
+let jobs: ResultPromise[] = [];
+let sampler: ContinuousSampler | undefined;
+let server: RouteServer | undefined;
+
+describe.skipIf(skip)('continuous profiles of a simulated IRIS', () => {
+  beforeAll(async () => {
+    installDir = await installSimulatedIris();
+    jobs = [startIrisJob(installDir, 'START^MONITOR', JOB_MS), startIrisJob(installDir, '^RECEIVE', JOB_MS)];
+    sampler = new ContinuousSampler({ frequency: 19, backend: 'bpftrace', irisDir: installDir });
+    await sampler.start();
+    server = await serveRoutes([pprofRoute(sampler)]);
+    // The first interval proves sampling runs before any scrape is timed.
+    await eventually(() => sampler!.ring.size > 0, 60_000, 'the first sampling interval');
+  });
+
+  afterAll(async () => {
+    await server?.close();
+    await sampler?.stop();
+    for (const job of jobs) job.kill('SIGKILL');
+    await Promise.all(jobs.map((job) => job.catch(() => undefined)));
+  });
+
+  test('go tool pprof -seconds 2 URL fetches a profile whose -tags split irisdb by routine', async () => {
+    const url = `${server!.base}/debug/pprof/profile`;
+    const tags = await goPprof(['-tags', '-seconds', '2', url]);
+    expect(tags.exitCode, tags.stderr).toBe(0);
+    expect(tags.stderr).toMatch(/profile\?seconds=2/);
+    expect(tags.stdout).toMatch(/ routine: Total/);
+    expect(tags.stdout).toMatch(/START\^MONITOR/);
+    expect(tags.stdout).toMatch(/\^RECEIVE/);
+    expect(tags.stdout).toMatch(/ comm: Total[\s\S]*irisdb/);
+    const top = await goPprof(['-top', '-seconds', '2', url]);
+    expect(top.exitCode, top.stderr).toBe(0);
+    expect(top.stdout).toMatch(/Type: cpu/);
+    expect(top.stdout).toMatch(/MonitorSample|ReceiveListen|HashBlock/);
+  });
+
+  test('?seconds=2 answers 200 with Go\'s headers and a profile of that window, IRIS processes only', async () => {
+    const response = await fetch(`${server!.base}/debug/pprof/profile?seconds=2`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/octet-stream');
+    expect(response.headers.get('content-disposition')).toBe('attachment; filename="profile"');
+    const bytes = Buffer.from(await response.arrayBuffer());
+    const file = join(out, 'two-seconds.pb.gz');
+    writeFileSync(file, bytes);
+    const profile = decodeProfile(bytes);
+    expect(parcaProblems(profile)).toEqual([]);
+    expect(Number(profile.period)).toBe(Math.round(1e9 / 19));
+    expect(Number(profile.durationNanos)).toBeGreaterThanOrEqual(1.5e9);
+    expect(Number(profile.durationNanos)).toBeLessThanOrEqual(3.5e9);
+    const comms = [...labelCounts(profile, 'comm').keys()];
+    expect(comms).toContain('irisdb');
+    expect(comms.every((comm) => /^(iris|irisdb|irisstop|irisrecov|iriswdimj|irisrun|requirements_ch)/.test(comm))).toBe(true);
+    const routines = labelCounts(profile, 'routine');
+    expect(routines.get('START^MONITOR')).toBeGreaterThan(0);
+    expect(routines.get('^RECEIVE')).toBeGreaterThan(0);
+    // User frames named from the binary's symbols; the binary is the profile's main mapping.
+    const frames = stacksOf(profile).flatMap((stack) => stack.frames);
+    expect(frames).toEqual(expect.arrayContaining(['HashBlock']));
+    const strings = profile.stringTable.strings;
+    expect(strings[Number(profile.mapping[0]!.filename)]).toBe(join(installDir, 'bin', 'irisdb'));
+    for (const flag of ['-top', '-raw', '-tags']) {
+      const result = await goPprof([flag, file]);
+      expect(result.exitCode, `${flag}: ${result.stderr}`).toBe(0);
+    }
+  });
+
+  test('bad seconds get 400 with a one-line reason and X-Go-Pprof; other /debug/pprof paths 404', async () => {
+    for (const bad of ['0', '301', 'abc', '-1', '1.5', '1e2']) {
+      const response = await fetch(`${server!.base}/debug/pprof/profile?seconds=${bad}`);
+      expect(response.status, bad).toBe(400);
+      expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
+      expect(response.headers.get('x-go-pprof')).toBe('1');
+      const text = await response.text();
+      expect(text).toMatch(/^seconds must be a whole number from 1 to 300 \(got ".*"\)\n$/);
+    }
+    for (const path of ['heap', 'allocs', 'block', 'mutex', 'goroutine', '', 'profile/extra']) {
+      const response = await fetch(`${server!.base}/debug/pprof/${path}`);
+      expect(response.status, path).toBe(404);
+      expect(response.headers.get('x-go-pprof')).toBe('1');
+      await response.text();
+    }
+  });
+
+  test('50 concurrent scrapes are all served from the one sampler', async () => {
+    const pid = sampler!.processId;
+    const responses = await Promise.all(
+      Array.from({ length: 50 }, () => fetch(`${server!.base}/debug/pprof/profile?seconds=1`).then(async (r) => ({ status: r.status, bytes: Buffer.from(await r.arrayBuffer()) }))),
+    );
+    for (const response of responses) {
+      expect(response.status).toBe(200);
+      expect(parcaProblems(decodeProfile(response.bytes))).toEqual([]);
+    }
+    expect(sampler!.processId).toBe(pid);
+    expect(sampler!.restarts).toBe(0);
+  });
+
+  test('a killed bpftrace is restarted, counted, and sampling resumes', async () => {
+    const pid = sampler!.processId!;
+    process.kill(pid, 'SIGKILL');
+    await eventually(() => sampler!.restarts === 1 && sampler!.processId !== undefined && sampler!.processId !== pid, 60_000, 'the restart');
+    const after = Date.now();
+    await eventually(() => (sampler!.ring.latestEndMs ?? 0) > after, 60_000, 'an interval after the restart');
+  });
+
+  test('--all samples the whole node, not only IRIS', async () => {
+    const all = new ContinuousSampler({ frequency: 49, all: true, backend: 'bpftrace' });
+    await all.start();
+    try {
+      await eventually(() => all.ring.size >= 2, 60_000, 'two intervals');
+      const comms = new Set(all.ring.window(0, Date.now()).samples.map((sample) => sample.comm));
+      expect([...comms].some((comm) => !/^iris/.test(comm))).toBe(true);
+    } finally {
+      await all.stop();
+    }
+  });
+
+  test('stop() leaves no sampling process behind', async () => {
+    const extra = new ContinuousSampler({ backend: 'bpftrace' });
+    await extra.start();
+    const pid = extra.processId!;
+    await extra.stop();
+    expect(() => process.kill(pid, 0)).toThrow();
+  });
+});
