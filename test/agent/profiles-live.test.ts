@@ -14,7 +14,8 @@ import { pprofRoute } from '../../src/agent/pprof-route.js';
 import { reportSkip } from '../support/references.js';
 import { bpftraceReason, installSimulatedIris } from '../record/support.js';
 import { decodeProfile, goPprof, goPprofReason, labelCounts, parcaProblems, stacksOf } from '../support/pprof.js';
-import { eventually, serveRoutes, startIrisJob, type RouteServer } from './support.js';
+import { eventually, serveRoutes, startIrisJob, startReceiver, type RouteServer } from './support.js';
+import { ProfilePusher } from '../../src/agent/push.js';
 
 const skip = reportSkip('agent profiles (live)', bpftraceReason() ?? goPprofReason());
 const JOB_MS = 170_000;
@@ -116,6 +117,27 @@ describe.skipIf(skip)('continuous profiles of a simulated IRIS', () => {
     }
     expect(sampler!.processId).toBe(pid);
     expect(sampler!.restarts).toBe(0);
+  });
+
+  test('--push sends each interval\'s samples to /ingest, one profile per instance, that go tool pprof reads', async () => {
+    const receiver = await startReceiver();
+    const pusher = new ProfilePusher(sampler!, { url: receiver.base, node: 'test-node', intervalSeconds: 1 });
+    pusher.start();
+    try {
+      await eventually(() => receiver.received.some((request) => decodeProfile(request.body).sample.length > 0), 60_000, 'a push with samples');
+    } finally {
+      pusher.stop();
+      await receiver.close();
+    }
+    const request = receiver.received.find((candidate) => decodeProfile(candidate.body).sample.length > 0)!;
+    expect(request.url.pathname).toBe('/ingest');
+    expect(request.url.searchParams.get('name')).toBe('irisflame.cpu{node=test-node}');
+    const file = join(out, 'pushed.pb.gz');
+    writeFileSync(file, request.body);
+    const tags = await goPprof(['-tags', file]);
+    expect(tags.exitCode, tags.stderr).toBe(0);
+    expect(tags.stdout).toMatch(/ comm: Total[\s\S]*irisdb/);
+    expect(pusher.counters.failed).toBe(0);
   });
 
   test('a killed bpftrace is restarted, counted, and sampling resumes', async () => {

@@ -4,7 +4,7 @@
  * under their routine's argv (`irisdb -s… -cj -p13 START^MONITOR`), as real IRIS jobs are laid out.
  */
 import { execa, type ResultPromise } from 'execa';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { AgentRoute } from '../../src/agent/pprof-route.js';
@@ -59,3 +59,37 @@ export async function eventually(check: () => boolean | Promise<boolean>, timeou
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
+
+export interface Received {
+  method: string;
+  url: URL;
+  contentType: string | undefined;
+  body: Buffer;
+}
+
+/** A loopback stand-in for Pyroscope's /ingest: answers with `answer(n)` (n counts requests from 0), 'hold' never answers. */
+export async function startReceiver(answer: (n: number) => number | 'hold' = () => 200) {
+  const received: Received[] = [];
+  const held: ServerResponse[] = [];
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const n = received.length;
+      received.push({ method: req.method ?? '', url: new URL(req.url ?? '/', 'http://127.0.0.1'), contentType: req.headers['content-type'], body: Buffer.concat(chunks) });
+      const status = answer(n);
+      if (status === 'hold') held.push(res);
+      else res.writeHead(status).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const close = (): Promise<void> =>
+    new Promise((resolve) => {
+      for (const res of held) res.destroy();
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  return { base, received, close };
+}
+
