@@ -14,7 +14,7 @@ import { pprofRoute } from '../../src/agent/pprof-route.js';
 import { reportSkip } from '../support/references.js';
 import { bpftraceReason, installSimulatedIris } from '../record/support.js';
 import { decodeProfile, goPprof, goPprofReason, labelCounts, parcaProblems, stacksOf } from '../support/pprof.js';
-import { eventually, serveRoutes, startIrisJob, startReceiver, type RouteServer } from './support.js';
+import { eventually, serveRoutes, startIrisJob, startReceiver, type RouteServer } from './profile-support.js';
 import { ProfilePusher } from '../../src/agent/push.js';
 
 const skip = reportSkip('agent profiles (live)', bpftraceReason() ?? goPprofReason());

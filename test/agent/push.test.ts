@@ -12,7 +12,7 @@ import { ProfilePusher } from '../../src/agent/push.js';
 import { SampleRing } from '../../src/agent/sample-ring.js';
 import type { ProfileSample } from '../../src/export/pprof.js';
 import { decodeProfile, goPprof, goPprofReason, labelCounts, parcaProblems, valueTotal } from '../support/pprof.js';
-import { eventually, startReceiver } from './support.js';
+import { eventually, startReceiver } from './profile-support.js';
 
 const out = mkdtempSync(join(tmpdir(), 'irisflame-push-test-'));
 const goSkip = goPprofReason();

@@ -1,95 +1,143 @@
 /**
- * What the agent tests share: a loopback HTTP server that hands requests to routes by path prefix (the
- * shape of the agent's own server and its AgentRoute extension point), and simulated IRIS jobs that burn CPU
- * under their routine's argv (`irisdb -s… -cj -p13 START^MONITOR`), as real IRIS jobs are laid out.
+ * Helpers for the agent's tests: read a Prometheus text exposition, run the agent as a user would (the
+ * CLI, on a port from the OS), run the simulated IRIS, poll without fixed sleeps.
  */
-import { execa, type ResultPromise } from 'execa';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { IRISFLAME_BIN, REPO_ROOT } from '../support/cli.js';
 import { join } from 'node:path';
-import type { AgentRoute } from '../../src/agent/pprof-route.js';
 
-export interface RouteServer {
-  server: Server;
-  base: string;
-  close(): Promise<void>;
+export interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
 }
 
-export async function serveRoutes(routes: AgentRoute[]): Promise<RouteServer> {
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const route = routes.find((candidate) => url.pathname.startsWith(candidate.path));
-    if (route === undefined) {
-      res.writeHead(404).end('not found\n');
-      return;
-    }
-    void Promise.resolve(route.handle(req, res, url)).catch((error: unknown) => {
-      if (!res.headersSent) res.writeHead(500);
-      res.end(String(error));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+export interface ParsedMetrics {
+  samples: Sample[];
+  names(): string[];
+  /** The value of the one sample of `name` whose labels include `labels`; undefined when there is none. */
+  value(name: string, labels?: Record<string, string>): number | undefined;
+}
+
+const SAMPLE_LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)/;
+const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
+
+export function parseMetrics(text: string): ParsedMetrics {
+  const samples: Sample[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const match = SAMPLE_LINE.exec(line);
+    if (match === null) continue;
+    const labels: Record<string, string> = {};
+    for (const label of (match[2] ?? '').matchAll(LABEL)) labels[label[1]!] = label[2]!;
+    samples.push({ name: match[1]!, labels, value: Number(match[3]) });
+  }
   return {
-    server,
-    base: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    samples,
+    names: () => [...new Set(samples.map((sample) => sample.name))],
+    value(name, labels = {}) {
+      const found = samples.filter((sample) => sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value));
+      if (found.length > 1) throw new Error(`${found.length} samples of ${name} match ${JSON.stringify(labels)}`);
+      return found[0]?.value;
+    },
   };
 }
 
-/** A simulated IRIS job running `routine` for `ms` (simulated IRIS: examples/simulated-iris). */
-export function startIrisJob(installDir: string, routine: string, ms: number): ResultPromise {
-  // Raised priority (nice execs it, same pid): on a loaded machine it must still be on CPU in every window.
-  return execa('nice', ['-n', '-10', join(installDir, 'bin', 'irisdb'), `-s${join(installDir, 'mgr')}/`, '-cj', '-p13', routine], {
-    reject: false,
-    env: { IRISSIM_MS: String(ms) },
-  });
-}
-
-/** Poll `check` until it holds or `timeoutMs` passes (no fixed sleeps: the machine is loaded). */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 30_000, what = 'condition'): Promise<void> {
+/** Poll `check` until it returns a value other than undefined, or fail after `timeoutMs` saying what was awaited. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
-export interface Received {
-  method: string;
-  url: URL;
-  contentType: string | undefined;
-  body: Buffer;
+export interface AgentProcess {
+  child: ChildProcess;
+  url: string;
+  stderr(): string;
+  metrics(): Promise<ParsedMetrics>;
+  /** The agent's bpftrace (its child), once running. */
+  tracerPid(): number | undefined;
+  stop(): Promise<void>;
 }
 
-/** A loopback stand-in for Pyroscope's /ingest: answers with `answer(n)` (n counts requests from 0), 'hold' never answers. */
-export async function startReceiver(answer: (n: number) => number | 'hold' = () => 200) {
-  const received: Received[] = [];
-  const held: ServerResponse[] = [];
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const n = received.length;
-      received.push({ method: req.method ?? '', url: new URL(req.url ?? '/', 'http://127.0.0.1'), contentType: req.headers['content-type'], body: Buffer.concat(chunks) });
-      const status = answer(n);
-      if (status === 'hold') held.push(res);
-      else res.writeHead(status).end();
-    });
+/** `irisflame agent --listen 127.0.0.1:0 …`, resolved once it says where it listens and its snooper attached. */
+export async function startAgentCli(args: string[] = []): Promise<AgentProcess> {
+  const child = spawn('node', [IRISFLAME_BIN, 'agent', '--listen', '127.0.0.1:0', ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const url = await waitFor('the agent to listen', () => {
+    if (child.exitCode !== null) throw new Error(`agent exited ${child.exitCode}: ${stderr}`);
+    return /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr)?.[1];
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const close = (): Promise<void> =>
-    new Promise((resolve) => {
-      for (const res of held) res.destroy();
-      server.closeAllConnections();
-      server.close(() => resolve());
-    });
-  return { base, received, close };
+  await waitFor('the exec snooper to attach', () => (stderr.includes('exec snooper attached') ? true : undefined), 90_000);
+  const agent: AgentProcess = {
+    child,
+    url,
+    stderr: () => stderr,
+    metrics: async () => parseMetrics(await (await fetch(`${url}/metrics`)).text()),
+    tracerPid: () => childrenOf(child.pid!).find((pid) => commOf(pid) === 'bpftrace'),
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        await waitFor('the agent to exit', () => (child.exitCode !== null || child.signalCode !== null ? true : undefined), 10_000).catch(() => child.kill('SIGKILL'));
+      }
+    },
+  };
+  return agent;
 }
 
+export function childrenOf(pid: number): number[] {
+  const children: number[] = [];
+  let tasks: string;
+  try {
+    tasks = execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' });
+  } catch {
+    return children; // ps exits 1 when there are none
+  }
+  for (const line of tasks.split('\n')) if (line.trim() !== '') children.push(Number(line.trim()));
+  return children;
+}
+
+export function commOf(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    // A zombie still answers kill(0): read its state.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return !/\) [ZX] /.test(stat);
+  } catch {
+    return false;
+  }
+}
+
+/** The simulated IRIS installed under `root`; returns the path of its `iris` command. */
+export function installSimulatedIris(root: string): string {
+  const install = execFileSync(join(REPO_ROOT, 'examples/simulated-iris/install.sh'), [root], { encoding: 'utf8' }).trim();
+  return join(install, 'bin', 'iris');
+}
+
+/** `iris ACTION NAME` of the simulated IRIS (no shell). */
+export function iris(command: string, action: string, name: string): void {
+  execFileSync(command, [action, name], { stdio: 'ignore', timeout: 60_000 });
+}
+
+/** A name no other test's instance uses (the agent sees every instance on the machine). */
+export function uniqueInstanceName(prefix: string): string {
+  return `${prefix}${process.pid}${Math.floor(Math.random() * 1e6)}`;
+}

@@ -26,7 +26,11 @@ describe.skipIf(skip)('irisflame record --lifecycle on the simulated IRIS', () =
   beforeAll(() => {
     iris = execFileSync(join(REPO_ROOT, 'examples/simulated-iris/install.sh'), [join(dir, 'root')], { encoding: 'utf8' }).trim();
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => {
+    // `iris restart` leaves the simulated instance running: stop it, so no process outlives the tests.
+    if (iris !== '') execFileSync(`${iris}/bin/iris`, ['stop', 'IRIS'], { stdio: 'ignore' });
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   test('one command gives the lifecycle SVG and its capture, processes in the order they ran, with routines', async () => {
     const svg = join(dir, 'restart.svg');
@@ -37,7 +41,7 @@ describe.skipIf(skip)('irisflame record --lifecycle on the simulated IRIS', () =
     const timeline = await readTimeline(join(dir, 'restart.lifecycle.txt.gz'), { iris: true });
     const labels = timeline.processes.map((lane) => lane.label);
     const expected = ['iris restart IRIS', 'irisstop quietly restart', 'irisdb -cV', 'sh -c irisdb OPT^SHUTDOWN(1)', 'irisdb OPT^SHUTDOWN(1)',
-      'irisdb -cL', 'irisrecov quietly', 'iriswdimj -t', 'iriswdimj -j …', 'irisdb QUIET^STU', 'irisdb START^MONITOR'];
+      'irisdb -cL', 'irisrecov quietly', 'iriswdimj -t', 'iriswdimj -j …', 'irisdb -cc -B', 'irisdb QUIET^STU', 'irisdb START^MONITOR'];
     // Other IRIS-named processes may be running on the machine (other tests burn CPU in a simulated irisdb):
     // the recorded command's tree is contiguous, starting at its own lane.
     const first = labels.indexOf('iris restart IRIS');

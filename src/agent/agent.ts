@@ -1,0 +1,180 @@
+/**
+ * `irisflame agent` put together: the exec snooper (kernel events) and /proc scans feed the instance
+ * tracker; the metrics registry reads it at scrape time; the HTTP server serves it. The continuous CPU
+ * profiler plugs in at the place marked "profiling" below (its route and its sampler).
+ */
+import { readFileSync } from 'node:fs';
+import { IrisflameError } from '../errors.js';
+import { InstanceTracker, type InstanceTransition } from './instances.js';
+import type { ProcessExec } from './process-table.js';
+import { AgentHealth, TRACERS, createAgentMetrics } from './metrics.js';
+import { superviseExecSnooper, type SupervisedSnooper } from './event-source.js';
+import { bootToMonotonicOffset, listProcesses, monotonicSeconds, readExecutable, readProcStat, readProcessDetails } from './proc.js';
+import { parseListenAddress, type AgentOptions } from './options.js';
+import { startAgentServer, type AgentRoute } from './server.js';
+import type { Registry } from 'prom-client';
+
+/** What other parts of the agent (the profiler) learn about a process, to label its samples. */
+export interface ProcessDescription {
+  comm: string;
+  /** The IRIS instance it belongs to, when it is an IRIS process or a descendant of one. */
+  instance: string | undefined;
+  /** The ObjectScript routine in its argv (`START^MONITOR`), for IRIS jobs. */
+  routine: string | undefined;
+}
+
+export type DescribeProcess = (pid: number) => ProcessDescription | undefined;
+
+export interface AgentStartOptions extends AgentOptions {
+  /** Progress and problems, one line each (the CLI writes them to stderr). */
+  log: (line: string) => void;
+  /** Routes added to the server beside /metrics and /healthz. */
+  routes?: AgentRoute[];
+}
+
+export interface RunningAgent {
+  /** `http://127.0.0.1:9464` (the real port when 0 was asked for). */
+  url: string;
+  tracker: InstanceTracker;
+  health: AgentHealth;
+  registry: Registry;
+  describeProcess: DescribeProcess;
+  /** The exec snooper's bpftrace pid while it runs. */
+  readonly tracerPid: number | undefined;
+  /** Scan /proc now (also runs every scanIntervalSeconds). */
+  scan(): void;
+  /** Stop tracers, close the server. Resolves within ~2 s. */
+  stop(): Promise<void>;
+}
+
+/** After "Lost N events", rescan at most this often: the lost events may have hidden an exit. */
+const LOST_RESCAN_MS = 250;
+
+export async function startAgent(options: AgentStartOptions): Promise<RunningAgent> {
+  const listen = parseListenAddress(options.listen);
+  const bootOffset = bootToMonotonicOffset();
+  const health = new AgentHealth(TRACERS);
+  const log = options.log;
+  const onTransition = (transition: InstanceTransition): void => {
+    if (transition.kind !== 'up' && transition.repaired) health.scanRepairs++;
+    const what = transition.kind === 'up' ? 'up' : transition.kind === 'stop' ? 'stopped' : 'down (unexpected exit)';
+    log(`instance ${transition.instance} ${what}${transition.kind !== 'up' && transition.repaired ? ' (found by the /proc scan)' : ''}`);
+  };
+  const tracker = new InstanceTracker({ watchingSince: monotonicSeconds(), onTransition });
+  const toUnixSeconds = (monotonic: number): number => Date.now() / 1000 - (monotonicSeconds() - monotonic);
+  const registry = createAgentMetrics({ node: options.node, tracker, health, toUnixSeconds, version: packageVersion() });
+
+  const scan = (): void => {
+    health.scans++;
+    tracker.scan(listProcesses(bootOffset), monotonicSeconds(), readProcessDetails);
+  };
+  let lostRescan: NodeJS.Timeout | undefined;
+  const scanSoon = (): void => {
+    lostRescan ??= setTimeout(() => {
+      lostRescan = undefined;
+      scan();
+    }, LOST_RESCAN_MS);
+  };
+
+  const describeProcess: DescribeProcess = (pid) => {
+    const tracked = tracker.process(pid);
+    if (tracked !== undefined) return { comm: tracked.comm, instance: tracked.instance, routine: tracked.routine };
+    const stat = readProcStat(pid, bootOffset);
+    return stat === undefined ? undefined : { comm: stat.comm, instance: undefined, routine: undefined };
+  };
+
+  // ---- profiling: the lead wires the continuous sampler here -------------------------------------
+  // Create the sampler with options.frequency / options.all / options.backend, label samples with
+  // describeProcess, count its restarts with health.noteTracerRestart('sampler') and report it running
+  // with health.setTracerUp('sampler', …); then add its route (createProfileRoute(…), path
+  // /debug/pprof/profile) to `routes` and, with options.push, start the pusher. Stop both in stop().
+  const routes: AgentRoute[] = [...(options.routes ?? [])];
+  const stopProfiling = async (): Promise<void> => undefined;
+  // ---- end of profiling -----------------------------------------------------------------------------
+
+  scan(); // what ran before the agent: status is right before the first scrape
+  const server = await startAgentServer({
+    listen,
+    registry,
+    routes,
+    health: () => {
+      const up = health.tracerUp.get('exec_snooper') === true;
+      return { ok: up, detail: up ? 'exec snooper running' : 'exec snooper not running; status from /proc scans only' };
+    },
+  });
+
+  const snooper: SupervisedSnooper = superviseExecSnooper({
+    onEvent: (event) => {
+      if (event.kind === 'exec') {
+        health.execEvents++;
+        tracker.exec(enrich(event.exec, tracker, bootOffset));
+      } else {
+        health.exitEvents++;
+        tracker.exit(event.exit);
+      }
+    },
+    onLost: (count) => {
+      health.eventsLost += count;
+      scanSoon();
+    },
+    onAttached: (restart) => {
+      health.setTracerUp('exec_snooper', true);
+      log(restart ? 'exec snooper restarted' : 'exec snooper attached: following exec/exit events');
+      scan(); // whatever happened while it was attaching
+    },
+    onDown: (reason) => {
+      health.setTracerUp('exec_snooper', false);
+      log(`${reason}; retrying (status from /proc scans meanwhile)`);
+      scan();
+    },
+    onRestart: () => health.noteTracerRestart('exec_snooper'),
+  });
+  const scanTimer = setInterval(scan, options.scanIntervalSeconds * 1000);
+
+  let stopping: Promise<void> | undefined;
+  return {
+    url: server.url,
+    tracker,
+    health,
+    registry,
+    describeProcess,
+    get tracerPid() {
+      return snooper.pid;
+    },
+    scan,
+    stop() {
+      stopping ??= (async () => {
+        clearInterval(scanTimer);
+        clearTimeout(lostRescan);
+        await Promise.all([snooper.stop(), stopProfiling(), server.close()]);
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** The kernel's start time and the binary's path, read while the process is (usually) still alive. */
+function enrich(exec: { time: number; pid: number; ppid: number; comm: string; argv: string[] }, tracker: InstanceTracker, bootOffset: number): ProcessExec {
+  if (!tracker.wouldTrack(exec)) return exec;
+  const stat = readProcStat(exec.pid, bootOffset);
+  // A stat that began after the exec belongs to a later process with the same pid.
+  const alive = stat !== undefined && stat.startTime <= exec.time + 0.05;
+  return { ...exec, startTime: alive ? stat.startTime : undefined, executable: alive ? readExecutable(exec.pid, exec.argv[0]) : undefined };
+}
+
+function packageVersion(): string {
+  try {
+    return String(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version);
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** The agent reads kernel events with bpftrace, which insists on euid 0 (Debian 12's 0.17). */
+export function assertAgentCanRun(): void {
+  if (process.getuid?.() !== 0) {
+    throw new IrisflameError('PREFLIGHT', 'irisflame agent needs root (bpftrace and /proc/PID/exe of every process)', {
+      hint: 'run it with sudo, or in a container running as uid 0 with hostPID (see deploy/)',
+    });
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * The exec snooper (src/kernel/exec-snooper.ts) kept running for as long as the agent runs: when bpftrace
+ * dies (killed, OOM, a kernel hiccup) it is started again after a backoff, and each restart is counted.
+ * While it is down the /proc scan keeps the status right; the owner scans again as soon as it is back.
+ */
+import { startExecSnooper, type ExecSnooperOptions, type RunningSnooper } from '../kernel/exec-snooper.js';
+
+export interface SupervisedSnooperOptions {
+  onEvent: NonNullable<ExecSnooperOptions['onEvent']>;
+  onLost: (count: number) => void;
+  /** bpftrace attached (first start or a restart): events flow again from here on. */
+  onAttached: (restart: boolean) => void;
+  /** bpftrace died or could not start; `reason` is one line. */
+  onDown: (reason: string) => void;
+  onRestart: () => void;
+}
+
+export interface SupervisedSnooper {
+  /** The bpftrace process id while it runs (tests kill it to prove the restart). */
+  readonly pid: number | undefined;
+  stop(): Promise<void>;
+}
+
+/** First retry after 1 s, doubling to 30 s; a tracer that ran a minute starts over at 1 s. */
+const FIRST_BACKOFF_MS = 1_000;
+const MAX_BACKOFF_MS = 30_000;
+const HEALTHY_RUN_MS = 60_000;
+/** bpftrace gets this long to exit on SIGINT before it is killed. */
+const STOP_GRACE_MS = 800;
+
+export function superviseExecSnooper(options: SupervisedSnooperOptions): SupervisedSnooper {
+  let current: RunningSnooper | undefined;
+  let stopped = false;
+  let backoff = FIRST_BACKOFF_MS;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let wake: () => void = () => undefined;
+  let starts = 0;
+
+  const run = async (): Promise<void> => {
+    while (!stopped) {
+      const restart = starts++ > 0;
+      if (restart) options.onRestart();
+      const snooper = await startExecSnooper({ onEvent: options.onEvent, onLost: options.onLost });
+      if (stopped) {
+        snooper.kill();
+        return;
+      }
+      const startedAt = Date.now();
+      if (snooper.unavailable !== undefined) {
+        options.onDown(snooper.unavailable);
+      } else {
+        current = snooper;
+        options.onAttached(restart);
+        const done = await snooper.process!.exited;
+        current = undefined;
+        if (stopped) return;
+        options.onDown(`bpftrace exited (${done.signal ?? `status ${done.exitCode}`})`);
+        if (Date.now() - startedAt >= HEALTHY_RUN_MS) backoff = FIRST_BACKOFF_MS;
+      }
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        retryTimer = setTimeout(resolve, backoff);
+      });
+      backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+    }
+  };
+  const running = run();
+
+  return {
+    get pid() {
+      return current?.process?.pid;
+    },
+    async stop() {
+      stopped = true;
+      clearTimeout(retryTimer);
+      wake();
+      const snooper = current;
+      if (snooper !== undefined) {
+        const grace = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), STOP_GRACE_MS).unref());
+        if ((await Promise.race([snooper.stop().then(() => 'done' as const), grace])) === 'late') snooper.kill();
+      }
+      await Promise.race([running, new Promise((resolve) => setTimeout(resolve, STOP_GRACE_MS).unref())]);
+    },
+  };
+}

@@ -1,0 +1,108 @@
+/**
+ * Options of `irisflame agent`, with their defaults in one place (the CLI's help text reads them here).
+ * The profile options (frequency, all, push, backend) belong to the continuous sampler that plugs into
+ * the agent (see agent.ts, "profiling"); they are defined here so the command line is complete.
+ */
+import { hostname } from 'node:os';
+import { UsageError } from '../errors.js';
+
+export const AGENT_BACKENDS = ['auto', 'bpftrace', 'perf'] as const;
+export type AgentBackend = (typeof AGENT_BACKENDS)[number];
+
+export interface AgentOptions {
+  /**
+   * Where the HTTP server listens, `HOST:PORT` (`[::1]:9464` for IPv6). Port 0 picks a free port.
+   * @default '127.0.0.1:9464' (loopback only: other addresses only when asked)
+   */
+  listen: string;
+  /**
+   * The `node` label of every series.
+   * @default $NODE_NAME, else the host name
+   */
+  node: string;
+  /**
+   * Seconds between /proc scans, which catch what ran before the agent and repair missed events.
+   * @default 10
+   */
+  scanIntervalSeconds: number;
+  /**
+   * Profile samples per second per CPU (a prime, as Parca Agent's 19, to avoid lockstep with timers).
+   * @default 19
+   */
+  frequency: number;
+  /**
+   * Profile every process on the node, not only IRIS's.
+   * @default false
+   */
+  all: boolean;
+  /**
+   * A Grafana Pyroscope server to push profiles to (its `/ingest`).
+   * @default undefined (pull only)
+   */
+  push: string | undefined;
+  /**
+   * Profile sampler: bpftrace (stacks counted in the kernel), perf, or auto (bpftrace if it runs, else perf).
+   * @default 'auto'
+   */
+  backend: AgentBackend;
+}
+
+export const DEFAULT_LISTEN = '127.0.0.1:9464';
+
+export const DEFAULT_AGENT_OPTIONS: Omit<AgentOptions, 'node'> = {
+  listen: DEFAULT_LISTEN,
+  scanIntervalSeconds: 10,
+  frequency: 19,
+  all: false,
+  push: undefined,
+  backend: 'auto',
+};
+
+export function defaultNodeName(): string {
+  const fromEnv = process.env.NODE_NAME;
+  return fromEnv !== undefined && fromEnv !== '' ? fromEnv : hostname();
+}
+
+export function resolveAgentOptions(given: Partial<AgentOptions>): AgentOptions {
+  const options: AgentOptions = { ...DEFAULT_AGENT_OPTIONS, node: defaultNodeName(), ...withoutUndefined(given) };
+  parseListenAddress(options.listen);
+  if (!(options.scanIntervalSeconds >= 0.1 && options.scanIntervalSeconds <= 3600)) {
+    throw new UsageError(`--scan-interval must be between 0.1 and 3600 seconds, not ${options.scanIntervalSeconds}`);
+  }
+  if (!(Number.isInteger(options.frequency) && options.frequency >= 1 && options.frequency <= 1000)) {
+    throw new UsageError(`--frequency must be a whole number from 1 to 1000, not ${options.frequency}`);
+  }
+  if (!AGENT_BACKENDS.includes(options.backend)) throw new UsageError(`--backend must be one of ${AGENT_BACKENDS.join(', ')}`);
+  if (options.node.trim() === '') throw new UsageError('--node must not be empty');
+  if (options.push !== undefined) {
+    let url: URL | undefined;
+    try {
+      url = new URL(options.push);
+    } catch {
+      url = undefined;
+    }
+    if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+      throw new UsageError(`--push must be an http(s) URL, not ${JSON.stringify(options.push)}`);
+    }
+  }
+  return options;
+}
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+/** `127.0.0.1:9464`, `[::1]:9464`, `0.0.0.0:9464`, `localhost:0`. */
+export function parseListenAddress(listen: string): ListenAddress {
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(listen);
+  const port = match === null ? NaN : Number(match[3]);
+  if (match === null || port > 65535) {
+    throw new UsageError(`--listen must be HOST:PORT (e.g. 127.0.0.1:9464 or [::1]:9464), not ${JSON.stringify(listen)}`);
+  }
+  return { host: match[1] ?? match[2]!, port };
+}
+
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, entry]) => entry !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,101 @@
+/**
+ * Reading /proc for the agent: the periodic scan (pid, ppid, comm, start time of every process), and
+ * argv/executable of the few processes worth tracking. Start times come in clock ticks since boot
+ * (CLOCK_BOOTTIME); the tracker works on CLOCK_MONOTONIC, bpftrace's `nsecs`, so they are converted with
+ * the offset between the two clocks measured once (it only grows while the host is suspended).
+ */
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { posix } from 'node:path';
+import type { ProcessDetails, ScannedProcess } from './instances.js';
+
+/** USER_HZ: the unit of /proc/PID/stat's times, 100 on every Linux ABI Node runs on. */
+const CLOCK_TICKS_PER_SECOND = 100;
+/** Field 22 of /proc/PID/stat, counted after the `)` that ends comm (fields 3 onwards). */
+const STARTTIME_FIELD_AFTER_COMM = 22 - 3;
+const PPID_FIELD_AFTER_COMM = 4 - 3;
+
+/** CLOCK_MONOTONIC now, seconds (Node's hrtime is that clock). */
+export function monotonicSeconds(): number {
+  return Number(process.hrtime.bigint()) / 1e9;
+}
+
+/** CLOCK_BOOTTIME minus CLOCK_MONOTONIC, seconds (0 on a host never suspended). */
+export function bootToMonotonicOffset(): number {
+  try {
+    const uptime = Number(readFileSync('/proc/uptime', 'latin1').split(' ')[0]);
+    const offset = uptime - monotonicSeconds();
+    // /proc/uptime has 10 ms resolution; below that the clocks are the same.
+    return Number.isFinite(offset) && offset > 0.02 ? offset : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** One process's stat line, or undefined when it is gone or unreadable. */
+export function readProcStat(pid: number, bootOffset: number): ScannedProcess | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return undefined;
+  }
+  // `1234 (comm with) spaces) S 1 …`: comm may hold anything, so find the last `)`.
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  if (open === -1 || close === -1) return undefined;
+  const fields = text.slice(close + 2).split(' ');
+  const ppid = Number(fields[PPID_FIELD_AFTER_COMM]);
+  const ticks = Number(fields[STARTTIME_FIELD_AFTER_COMM]);
+  if (!Number.isFinite(ppid) || !Number.isFinite(ticks)) return undefined;
+  return { pid, ppid, comm: Buffer.from(text.slice(open + 1, close), 'latin1').toString('utf8'), startTime: ticks / CLOCK_TICKS_PER_SECOND - bootOffset };
+}
+
+/** Every process (thread group) on the host. */
+export function listProcesses(bootOffset: number): ScannedProcess[] {
+  const listing: ScannedProcess[] = [];
+  let names: string[];
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return listing;
+  }
+  for (const name of names) {
+    const first = name.charCodeAt(0);
+    if (first < 0x30 || first > 0x39) continue;
+    const stat = readProcStat(Number(name), bootOffset);
+    if (stat !== undefined) listing.push(stat);
+  }
+  return listing;
+}
+
+/** argv (from /proc/PID/cmdline) and the executable (resolved like the kernel did), or undefined when gone. */
+export function readProcessDetails(pid: number): ProcessDetails | undefined {
+  let cmdline: Buffer;
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`);
+  } catch {
+    return undefined;
+  }
+  const argv = cmdline.length === 0 ? [] : cmdline.toString('utf8').replace(/\0$/, '').split('\0');
+  return { argv, executable: readExecutable(pid, argv[0]) };
+}
+
+/**
+ * The binary a process runs: /proc/PID/exe; failing that (a kernel thread, a process gone), argv[0]
+ * resolved against its working directory (IRIS starts `./irisdb` from its bin directory).
+ */
+export function readExecutable(pid: number, argv0: string | undefined): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/exe`).replace(/ \(deleted\)$/, '');
+  } catch {
+    // fall through
+  }
+  if (argv0 === undefined || argv0 === '') return undefined;
+  if (argv0.startsWith('/')) return argv0;
+  if (!argv0.includes('/')) return undefined;
+  try {
+    return posix.resolve(readlinkSync(`/proc/${pid}/cwd`), argv0);
+  } catch {
+    return undefined;
+  }
+}

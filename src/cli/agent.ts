@@ -1,0 +1,67 @@
+/**
+ * `irisflame agent`: the long-running node agent. Flags map onto AgentOptions (src/agent/options.ts);
+ * src/agent/agent.ts does the work. SIGTERM and SIGINT stop it, tracers included, within 2 s.
+ */
+import type { Argv, CommandModule, Options } from 'yargs';
+import { AGENT_BACKENDS, DEFAULT_AGENT_OPTIONS as D, type AgentOptions } from '../agent/options.js';
+
+const PROFILE = 'Profiles:';
+
+export const AGENT_YARGS_OPTIONS = {
+  listen: { type: 'string', default: D.listen, describe: 'HOST:PORT to serve /metrics, /healthz (and /debug/pprof/profile) on' },
+  node: { type: 'string', describe: 'the node label of every series (default $NODE_NAME, else the host name)' },
+  'scan-interval': { type: 'number', default: D.scanIntervalSeconds, describe: 'seconds between /proc scans that repair missed events' },
+  frequency: { alias: 'F', type: 'number', group: PROFILE, default: D.frequency, describe: 'profile samples per second per CPU' },
+  all: { type: 'boolean', group: PROFILE, default: D.all, describe: 'profile every process on the node, not only IRIS' },
+  push: { type: 'string', group: PROFILE, describe: 'also push profiles to this Grafana Pyroscope URL (/ingest)' },
+  backend: { type: 'string', group: PROFILE, choices: [...AGENT_BACKENDS], default: D.backend, describe: 'profile sampler' },
+} satisfies Record<string, Options>;
+
+export const agentCommand: CommandModule = {
+  command: 'agent [options]',
+  describe: 'node agent: IRIS instance status from kernel events for Prometheus (root)',
+  builder: (yargs: Argv) =>
+    yargs
+      .options(AGENT_YARGS_OPTIONS)
+      .example('$0', 'serve http://127.0.0.1:9464/metrics')
+      .example('$0 --listen 0.0.0.0:9464 --node $(hostname)', 'for a Prometheus on another host'),
+  handler: async (argv) => {
+    const { resolveAgentOptions } = await import('../agent/options.js');
+    const { startAgent, assertAgentCanRun } = await import('../agent/agent.js');
+    const options = resolveAgentOptions(agentOptionsFromArgv(argv as Record<string, unknown>));
+    assertAgentCanRun();
+    const log = (line: string): void => {
+      process.stderr.write(`irisflame agent: ${line}\n`);
+    };
+    const agent = await startAgent({ ...options, log });
+    log(`listening on ${agent.url} (node ${options.node})`);
+    await new Promise<void>((resolve) => {
+      const onSignal = (signal: NodeJS.Signals): void => {
+        log(`${signal}: stopping`);
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
+        // Whatever happens, gone within 2 s: tracers get ~1 s to exit, then the exit hook kills them.
+        setTimeout(() => process.exit(0), 1_500).unref();
+        void agent.stop().then(resolve, resolve);
+      };
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
+    });
+  },
+};
+
+export function agentOptionsFromArgv(argv: Record<string, unknown>): Partial<AgentOptions> {
+  return {
+    listen: last(argv.listen) as string,
+    node: last(argv.node) as string | undefined,
+    scanIntervalSeconds: last(argv['scan-interval']) as number,
+    frequency: last(argv.frequency) as number,
+    all: last(argv.all) as boolean,
+    push: last(argv.push) as string | undefined,
+    backend: last(argv.backend) as AgentOptions['backend'],
+  };
+}
+
+function last(value: unknown): unknown {
+  return Array.isArray(value) ? value[value.length - 1] : value;
+}
