@@ -8,17 +8,13 @@
  *
  * Requests do not start profiling: every request reads the one continuous sampler's ring of per-second
  * buckets, so any number can run at once. Parca and Alloy also ask for heap, block, mutex and goroutine
- * profiles by default; every other /debug/pprof/ path gets a quick 404.
+ * profiles by default; every other /debug/pprof/ path gets a quick 404 (from the agent's server).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pprofBytes } from '../export/pprof.js';
 import type { SampleRing } from './sample-ring.js';
+import type { AgentRoute } from './server.js';
 
-/** The agent's route extension point: `handle` gets every request whose path starts with `path`. */
-export interface AgentRoute {
-  path: string;
-  handle(req: IncomingMessage, res: ServerResponse, url: URL): void | Promise<void>;
-}
 
 /** What a profile is read from: the sampler's ring and its rate. ContinuousSampler is one. */
 export interface ProfileSource {
@@ -26,7 +22,6 @@ export interface ProfileSource {
   readonly options: { readonly frequency: number };
 }
 
-export const PPROF_PREFIX = '/debug/pprof/';
 export const CPU_PROFILE_PATH = '/debug/pprof/profile';
 export const DEFAULT_PROFILE_SECONDS = 30;
 export const MAX_PROFILE_SECONDS = 300;
@@ -34,10 +29,13 @@ export const MAX_PROFILE_SECONDS = 300;
 const LAST_INTERVAL_GRACE_MS = 2_500;
 const WHOLE_NUMBER = /^\d{1,6}$/;
 
-/** The route for everything under /debug/pprof/. */
+/**
+ * The route, for the agent's server (which matches paths exactly and answers 404 and 405 itself); any other
+ * path reaching it, from a server that matches by prefix, gets Go's 404.
+ */
 export function pprofRoute(source: ProfileSource, now: () => number = Date.now): AgentRoute {
   return {
-    path: PPROF_PREFIX,
+    path: CPU_PROFILE_PATH,
     handle: (req, res, url) => {
       if (url.pathname !== CPU_PROFILE_PATH) {
         return plainError(res, 404, `${url.pathname}: not served; irisflame serves CPU profiles at ${CPU_PROFILE_PATH}`);

@@ -46,6 +46,10 @@ export interface SamplerOptions {
   backend: SamplerBackend;
   /** The agent's process lookup (instance, routine); /proc is read when absent. */
   describe?: DescribeProcess;
+  /** Sampling runs (again, when `restarted`): for the agent's health metrics and log. */
+  onUp?: (restarted: boolean) => void;
+  /** Sampling stopped or could not start, and why; it is retried. */
+  onDown?: (reason: string) => void;
 }
 
 export const DEFAULT_SAMPLER_OPTIONS: Readonly<SamplerOptions> = Object.freeze({
@@ -76,6 +80,7 @@ export class ContinuousSampler {
   private lastIntervalEnd: number | undefined;
   private readonly processes: ProcessInfoCache;
   private restartTimer: NodeJS.Timeout | undefined;
+  private nextBackoffMs = FIRST_BACKOFF_MS;
 
   constructor(options: Partial<SamplerOptions> = {}) {
     const defined = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
@@ -89,10 +94,18 @@ export class ContinuousSampler {
 
   /** Start sampling; throws RecordError when no backend can run (the reason is its message). */
   async start(): Promise<void> {
-    this.backend = chooseBackend(this.options.backend);
-    const started = await this.startSource();
-    if (typeof started === 'string') throw new RecordError('RECORD', started, { hint: 'run the agent as root with bpftrace or perf installed' });
-    this.watch(started, Date.now(), FIRST_BACKOFF_MS);
+    const reason = await this.launch(false);
+    if (reason !== undefined) throw new RecordError('RECORD', reason, { hint: 'run as root with bpftrace or perf installed' });
+  }
+
+  /**
+   * Start sampling, or, when it cannot start now, say why and keep trying with backoff: for the agent,
+   * which serves metrics whether or not profiles can be taken.
+   */
+  async startInBackground(): Promise<string | undefined> {
+    const reason = await this.launch(false);
+    if (reason !== undefined) this.retry(FIRST_BACKOFF_MS);
+    return reason;
   }
 
   /** The sampling process's pid while it runs (for tests and the agent's log). */
@@ -106,45 +119,49 @@ export class ContinuousSampler {
     await this.source?.stop();
   }
 
-  private async startSource(): Promise<IntervalSource | string> {
+  /** Start the sampling process once; the reason when it cannot. Watches it and restarts it if it dies. */
+  private async launch(restart: boolean): Promise<string | undefined> {
+    this.backend ??= chooseBackend(this.options.backend);
     const commNames = this.options.all ? undefined : [...IRIS_PROCESS_NAMES];
     const onInterval = (samples: IntervalSample[], endMs: number): void => this.onInterval(samples, endMs);
     const started =
       this.backend === 'perf'
         ? await startPerfIntervals({ frequency: this.options.frequency, commNames, onInterval })
         : await startBpftraceIntervals({ frequency: this.options.frequency, commNames, onInterval });
-    if (started.unavailable !== undefined) return started.unavailable;
-    this.source = started.running;
+    if (started.unavailable !== undefined) {
+      this.lastError = started.unavailable;
+      this.options.onDown?.(started.unavailable);
+      return started.unavailable;
+    }
+    const source = started.running;
+    if (this.stopping) {
+      await source.stop();
+      return undefined;
+    }
+    this.source = source;
     this.lastIntervalEnd = Date.now();
-    return started.running;
-  }
-
-  /** Restart the source when it dies (not when stopped), with doubling pauses while it keeps failing. */
-  private watch(source: IntervalSource, startedAt: number, backoffMs: number): void {
+    this.lastError = undefined;
+    this.options.onUp?.(restart);
+    const startedAt = Date.now();
     void source.exited.then(() => {
       if (this.stopping) return;
-      const pause = Date.now() - startedAt > HEALTHY_RUN_MS ? FIRST_BACKOFF_MS : backoffMs;
-      const retry = (delay: number): void => {
-        this.restartTimer = setTimeout(async () => {
-          if (this.stopping) return;
-          this.restarts++;
-          const started = await this.startSource();
-          if (this.stopping) {
-            if (typeof started !== 'string') await started.stop();
-            return;
-          }
-          if (typeof started === 'string') {
-            this.lastError = started;
-            retry(Math.min(delay * 2, MAX_BACKOFF_MS));
-          } else {
-            this.lastError = undefined;
-            this.watch(started, Date.now(), Math.min(delay * 2, MAX_BACKOFF_MS));
-          }
-        }, delay);
-        this.restartTimer.unref();
-      };
-      retry(pause);
+      this.source = undefined;
+      this.options.onDown?.(`the sampler (${this.backend}) exited`);
+      this.retry(Date.now() - startedAt > HEALTHY_RUN_MS ? FIRST_BACKOFF_MS : this.nextBackoffMs);
     });
+    return undefined;
+  }
+
+  /** Try again after `delayMs`, doubling the pause (up to 30 s) while attempts keep failing. */
+  private retry(delayMs: number): void {
+    this.nextBackoffMs = Math.min(delayMs * 2, MAX_BACKOFF_MS);
+    this.restartTimer = setTimeout(async () => {
+      if (this.stopping) return;
+      this.restarts++;
+      const reason = await this.launch(true);
+      if (reason !== undefined && !this.stopping) this.retry(this.nextBackoffMs);
+    }, delayMs);
+    this.restartTimer.unref();
   }
 
   private onInterval(samples: IntervalSample[], endMs: number): void {
