@@ -1,45 +1,12 @@
 /**
- * What the agent tests share: a loopback HTTP server that hands requests to routes by path prefix (the
- * shape of the agent's own server and its AgentRoute extension point), and simulated IRIS jobs that burn CPU
- * under their routine's argv (`irisdb -s… -cj -p13 START^MONITOR`), as real IRIS jobs are laid out.
+ * What the profile tests share: simulated IRIS jobs that burn CPU under their routine's argv
+ * (`irisdb -s… -cj -p13 START^MONITOR`, as real IRIS jobs are laid out), a loopback stand-in for
+ * Pyroscope's /ingest, and polling without fixed sleeps.
  */
 import { execa, type ResultPromise } from 'execa';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { AgentRoute } from '../../src/agent/pprof-route.js';
-
-export interface RouteServer {
-  server: Server;
-  base: string;
-  close(): Promise<void>;
-}
-
-export async function serveRoutes(routes: AgentRoute[]): Promise<RouteServer> {
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const route = routes.find((candidate) => url.pathname.startsWith(candidate.path));
-    if (route === undefined) {
-      res.writeHead(404).end('not found\n');
-      return;
-    }
-    void Promise.resolve(route.handle(req, res, url)).catch((error: unknown) => {
-      if (!res.headersSent) res.writeHead(500);
-      res.end(String(error));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    server,
-    base: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
 
 /** A simulated IRIS job running `routine` for `ms` (simulated IRIS: examples/simulated-iris). */
 export function startIrisJob(installDir: string, routine: string, ms: number): ResultPromise {
