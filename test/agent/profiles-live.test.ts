@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { ContinuousSampler } from '../../src/agent/sampler.js';
 import { pprofRoute } from '../../src/agent/pprof-route.js';
 import { reportSkip } from '../support/references.js';
-import { bpftraceReason, installSimulatedIris } from '../record/support.js';
+import { bpftraceReason, installSimulatedIris, perfReason } from '../record/support.js';
 import { decodeProfile, goPprof, goPprofReason, labelCounts, parcaProblems, stacksOf } from '../support/pprof.js';
 import { eventually, startIrisJob, startReceiver } from './profile-support.js';
 import { startAgentServer, type RunningServer } from '../../src/agent/server.js';
@@ -159,6 +159,19 @@ describe.skipIf(skip)('continuous profiles of a simulated IRIS', () => {
       expect([...comms].some((comm) => !/^iris/.test(comm))).toBe(true);
     } finally {
       await all.stop();
+    }
+  });
+
+  test.skipIf(reportSkip('perf fallback', perfReason()))('the perf fallback fills the same ring: IRIS jobs with their routines, named frames', async () => {
+    const perf = new ContinuousSampler({ frequency: 49, backend: 'perf', irisDir: installDir });
+    await perf.start();
+    try {
+      await eventually(() => perf.ring.window(0, Date.now()).samples.some((sample) => sample.routine === 'START^MONITOR'), 60_000, 'a START^MONITOR sample from perf');
+      const samples = perf.ring.window(0, Date.now()).samples;
+      expect(samples.every((sample) => /^iris|^requirements_ch/.test(sample.comm))).toBe(true);
+      expect(samples.flatMap((sample) => sample.frames)).toContain('HashBlock');
+    } finally {
+      await perf.stop();
     }
   });
 
