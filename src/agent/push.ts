@@ -154,6 +154,7 @@ export class ProfilePusher {
     push.attempts++;
     const outcome = await this.post(push);
     this.sending = false;
+    if (this.stopped) return; // aborted by stop(): neither a delivery nor a failure
     if (outcome === 'ok') this.counters.ok++;
     else {
       this.counters.failed++;

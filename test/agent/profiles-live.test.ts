@@ -84,8 +84,9 @@ describe.skipIf(skip)('continuous profiles of a simulated IRIS', () => {
     // User frames named from the binary's symbols; the binary is the profile's main mapping.
     const frames = stacksOf(profile).flatMap((stack) => stack.frames);
     expect(frames).toEqual(expect.arrayContaining(['HashBlock']));
+    // (Other simulated IRIS installs on this machine may be busier: ours need not be mapping[0].)
     const strings = profile.stringTable.strings;
-    expect(strings[Number(profile.mapping[0]!.filename)]).toBe(join(installDir, 'bin', 'irisdb'));
+    expect(profile.mapping.map((mapping) => strings[Number(mapping.filename)])).toContain(join(installDir, 'bin', 'irisdb'));
     for (const flag of ['-top', '-raw', '-tags']) {
       const result = await goPprof([flag, file]);
       expect(result.exitCode, `${flag}: ${result.stderr}`).toBe(0);
