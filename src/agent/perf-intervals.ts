@@ -29,7 +29,13 @@ export async function startPerfIntervals(options: IntervalSourceOptions): Promis
   if (perf === undefined) return { unavailable: 'neither bpftrace nor perf is installed' };
   const names = options.commNames === undefined ? undefined : new Set(options.commNames.map((name) => name.slice(0, COMM_BYTES)));
   const spawnOptions = { detached: true, parentDeathSignal: 'SIGKILL' as const };
-  const record = spawnTracked(perf, ['record', '-F', String(options.frequency), '-a', '-g', '--no-buffering', '-q', '-o', '-'], spawnOptions);
+  // --no-bpf-event: perf script 6.1 reading a pipe dies on the KSYMBOL records BPF programs loading elsewhere
+  // on the node produce ("failed to process type: 17", seen here after 33 and 98 s); they name no samples of ours.
+  const record = spawnTracked(
+    perf,
+    ['record', '-F', String(options.frequency), '-a', '-g', '--no-buffering', '--no-bpf-event', '-q', '-o', '-'],
+    spawnOptions,
+  );
   const script = spawnTracked(perf, ['script', '-i', '-', '-F', '+pid'], { ...spawnOptions, stdin: 'pipe' });
   (record.stdout as NodeJS.ReadableStream).pipe(script.stdin as NodeJS.WritableStream);
   (script.stdin as NodeJS.WritableStream).on('error', () => undefined); // perf script gone first: record's exit says why
