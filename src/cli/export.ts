@@ -19,6 +19,7 @@ interface ExportArgs {
   format: string;
   'input-format'?: string;
   frequency: number;
+  gzip: boolean;
   verbose?: boolean;
   [flag: string]: unknown;
 }
@@ -50,6 +51,7 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
         describe: 'sampling rate in Hz, for inputs without periods (bpftrace, folded counts)',
       })
       .options(collapseFlags)
+      .option('gzip', { type: 'boolean', default: true, describe: 'gzip the profile, as pprof files usually are (--no-gzip: plain protobuf)' })
       .option('output', { alias: 'o', type: 'string', describe: 'write to this file (all or nothing); stdout when absent' })
       .example('$0 --format pprof capture.perf.gz -o cpu.pb.gz', 'then: go tool pprof -top cpu.pb.gz')
       .example('$0 --iris restart.lifecycle.txt.gz -o restart.pb.gz', 'IRIS jobs labelled by routine (go tool pprof -tags)') as never,
@@ -67,7 +69,7 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
     if (argv['input-format'] !== undefined) collapse.format = parseFormatChoice(argv['input-format']);
     const produce = (): Promise<ExportedProfile> => exportInput(inputPath(argv.file), { frequency: argv.frequency, collapse });
     const write = async (exported: ExportedProfile, out: NodeJS.WritableStream): Promise<void> => {
-      const bytes = pprofBytes(exported);
+      const bytes = pprofBytes(exported, { gzip: argv.gzip });
       await new Promise<void>((resolve, reject) => out.write(bytes, (error) => (error ? reject(error) : resolve())));
     };
     const exported = argv.output === undefined ? await produce() : await writeFileAtomically(argv.output, produce, write);

@@ -108,14 +108,18 @@ export function buildPprofProfile(input: PprofProfileInput): Profile {
   });
 }
 
-/** The profile's protobuf bytes, gzipped as `go tool pprof` and profile.proto expect on disk and over HTTP. */
-export function encodePprof(profile: Profile): Buffer {
-  return gzipSync(profile.encode());
+/**
+ * The profile's protobuf bytes, gzipped as profile.proto asks on disk and Go serves over HTTP (`gzip: false`
+ * for readers that do not gunzip; go tool pprof, Parca and Pyroscope take both).
+ */
+export function encodePprof(profile: Profile, options: { gzip?: boolean } = {}): Buffer {
+  const bytes = profile.encode();
+  return options.gzip === false ? Buffer.from(bytes) : gzipSync(bytes);
 }
 
 /** Profile from samples, encoded: the one call most users need. */
-export function pprofBytes(input: PprofProfileInput): Buffer {
-  return encodePprof(buildPprofProfile(input));
+export function pprofBytes(input: PprofProfileInput, options: { gzip?: boolean } = {}): Buffer {
+  return encodePprof(buildPprofProfile(input), options);
 }
 
 /**

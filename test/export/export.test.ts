@@ -106,6 +106,14 @@ describe('irisflame export --format pprof', () => {
     expect(kernelFunctions).toContain('entry_SYSCALL_64_after_hwframe');
   });
 
+  test('--no-gzip writes the plain protobuf, the same profile', async () => {
+    const plain = readFileSync(await exportFixture('collapse/perf/system-wide.txt', ['--no-gzip']));
+    const gzipped = readFileSync(await exportFixture('collapse/perf/system-wide.txt'));
+    expect([...plain.subarray(0, 2)]).not.toEqual([0x1f, 0x8b]);
+    expect(decodeProfile(plain).sample.length).toBe(decodeProfile(gzipped).sample.length);
+    expect(valueTotal(decodeProfile(plain), 1)).toBe(valueTotal(decodeProfile(gzipped), 1));
+  });
+
   test('a bad output format is one line and exit 2; unreadable input leaves no file behind', async () => {
     const bad = await runCli(['export', '--format', 'svg', fixture('collapse/perf/system-wide.txt'), '-o', join(out, 'x.pb.gz')]);
     expect(bad.exitCode).toBe(2);
