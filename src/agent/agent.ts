@@ -119,6 +119,7 @@ export async function startAgent(options: AgentStartOptions): Promise<RunningAge
       if (event.kind === 'exec') {
         health.execEvents++;
         tracker.exec(enrich(event.exec, tracker, bootOffset));
+        profiling.sampler.noteExec(event.exec.pid, event.exec.comm);
       } else {
         health.exitEvents++;
         tracker.exit(event.exit);

@@ -4,7 +4,8 @@
  * stacks of that second cross to user space; the lines between two markers are one interval. Parsing is
  * the bpftrace collapser's (src/collapse/bpftrace.ts); user frames are named here, within a second of being
  * sampled, while their processes still run (bpftrace 0.17 names them only for live processes anyway, and
- * without a per-binary cache: see src/record/user-symbols.ts).
+ * without a per-binary cache: see src/record/user-symbols.ts). A process that lives less than that is named
+ * too when the agent reports its exec (`noteExec`): its maps are read right after it starts.
  */
 import { createBpftraceCollapser } from '../collapse/bpftrace.js';
 import type { PerfSample } from '../collapse/perf-options.js';
@@ -21,6 +22,9 @@ const MAP = '@s';
  * expect (a full map drops samples, never grows). Preallocated by bpftrace: ~8 MB of kernel memory.
  */
 export const INTERVAL_MAP_KEYS = 8192;
+/** How long after an exec event a process's maps are read (ld.so maps libc and friends within ms). */
+const EXEC_SNAPSHOT_DELAY_MS = 20;
+const MAX_EXEC_SNAPSHOTS_PER_SECOND = 200;
 /** Symbol tables and process maps are read afresh this often, so their caches stay bounded. */
 const SYMBOLIZER_LIFETIME_MS = 60_000;
 
@@ -52,6 +56,8 @@ export interface IntervalSource {
   /** Settles when it exits, for whatever reason. */
   readonly exited: Promise<unknown>;
   readonly pid: number | undefined;
+  /** A process just exec'd: read its maps now, before it can exit unnamed (bpftrace; perf names its own). */
+  noteExec?(pid: number): void;
 }
 
 export type IntervalSourceStart = { running: IntervalSource; unavailable?: undefined } | { running?: undefined; unavailable: string };
@@ -94,10 +100,30 @@ export async function startBpftraceIntervals(options: IntervalSourceOptions): Pr
     entryLines = [];
   };
 
-  return startBpftraceProgram(intervalProgram(options.frequency, options.commNames), {
+  const started = await startBpftraceProgram(intervalProgram(options.frequency, options.commNames), {
     label: 'the continuous sampler',
     // Addresses are named here (user-symbols.ts says why); the map holds one second.
     env: { BPFTRACE_NO_USER_SYMBOLS: '1', BPFTRACE_MAP_KEYS_MAX: String(INTERVAL_MAP_KEYS) },
     onLine,
   });
+  if (started.running === undefined) return started;
+  const running = started.running;
+  let snapshotsThisSecond = 0;
+  let second = 0;
+  return {
+    running: {
+      pid: running.pid,
+      exited: running.exited,
+      stop: () => running.stop(),
+      kill: () => running.kill(),
+      noteExec(pid: number) {
+        // An exec storm must not turn into a /proc storm: at most this many early reads a second.
+        const now = Math.floor(Date.now() / 1000);
+        if (now !== second) [second, snapshotsThisSecond] = [now, 0];
+        if (++snapshotsThisSecond > MAX_EXEC_SNAPSHOTS_PER_SECOND) return;
+        // A moment after the exec event: the dynamic loader has mapped the libraries by then.
+        setTimeout(() => symbolizer.refreshProcess(pid), EXEC_SNAPSHOT_DELAY_MS).unref();
+      },
+    },
+  };
 }

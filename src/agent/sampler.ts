@@ -108,6 +108,16 @@ export class ContinuousSampler {
     return reason;
   }
 
+  /**
+   * The agent saw `pid` exec as `comm`: if it is a process this sampler samples, let the sampler read its
+   * maps now, so its frames are named even if it exits within the second (IRIS starts and stops are
+   * full of such processes).
+   */
+  noteExec(pid: number, comm: string): void {
+    if (!this.options.all && !IRIS_PROCESS_NAMES.has(comm)) return;
+    this.source?.noteExec?.(pid);
+  }
+
   /** The sampling process's pid while it runs (for tests and the agent's log). */
   get processId(): number | undefined {
     return this.source?.pid;

@@ -5,7 +5,7 @@
  * bpftrace (root) or gcc cannot run, saying why.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { ResultPromise } from 'execa';
+import { execa, type ResultPromise } from 'execa';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -141,6 +141,28 @@ describe.skipIf(skip)('continuous profiles of a simulated IRIS', () => {
     expect(tags.exitCode, tags.stderr).toBe(0);
     expect(tags.stdout).toMatch(/ comm: Total[\s\S]*irisdb/);
     expect(pusher.counters.failed).toBe(0);
+  });
+
+  test('a job that exits within the second is still named, once the agent reports its exec', async () => {
+    const fast = new ContinuousSampler({ frequency: 99, backend: 'bpftrace', irisDir: installDir });
+    await fast.start();
+    try {
+      // A 150 ms job: its samples are read after it has exited. Tried again if the loaded machine gave it no CPU.
+      let samples: ReturnType<typeof fast.ring.window>['samples'] = [];
+      for (let attempt = 0; attempt < 10 && samples.length === 0; attempt++) {
+        // execa returns once the child has exec'd (libuv waits for it), as the agent's exec event does.
+        const job = execa(join(installDir, 'bin', 'irisdb'), [`-s${join(installDir, 'mgr')}/`, '-cj', '-p13', '^RECEIVE'], { env: { IRISSIM_MS: '150' }, reject: false });
+        fast.noteExec(job.pid!, 'irisdb');
+        await job;
+        const exitedAt = Date.now();
+        await eventually(() => (fast.ring.latestEndMs ?? 0) > exitedAt + 1000, 30_000, 'the intervals after the job');
+        samples = fast.ring.window(0, Date.now()).samples.filter((sample) => sample.pid === job.pid);
+      }
+      expect(samples.length).toBeGreaterThan(0);
+      for (const sample of samples) expect(sample.frames).toContain('ReceiveListen');
+    } finally {
+      await fast.stop();
+    }
   });
 
   test('a killed bpftrace is restarted, counted, and sampling resumes', async () => {
