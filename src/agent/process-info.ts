@@ -8,17 +8,8 @@
 import { readFileSync, readlinkSync } from 'node:fs';
 import { labelProcess } from '../iris/lifecycle.js';
 import { DEFAULT_IRIS_DIR } from '../iris/processes.js';
+import type { DescribeProcess } from './agent.js';
 
-export interface ProcessDescription {
-  comm: string;
-  /** IRIS instance name (`IRIS`), when the process belongs to one. */
-  instance?: string;
-  /** IRIS entry routine (`START^MONITOR`), when the process runs one. */
-  routine?: string;
-}
-
-/** The agent's lookup (its instance tracker); undefined for a pid it does not know. */
-export type DescribeProcess = (pid: number) => ProcessDescription | undefined;
 
 export interface ProcessInfo {
   instance?: string;

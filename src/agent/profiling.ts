@@ -7,7 +7,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { AgentHealth } from './metrics.js';
 import type { AgentBackend } from './options.js';
 import { pprofRoute } from './pprof-route.js';
-import type { DescribeProcess } from './process-info.js';
+import type { DescribeProcess } from './agent.js';
 import { ProfilePusher } from './push.js';
 import { ContinuousSampler } from './sampler.js';
 import type { AgentRoute } from './server.js';

@@ -12,7 +12,8 @@ import { DEFAULT_IRIS_DIR, IRIS_PROCESS_NAMES } from '../iris/processes.js';
 import { findExecutable } from '../tools/executables.js';
 import { startBpftraceIntervals, type IntervalSample, type IntervalSource } from './bpftrace-intervals.js';
 import { startPerfIntervals } from './perf-intervals.js';
-import { ProcessInfoCache, type DescribeProcess } from './process-info.js';
+import type { DescribeProcess } from './agent.js';
+import { ProcessInfoCache } from './process-info.js';
 import { SampleRing } from './sample-ring.js';
 
 export type SamplerBackend = 'auto' | 'bpftrace' | 'perf';
