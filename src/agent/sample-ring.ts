@@ -43,8 +43,9 @@ export class SampleRing {
   }
 
   /**
-   * The samples of the intervals that lie in [fromMs, toMs] (by their midpoint: a 1 s interval straddling
-   * the edge counts once, on the side that holds most of it), merged per stack and process.
+   * The samples of the intervals that lie in [fromMs, toMs) (by their midpoint: a 1 s interval straddling
+   * the edge counts once, on the side that holds most of it; half-open, so back-to-back windows, as the
+   * pusher asks for, never count one twice), merged per stack and process.
    */
   window(fromMs: number, toMs: number): SampleWindow {
     const merged = new Map<string, ProfileSample>();
@@ -53,7 +54,7 @@ export class SampleRing {
     let buckets = 0;
     for (const bucket of this.buckets) {
       const middle = (bucket.startMs + bucket.endMs) / 2;
-      if (middle < fromMs || middle > toMs) continue;
+      if (middle < fromMs || middle >= toMs) continue;
       buckets++;
       startMs = Math.min(startMs, bucket.startMs);
       endMs = Math.max(endMs, bucket.endMs);

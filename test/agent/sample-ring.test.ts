@@ -22,6 +22,12 @@ describe('SampleRing', () => {
     expect(ring.window(1000, 2000).samples.map((s) => s.count)).toEqual([2, 5]);
   });
 
+  test('counts a bucket in only one of two back-to-back windows', () => {
+    const ring = new SampleRing(10);
+    ring.add({ startMs: 500, endMs: 1500, samples: [sample(3)] });
+    expect(ring.window(0, 1000).buckets + ring.window(1000, 2000).buckets).toBe(1);
+  });
+
   test('keeps only the newest `capacity` buckets', () => {
     const ring = new SampleRing(3);
     for (let i = 0; i < 10; i++) ring.add({ startMs: i * 1000, endMs: (i + 1) * 1000, samples: [sample(1)] });
