@@ -14,6 +14,7 @@ import { parseListenAddress, type AgentOptions } from './options.js';
 import { startAgentServer, type AgentRoute } from './server.js';
 import { startProfiling, type RunningProfiling } from './profiling.js';
 import type { Registry } from 'prom-client';
+import type { SnoopedExec } from '../kernel/exec-events.js';
 
 /** What other parts of the agent (the profiler) learn about a process, to label its samples. */
 export interface ProcessDescription {
@@ -166,13 +167,18 @@ export async function startAgent(options: AgentStartOptions): Promise<RunningAge
   };
 }
 
-/** The kernel's start time and the binary's path, read while the process is (usually) still alive. */
-function enrich(exec: { time: number; pid: number; ppid: number; comm: string; argv: string[] }, tracker: InstanceTracker, bootOffset: number): ProcessExec {
+/**
+ * The kernel's start time and the binary's path, read while the process is (usually) still alive; and its
+ * whole argv when the snooper's copy was cut (bpftrace 0.17 copies at most 200 bytes: a control process
+ * under a long data dir loses its `-C<cpf>*NAME`).
+ */
+function enrich(exec: SnoopedExec, tracker: InstanceTracker, bootOffset: number): ProcessExec {
   if (!tracker.wouldTrack(exec)) return exec;
   const stat = readProcStat(exec.pid, bootOffset);
   // A stat that began after the exec belongs to a later process with the same pid.
-  const alive = stat !== undefined && stat.startTime <= exec.time + 0.05;
-  return { ...exec, startTime: alive ? stat.startTime : undefined, executable: alive ? readExecutable(exec.pid, exec.argv[0]) : undefined };
+  if (stat === undefined || stat.startTime > exec.time + 0.05) return exec;
+  const argv = exec.truncated ? (readProcessDetails(exec.pid)?.argv ?? exec.argv) : exec.argv;
+  return { ...exec, argv, startTime: stat.startTime, executable: readExecutable(exec.pid, argv[0]) };
 }
 
 function packageVersion(): string {

@@ -145,12 +145,27 @@ export class InstanceTracker {
     }
     // Parents before children, so descendants of newly found IRIS processes are recognised.
     const missing = listing.filter((entry) => !this.processes.has(entry.pid)).sort((a, b) => a.startTime - b.startTime);
+    const ignored = new Map<number, string>();
     for (const entry of missing) {
+      // A process judged not IRIS's last time, still with the same start time and comm, is skipped
+      // without reading its argv again (an exec changes the comm).
+      const identity = `${entry.startTime}\t${entry.comm}`;
+      if (this.ignoredByScan.get(entry.pid) === identity && !this.processes.has(entry.ppid)) {
+        ignored.set(entry.pid, identity);
+        continue;
+      }
       const found = isIrisProgram(entry.comm, []) || this.processes.has(entry.ppid) || this.anyInstallDir() ? details(entry.pid) : undefined;
-      if (found === undefined || !this.wouldTrack({ ...entry, argv: found.argv, executable: found.executable })) continue;
+      if (found === undefined || !this.wouldTrack({ ...entry, argv: found.argv, executable: found.executable })) {
+        ignored.set(entry.pid, identity);
+        continue;
+      }
       this.exec({ time: entry.startTime, pid: entry.pid, ppid: entry.ppid, comm: entry.comm, argv: found.argv, startTime: entry.startTime, executable: found.executable });
     }
+    this.ignoredByScan = ignored;
   }
+
+  /** Untracked processes of the last scan (pid → start time and comm), bounded by the processes alive. */
+  private ignoredByScan = new Map<number, string>();
 
   private anyInstallDir(): boolean {
     for (const state of this.instances.values()) if (state.installDir !== undefined) return true;

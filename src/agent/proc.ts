@@ -4,7 +4,7 @@
  * (CLOCK_BOOTTIME); the tracker works on CLOCK_MONOTONIC, bpftrace's `nsecs`, so they are converted with
  * the offset between the two clocks measured once (it only grows while the host is suspended).
  */
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
 import { posix } from 'node:path';
 import type { ProcessDetails, ScannedProcess } from './instances.js';
 
@@ -31,23 +31,40 @@ export function bootToMonotonicOffset(): number {
   }
 }
 
+/** One buffer for every stat read: a scan reads hundreds of them and keeps none. */
+const statBuffer = Buffer.alloc(4096);
+const CLOSE_PAREN = 0x29;
+const SPACE = 0x20;
+
 /** One process's stat line, or undefined when it is gone or unreadable. */
 export function readProcStat(pid: number, bootOffset: number): ScannedProcess | undefined {
-  let text: string;
+  let length: number;
+  let fd: number | undefined;
   try {
-    text = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    fd = openSync(`/proc/${pid}/stat`, 'r');
+    length = readSync(fd, statBuffer, 0, statBuffer.length, 0);
   } catch {
     return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
   // `1234 (comm with) spaces) S 1 …`: comm may hold anything, so find the last `)`.
-  const open = text.indexOf('(');
-  const close = text.lastIndexOf(')');
-  if (open === -1 || close === -1) return undefined;
-  const fields = text.slice(close + 2).split(' ');
-  const ppid = Number(fields[PPID_FIELD_AFTER_COMM]);
-  const ticks = Number(fields[STARTTIME_FIELD_AFTER_COMM]);
+  const open = statBuffer.indexOf('(');
+  const close = statBuffer.lastIndexOf(CLOSE_PAREN, length - 1);
+  if (open === -1 || close === -1 || close < open) return undefined;
+  let ppid = NaN;
+  let ticks = NaN;
+  let field = 0;
+  let start = close + 2;
+  for (let index = start; index <= length && field <= STARTTIME_FIELD_AFTER_COMM; index++) {
+    if (index < length && statBuffer[index] !== SPACE) continue;
+    if (field === PPID_FIELD_AFTER_COMM) ppid = Number(statBuffer.toString('latin1', start, index));
+    if (field === STARTTIME_FIELD_AFTER_COMM) ticks = Number(statBuffer.toString('latin1', start, index));
+    field++;
+    start = index + 1;
+  }
   if (!Number.isFinite(ppid) || !Number.isFinite(ticks)) return undefined;
-  return { pid, ppid, comm: Buffer.from(text.slice(open + 1, close), 'latin1').toString('utf8'), startTime: ticks / CLOCK_TICKS_PER_SECOND - bootOffset };
+  return { pid, ppid, comm: statBuffer.toString('utf8', open + 1, close), startTime: ticks / CLOCK_TICKS_PER_SECOND - bootOffset };
 }
 
 /** Every process (thread group) on the host. */
