@@ -118,10 +118,19 @@ export async function exportInput(path: string | undefined, options: Partial<Exp
     const period = commonDivisor(weights);
     const asNanos = period >= MIN_FOLDED_PERIOD_NS;
     if (run.before !== undefined) notes.push('two-column (differential) input: exported the second column only');
+    let rounded = 0;
     for (const [stack, weight] of run.stacks) {
       const [comm, ...frames] = stack.split(';');
-      samples.push(asNanos ? { comm: comm!, frames, count: weight / period, nanoseconds: weight } : { comm: comm!, frames, count: weight });
+      if (asNanos) {
+        samples.push({ comm: comm!, frames, count: weight / period, nanoseconds: weight });
+        continue;
+      }
+      // pprof values are integers: a fractional weight keeps its CPU time, its count is rounded.
+      const count = Math.round(weight);
+      if (count !== weight) rounded++;
+      samples.push({ comm: comm!, frames, count, nanoseconds: Math.round((weight * 1e9) / frequency) });
     }
+    if (rounded > 0) notes.push(`${rounded} fractional weight(s) rounded to whole sample counts (CPU time kept exact)`);
     notes.push(
       asNanos
         ? `folded weights read as nanoseconds (all multiples of ${period}, taken as the period); no time in the input, so the profile ends at ${timeSource(path)} with duration 0`

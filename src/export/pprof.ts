@@ -72,12 +72,12 @@ export function buildPprofProfile(input: PprofProfileInput): Profile {
     routine: strings.dedup(LABEL_ROUTINE),
   };
   for (const sample of samples) {
-    if (!(sample.count > 0)) continue;
+    const nanoseconds = Math.round(sample.nanoseconds ?? sample.count * period);
+    if (!(sample.count > 0) && !(nanoseconds > 0)) continue;
     const frames = sample.frames.length > 0 ? sample.frames : [sample.comm];
     const locationIds: number[] = [];
     // pprof lists a sample's locations leaf first.
     for (let i = frames.length - 1; i >= 0; i--) locationIds.push(tables.locationId(frames[i]!, sample.binary));
-    const nanoseconds = sample.nanoseconds ?? sample.count * period;
     const key = `${locationIds.join(',')}|${sample.comm}|${sample.pid ?? ''}|${sample.irisInstance ?? ''}|${sample.routine ?? ''}`;
     const existing = bySample.get(key);
     if (existing !== undefined) {

@@ -21,7 +21,7 @@ const inDir = (dir: string, pattern: RegExp): string[] =>
 
 const PERF = ['system-wide.txt', 'two-events-cpu-task-clock.txt', 'dwarf-perl.txt', 'fields-pid-tid.txt', 'no-callchain.txt'].map((name) => join('collapse/perf', name));
 const BPFTRACE = inDir('collapse/bpftrace', /\.txt$/);
-const FOLDED = inDir('collapse/folded', /^(bcc-profile-delimited|bpftrace-addrs-1|perf-perl-gzip|perf-pid-kernel|perf-sh-sort-perl)\.folded(\.gz)?$/);
+const FOLDED = inDir('collapse/folded', /^(bcc-profile-delimited|bpftrace-addrs-1|decimals|perf-perl-gzip|perf-pid-kernel|perf-sh-sort-perl)\.folded(\.gz)?$/);
 const LIFECYCLE = inDir('timeline/perf', /\.txt\.gz$/);
 const ALL = [...PERF, ...BPFTRACE, ...FOLDED, ...LIFECYCLE];
 /** One input of each kind for the slower whole-output checks. */
@@ -104,6 +104,13 @@ describe('irisflame export --format pprof', () => {
       .filter((location) => Number(location.mappingId) === Number(kernel!.id))
       .map((location) => strings[Number(profile.function[Number(location.line[0]!.functionId) - 1]!.name)]);
     expect(kernelFunctions).toContain('entry_SYSCALL_64_after_hwframe');
+  });
+
+  test('fractional folded weights keep their CPU time; counts are rounded to whole samples', async () => {
+    const profile = decodeProfile(readFileSync(await exportFixture('collapse/folded/decimals.folded')));
+    const total = [...(await collapseInput(fixture('collapse/folded/decimals.folded'))).stacks.values()].reduce((a, b) => a + b, 0);
+    expect(Math.abs(valueTotal(profile, 1) - total * (1e9 / 99))).toBeLessThanOrEqual(profile.sample.length);
+    for (const sample of profile.sample) expect(Number.isInteger(Number(sample.value[0]))).toBe(true);
   });
 
   test('--no-gzip writes the plain protobuf, the same profile', async () => {
