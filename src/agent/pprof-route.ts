@@ -56,7 +56,9 @@ export function parseSeconds(value: string | null): number | string {
   if (value === null || value === '') return DEFAULT_PROFILE_SECONDS;
   const seconds = WHOLE_NUMBER.test(value) ? Number(value) : Number.NaN;
   if (!(seconds >= 1 && seconds <= MAX_PROFILE_SECONDS)) {
-    return `seconds must be a whole number from 1 to ${MAX_PROFILE_SECONDS} (got "${value.slice(0, 32)}")`;
+    // The value is echoed, shortened and without control characters: the reason stays one line.
+    const shown = value.slice(0, 32).replace(/[\u0000-\u001f\u007f]/g, '?');
+    return `seconds must be a whole number from 1 to ${MAX_PROFILE_SECONDS} (got "${shown}")`;
   }
   return seconds;
 }

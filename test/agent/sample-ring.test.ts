@@ -65,6 +65,10 @@ describe('parseSeconds', () => {
     expect(parseSeconds('300')).toBe(300);
   });
 
+  test('keeps the reason on one line whatever the value holds', () => {
+    expect(parseSeconds('5\n6\r')).toBe('seconds must be a whole number from 1 to 300 (got "5?6?")');
+  });
+
   test.each(['0', '301', '-1', '1.5', '1e2', 'abc', ' 5', '9999999'])('refuses %j with a one-line reason', (value) => {
     const reason = parseSeconds(value);
     expect(typeof reason).toBe('string');
