@@ -55,6 +55,7 @@ void select_instance_by_mgr(const char *mgr) {
   snprintf(data_dir, sizeof data_dir, "%s", path);
   const char *base = strrchr(data_dir, '/');
   snprintf(instance_name, sizeof instance_name, "%s", base ? base + 1 : data_dir);
+  setenv("IRISSIM_MGR", mgr_dir, 1); /* for children that get no -s (iriswdimj -t) */
 }
 
 static void mkdirs(const char *path) {
@@ -85,6 +86,7 @@ void ensure_instance_dirs(void) {
       fclose(f);
     }
   }
+  create_data_files();
 }
 
 static void pid_list_path(char *out, size_t size) { snprintf(out, size, "%s%s", mgr_dir, PID_LIST); }
@@ -218,10 +220,15 @@ ACTIVITY(ControlFinalFlush)
 /* The control process: `irisdb -s<mgr>/ -w<mgr>/ -cc -B -C<cpf>*NAME`, up until SIGTERM (stop) or SIGKILL (force). */
 int control_main(void) {
   detach("control", 1);
+  ReadConfigurationFile();
+  LookUpLicenseKey();
+  instance_lock_create();
   ControlSharedMemoryInit(work_ms / 4);
+  DatabaseMount();
   ready_signal();
   resident_loop(ControlWriteDaemonCycle);
   ControlFinalFlush(work_ms / 4);
+  WriteDaemonFinalPass();
   fprintf(stderr, "simulated IRIS %s: control process stopped\n", instance_name);
   return 0;
 }

@@ -17,7 +17,9 @@
  *   irisdb ... ROUTINE                 -> a job: burns CPU in the function named after ROUTINE, then (resident
  *                                         ones, inside a running instance) stays, mostly asleep
  *   irisdb --burn MS                   -> burns CPU for MS milliseconds (used by record tests)
- * Durations scale with IRISSIM_MS (milliseconds of work per step, default 250).
+ * Durations scale with IRISSIM_MS (milliseconds of work per step, default 250). The waits of a real start
+ * and stop (disk, CPF, a missing file, a lock, children, sleep) are in waits.c; an instance's processes and
+ * their life in instance.c. docs/dev/simulated-iris.md describes all of it.
  */
 #include "irissim.h"
 #include <errno.h>
@@ -85,17 +87,19 @@ ACTIVITY(StartupLoadDatabases)
 
 /* A job's entry routine, as IRIS passes it in the arguments, the function that stands for it, whether it
  * stays up with the instance, and whether QUIET^STU starts it (else SERVERS^STU1 does, as in the real trace). */
+enum { LOCK_NONE, LOCK_HOLDS, LOCK_CYCLES, LOCK_WAITS };
 struct routine {
   const char *name;
   void (*work)(long ms);
   int resident, from_servers;
+  int locked; /* its work holds the instance lock (waits.c): in its cycles, and at start LOCK_HOLDS / LOCK_WAITS */
 };
 static const struct routine ROUTINES[] = {
-    {"START^MONITOR", MonitorSample, 1, 0},         {"START^CLNDMN", CleanDaemonSweep, 1, 0},
-    {"^RECEIVE", ReceiveListen, 1, 0},              {"SCAN^JRNZIP", JournalZipScan, 1, 0},
-    {"Master^%SYS.SERVER", SuperServerAccept, 1, 0}, {"SERVERS^STU1", ServersStart, 0, 0},
-    {"RunManager^%SYS.Task", TaskManagerRun, 1, 1}, {"Daemon^LOGDMN", LogDaemonWrite, 1, 0},
-    {"startWork^%SYS.WorkQueueMgr", WorkQueueDispatch, 1, 0},
+    {"START^MONITOR", MonitorSample, 1, 0, LOCK_CYCLES},         {"START^CLNDMN", CleanDaemonSweep, 1, 0, LOCK_HOLDS},
+    {"^RECEIVE", ReceiveListen, 1, 0, 0},              {"SCAN^JRNZIP", JournalZipScan, 1, 0, LOCK_WAITS},
+    {"Master^%SYS.SERVER", SuperServerAccept, 1, 0, 0}, {"SERVERS^STU1", ServersStart, 0, 0, 0},
+    {"RunManager^%SYS.Task", TaskManagerRun, 1, 1, 0}, {"Daemon^LOGDMN", LogDaemonWrite, 1, 0, LOCK_CYCLES},
+    {"startWork^%SYS.WorkQueueMgr", WorkQueueDispatch, 1, 0, 0},
 };
 #define ROUTINE_COUNT (sizeof ROUTINES / sizeof ROUTINES[0])
 
@@ -147,6 +151,7 @@ static int ready_fd_from_env(void) {
  * jobs stay, children of this process until it exits. A pipe tells when they are up: each inherits its
  * write end and closes it once started; EOF means all are. */
 static NOINLINE void Startup(void) {
+  ReadConfigurationFile();
   StartupLoadDatabases(work_ms);
   int ready[2];
   if (pipe2(ready, O_CLOEXEC) != 0) { perror("pipe"); return; }
@@ -189,9 +194,27 @@ static int has_arg(int argc, char **argv, const char *want) {
   return 0;
 }
 
+/* A job's work, under the instance lock when its routine shares data with another: at start START^CLNDMN
+ * holds it while SCAN^JRNZIP waits in futex (waits.c); in their cycles MONITOR, CLNDMN, JRNZIP and LOGDMN
+ * meet there now and then. */
+static const struct routine *current_routine;
+static double start_lock_wait = -1;
+static NOINLINE void StartupWork(long ms) {
+  if (current_routine->locked == LOCK_HOLDS) start_lock_wait = CleanDaemonHoldLock(current_routine->work, ms);
+  else if (current_routine->locked == LOCK_WAITS) start_lock_wait = JournalZipAwaitLock(current_routine->work, ms);
+  else current_routine->work(ms);
+}
+
+static NOINLINE void CycleWork(long ms) {
+  int locked = current_routine->locked != LOCK_NONE && instance_lock() >= 0;
+  current_routine->work(ms);
+  if (locked) instance_unlock();
+}
+
 /* A job: its start-up work, then (resident jobs inside a running instance) its cycle until the instance stops. */
 static NOINLINE int RunJob(const struct routine *routine) {
-  routine->work(work_ms);
+  current_routine = routine;
+  StartupWork(work_ms);
   if (strcmp(routine->name, "SERVERS^STU1") == 0) {
     /* the real SERVERS^STU1 is the parent of httpd and the task manager */
     int ready = ready_fd_from_env();
@@ -202,8 +225,10 @@ static NOINLINE int RunJob(const struct routine *routine) {
     return 0;
   }
   if (!routine->resident || !become_resident(routine->name)) return 0;
+  if (start_lock_wait >= 0)
+    fprintf(stderr, "simulated IRIS %s: %s took the instance lock after waiting %.0f ms\n", instance_name, routine->name, start_lock_wait);
   ready_signal();
-  resident_loop(routine->work);
+  resident_loop(CycleWork);
   return 0;
 }
 
@@ -215,8 +240,8 @@ static int irisdb_main(int argc, char **argv) {
     }
   if (has_arg(argc, argv, "-cc")) return control_main();
   if (has_arg(argc, argv, "QUIET^STU")) { Startup(); return 0; }
-  if (has_arg(argc, argv, "-cV")) { ValidateConfiguration(work_ms / 2); return 0; }
-  if (has_arg(argc, argv, "-cL")) { LicenseCheck(work_ms / 4); return 0; }
+  if (has_arg(argc, argv, "-cV")) { ReadConfigurationFile(); ValidateConfiguration(work_ms / 2); return 0; }
+  if (has_arg(argc, argv, "-cL")) { LookUpLicenseKey(); LicenseCheck(work_ms / 4); return 0; }
   if (has_arg(argc, argv, "OPT^SHUTDOWN(1)")) {
     ShutdownFlushBuffers(work_ms);
     stop_instance_processes();
@@ -270,18 +295,21 @@ static int iris_main(int argc, char **argv) {
   const char *usage = "usage: iris start|stop|restart|force|status NAME | iris list   (simulated IRIS)\n";
   if (argc >= 2 && strcmp(argv[1], "list") == 0) return list_instances(argc >= 3 ? argv[2] : NULL);
   if (argc < 3) { fputs(usage, stderr); return 2; }
-  if (!valid_instance_name(argv[2])) { fprintf(stderr, "iris: bad instance name %s (letters, digits, _ and -)\n", argv[2]); return 2; }
+  if (!valid_instance_name(argv[2])) { fprintf(stderr, "iris (simulated IRIS): bad instance name %s (letters, digits, _ and -)\n", argv[2]); return 2; }
   select_instance(argv[2]);
   const char *action = argv[1];
   if (strcmp(action, "stop") == 0 || strcmp(action, "restart") == 0) {
     ensure_instance_dirs();
     char *args[] = {"irisstop", "quietly", strcmp(action, "restart") == 0 ? "restart" : NULL, NULL};
-    return run("irisstop", args);
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/irisstop", bin_dir);
+    return wait_status(spawn_in(bin_dir, path, args, -1)); /* in <install>/bin, as its ./irisdb children show */
   }
   if (strcmp(action, "start") == 0) return start_instance();
+  if (strcmp(action, "init") == 0) { ensure_instance_dirs(); return 0; } /* lay out ROOT/data/NAME (install.sh) */
   if (strcmp(action, "force") == 0) return force_instance();
   if (strcmp(action, "status") == 0 || strcmp(action, "qlist") == 0) return list_instances(argv[2]);
-  fprintf(stderr, "iris: unknown action %s\n%s", action, usage);
+  fprintf(stderr, "iris (simulated IRIS): unknown action %s\n%s", action, usage);
   return 2;
 }
 
@@ -294,6 +322,7 @@ int main(int argc, char **argv) {
   if (strcmp(name, "irisstop") == 0) { Shutdown(has_arg(argc, argv, "restart")); return 0; }
   if (strcmp(name, "irisrecov") == 0) {
     if (argc >= 2 && argv[1][0] == '/') select_instance_by_mgr(argv[1]);
+    ReadConfigurationFile();
     WijRecoveryScan(work_ms / 2);
     char *t[] = {"iriswdimj", "-t", NULL};
     run("iriswdimj", t);
@@ -301,7 +330,13 @@ int main(int argc, char **argv) {
     run("iriswdimj", j);
     return 0;
   }
-  if (strcmp(name, "iriswdimj") == 0) { WijJournalRestore(work_ms / 2); return 0; }
+  if (strcmp(name, "iriswdimj") == 0) {
+    if (argc >= 3 && strcmp(argv[1], "-j") == 0) select_instance_by_mgr(argv[2]);
+    if (has_arg(argc, argv, "-j")) JournalReadAndApply();
+    else WijReadAll();
+    WijJournalRestore(work_ms / 2);
+    return 0;
+  }
   if (strcmp(name, "requirements_check") == 0) { RequirementsProbe(work_ms / 2); return 0; }
   if (strcmp(name, "httpd") == 0) {
     HttpdServeRequests(work_ms);

@@ -39,6 +39,20 @@ void stop_instance_processes(void);               /* SIGTERM residents, then con
 int force_instance(void);
 int list_instances(const char *only);
 
+/* waits.c: the disk, file, lock and configuration waits of a real start and stop. */
+void create_data_files(void);
+int ReadConfigurationFile(void);
+int LookUpLicenseKey(void);
+void WijReadAll(void);
+void JournalReadAndApply(void);
+void DatabaseMount(void);
+void WriteDaemonFinalPass(void);
+void instance_lock_create(void);
+double instance_lock(void);
+void instance_unlock(void);
+double CleanDaemonHoldLock(void (*work)(long ms), long ms);
+double JournalZipAwaitLock(void (*work)(long ms), long ms);
+
 /* Spawning: path + argv (cwd, when set, for programs IRIS runs as ./name). */
 pid_t spawn_in(const char *cwd, const char *path, char *const args[], int ready_fd);
 int wait_status(pid_t pid);

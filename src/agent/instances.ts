@@ -79,6 +79,8 @@ export class InstanceTracker {
   private readonly startBegan = new Map<string, number>();
   /** Per instance name: stoppers seen, to judge a control exit noticed late by a scan. */
   private readonly lastStopperEnd = new Map<string, { exec: number; exit: number }>();
+  /** Instances whose last stop's duration waits for its irisstop to exit. */
+  private readonly pendingStopDuration = new Set<string>();
   private readonly watchingSince: number;
   private readonly onTransition: ((transition: InstanceTransition) => void) | undefined;
 
@@ -90,6 +92,11 @@ export class InstanceTracker {
   /** An exec on the node. Returns true when the process is tracked (an IRIS process or a descendant). */
   exec(event: ProcessExec): boolean {
     const previous = this.processes.get(event.pid);
+    // A scan found it before its exec event arrived (events are read in batches): the same image.
+    if (previous?.foundByScan === true && event.time >= previous.execTime - CLOCK_SLACK_SECONDS && sameArgv(previous.argv, event.argv)) {
+      previous.foundByScan = false;
+      return true;
+    }
     if (!this.wouldTrack(event)) {
       if (previous !== undefined) this.end(previous, event.time, false);
       return false;
@@ -160,6 +167,8 @@ export class InstanceTracker {
         continue;
       }
       this.exec({ time: entry.startTime, pid: entry.pid, ppid: entry.ppid, comm: entry.comm, argv: found.argv, startTime: entry.startTime, executable: found.executable });
+      const added = this.processes.get(entry.pid);
+      if (added !== undefined) added.foundByScan = true;
     }
     this.ignoredByScan = ignored;
   }
@@ -349,14 +358,12 @@ export class InstanceTracker {
     this.onTransition?.({ instance: state.name, time, kind: stopped ? 'stop' : 'unexpected-exit', repaired });
   }
 
-  private readonly pendingStopDuration = new Set<string>();
-
   private finishStopDuration(state: InstanceState, exec: number, exit: number): void {
     if (!this.pendingStopDuration.delete(state.name)) return;
     state.lastStopDurationSeconds = exit - exec;
   }
 
-  /** Called from end() for stoppers, after their exit is known. */
+  /** A live irisstop of this instance (or, not yet attributed, from its install dir). */
   private runningStopper(state: InstanceState): TrackedProcess | undefined {
     for (const process of this.processes.values()) {
       if (!process.isStopper) continue;
@@ -370,4 +377,14 @@ export class InstanceTracker {
     for (const process of this.processes.values()) if (process.instance === name) return true;
     return false;
   }
+}
+
+/** Same argv, allowing for the snooper's copy being cut short (bpftrace copies at most 200 bytes). */
+function sameArgv(known: readonly string[], reported: readonly string[]): boolean {
+  if (reported.length > known.length) return false;
+  for (let index = 0; index < reported.length; index++) {
+    const last = index === reported.length - 1;
+    if (last ? !known[index]!.startsWith(reported[index]!) : known[index] !== reported[index]) return false;
+  }
+  return true;
 }

@@ -44,6 +44,10 @@ export interface TrackedProcess {
   instance: string | undefined;
   /** `irisstop` (without `force`): its presence makes a control process's exit a stop. */
   isStopper: boolean;
+  /** argv, as reported (kept to match a late exec event against a process a scan found first). */
+  argv: readonly string[];
+  /** Added by a /proc scan and not yet confirmed by its exec event. */
+  foundByScan: boolean;
 }
 
 /** IRIS programs whose comm is a bounded label value; other descendants count as `other`. */
@@ -80,6 +84,8 @@ export function describeExec(exec: ProcessExec): TrackedProcess {
     namedInstance: instanceOfIrisCommand(argv),
     instance: undefined,
     isStopper: program === 'irisstop' && !argv.includes('force'),
+    argv,
+    foundByScan: false,
   };
 }
 

@@ -20,6 +20,8 @@ export interface ExecSnooperOptions {
   /** Take each exec/exit as it arrives instead of collecting lines; `lost` counts bpftrace's "Lost N events". */
   onEvent?: (event: Extract<SnoopLine, { kind: 'exec' | 'exit' }>) => void;
   onLost?: (count: number) => void;
+  /** Read bpftrace's output at most this often (see BpftraceProgramOptions.readIntervalMs). */
+  readIntervalMs?: number;
 }
 
 const LOST_LINE = /^Lost (\d+) events/;
@@ -29,6 +31,7 @@ export async function startExecSnooper(options: ExecSnooperOptions = {}): Promis
   const started = await startBpftraceProgram(EXEC_SNOOPER_PROGRAM, {
     label: 'the exec snooper',
     env: { BPFTRACE_STRLEN: String(SNOOPER_ARGV_BYTES) },
+    readIntervalMs: options.readIntervalMs,
     onLine: (line) => {
       if (line.startsWith('E\t') || line.startsWith('X\t')) {
         if (options.onEvent === undefined) {

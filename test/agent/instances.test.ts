@@ -265,3 +265,15 @@ function liveAfter(events: readonly ReturnType<typeof parseSnoopLine>[]): Scanne
   }
   return [...live.values()];
 }
+
+describe('events read after a scan', () => {
+  test('an exec event for a process a scan already found changes nothing (no second start, no exit)', () => {
+    const transitions: InstanceTransition[] = [];
+    const t = tracker(transitions, 0);
+    t.scan([{ pid: 900, ppid: 1, comm: 'irisdb', startTime: 5 }], 5.05, (pid) => (pid === 900 ? { argv: CONTROL_ARGV, executable: IRISDB } : undefined));
+    // The exec event (read in a batch) arrives after the scan; bpftrace's copy of argv may be cut short.
+    exec(t, 5.001, 900, 1, [...CONTROL_ARGV.slice(0, 5), CONTROL_ARGV[5]!.slice(0, 10)], IRISDB);
+    expect(t.instance('IRIS')).toMatchObject({ up: true, starts: 1, unexpectedExits: 0 });
+    expect(transitions).toHaveLength(1);
+  });
+});
