@@ -86,8 +86,8 @@ export class ContinuousSampler {
   constructor(options: Partial<SamplerOptions> = {}) {
     const defined = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
     this.options = { ...DEFAULT_SAMPLER_OPTIONS, ...defined };
-    if (!Number.isInteger(this.options.frequency) || this.options.frequency < 1 || this.options.frequency > 999) {
-      throw new UsageError(`--frequency must be a whole number of Hz from 1 to 999 (got ${String(this.options.frequency)})`);
+    if (!Number.isInteger(this.options.frequency) || this.options.frequency < 1 || this.options.frequency > 1000) {
+      throw new UsageError(`--frequency must be a whole number of Hz from 1 to 1000 (got ${String(this.options.frequency)})`);
     }
     this.ring = new SampleRing(this.options.retainSeconds);
     this.processes = new ProcessInfoCache(this.options.describe, this.options.irisDir);
