@@ -41,7 +41,7 @@ export interface SamplerOptions {
    */
   retainSeconds: number;
   /**
-   * bpftrace (aggregates in the kernel) or perf; `auto` takes bpftrace when installed, perf otherwise.
+   * bpftrace (aggregates in the kernel) or perf; `auto` takes bpftrace when it runs, perf otherwise.
    * @default "auto"
    */
   backend: SamplerBackend;
@@ -135,10 +135,17 @@ export class ContinuousSampler {
     this.backend ??= chooseBackend(this.options.backend);
     const commNames = this.options.all ? undefined : [...IRIS_PROCESS_NAMES];
     const onInterval = (samples: IntervalSample[], endMs: number): void => this.onInterval(samples, endMs);
-    const started =
-      this.backend === 'perf'
-        ? await startPerfIntervals({ frequency: this.options.frequency, commNames, onInterval })
-        : await startBpftraceIntervals({ frequency: this.options.frequency, commNames, onInterval });
+    const sourceOptions = { frequency: this.options.frequency, commNames, onInterval };
+    let started =
+      this.backend === 'perf' ? await startPerfIntervals(sourceOptions) : await startBpftraceIntervals(sourceOptions);
+    // `auto` means bpftrace if it runs: installed but unable to attach, perf gets its turn.
+    if (started.unavailable !== undefined && this.options.backend === 'auto' && this.backend === 'bpftrace' && findExecutable('perf') !== undefined) {
+      const perf = await startPerfIntervals(sourceOptions);
+      if (perf.unavailable === undefined) {
+        this.backend = 'perf';
+        started = perf;
+      }
+    }
     if (started.unavailable !== undefined) {
       this.lastError = started.unavailable;
       this.options.onDown?.(started.unavailable);
