@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { ContinuousSampler } from '../../src/agent/sampler.js';
 import { pprofRoute } from '../../src/agent/pprof-route.js';
 import { reportSkip } from '../support/references.js';
-import { bpftraceReason, installSimulatedIris, perfReason } from '../record/support.js';
+import { bpftraceReason, installSimulatedIris, pathWithOnly, perfReason } from '../record/support.js';
 import { decodeProfile, goPprof, goPprofReason, labelCounts, parcaProblems, stacksOf } from '../support/pprof.js';
 import { eventually, startIrisJob, startReceiver } from './profile-support.js';
 import { startAgentServer, type RunningServer } from '../../src/agent/server.js';
@@ -195,6 +195,20 @@ describe.skipIf(skip)('continuous profiles of a simulated IRIS', () => {
       expect(samples.flatMap((sample) => sample.frames)).toContain('HashBlock');
     } finally {
       await perf.stop();
+    }
+  });
+
+  test.skipIf(reportSkip('perf fallback', perfReason()))('--backend auto samples with perf where bpftrace is not installed', async () => {
+    const path = process.env.PATH;
+    process.env.PATH = pathWithOnly(['perf', 'setpriv']);
+    const auto = new ContinuousSampler({ frequency: 49, backend: 'auto', irisDir: installDir });
+    try {
+      await auto.start();
+      expect(auto.backend).toBe('perf');
+      await eventually(() => auto.ring.size > 0, 60_000, 'an interval from perf');
+    } finally {
+      process.env.PATH = path;
+      await auto.stop();
     }
   });
 
