@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IRISFLAME_BIN, REPO_ROOT, runCli, type CliResult } from '../support/cli.js';
 import { reportSkip } from '../support/references.js';
+import { IRIS_PROCESS_NAMES } from '../../src/iris/processes.js';
 import {
   bpftraceReason,
   installSimulatedIris,
@@ -166,7 +167,10 @@ describe.skipIf(reportSkip('record with perf', perfSkip))('record with perf', ()
     expect([...all.keys()].some((name) => name !== 'irisdb')).toBe(true); // the unfiltered run saw others
     const lines = readFolded(join(outDir, 'perf-iris.folded'));
     expect(irisdbBurnSeen(lines)).toBe(true);
-    expect([...processesOf(lines).keys()]).toEqual(['irisdb']);
+    // Only IRIS programs; not only irisdb: other tests (and engineers) run simulated IRIS instances on this machine.
+    const kept = [...processesOf(lines).keys()];
+    expect(kept).toContain('irisdb');
+    expect(kept.filter((name) => !IRIS_PROCESS_NAMES.has(name))).toEqual([]);
     expect(runs.get('perf-iris')!.stderr).toMatch(/IRIS processes: 100\.0% of samples/);
   });
 
@@ -191,7 +195,10 @@ describe.skipIf(reportSkip('record with perf', perfSkip))('record with perf', ()
     expect(run.exitCode).toBe(0);
     const lines = readFolded(join(outDir, 'perf-old-pid.folded'));
     expect(irisdbBurnSeen(lines)).toBe(true);
-    expect([...processesOf(lines).keys()]).toEqual(['irisdb']);
+    // Only IRIS programs; not only irisdb: other tests (and engineers) run simulated IRIS instances on this machine.
+    const kept = [...processesOf(lines).keys()];
+    expect(kept).toContain('irisdb');
+    expect(kept.filter((name) => !IRIS_PROCESS_NAMES.has(name))).toEqual([]);
   });
 
   test('leaves no temporary directory and no perf process behind', () => {
@@ -208,7 +215,10 @@ describe.skipIf(reportSkip('record with bpftrace', bpftraceSkip))('record with b
     expect(run.exitCode).toBe(0);
     const lines = readFolded(join(outDir, 'bpftrace-pid.folded'));
     expect(irisdbBurnSeen(lines)).toBe(true);
-    expect([...processesOf(lines).keys()]).toEqual(['irisdb']);
+    // Only IRIS programs; not only irisdb: other tests (and engineers) run simulated IRIS instances on this machine.
+    const kept = [...processesOf(lines).keys()];
+    expect(kept).toContain('irisdb');
+    expect(kept.filter((name) => !IRIS_PROCESS_NAMES.has(name))).toEqual([]);
     expect(readSvg(join(outDir, 'bpftrace-pid.svg')).error).toBeUndefined();
   });
 
