@@ -6,9 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { execa, type ResultPromise } from 'execa';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ContinuousSampler } from '../../src/agent/sampler.js';
 import { pprofRoute } from '../../src/agent/pprof-route.js';
 import { reportSkip } from '../support/references.js';
@@ -45,6 +45,8 @@ describe.skipIf(skip)('continuous profiles of a simulated IRIS', () => {
     await sampler?.stop();
     for (const job of jobs) job.kill('SIGKILL');
     await Promise.all(jobs.map((job) => job.catch(() => undefined)));
+    if (installDir !== '') rmSync(dirname(dirname(installDir)), { recursive: true, force: true });
+    rmSync(out, { recursive: true, force: true });
   });
 
   test('go tool pprof -seconds 2 URL fetches a profile whose -tags split irisdb by routine', async () => {
