@@ -12,6 +12,7 @@ import { superviseExecSnooper, type SupervisedSnooper } from './event-source.js'
 import { bootToMonotonicOffset, listProcesses, monotonicSeconds, readExecutable, readProcStat, readProcessDetails } from './proc.js';
 import { parseListenAddress, type AgentOptions } from './options.js';
 import { startAgentServer, type AgentRoute } from './server.js';
+import { startProfiling, type RunningProfiling } from './profiling.js';
 import type { Registry } from 'prom-client';
 import type { SnoopedExec } from '../kernel/exec-events.js';
 
@@ -40,6 +41,8 @@ export interface RunningAgent {
   health: AgentHealth;
   registry: Registry;
   describeProcess: DescribeProcess;
+  /** The continuous profiler: sampler, route and pusher. */
+  profiling: RunningProfiling;
   /** The exec snooper's bpftrace pid while it runs. */
   readonly tracerPid: number | undefined;
   /** Scan /proc now (also runs every scanIntervalSeconds). */
@@ -84,13 +87,21 @@ export async function startAgent(options: AgentStartOptions): Promise<RunningAge
     return stat === undefined ? undefined : { comm: stat.comm, instance: undefined, routine: undefined };
   };
 
-  // ---- profiling: the lead wires the continuous sampler here -------------------------------------
-  // Create the sampler with options.frequency / options.all / options.backend, label samples with
-  // describeProcess, count its restarts with health.noteTracerRestart('sampler') and report it running
-  // with health.setTracerUp('sampler', …); then add its route (createProfileRoute(…), path
-  // /debug/pprof/profile) to `routes` and, with options.push, start the pusher. Stop both in stop().
-  const routes: AgentRoute[] = [...(options.routes ?? [])];
-  const stopProfiling = async (): Promise<void> => undefined;
+  // ---- profiling: the continuous sampler, its /debug/pprof/profile route and the pusher (profiling.ts) --
+  const profiling = startProfiling({
+    frequency: options.frequency,
+    all: options.all,
+    backend: options.backend,
+    push: options.push,
+    pushIntervalSeconds: options.pushIntervalSeconds,
+    node: options.node,
+    describe: describeProcess,
+    health,
+    registry,
+    log,
+  });
+  const routes: AgentRoute[] = [...(options.routes ?? []), ...profiling.routes];
+  const stopProfiling = (): Promise<void> => profiling.stop();
   // ---- end of profiling -----------------------------------------------------------------------------
 
   scan(); // what ran before the agent: status is right before the first scrape
@@ -109,6 +120,7 @@ export async function startAgent(options: AgentStartOptions): Promise<RunningAge
       if (event.kind === 'exec') {
         health.execEvents++;
         tracker.exec(enrich(event.exec, tracker, bootOffset));
+        profiling.sampler.noteExec(event.exec.pid, event.exec.comm);
       } else {
         health.exitEvents++;
         tracker.exit(event.exit);
@@ -139,6 +151,7 @@ export async function startAgent(options: AgentStartOptions): Promise<RunningAge
     health,
     registry,
     describeProcess,
+    profiling,
     get tracerPid() {
       return snooper.pid;
     },

@@ -41,6 +41,11 @@ export interface AgentOptions {
    */
   push: string | undefined;
   /**
+   * Seconds between pushes with `push`.
+   * @default 15
+   */
+  pushIntervalSeconds: number;
+  /**
    * Profile sampler: bpftrace (stacks counted in the kernel), perf, or auto (bpftrace if it runs, else perf).
    * @default 'auto'
    */
@@ -55,6 +60,7 @@ export const DEFAULT_AGENT_OPTIONS: Omit<AgentOptions, 'node'> = {
   frequency: 19,
   all: false,
   push: undefined,
+  pushIntervalSeconds: 15,
   backend: 'auto',
 };
 
@@ -74,6 +80,9 @@ export function resolveAgentOptions(given: Partial<AgentOptions>): AgentOptions 
   }
   if (!AGENT_BACKENDS.includes(options.backend)) throw new UsageError(`--backend must be one of ${AGENT_BACKENDS.join(', ')}`);
   if (options.node.trim() === '') throw new UsageError('--node must not be empty');
+  if (!(options.pushIntervalSeconds >= 1 && options.pushIntervalSeconds <= 3600)) {
+    throw new UsageError(`--push-interval must be between 1 and 3600 seconds, not ${options.pushIntervalSeconds}`);
+  }
   if (options.push !== undefined) {
     let url: URL | undefined;
     try {

@@ -14,12 +14,13 @@ export const AGENT_YARGS_OPTIONS = {
   frequency: { alias: 'F', type: 'number', group: PROFILE, default: D.frequency, describe: 'profile samples per second per CPU' },
   all: { type: 'boolean', group: PROFILE, default: D.all, describe: 'profile every process on the node, not only IRIS' },
   push: { type: 'string', group: PROFILE, describe: 'also push profiles to this Grafana Pyroscope URL (/ingest)' },
+  'push-interval': { type: 'number', group: PROFILE, default: D.pushIntervalSeconds, describe: 'seconds between pushes' },
   backend: { type: 'string', group: PROFILE, choices: [...AGENT_BACKENDS], default: D.backend, describe: 'profile sampler' },
 } satisfies Record<string, Options>;
 
 export const agentCommand: CommandModule = {
   command: 'agent [options]',
-  describe: 'node agent: IRIS instance status from kernel events for Prometheus (root)',
+  describe: 'node agent: IRIS instance status from kernel events for Prometheus, continuous CPU profiles for Parca/Pyroscope (root)',
   builder: (yargs: Argv) =>
     yargs
       .options(AGENT_YARGS_OPTIONS)
@@ -58,6 +59,7 @@ export function agentOptionsFromArgv(argv: Record<string, unknown>): Partial<Age
     frequency: last(argv.frequency) as number,
     all: last(argv.all) as boolean,
     push: last(argv.push) as string | undefined,
+    pushIntervalSeconds: last(argv['push-interval']) as number,
     backend: last(argv.backend) as AgentOptions['backend'],
   };
 }

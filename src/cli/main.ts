@@ -18,6 +18,7 @@ const COMMANDS: Record<string, () => Promise<AnyCommand>> = {
   diff: async () => (await import('./diff.js')).diffCommand,
   timeline: async () => (await import('./timeline.js')).timelineCommand,
   agent: async () => (await import('./agent.js')).agentCommand,
+  export: async () => (await import('./export.js')).exportCommand,
 };
 
 /**
@@ -25,7 +26,7 @@ const COMMANDS: Record<string, () => Promise<AnyCommand>> = {
  * text after every named (non-default) command's handler starts (`cacheHelpMessage`), ~100 ms with
  * flamegraph's ~45 options. `record` keeps the named form, as its `-- command...` parsing relies on it.
  */
-const RUN_AS_DEFAULT = new Set(['collapse', 'flamegraph', 'diff', 'timeline', 'agent']);
+const RUN_AS_DEFAULT = new Set(['collapse', 'flamegraph', 'diff', 'timeline', 'agent', 'export']);
 
 /** Exit status for a usage error, as most CLIs do; 1 for everything else that failed. */
 export const EXIT_USAGE = 2;
@@ -51,7 +52,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
       .usage('$0 <command> [options]\n\nFlame graphs for Linux hosts and InterSystems IRIS.');
     for (const command of commands) program = program.command(command);
     await common(program)
-      .demandCommand(1, 'say which command to run (record, collapse, flamegraph, diff, timeline, agent)')
+      .demandCommand(1, 'say which command to run (record, collapse, flamegraph, diff, timeline, agent, export)')
       .recommendCommands()
       .parseAsync();
   } catch (thrown) {

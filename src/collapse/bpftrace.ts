@@ -9,7 +9,7 @@
  * kernel frames annotated `_[k]` with `kernel` as perf's are. A key's first stack is the kernel one and
  * its second the user one, as in the program above, unless the frames say otherwise.
  */
-import { DEFAULT_PERF_COLLAPSE_OPTIONS } from './perf-options.js';
+import { DEFAULT_PERF_COLLAPSE_OPTIONS, type PerfSample } from './perf-options.js';
 import { LineSplitter } from './lines.js';
 import { entryFields, type EntryField, type EntrySegment } from './bpftrace-entry.js';
 import { frameName, kernelEvidence, parseFrame, type FrameNaming, type ParsedFrame } from './bpftrace-frames.js';
@@ -60,6 +60,12 @@ export interface BpftraceCollapseOptions {
    * @default undefined (keep every entry)
    */
   processFilter?: ProcessFilter;
+  /**
+   * Called for each kept entry, after it is counted, with its comm, pid and tid as the key held them
+   * (perf's sample shape: `weight` is the entry's count, `time` and `cpu` are undefined).
+   * @default undefined
+   */
+  onSample?: (sample: PerfSample) => void;
 }
 
 export const DEFAULT_BPFTRACE_COLLAPSE_OPTIONS: Readonly<BpftraceCollapseOptions> = Object.freeze({
@@ -70,6 +76,7 @@ export const DEFAULT_BPFTRACE_COLLAPSE_OPTIONS: Readonly<BpftraceCollapseOptions
   all: DEFAULT_PERF_COLLAPSE_OPTIONS.all,
   addrs: DEFAULT_PERF_COLLAPSE_OPTIONS.addrs,
   processFilter: undefined,
+  onSample: undefined,
 });
 
 /** Defaults filled in; tid ⇒ pid, all ⇒ kernel + jit. */
@@ -218,6 +225,15 @@ class BpftraceCollapser implements Collapser {
     const key = folded.join(';');
     this.stacks.set(key, (this.stacks.get(key) ?? 0) + value);
     this.report.samples += value;
+    this.options.onSample?.({
+      comm: process.comm ?? '',
+      pid: process.pid === undefined ? undefined : Number(process.pid),
+      tid: Number(process.tid ?? process.pid ?? 0),
+      time: undefined,
+      cpu: undefined,
+      stack: key,
+      weight: value,
+    });
   }
 
   private rootFrame(process: ProcessFields): string | undefined {

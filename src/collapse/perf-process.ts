@@ -121,6 +121,11 @@ export class ProcessNames {
     return perlCountFromDigits(bytes.toString('latin1', periodStart, periodEnd));
   }
 
+  /** The event whose samples are kept, once known. */
+  keptEvent(): string | undefined {
+    return this.eventFilter?.toString('latin1');
+  }
+
   /** One line for the report when samples of other events were left out. */
   eventNotes(): string[] {
     if (this.skipped.size === 0 || this.eventFilter === undefined) return [];

@@ -175,7 +175,7 @@ class PerfCollapser implements Collapser, FrameSink {
       // Different id sequences can still fold to one key ("a;b" as a process name): add them up.
       sums.add(key, Number(weight), typeof weight === 'bigint' ? weight : undefined);
     }
-    return { stacks: sums.sums, ...(sums.exact.size > 0 ? { exact: sums.exact } : {}), report: this.report };
+    return { stacks: sums.sums, ...(sums.exact.size > 0 ? { exact: sums.exact } : {}), report: this.report, event: this.processes.keptEvent() };
   }
 
   private keep(chunk: Buffer, start: number, end: number): void {

@@ -39,6 +39,8 @@ export interface CollapseResult {
   /** The same for `before`. */
   exactBefore?: ExactCounts;
   report: CollapseReport;
+  /** perf input: the event whose samples were kept (`cpu-clock:ppp`), when the input names one. */
+  event?: string;
 }
 
 /** Exact integer sums past 2^53, by stack (see CollapseResult.exact). */

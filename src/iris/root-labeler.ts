@@ -16,7 +16,7 @@
 import { ArgvIndex } from '../kernel/argv-index.js';
 import { SNOOP_LINE_PREFIX, parseSnoopLine } from '../kernel/exec-events.js';
 import { MarkerLines } from '../kernel/marker-lines.js';
-import { relabelRoot } from './lifecycle.js';
+import { labelProcess, relabelRoot } from './lifecycle.js';
 import { DEFAULT_IRIS_DIR } from './processes.js';
 
 /** What relabelling needs of a sample (collapse's PerfSample has these; IRIS knowledge does not import collapse). */
@@ -35,6 +35,8 @@ export interface RootLabeler {
   readonly active: boolean;
   /** The sample's stack, its root relabelled by routine when the process's argv names one. */
   relabel(sample: TimedStack): string;
+  /** The IRIS routine the sample's process ran (`START^MONITOR`), when its argv names one. */
+  routine(sample: TimedStack): string | undefined;
 }
 
 export function createRootLabeler(irisDir: string = DEFAULT_IRIS_DIR): RootLabeler {
@@ -58,6 +60,13 @@ export function createRootLabeler(irisDir: string = DEFAULT_IRIS_DIR): RootLabel
       if (argv.size === 0) return sample.stack;
       const exec = argv.execAt(sample.pid ?? sample.tid, sample.time ?? Number.POSITIVE_INFINITY);
       return relabelRoot(sample.stack, exec?.argv, irisDir);
+    },
+    routine(sample) {
+      if (argv.size === 0) return undefined;
+      const exec = argv.execAt(sample.pid ?? sample.tid, sample.time ?? Number.POSITIVE_INFINITY);
+      if (exec?.argv === undefined) return undefined;
+      const separator = sample.stack.indexOf(';');
+      return labelProcess(exec.argv, separator === -1 ? sample.stack : sample.stack.slice(0, separator), irisDir).routine;
     },
   };
 }

@@ -45,7 +45,8 @@ export function bpftraceProgram(plan: Pick<RecordPlan, 'frequency' | 'pids' | 'k
 /** The kernel keeps 15 bytes of a process name (TASK_COMM_LEN 16, with the NUL). */
 const COMM_BYTES = 15;
 
-function commCondition(names: readonly string[]): string {
+/** A predicate matching processes by name, in the kernel: `comm == "irisdb" || …`. */
+export function commCondition(names: readonly string[]): string {
   const truncated = [...new Set(names.map((name) => Buffer.from(name).subarray(0, COMM_BYTES).toString('latin1')))];
   // Names come from our own IRIS list, never from input; quotes are refused all the same.
   return truncated
@@ -64,7 +65,7 @@ export function bpftraceMapKeys(frequency: number, seconds: number | undefined, 
 }
 
 /** `, bash, 6618]: 1` or `@[, , swapper/0, 0]: 172`: the end of an entry, with comm, pid and count. */
-const ENTRY_END = /, ([^,]*), (\d+)\]: (\d+)\s*$/;
+export const ENTRY_END = /, ([^,]*), (\d+)\]: (\d+)\s*$/;
 
 export function startBpftraceRecording(plan: RecordPlan, seconds: number | undefined): Recording {
   const env: Record<string, string> = {
@@ -193,7 +194,8 @@ const ADDRESS_FRAME = /^(\s+)0x([0-9a-f]+)$/;
 /** `    HashBlock+12`: a named frame, its symbol before the offset. */
 const NAMED_FRAME = /^\s+(\S+)\+\d+$/;
 
-function nameUserFrame(line: string, pid: number, symbolizer: UserSymbolizer): string {
+/** A frame line of process `pid` with its address named, when the symbolizer can; other lines unchanged. */
+export function nameUserFrame(line: string, pid: number, symbolizer: UserSymbolizer): string {
   const frame = ADDRESS_FRAME.exec(line);
   if (frame === null) return line;
   const name = symbolizer.resolve(pid, Number.parseInt(frame[2]!, 16));

@@ -72,6 +72,16 @@ export class UserSymbolizer {
     }
   }
 
+  /**
+   * Read a process's maps now, replacing any kept for its pid: called just after it execs, so a process that
+   * exits before its samples are read can still be named (and a reused pid never borrows an older maps).
+   */
+  refreshProcess(pid: number): void {
+    this.maps.set(pid, readMaps(pid));
+    this.reread.delete(pid);
+    this.perfMaps.delete(pid);
+  }
+
   private mapsOf(pid: number, address: number): Mapping[] {
     let mappings = this.maps.get(pid);
     // Not read yet, or read before a library was loaded (dlopen): read the live maps, if it still runs.

@@ -85,7 +85,8 @@ export async function startAgentCli(args: string[] = []): Promise<AgentProcess> 
     url,
     stderr: () => stderr,
     metrics: async () => parseMetrics(await (await fetch(`${url}/metrics`)).text()),
-    tracerPid: () => childrenOf(child.pid!).find((pid) => commOf(pid) === 'bpftrace'),
+    // The exec snooper's bpftrace, not the profile sampler's (the agent runs both).
+    tracerPid: () => childrenOf(child.pid!).find((pid) => commOf(pid) === 'bpftrace' && cmdlineOf(pid).includes('sched_process_exec')),
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
@@ -113,6 +114,14 @@ export function commOf(pid: number): string | undefined {
     return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
   } catch {
     return undefined;
+  }
+}
+
+export function cmdlineOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
   }
 }
 

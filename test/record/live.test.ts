@@ -211,7 +211,10 @@ describe.skipIf(reportSkip('record with perf', perfSkip))('record with perf', ()
     expect(run.exitCode).toBe(0);
     const lines = readFolded(join(outDir, 'perf-old-pid.folded'));
     expect(irisdbBurnSeen(lines)).toBe(true);
-    expect([...processesOf(lines).keys()]).toEqual(['irisdb']);
+    // Only IRIS programs; not only irisdb: other tests (and engineers) run simulated IRIS instances on this machine.
+    const kept = [...processesOf(lines).keys()];
+    expect(kept).toContain('irisdb');
+    expect(kept.filter((name) => !IRIS_PROCESS_NAMES.has(name))).toEqual([]);
   });
 
   test('leaves no temporary directory and no perf process behind', () => {
@@ -228,7 +231,10 @@ describe.skipIf(reportSkip('record with bpftrace', bpftraceSkip))('record with b
     expect(run.exitCode).toBe(0);
     const lines = readFolded(join(outDir, 'bpftrace-pid.folded'));
     expect(irisdbBurnSeen(lines)).toBe(true);
-    expect([...processesOf(lines).keys()]).toEqual(['irisdb']);
+    // Only IRIS programs; not only irisdb: other tests (and engineers) run simulated IRIS instances on this machine.
+    const kept = [...processesOf(lines).keys()];
+    expect(kept).toContain('irisdb');
+    expect(kept.filter((name) => !IRIS_PROCESS_NAMES.has(name))).toEqual([]);
     expect(readSvg(join(outDir, 'bpftrace-pid.svg')).error).toBeUndefined();
   });
 

@@ -1,0 +1,109 @@
+/**
+ * The sampler's fallback where bpftrace is absent: `perf record -a -g --no-buffering -o -` streams into one
+ * long-running `perf script -i -`, whose samples are folded by the perf collapser and cut into one-second
+ * intervals as they arrive. One perf script for the agent's lifetime: a `perf script` per second (over
+ * `--switch-output` files) spent ~0.35 s of CPU each loading the kernel's and every binary's symbols, more
+ * than the interval itself on a loaded host. `--no-buffering` makes perf hand each sample over at once
+ * (tenths of a second of latency, measured) instead of when its buffer fills, which at 19 Hz is minutes.
+ *
+ * perf cannot filter by process name in the kernel, so the whole node's samples reach user space and IRIS
+ * scoping happens here, on the comm. Each interval gets a fresh collapser (fed whole samples, split at perf
+ * script's blank lines), so memory holds one interval, however long the agent runs.
+ */
+import { createPerfCollapser } from '../collapse/perf.js';
+import { resolvePerfCollapseOptions } from '../collapse/perf-options.js';
+import { LineSplitter } from '../collapse/lines.js';
+import type { Collapser } from '../collapse/types.js';
+import { signalChild, spawnTracked, stderrText } from '../tools/children.js';
+import { findExecutable } from '../tools/executables.js';
+import type { IntervalSample, IntervalSourceOptions, IntervalSourceStart } from './bpftrace-intervals.js';
+
+/** perf record fails fast (no permission, unknown event); alive after this long means sampling. */
+const SETTLE_MS = 1_500;
+const INTERVAL_MS = 1_000;
+const COMM_BYTES = 15;
+const NEWLINE = Buffer.from('\n');
+
+export async function startPerfIntervals(options: IntervalSourceOptions): Promise<IntervalSourceStart> {
+  const perf = findExecutable('perf');
+  if (perf === undefined) return { unavailable: 'neither bpftrace nor perf is installed' };
+  const names = options.commNames === undefined ? undefined : new Set(options.commNames.map((name) => name.slice(0, COMM_BYTES)));
+  const spawnOptions = { detached: true, parentDeathSignal: 'SIGKILL' as const };
+  // --no-bpf-event: perf script 6.1 reading a pipe dies on the KSYMBOL records BPF programs loading elsewhere
+  // on the node produce ("failed to process type: 17", seen here after 33 and 98 s); they name no samples of ours.
+  const record = spawnTracked(
+    perf,
+    ['record', '-F', String(options.frequency), '-a', '-g', '--no-buffering', '--no-bpf-event', '-q', '-o', '-'],
+    spawnOptions,
+  );
+  const script = spawnTracked(perf, ['script', '-i', '-', '-F', '+pid'], { ...spawnOptions, stdin: 'pipe' });
+  (record.stdout as NodeJS.ReadableStream).pipe(script.stdin as NodeJS.WritableStream);
+  (script.stdin as NodeJS.WritableStream).on('error', () => undefined); // perf script gone first: record's exit says why
+
+  let samples: IntervalSample[] = [];
+  const newCollapser = (): Collapser =>
+    createPerfCollapser(
+      resolvePerfCollapseOptions({
+        kernel: true,
+        jit: true,
+        samples: true,
+        processFilter: names === undefined ? undefined : (comm) => names.has(comm),
+        onSample: (sample) => samples.push({ comm: sample.comm, pid: sample.pid, stack: sample.stack, weight: sample.weight }),
+      }),
+    );
+  let collapser = newCollapser();
+  /** The sample being read: its lines go to the collapser together, at its closing blank line. */
+  let event: Buffer[] = [];
+  const splitter = new LineSplitter((buffer, start, end) => {
+    event.push(Buffer.from(buffer.subarray(start, end)), NEWLINE);
+    if (start === end) {
+      for (const part of event) collapser.push(part);
+      event = [];
+    }
+  });
+  const reading = (async () => {
+    for await (const chunk of script.stdout as AsyncIterable<Buffer>) splitter.push(chunk);
+    splitter.finish();
+  })().catch(() => undefined);
+  const tick = setInterval(() => {
+    collapser.finish();
+    const done = samples;
+    samples = [];
+    collapser = newCollapser();
+    options.onInterval(done, Date.now());
+  }, INTERVAL_MS);
+
+  const exited = Promise.all([record, script]).then(async ([recordDone]) => {
+    clearInterval(tick);
+    await reading;
+    return recordDone;
+  });
+  // Either one dying ends sampling: take the other down so the owner can start both again.
+  void record.then(() => signalChild(script, 'SIGKILL'));
+  void script.then(() => signalChild(record, 'SIGKILL'));
+
+  let timer: NodeJS.Timeout | undefined;
+  const outcome = await Promise.race([
+    exited.then(() => 'exited' as const),
+    new Promise<'sampling'>((resolve) => (timer = setTimeout(() => resolve('sampling'), SETTLE_MS))),
+  ]);
+  clearTimeout(timer);
+  if (outcome === 'exited') {
+    const reason = stderrText(await record).split('\n').find((line) => line.trim() !== '') ?? 'perf record exited';
+    return { unavailable: `the continuous sampler (perf) could not start: ${reason.trim()}` };
+  }
+  return {
+    running: {
+      pid: record.pid,
+      exited,
+      async stop() {
+        signalChild(record, 'SIGINT');
+        await exited;
+      },
+      kill() {
+        signalChild(record, 'SIGKILL');
+        signalChild(script, 'SIGKILL');
+      },
+    },
+  };
+}
