@@ -168,6 +168,7 @@ export class TracerLineReader {
       this.pendingStack = stack[1] === 'kstack' ? block.kernel : block.user;
       return;
     }
+    if (line.startsWith('@stop[')) return; // printed at exit, the same moment as T
     const wait = CPU_WAIT_LINE.exec(line);
     if (wait !== null) {
       const [pid, tid, value] = [Number(wait[2]), Number(wait[3]), Number(wait[4])];
