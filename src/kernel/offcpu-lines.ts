@@ -77,6 +77,8 @@ export class TracerLineReader {
     }
     if (this.block !== undefined) {
       if (line === 'k') return void (this.stack = 'kernel');
+      // `k%su%s` with an empty kernel stack (bpftrace could not store it: a full or colliding stack map).
+      if (line === 'ku') return void (this.stack = 'user');
       if (line === 'u') return void (this.stack = 'user');
       if (this.stack !== undefined && (line.startsWith(' ') || line.startsWith('\t'))) {
         const frame = line.trim();
