@@ -36,7 +36,6 @@ export async function collapseOffCpuChunks(
   const labeler = createRootLabeler(irisDir);
   const reader = new OffCpuCaptureReader();
   const report = emptyReport();
-  let first = true;
   const lines = new MarkerLines([
     {
       bytes: Buffer.from(OFFCPU_LINE_PREFIX, 'latin1'),
@@ -48,18 +47,22 @@ export async function collapseOffCpuChunks(
       },
     },
   ]);
+  // The header is checked on the first bytes; a pipe may hand them over a few at a time.
+  let head: Buffer | undefined = Buffer.alloc(0);
   for await (const chunk of chunks) {
-    if (first) {
-      first = false;
-      if (!isLifecycleCapture(chunk)) {
-        throw new IrisflameError('NO_STACKS', `${displayName} is not an irisflame lifecycle capture`, {
-          hint: 'record one with irisflame record --lifecycle (NAME.lifecycle.txt.gz); bcc offcputime -f output needs no --off-cpu with collapse',
-        });
-      }
+    if (head !== undefined) {
+      head = Buffer.concat([head, chunk]);
+      if (head.length < LIFECYCLE_CAPTURE_START.length) continue;
+      if (!isLifecycleCapture(head)) throw notACapture(displayName);
+      labeler.push(head);
+      lines.push(head);
+      head = undefined;
+      continue;
     }
     labeler.push(chunk);
     lines.push(chunk);
   }
+  if (head !== undefined) throw notACapture(displayName);
   lines.finish();
   const capture = reader.finish();
 
@@ -104,6 +107,12 @@ export async function collapseOffCpuInput(path: string | undefined, options: Par
   return { ...result, format: 'perf', formatReason: 'irisflame lifecycle capture, blocked time in microseconds (--off-cpu)', displayName: input.displayName };
 }
 
+function notACapture(displayName: string): IrisflameError {
+  return new IrisflameError('NO_STACKS', `${displayName} is not an irisflame lifecycle capture`, {
+    hint: 'record one with irisflame record --lifecycle (NAME.lifecycle.txt.gz); bcc offcputime -f output needs no --off-cpu with collapse',
+  });
+}
+
 /** True when the input starts as an irisflame lifecycle capture does (first bytes, decompressed). */
 export function isLifecycleCapture(head: Buffer): boolean {
   return head.subarray(0, LIFECYCLE_CAPTURE_START.length).toString('latin1') === LIFECYCLE_CAPTURE_START;
@@ -117,9 +126,13 @@ export function isLifecycleCapture(head: Buffer): boolean {
 export async function collapseOffCpuOrFolded(path: string | undefined, options: Partial<CollapseOptions> = {}): Promise<CollapseRun> {
   const input = await openInput(path === '' ? undefined : path);
   const iterator = input.chunks[Symbol.asyncIterator]();
-  const first = await iterator.next();
-  // Copied: file input reuses its read buffers.
-  const head = first.done ? Buffer.alloc(0) : Buffer.from(first.value);
+  // Enough bytes to tell (a pipe may trickle them); copied, as file input reuses its read buffers.
+  let head = Buffer.alloc(0);
+  while (head.length < LIFECYCLE_CAPTURE_START.length) {
+    const next = await iterator.next();
+    if (next.done) break;
+    head = Buffer.concat([head, next.value]);
+  }
   async function* all(): AsyncGenerator<Buffer> {
     if (head.length > 0) yield head;
     for (;;) {

@@ -77,6 +77,8 @@ export class TracerLineReader {
     }
     if (this.block !== undefined) {
       if (line === 'k') return void (this.stack = 'kernel');
+      // `k%su%s` with an empty kernel stack (bpftrace could not store it: a full or colliding stack map).
+      if (line === 'ku') return void (this.stack = 'user');
       if (line === 'u') return void (this.stack = 'user');
       if (this.stack !== undefined && (line.startsWith(' ') || line.startsWith('\t'))) {
         const frame = line.trim();
@@ -168,6 +170,7 @@ export class TracerLineReader {
       this.pendingStack = stack[1] === 'kstack' ? block.kernel : block.user;
       return;
     }
+    if (line.startsWith('@stop[')) return; // printed at exit, the same moment as T
     const wait = CPU_WAIT_LINE.exec(line);
     if (wait !== null) {
       const [pid, tid, value] = [Number(wait[2]), Number(wait[3]), Number(wait[4])];

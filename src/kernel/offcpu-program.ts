@@ -177,12 +177,14 @@ export function offCpuProgram(options: OffCpuProgramOptions): string {
     parts.push(`tracepoint:syscalls:sys_enter_getppid /pid == ${options.syncPid}/ {\n  if (@stop[0] == 0) { @stop[0] = nsecs; }\n  printf("S\\n");\n}`);
   }
   if (options.withExecSnooper !== undefined) parts.push(options.withExecSnooper.trim());
-  // At the end: the threads still blocked (their intervals end now, `T`), then the CPU-wait sums, which
-  // bpftrace prints by itself; every other map is cleared so it does not.
-  const pending = options.offCpu
-    ? '  printf("T\\t%llu\\n", @stop[0] != 0 ? @stop[0] : nsecs);\n  print(@off);\n  print(@kstack);\n  print(@ustack);\n  print(@runnable);\n'
-    : '';
-  const internal = ['@follow', '@stop', ...(options.offCpu ? ['@off', '@kstack', '@ustack', '@runnable'] : []), ...(options.files ? ['@path'] : [])];
-  parts.push(`END {\n${pending}${internal.map((map) => `  clear(${map});\n`).join('')}}`);
+  // At the end: the stop time (`T`). bpftrace then prints every map left: the threads still blocked
+  // (@off, @kstack, @ustack) and still waiting for a CPU (@runnable), whose intervals end at T, and the
+  // CPU-wait sums. Not print() here: it is answered after END has run, and a clear() in END would have
+  // emptied the map by then. The other maps are cleared so that they are not printed.
+  const stopTime = options.offCpu ? '  printf("T\\t%llu\\n", @stop[0] != 0 ? @stop[0] : nsecs);\n' : '';
+  // @stop stays: cleared, it would read 0 and wake every probe until bpftrace detaches them. It is printed
+  // (`@stop[0]: T`) and ignored.
+  const internal = ['@follow', ...(options.files ? ['@path'] : [])];
+  parts.push(`END {\n${stopTime}${internal.map((map) => `  clear(${map});\n`).join('')}}`);
   return parts.join('\n') + '\n';
 }

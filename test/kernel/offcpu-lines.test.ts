@@ -70,6 +70,15 @@ describe('the tracer output reader', () => {
     ]);
   });
 
+  test('an interval whose kernel stack could not be stored prints `ku`: no frames lost, nothing bad', () => {
+    const { records, reader } = read(['B\t1\t2\t3\t3\t1\t61\tirisdb', 'ku', '        0x7fa76b9ff503', '', 'B\t5\t9\t3\t3\t1\t61\tirisdb', 'ku', '']);
+    expect(reader.badLines).toBe(0);
+    expect(records.map((record) => (record as Extract<TracerRecord, { kind: 'block' }>).block)).toMatchObject([
+      { kernel: [], user: ['0x7fa76b9ff503'] },
+      { kernel: [], user: [] },
+    ]);
+  });
+
   test('CRLF line ends read the same', () => {
     expect(read(BLOCK.map((line) => `${line}\r`)).records).toEqual(read(BLOCK).records);
   });
