@@ -105,7 +105,7 @@ function makeInput(base, target) {
   return best.lines;
 }
 
-function cachedInput(target) {
+export function cachedInput(target) {
   const baseText = readFileSync(BASE_CAPTURE, 'utf8');
   const key = createHash('sha1').update(baseText).update(String(target)).update('v2').digest('hex').slice(0, 10);
   const file = join(CACHE, `browser-${target}-${key}.folded`);
