@@ -44,33 +44,32 @@ export function* largeFrameChunks(layout: Layout, context: FrameWriterContext): 
   const { rects } = layout;
   const wide: Rect[] = [];
   const names = new DisplayNames();
-  // Table entries: one per (name, colour); colours deduplicated.
+  // Table entries: one per display name; colours deduplicated.
   const entryOf = new Map<string, number>();
   const entryNames: string[] = [];
   const entryColors: number[] = [];
   const colorOf = new Map<string, number>();
   const colors: string[] = [];
 
-  const depthMax = layout.depthMax;
-  const rows = depthMax + 1;
-  // Open run per (colour, row), in tenths of a pixel; closed runs appended to parts[colour * rows + row].
+  const rows = layout.depthMax + 1;
+  // The open run of each (colour, row), in tenths of a pixel (-1: none); closed runs go to `runs`.
   let runStart = new Int32Array(0);
   let runEnd = new Int32Array(0);
-  const parts: string[] = [];
+  const runs = new RunList();
   const lastEnd = new Float64Array(rows + 1);
   // Row y as printed (from the first frame met in the row); every frame has the root's height.
-  const rowY: string[] = [];
+  const rowY: string[] = new Array<string>(rows).fill('');
   const root = rects[0]!;
   const height = short(fixed(root.y2 - root.y1, 1));
 
-  let table = '';
-  const tableParts: string[] = [];
+  const table = new AsciiWriter(rects.length * 12);
   let previousDepth = -1;
   let previousStart = 0;
 
   for (let i = 0; i < rects.length; i++) {
     const rect = rects[i]!;
     const frame = rect.frame;
+    const depth = frame.depth;
     const name = names.get(frame.name);
     const fill = context.colors.color(name, undefined);
     // Colours follow names, except with --random (then the entry keeps its first frame's colour).
@@ -79,9 +78,8 @@ export function* largeFrameChunks(layout: Layout, context: FrameWriterContext): 
       color = colors.length;
       colorOf.set(fill, color);
       colors.push(fill);
-      const grown = colors.length * rows;
-      if (grown > runStart.length) {
-        const size = Math.max(grown, runStart.length * 2);
+      if (colors.length * rows > runStart.length) {
+        const size = Math.max(colors.length * rows, runStart.length * 2);
         const starts = new Int32Array(size).fill(-1);
         starts.set(runStart);
         const ends = new Int32Array(size).fill(-1);
@@ -97,83 +95,198 @@ export function* largeFrameChunks(layout: Layout, context: FrameWriterContext): 
       entryNames.push(stripAnnotation(name));
       entryColors.push(color);
     }
-    if (rowY[frame.depth] === undefined) rowY[frame.depth] = perlNumber(rect.y1);
+    if (rowY[depth] === '') rowY[depth] = perlNumber(rect.y1);
 
-    // Geometry as frames.ts prints it: x1 and x2 rounded to 0.1 px, the width their difference.
-    const x1 = fixed(rect.x1, 1);
-    const x2 = fixed(rect.x2, 1);
-    const t1 = Math.round(Number(x1) * 10);
-    const t2 = Math.round(Number(x2) * 10);
-    const isWide = frame.depth === 0 || t2 - t1 >= NARROW_PX * 10;
+    // Geometry as frames.ts prints it: x1 and x2 rounded to 0.1 px (C's %.1f), the width their difference.
+    const t1 = tenths(rect.x1);
+    const t2 = tenths(rect.x2);
+    const isWide = depth === 0 || t2 - t1 >= NARROW_PX * 10;
     if (isWide) wide.push(rect);
     else {
-      const k = color * rows + frame.depth;
+      const k = color * rows + depth;
       if (runEnd[k] === t1) runEnd[k] = t2;
       else {
-        if (runEnd[k]! >= 0) parts[k] = (parts[k] ?? '') + runPath(runStart[k]!, runEnd[k]!, rowY[frame.depth]!, height);
+        if (runEnd[k]! >= 0) runs.add(k, runStart[k]!, runEnd[k]!);
         runStart[k] = t1;
         runEnd[k] = t2;
       }
     }
 
     // Table row: depth, gap from the expected start, weight, entry * 2 + (1 when drawn as an element).
-    const depth = frame.depth;
     const start = frame.start;
     const expected = depth > previousDepth ? previousStart : lastEnd[depth]!;
     const weight = (depth === 0 ? context.total : frame.end) - start;
     lastEnd[depth] = start + weight;
     previousDepth = depth;
     previousStart = start;
-    const gap = start - expected;
-    table += `${depth},${gap === 0 ? '0' : perlNumber(gap)},${perlNumber(weight)},${entry * 2 + (isWide ? 1 : 0)},`;
-    if (table.length >= CHUNK_CHARS) {
-      tableParts.push(table);
-      table = '';
-    }
+    table.number(depth);
+    table.byte(COMMA);
+    table.number(start - expected);
+    table.byte(COMMA);
+    table.number(weight);
+    table.byte(COMMA);
+    table.number(entry * 2 + (isWide ? 1 : 0));
+    table.byte(COMMA);
   }
-  tableParts.push(table);
+  for (let k = 0; k < runEnd.length; k++) if (runEnd[k]! >= 0) runs.add(k, runStart[k]!, runEnd[k]!);
 
   yield* frameChunks({ ...layout, rects: wide }, context);
 
-  // Close the last run of every (colour, row), then one path per colour, rows in order.
-  let narrow = '</g>\n<g id="narrowframes">\n';
-  for (let c = 0; c < colors.length; c++) {
-    let d = '';
-    for (let row = 0; row < rows; row++) {
-      const k = c * rows + row;
-      if (runEnd[k]! >= 0) parts[k] = (parts[k] ?? '') + runPath(runStart[k]!, runEnd[k]!, rowY[row]!, height);
-      if (parts[k] !== undefined) d += parts[k];
+  // One path per colour: its runs by row, left to right (runs of one key were added in x order).
+  yield '</g>\n<g id="narrowframes">\n';
+  const order = runs.sortedByKey(colors.length * rows);
+  const out = new AsciiWriter(1 << 20);
+  let r = 0;
+  while (r < order.length) {
+    const color = Math.floor(runs.key[order[r]!]! / rows);
+    out.ascii(`<path fill="${colors[color]}" d="`);
+    for (; r < order.length && Math.floor(runs.key[order[r]!]! / rows) === color; r++) {
+      const run = order[r]!;
+      const w = runs.end[run]! - runs.start[run]!;
+      out.byte(0x4d); // M
+      out.tenths(runs.start[run]!);
+      out.byte(0x20);
+      out.ascii(rowY[runs.key[run]! % rows]!);
+      out.byte(0x68); // h
+      out.tenths(w);
+      out.byte(0x76); // v
+      out.ascii(height);
+      out.ascii('h-');
+      out.tenths(w);
+      out.byte(0x7a); // z
     }
-    if (d !== '') narrow += `<path fill="${colors[c]}" d="${d}"/>\n`;
-    if (narrow.length >= CHUNK_CHARS) {
-      yield narrow;
-      narrow = '';
-    }
+    out.ascii('"/>\n');
+    if (out.length >= CHUNK_CHARS) yield out.take();
   }
-  yield `${narrow}</g>\n`;
+  out.ascii('</g>\n');
+  yield out.take();
 
-  const header = {
-    v: 1,
-    factor: context.options.factor,
-    names: entryNames,
-    colors,
-    entryColors,
-  };
+  const header = { v: 1, factor: context.options.factor, names: entryNames, colors, entryColors };
   // The frames as one string literal: compiled in no time, decoded when first needed (an array literal of
   // 640k numbers took 190 ms to compile at 160k frames, during load).
   yield `<script type="text/ecmascript"><![CDATA[var fgFrames = ${safeJson(header).slice(0, -1)},"frames":"`;
-  for (let p = 0; p < tableParts.length; p++) {
-    const last = p === tableParts.length - 1;
-    yield last ? tableParts[p]!.slice(0, -1) : tableParts[p]!;
-  }
+  table.trimLast();
+  yield table.take();
   // The script that reads the table comes with it (small graphs do without it).
   yield `"};\n${browserAsset('flamegraph', 'flamegraph-large.js')}]]></script>\n`;
 }
 
-/** One rectangle: absolute move (so parts concatenate in any order), then relative sides. */
-function runPath(t1: number, t2: number, y: string, height: string): string {
-  const w = (t2 - t1) / 10;
-  return `M${t1 / 10} ${y}h${w}v${height}h-${w}z`;
+const COMMA = 0x2c;
+
+/** `value` rounded to tenths as C's %.1f rounds it (ties to even on the exact binary value), times ten. */
+function tenths(value: number): number {
+  const scaled = value * 10;
+  // Only a product within rounding error of a half can round differently from the exact value: ask fixed().
+  if (Math.abs(Math.abs(scaled - Math.trunc(scaled)) - 0.5) > 1e-7) return Math.round(scaled);
+  return Math.round(Number(fixed(value, 1)) * 10);
+}
+
+/** Closed runs of narrow frames: key (colour * rows + row), start and end in tenths of a pixel. */
+class RunList {
+  key: Int32Array = new Int32Array(1024);
+  start: Int32Array = new Int32Array(1024);
+  end: Int32Array = new Int32Array(1024);
+  length = 0;
+
+  add(key: number, start: number, end: number): void {
+    if (this.length === this.key.length) {
+      this.key = grown(this.key);
+      this.start = grown(this.start);
+      this.end = grown(this.end);
+    }
+    this.key[this.length] = key;
+    this.start[this.length] = start;
+    this.end[this.length] = end;
+    this.length++;
+  }
+
+  /** Run indices ordered by key, keeping the order of addition within a key (a counting sort). */
+  sortedByKey(keys: number): Int32Array {
+    const first = new Int32Array(keys + 1);
+    for (let i = 0; i < this.length; i++) first[this.key[i]! + 1]!++;
+    for (let k = 0; k < keys; k++) first[k + 1]! += first[k]!;
+    const order = new Int32Array(this.length);
+    for (let i = 0; i < this.length; i++) order[first[this.key[i]!]!++] = i;
+    return order;
+  }
+}
+
+function grown(a: Int32Array): Int32Array {
+  const b = new Int32Array(a.length * 2);
+  b.set(a);
+  return b;
+}
+
+/** ASCII text built in a growing byte buffer: numbers written digit by digit, no intermediate strings. */
+class AsciiWriter {
+  private buffer: Buffer;
+  length = 0;
+
+  constructor(capacity: number) {
+    this.buffer = Buffer.allocUnsafe(Math.max(capacity, 1024));
+  }
+
+  private room(bytes: number): void {
+    if (this.length + bytes <= this.buffer.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.length + bytes));
+    this.buffer.copy(next, 0, 0, this.length);
+    this.buffer = next;
+  }
+
+  byte(code: number): void {
+    this.room(1);
+    this.buffer[this.length++] = code;
+  }
+
+  /** Latin1/ASCII text only (numbers, colours, the CDATA-safe JSON head). */
+  ascii(text: string): void {
+    this.room(text.length);
+    this.length += this.buffer.write(text, this.length, 'latin1');
+  }
+
+  /** A non-negative integer up to 2^53 digit by digit; anything else as Perl prints it. */
+  number(value: number): void {
+    if (!(value >= 0 && value <= Number.MAX_SAFE_INTEGER && Number.isInteger(value))) {
+      this.ascii(perlNumber(value));
+      return;
+    }
+    this.room(16);
+    if (value < 10) {
+      this.buffer[this.length++] = 0x30 + value;
+      return;
+    }
+    let digits = 0;
+    for (let v = value; v >= 1; v = Math.floor(v / 10)) digits++;
+    let at = this.length + digits;
+    this.length = at;
+    for (let v = value; v >= 1; v = Math.floor(v / 10)) this.buffer[--at] = 0x30 + (v % 10);
+  }
+
+  /** Tenths as a decimal: 123 → "12.3", 120 → "12". */
+  tenths(value: number): void {
+    if (value < 0) {
+      this.byte(0x2d);
+      value = -value;
+    }
+    this.number(Math.floor(value / 10));
+    const digit = value % 10;
+    if (digit !== 0) {
+      this.room(2);
+      this.buffer[this.length++] = 0x2e;
+      this.buffer[this.length++] = 0x30 + digit;
+    }
+  }
+
+  trimLast(): void {
+    if (this.length > 0) this.length--;
+  }
+
+  /** The text so far, and start over. */
+  take(): string {
+    const text = this.buffer.toString('latin1', 0, this.length);
+    this.length = 0;
+    return text;
+  }
 }
 
 /** "10.0" → "10", "13.50" → "13.5". */
