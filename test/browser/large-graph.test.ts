@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { createContext, runInContext } from 'node:vm';
 import { chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { REPO_ROOT, runCli } from '../support/cli.js';
@@ -84,6 +85,23 @@ describe.skipIf(skip)('large graphs in Chromium', () => {
   });
 
   /** A point inside frame f: for a frame under a pixel wide, the whole pixel it covers. */
+  test('the frame table, read by the page\'s own decoder, holds every frame flamegraph.pl draws, title and place', () => {
+    const start = svg.indexOf('var fgFrames');
+    const sandbox: Record<string, any> = {};
+    createContext(sandbox);
+    runInContext(svg.slice(start, svg.indexOf(']]></script>', start)), sandbox);
+    const { fgLarge, fgFrames } = sandbox;
+    const m = fgLarge.buildModel(fgFrames);
+    expect(m.n).toBe(perlFrames.length);
+    const ours = new Map<string, string>();
+    for (let k = 1; k < m.n; k++) {
+      const x = Number(fgLarge.cfixed(XPAD + (m.sx[k] * FULL_WIDTH) / m.sw[0], 1));
+      ours.set(`${rowY(m.depth[k])}@${x}`, fgLarge.frameTitle(fgFrames.names[m.entry[k]], m.sw[k], m.sw[0], 1, 'samples'));
+    }
+    const wrong = perlFrames.filter((p) => !p.title.startsWith('all (') && ours.get(`${p.y}@${p.x}`) !== p.title);
+    expect(wrong.map((p) => `${p.title} at ${p.x},${p.y}`)).toEqual([]);
+  });
+
   async function pointAt(page: Page, f: Folded): Promise<[number, number]> {
     const box = await page.evaluate(() => document.documentElement.getBoundingClientRect().toJSON() as DOMRect);
     const x = px(f.samples) < 1 ? Math.ceil(XPAD + px(f.start)) : XPAD + px(f.start + f.samples / 2);
