@@ -211,8 +211,9 @@ describe.skipIf(skip)('large graphs in Chromium', () => {
     const diff = pixelDifference(a, b);
     // Merged paths anti-alias a touching run as one shape where flamegraph.pl composites each frame: a faint
     // difference at a few frame edges, and nowhere a missing or misplaced frame (that would differ by far more).
-    expect(diff.meanAbsolute).toBeLessThan(0.5);
-    expect(diff.strongPixels / diff.pixels).toBeLessThan(0.001);
+    // Measured: mean 0.034, strong 0.001% of pixels; with #narrowframes left empty: mean 0.38, strong 0.43%.
+    expect(diff.meanAbsolute).toBeLessThan(0.1);
+    expect(diff.strongPixels / diff.pixels).toBeLessThan(0.0005);
   });
 });
 
