@@ -410,10 +410,11 @@
     remember(p);
   }
 
-  /* ---- URL state, written right after the click's response is painted (the next animation frame, then a task):
-   * history.replaceState cost 15-50 ms in a 150k-element document (FrameLoader::updateForSameDocumentNavigation,
-   * Document::SetURL) and must not delay that paint; an idle callback, used before, ran only at its 3 s timeout
-   * in a busy page, so a reload or a copied link within 3 s lost the state. ---- */
+  /* ---- URL state, written 0.1 s after the click's response is painted (the next animation frame, then a timer):
+   * history.replaceState took 105-240 ms in a document of 160k frame elements (FrameLoader::
+   * updateForSameDocumentNavigation; 4-10 ms in a large graph's lighter document now) and must not delay that
+   * paint; an idle callback, used before, ran only at its 3 s timeout in a busy page, so a reload or a copied link
+   * within 3 s lost the state. ---- */
 
   var pending = null, flushQueued = false;
 
@@ -428,7 +429,7 @@
     pending = p;
     if (flushQueued) return;
     flushQueued = true;
-    var after = function () { setTimeout(function () { flushQueued = false; flushParams(); }, 0); };
+    var after = function () { setTimeout(function () { flushQueued = false; flushParams(); }, 100); };
     if (window.requestAnimationFrame && !document.hidden) window.requestAnimationFrame(after); else after();
   }
 
