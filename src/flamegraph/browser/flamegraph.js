@@ -298,18 +298,22 @@
 
   function round2(v) { return String(Math.round(v * 100) / 100); }
 
-  // A frame drawn merged in the file gets the element it would have had: <g><title/><rect/></g>.
+  // A frame drawn merged in the file gets the element it would have had: <g><title/><rect/></g> (copies of one
+  // prototype: a zoom may create thousands).
+  var frameProto = null;
   function makeFrameEl(i) {
-    var g = document.createElementNS(SVGNS, 'g'), title = document.createElementNS(SVGNS, 'title');
-    var r = document.createElementNS(SVGNS, 'rect'), root = rootRect();
-    title.textContent = titleOf(i);
+    if (!frameProto) {
+      frameProto = document.createElementNS(SVGNS, 'g');
+      frameProto.appendChild(document.createElementNS(SVGNS, 'title'));
+      frameProto.appendChild(document.createElementNS(SVGNS, 'rect'));
+      frameProto.lastChild.setAttribute('height', rootRect().getAttribute('height'));
+    }
+    var g = frameProto.cloneNode(true), r = g.lastChild;
+    g.firstChild.textContent = titleOf(i);
     r.setAttribute('y', rectY(i));
-    r.setAttribute('height', root.getAttribute('height'));
     r.setAttribute('fill', TABLE.colors[TABLE.entryColors[m.entry[i]]]);
     r.setAttribute('fg:x', String(m.sx[i]));
     r.setAttribute('fg:w', String(m.sw[i]));
-    g.appendChild(title);
-    g.appendChild(r);
     return g;
   }
 
