@@ -18,6 +18,10 @@
  *   search = click on "Search" answering the prompt with SEARCH_REGEX -> painted (then cleared, untimed)
  *   idle   = nothing -> painted: the floor of this measurement on this machine at that moment (two frames)
  * Clicks start SETTLE_MS after load; first zoom is reported apart; the others are medians of REPEATS runs.
+ * zoom, reset and search are measured twice: with the pointer off the graph, then resting on it (on a frame a few
+ * rows above the root, where a person's pointer is), since Chromium re-hit-tests under the pointer after changes.
+ * Above LOAD_ONLY_ABOVE frames, the other renderers' interactions (tens of seconds each) are skipped unless
+ * --interact-all; their earlier figures are in docs/benchmarks.md.
  *
  * Run alone: node bench/browser.mjs [--sizes=1000,20000] [--repeats=N] [--renderers=inferno,ours];
  * or import { runBrowserBench } (same options as an object).
@@ -39,7 +43,7 @@ const CHROMIUM = process.env.IRISFLAME_CHROMIUM ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-export const DEFAULT_SIZES = [1_000, 20_000, 150_000];
+export const DEFAULT_SIZES = [1_000, 20_000, 160_000];
 const REPEATS = 3;
 /** Pause between load and the first click, for every renderer: a person reads the graph first (our script
  * builds its model when idle). */
@@ -50,6 +54,7 @@ const SLOW_MS = 10_000;
 const SEARCH_REGEX = 'alloc|lock';
 const WIDTH_PX = 1180; // 1200 - 2 * xpad, the same for all three renderers by default
 const MINWIDTH_PX = 0.1;
+const LOAD_ONLY_ABOVE = 100_000;
 
 /* ---------- inputs ---------- */
 
@@ -105,7 +110,7 @@ function makeInput(base, target) {
   return best.lines;
 }
 
-function cachedInput(target) {
+export function cachedInput(target) {
   const baseText = readFileSync(BASE_CAPTURE, 'utf8');
   const key = createHash('sha1').update(baseText).update(String(target)).update('v2').digest('hex').slice(0, 10);
   const file = join(CACHE, `browser-${target}-${key}.folded`);
@@ -154,15 +159,25 @@ function renderOurs(input, output) {
   return 'ours(stand-in)';
 }
 
+/** The same command from another checkout (BENCH_BEFORE_DIR, built): the "before" column of a change. */
+function renderBefore(input, output) {
+  const dir = process.env.BENCH_BEFORE_DIR;
+  const run = spawnSync('node', [join(dir, 'bin', 'irisflame'), 'flamegraph', input], { maxBuffer: 1 << 30, encoding: 'buffer' });
+  if (run.status !== 0) throw new Error(`BENCH_BEFORE_DIR render failed: ${run.stderr}`);
+  writeFileSync(output, run.stdout);
+  return 'irisflame before';
+}
+
 /* ---------- in-page measurements ---------- */
 
 // Runs in the page. Finds the frame to zoom by its title and rect y, so all three renderers zoom the same one.
 function pageMeasure({ action, target, regex }) {
   const painted = () => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
-  const click = (el) => {
+  const click = (el, at) => {
     const r = el.getBoundingClientRect();
     el.dispatchEvent(new MouseEvent('click', {
-      bubbles: true, cancelable: true, view: window, clientX: r.x + r.width / 2, clientY: r.y + r.height / 2,
+      bubbles: true, cancelable: true, view: window, clientX: at ? at[0] : r.x + r.width / 2,
+      clientY: at ? at[1] : r.y + r.height / 2,
     }));
   };
   const findTarget = () => {
@@ -174,12 +189,21 @@ function pageMeasure({ action, target, regex }) {
       if (title && rect && title.textContent.startsWith(target.titlePrefix) &&
         Math.abs(parseFloat(rect.getAttribute('y')) - y) < 0.5) return rect;
     }
+    // A large graph of ours draws frames under 1 px merged (#narrowframes): click where the frame is, on the
+    // whole pixel it covers (clientX is an integer), as a pointer would.
+    const narrow = document.querySelector('#narrowframes > path');
+    if (narrow) {
+      const box = document.documentElement.getBoundingClientRect();
+      const x = Math.ceil(target.x1) < target.x2 ? Math.ceil(target.x1) : Math.floor((target.x1 + target.x2) / 2);
+      return { el: narrow, at: [box.x + x, box.y + y + 7] };
+    }
     throw new Error(`zoom target not found: ${target.titlePrefix} at y=${y}`);
   };
-  const el = action === 'zoom' ? findTarget() : document.getElementById(action === 'reset' ? 'unzoom' : 'search');
+  const found = action === 'zoom' ? findTarget() : null;
+  const el = found ? (found.el ?? found) : document.getElementById(action === 'reset' ? 'unzoom' : 'search');
   window.prompt = () => regex;
   const t0 = performance.now();
-  if (action !== 'idle') click(el);
+  if (action !== 'idle') click(el, found?.at);
   return painted().then(() => {
     const t = performance.now() - t0;
     const matched = document.getElementById('matched')?.textContent ?? '';
@@ -199,6 +223,8 @@ function zoomTarget(inputFile, atDepth) {
   return {
     titlePrefix: `${target.name} (${target.samples.toLocaleString('en-US')} `,
     depth,
+    x1: 10 + target.start * scale,
+    x2: 10 + (target.start + target.samples) * scale,
     subtree: drawn.filter((f) => f.start >= target.start && f.start < target.start + target.samples &&
       f.depth >= depth).length,
   };
@@ -206,29 +232,49 @@ function zoomTarget(inputFile, atDepth) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function measureSvg(context, file, target, repeats) {
+/** Move the real pointer onto the graph (a frame three rows above the root, mid-width) or off it. */
+async function restPointer(page, on) {
+  if (!on) { await page.mouse.move(1270, 2); return; }
+  const [x, y] = await page.evaluate(() => {
+    const root = document.querySelector('#frames rect').getBoundingClientRect();
+    const inverted = window.fgConfig?.inverted === true;
+    return [root.left + root.width / 2, root.top + 7 + (inverted ? 3 : -3) * 16];
+  });
+  await page.mouse.move(x, y);
+}
+
+async function measureSvg(context, file, target, repeats, interact = true) {
   const page = await context.newPage();
   page.setDefaultTimeout(600_000);
   await page.goto(pathToFileURL(file).href, { waitUntil: 'load', timeout: 600_000 });
   const load = await page.evaluate(() => new Promise((resolve) =>
     requestAnimationFrame(() => requestAnimationFrame(() => resolve(performance.now())))));
+  if (!interact) { await page.close(); return { load }; }
   await page.waitForTimeout(SETTLE_MS);
   const run = (action) => page.evaluate(pageMeasure, { action, target, regex: SEARCH_REGEX });
-  const zooms = [], resets = [], searches = [];
-  for (let k = 0; k < repeats; k++) {
-    zooms.push(await run('zoom'));
-    resets.push(await run('reset'));
-    if (zooms[0] + resets[0] > SLOW_MS) { repeats = 1; break; } // seconds per click: one run says enough
+  const out = { load };
+  for (const on of [false, true]) {
+    await restPointer(page, on);
+    const zooms = [], resets = [], searches = [];
+    let n = repeats;
+    for (let k = 0; k < n; k++) {
+      zooms.push(await run('zoom'));
+      resets.push(await run('reset'));
+      if (zooms[0] + resets[0] > SLOW_MS) { n = 1; break; } // seconds per click: one run says enough
+    }
+    const idles = [];
+    for (let k = 0; k < n; k++) idles.push(await run('idle')); // the floor: two frames, nothing changed
+    let matched = '';
+    for (let k = 0; k < n; k++) ({ t: searches[k], matched } = await run('search'));
+    const suffix = on ? 'On' : '';
+    if (!on) out.firstZoom = zooms[0];
+    Object.assign(out, {
+      [`zoom${suffix}`]: median(zooms.slice(n > 1 && !on ? 1 : 0)), [`reset${suffix}`]: median(resets),
+      [`search${suffix}`]: median(searches), [`idle${suffix}`]: median(idles), matched,
+    });
   }
-  const idles = [];
-  for (let k = 0; k < repeats; k++) idles.push(await run('idle')); // the floor: two frames, nothing changed
-  let matched = '';
-  for (let k = 0; k < repeats; k++) ({ t: searches[k], matched } = await run('search'));
   await page.close();
-  return {
-    load, firstZoom: zooms[0], zoom: median(zooms.slice(repeats > 1 ? 1 : 0)), reset: median(resets),
-    search: median(searches), idle: median(idles), matched,
-  };
+  return out;
 }
 
 /** Median of `repeats` zooms (each followed by an untimed reset), after the same settle pause as above. */
@@ -252,6 +298,7 @@ async function measureZoomOnly(context, file, target, repeats) {
 
 export async function runBrowserBench({
   sizes = DEFAULT_SIZES, repeats = REPEATS, renderers = ['flamegraph.pl', 'inferno', 'ours'], log = console.log,
+  interactAll = false,
 } = {}) {
   if (!existsSync(CHROMIUM)) { log(`[skip] browser bench: Chromium not found at ${CHROMIUM}`); return []; }
   const work = mkdtempSync(join(tmpdir(), 'irisflame-bench-browser-'));
@@ -268,13 +315,18 @@ export async function runBrowserBench({
       log(`# ~${size} frames: ${input} (zoom target subtree: ${target.subtree} frames; ` +
         `zoom big: ${bigTarget.subtree} of them in ${heavy})`);
       const all = [['flamegraph.pl', renderPerl], ['inferno', renderInferno], ['ours', renderOurs]];
-      for (const [name, render] of all.filter(([n]) => renderers.includes(n))) {
+      if (process.env.BENCH_BEFORE_DIR) all.splice(2, 0, ['before', renderBefore]);
+      for (const [name, render] of all.filter(([n]) => renderers.includes(n) || n === 'before')) {
         const file = join(work, `${size}-${name}.svg`);
         const label = render(input, file) ?? name;
-        const m = await measureSvg(context, file, target, repeats);
-        render(heavy, file);
-        m.zoomBig = await measureZoomOnly(context, file, bigTarget, repeats);
-        rows.push({ size, renderer: label, bytes: statSync(file).size, ...m });
+        const bytes = statSync(file).size;
+        const interact = interactAll || name === 'ours' || name === 'before' || size <= LOAD_ONLY_ABOVE;
+        const m = await measureSvg(context, file, target, repeats, interact);
+        if (interact) {
+          render(heavy, file);
+          m.zoomBig = await measureZoomOnly(context, file, bigTarget, repeats);
+        }
+        rows.push({ size, renderer: label, bytes, ...m });
         log(`  ${label}: ${JSON.stringify(m)}`);
       }
     }
@@ -287,12 +339,15 @@ export async function runBrowserBench({
 }
 
 function formatTable(rows) {
-  const ms = (v) => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
-  const out = ['', '| frames | renderer | SVG KB | load ms | 1st zoom ms | zoom ms | zoom big ms | reset ms | search ms | ' +
-    'idle ms |', '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |'];
+  const ms = (v) => (v === undefined ? '-' : v >= 100 ? v.toFixed(0) : v.toFixed(1));
+  const out = ['', 'Pointer off the graph, then (on) resting on it:',
+    '| frames | renderer | SVG KB | load ms | 1st zoom ms | zoom ms | zoom big ms | reset ms | search ms | idle ms | ' +
+    'zoom on | reset on | search on | idle on |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |'];
   for (const r of rows) {
     out.push(`| ~${r.size} | ${r.renderer} | ${(r.bytes / 1024).toFixed(0)} | ${ms(r.load)} | ${ms(r.firstZoom)} | ` +
-      `${ms(r.zoom)} | ${ms(r.zoomBig)} | ${ms(r.reset)} | ${ms(r.search)} | ${ms(r.idle)} |`);
+      `${ms(r.zoom)} | ${ms(r.zoomBig)} | ${ms(r.reset)} | ${ms(r.search)} | ${ms(r.idle)} | ${ms(r.zoomOn)} | ` +
+      `${ms(r.resetOn)} | ${ms(r.searchOn)} | ${ms(r.idleOn)} |`);
   }
   out.push('', 'Speed-up of ours (their time / our time; >1 = ours faster):',
     '| frames | vs | size ratio (ours/theirs) | load | 1st zoom | zoom | zoom big | reset | search |',
@@ -301,7 +356,7 @@ function formatTable(rows) {
     const ours = rows.find((r) => r.size === size && r.renderer.startsWith('ours'));
     if (!ours) continue;
     for (const other of rows.filter((r) => r.size === size && !r.renderer.startsWith('ours'))) {
-      const x = (k) => `${(other[k] / ours[k]).toFixed(1)}x`;
+      const x = (k) => (other[k] === undefined ? '-' : `${(other[k] / ours[k]).toFixed(1)}x`);
       out.push(`| ~${size} | ${other.renderer} | ${(ours.bytes / other.bytes).toFixed(2)} | ${x('load')} | ` +
         `${x('firstZoom')} | ${x('zoom')} | ${x('zoomBig')} | ${x('reset')} | ${x('search')} |`);
     }
@@ -313,5 +368,8 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const arg = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
   const sizes = arg('sizes') ? arg('sizes').split(',').map(Number) : DEFAULT_SIZES;
   const renderers = arg('renderers')?.split(',');
-  await runBrowserBench({ sizes, repeats: arg('repeats') ? Number(arg('repeats')) : REPEATS, ...(renderers && { renderers }) });
+  await runBrowserBench({
+    sizes, repeats: arg('repeats') ? Number(arg('repeats')) : REPEATS, ...(renderers && { renderers }),
+    interactAll: process.argv.includes('--interact-all'),
+  });
 }

@@ -6,6 +6,7 @@ import { IrisflameError } from '../errors.js';
 import { readNameAttributes, type NameAttributes } from './attrs.js';
 import { FrameColors } from './color.js';
 import { frameChunks } from './frames.js';
+import { isLargeGraph, largeFrameChunks } from './frames-large.js';
 import type { FlamegraphInput, FlamegraphReport } from './index.js';
 import { computeScale, layoutFrames } from './layout.js';
 import { mergeStacks, orderStacks, type Frame } from './merge.js';
@@ -94,12 +95,16 @@ function renderChunks(options: ResolvedFlamegraphOptions, merge: () => MergeResu
     legend: options.colors === 'kind' && !merged.differential,
   });
   const colors = new FrameColors(options, merged.maxDelta, paletteMap);
-  const body = frameChunks(layout, { options, total: scale.total, colors, attributes });
+  const frameContext = { options, total: scale.total, colors, attributes };
+  // Above 2,000 frames, narrow frames are drawn merged and listed in a table (frames-large.ts), which closes
+  // #frames itself.
+  const large = isLargeGraph(layout, merged.differential, frameContext);
+  const body = large ? largeFrameChunks(layout, frameContext) : frameChunks(layout, frameContext);
 
   function* chunks(): Generator<string> {
     yield head;
     yield* body;
-    yield tail;
+    yield large ? '</svg>\n' : tail;
     if (paletteMap) writePaletteMap(options.paletteFile, paletteMap);
   }
   return { chunks: chunks(), report: { warnings, frames: layout.rects.length, total: merged.total } };

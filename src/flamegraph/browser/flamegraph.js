@@ -15,6 +15,9 @@
  *   an opaque copy of the background; Reset Zoom drops the clones. Search tests a lazily built array of names
  *   and draws all matches as one <path> (plus copies of their labels); "Matched" sums the outermost matches by
  *   skipping each match's subtree.
+ * - Large graphs (over 2,000 frames) draw frames under 1 px as merged paths (#narrowframes) and list every frame in
+ *   a table (window.fgFrames): the model, names and titles come from it; a frame without an element of its own
+ *   gets one when a zoom draws it, and the pointer finds it on the merged paths by its row and sample position.
  * - Only frames wide enough for 3 characters get a label; label widths come from per-character widths measured
  *   once, never from getComputedTextLength per frame. Writes are batched, with no layout reads in between.
  */
@@ -33,7 +36,8 @@
   var SVGNS = 'http://www.w3.org/2000/svg';
   var F_MATCH = 1; // per-frame state bits
 
-  var svg, frames, details, unzoomBtn, searchBtn, icBtn, matchedTxt;
+  var svg, frames, narrow, details, unzoomBtn, searchBtn, icBtn, matchedTxt;
+  var TABLE = window.fgFrames && typeof window.fgFrames.frames === 'string' ? window.fgFrames : null; // see start()
   var framesBox = null; // the inner <svg> (in #framesbox, a foreignObject) that holds #frames
   var highlights, overlay, hoverBox, cursorBox; // layers above #frames, created by start()
   var els; // frame elements, in document (pre-)order
@@ -71,10 +75,18 @@
     return inner;
   }
 
+  // #narrowframes (large graphs) follows #frames into the same layer.
+  function wrapNarrow(g) {
+    if (framesBox && g && g.parentNode !== framesBox) framesBox.appendChild(g);
+  }
+
   if (window.MutationObserver && document.readyState === 'loading') {
     var watcher = new MutationObserver(function () {
       var f = document.getElementById('frames');
-      if (f) { watcher.disconnect(); wrapFrames(f); }
+      if (f && !framesBox) wrapFrames(f);
+      var g = framesBox && document.getElementById('narrowframes');
+      if (g) { watcher.disconnect(); wrapNarrow(g); }
+      else if (framesBox && document.readyState !== 'loading') watcher.disconnect();
     });
     watcher.observe(document.documentElement, { childList: true });
   }
@@ -93,7 +105,10 @@
     searchBtn = document.getElementById('search');
     icBtn = document.getElementById('ignorecase');
     wrapFrames(frames); // when the observer could not run (script placed after #frames)
-    els = Array.prototype.slice.call(frames.children);
+    TABLE = window.fgFrames && typeof window.fgFrames.frames === 'string' ? window.fgFrames : null;
+    narrow = document.getElementById('narrowframes');
+    wrapNarrow(narrow);
+    if (!TABLE) els = Array.prototype.slice.call(frames.children); // else built with the model
     makeLayers();
     // On the overlay only: an inherited property set on the root would restyle every frame.
     if (cfg.searchcolor) highlights.parentNode.style.setProperty('--fg-searchcolor', String(cfg.searchcolor));
@@ -104,6 +119,7 @@
     frames.setAttribute('aria-label', 'Flame graph frames: arrow keys move, Enter zooms');
     svg.addEventListener('mouseover', onOver);
     svg.addEventListener('mouseout', onOut);
+    if (narrow) narrow.addEventListener('mousemove', onOver);
     // The keyboard cursor appears when #frames gets focus from the keyboard (Tab), not from a mouse click.
     var byPointer = false;
     svg.addEventListener('mousedown', function () { byPointer = true; });
@@ -116,7 +132,8 @@
     window.addEventListener('keydown', onKey);
     restoreFromUrl();
     scrollToGraph();
-    whenIdle(function () { model(); if (!labeler.measured()) labeler.measure(frames.parentNode); });
+    // Within a second even in a page that never idles (a 160k-frame table decodes in 30-60 ms).
+    whenIdle(function () { model(); if (!labeler.measured()) labeler.measure(frames.parentNode); }, 1000);
     whenIdle(names);
   }
 
@@ -127,16 +144,16 @@
   function scrollToGraph() {
     var view = window.innerHeight, height = parseFloat(svg.getAttribute('height'));
     if (!(view > 0) || !(height > view) || (window.pageYOffset || 0) !== 0) return;
-    var inv = cfg.inverted === true, fh = num(cfg.frameheight, 16), r = zoomed !== 0 ? m.rects[zoomed] : null;
-    if (!r) { if (!inv) window.scrollTo(0, height - view); return; }
-    var y = parseFloat(r.getAttribute('y'));
+    var inv = cfg.inverted === true, fh = num(cfg.frameheight, 16);
+    if (zoomed === 0) { if (!inv) window.scrollTo(0, height - view); return; }
+    var y = parseFloat(rectY(zoomed));
     window.scrollTo(0, inv ? y - 2 * fh : y + 3 * fh - view);
   }
 
   // Build the model and measure glyphs once the page is idle, so the first click does not pay for it; the same
   // work runs on demand if a person is quicker than that.
-  function whenIdle(fn) {
-    if (window.requestIdleCallback) window.requestIdleCallback(function () { fn(); }, { timeout: 3000 });
+  function whenIdle(fn, timeout) {
+    if (window.requestIdleCallback) window.requestIdleCallback(function () { fn(); }, { timeout: timeout || 3000 });
     else setTimeout(fn, 300);
   }
 
@@ -177,14 +194,14 @@
     return e;
   }
 
-  // Outline frame element g (or hide the box when g is null) by copying its rect's geometry.
-  function outline(box, g) {
-    var r = g && rectIn(g);
-    if (!r) { box.setAttribute('class', 'hide'); return; }
-    box.setAttribute('x', r.getAttribute('x'));
-    box.setAttribute('y', r.getAttribute('y'));
-    box.setAttribute('width', r.getAttribute('width'));
-    box.setAttribute('height', r.getAttribute('height'));
+  // Outline frame i as shown now (or hide the box when i < 0): its element's rect, else its computed geometry.
+  function outline(box, i, el) {
+    if (i < 0 && !el) { box.setAttribute('class', 'hide'); return; }
+    var g = el || shownEl(i), r = g && rectIn(g);
+    box.setAttribute('x', r ? r.getAttribute('x') : rectX(i));
+    box.setAttribute('y', r ? r.getAttribute('y') : rectY(i));
+    box.setAttribute('width', r ? r.getAttribute('width') : rectWidth(i));
+    box.setAttribute('height', r ? r.getAttribute('height') : rootRect().getAttribute('height'));
     box.removeAttribute('class');
   }
 
@@ -208,11 +225,49 @@
   }
 
   function model() {
-    if (!m) m = fgLib.buildModel(frames.getElementsByTagName('rect')); // one rect per frame, same order as els
+    if (m) return m;
+    if (!TABLE) {
+      m = fgLib.buildModel(frames.getElementsByTagName('rect')); // one rect per frame, same order as els
+      return m;
+    }
+    m = fgLarge.buildModel(TABLE);
+    // Frames drawn as elements are #frames' children, in the same pre-order.
+    els = new Array(m.n);
+    var kids = frames.children, k = 0;
+    for (var i = 0; i < m.n && k < kids.length; i++) {
+      if (!m.isEl[i]) continue;
+      els[i] = kids[k++];
+      els[i].__fgIndex = i;
+    }
     return m;
   }
 
+  function rootRect() { return rectIn(els[0]); }
+
+  // The rect attributes flamegraph.pl would print for frame i (from its element when it has one).
+  function rectY(i) {
+    if (els[i]) return rectIn(els[i]).getAttribute('y');
+    var y0 = parseFloat(rootRect().getAttribute('y')), fh = num(cfg.frameheight, 16);
+    return String(y0 + (cfg.inverted === true ? 1 : -1) * m.depth[i] * fh);
+  }
+
+  function pxOf(samples) { return XPAD + samples * (FULL / m.sw[0]); }
+
+  function rectX(i) {
+    return els[i] ? rectIn(els[i]).getAttribute('x') : fgLarge.short(fgLarge.cfixed(pxOf(m.sx[i]), 1));
+  }
+
+  function rectWidth(i) {
+    if (els[i]) return rectIn(els[i]).getAttribute('width');
+    var x1 = Number(fgLarge.cfixed(pxOf(m.sx[i]), 1)), x2 = Number(fgLarge.cfixed(pxOf(m.sx[i] + m.sw[i]), 1));
+    return String(Math.round((x2 - x1) * 10) / 10);
+  }
+
   function titleOf(i) {
+    model();
+    if (!els[i]) {
+      return fgLarge.frameTitle(nameOf(i), m.sw[i], m.sw[0], num(TABLE.factor, 1), str(cfg.countname, 'samples'));
+    }
     var t = els[i].firstElementChild;
     while (t && t.tagName !== 'title') t = t.nextElementSibling;
     return t ? t.textContent : '';
@@ -220,13 +275,14 @@
 
   function nameOf(i) {
     if (m.names) return m.names[i];
+    if (TABLE) return TABLE.names[m.entry[i]];
     var t = titleOf(i), k = t.lastIndexOf(' (');
     return k >= 0 ? t.slice(0, k) : t;
   }
 
   function names() {
     model();
-    if (!m.names) {
+    if (!m.names && !TABLE) {
       var a = new Array(m.n);
       for (var i = 0; i < m.n; i++) a[i] = nameOf(i);
       m.names = a;
@@ -242,8 +298,27 @@
 
   function round2(v) { return String(Math.round(v * 100) / 100); }
 
+  // A frame drawn merged in the file gets the element it would have had: <g><title/><rect/></g> (copies of one
+  // prototype: a zoom may create thousands).
+  var frameProto = null;
+  function makeFrameEl(i) {
+    if (!frameProto) {
+      frameProto = document.createElementNS(SVGNS, 'g');
+      frameProto.appendChild(document.createElementNS(SVGNS, 'title'));
+      frameProto.appendChild(document.createElementNS(SVGNS, 'rect'));
+      frameProto.lastChild.setAttribute('height', rootRect().getAttribute('height'));
+    }
+    var g = frameProto.cloneNode(true), r = g.lastChild;
+    g.firstChild.textContent = titleOf(i);
+    r.setAttribute('y', rectY(i));
+    r.setAttribute('fill', TABLE.colors[TABLE.entryColors[m.entry[i]]]);
+    r.setAttribute('fg:x', String(m.sx[i]));
+    r.setAttribute('fg:w', String(m.sw[i]));
+    return g;
+  }
+
   function addClone(into, i, x, w, isParent) {
-    var c = els[i].cloneNode(true), r = null, t = null, k;
+    var c = els[i] ? els[i].cloneNode(true) : makeFrameEl(i), r = null, t = null, k;
     for (k = c.firstElementChild; k; k = k.nextElementSibling) {
       if (k.tagName === 'rect') r = k; else if (k.tagName === 'text') t = k;
     }
@@ -293,7 +368,7 @@
       if (unzoomBtn) unzoomBtn.classList.remove('hide');
     }
     if (term !== null) showMatched();
-    outline(hoverBox, null);
+    outline(hoverBox, -1);
     if (cursor >= 0) setCursor(visible(cursor) ? cursor : f);
   }
 
@@ -309,15 +384,15 @@
     var d = [], labels = document.createDocumentFragment(), i, r, t;
     if (term !== null) {
       // Geometry from the model (no attribute reads): x and width from samples, y from depth.
-      var r0 = m.rects[0], y0 = parseFloat(r0.getAttribute('y')), h = r0.getAttribute('height');
+      var r0 = rootRect(), y0 = parseFloat(r0.getAttribute('y')), h = r0.getAttribute('height');
       var fh = num(cfg.frameheight, 16) * (cfg.inverted === true ? 1 : -1), scale = FULL / m.sw[0];
       for (i = 0; i < m.n; i++) {
         if (!(m.flags[i] & F_MATCH)) continue;
         var w = round2(m.sw[i] * scale);
         d.push('M' + round2(XPAD + (m.sx[i] - m.sx[0]) * scale) + ' ' + (y0 + m.depth[i] * fh) + 'h' + w + 'v' + h +
           'h-' + w + 'z');
-        r = m.rects[i];
-        t = r.nextElementSibling;
+        r = els[i] && rectIn(els[i]);
+        t = r && r.nextElementSibling;
         if (t && t.tagName === 'text' && t.firstChild) labels.appendChild(t.cloneNode(true));
       }
       if (d.length) {
@@ -334,17 +409,18 @@
     zoom(f);
     var p = params();
     if (f === 0) { delete p.x; delete p.y; } else {
-      p.x = m.rects[f].getAttribute('x'); p.y = m.rects[f].getAttribute('y');
+      p.x = rectX(f); p.y = rectY(f);
     }
     remember(p);
   }
 
-  /* ---- URL state, written when the page is next idle: in Chromium, history.replaceState on a huge document
-   * costs 15-50 ms at 150k frames (FrameLoader::updateForSameDocumentNavigation, Document::SetURL), which would
-   * otherwise delay the painting of the click's response. Until then the pending parameters are the state (a
-   * reload within that moment, about 0.3 s, restores the state before the last click). ---- */
+  /* ---- URL state, written 0.1 s after the click's response is painted (the next animation frame, then a timer):
+   * history.replaceState took 105-240 ms in a document of 160k frame elements (FrameLoader::
+   * updateForSameDocumentNavigation; 4-10 ms in a large graph's lighter document now) and must not delay that
+   * paint; an idle callback, used before, ran only at its 3 s timeout in a busy page, so a reload or a copied link
+   * within 3 s lost the state. ---- */
 
-  var pending = null, flushTimer = 0;
+  var pending = null, flushQueued = false;
 
   function params() {
     if (pending === null) return fgLib.getParams();
@@ -355,10 +431,10 @@
 
   function remember(p) {
     pending = p;
-    // Once clicks pause (restarted by each one), then when idle: inside a run of clicks it would land in the
-    // next click's frame.
-    clearTimeout(flushTimer);
-    flushTimer = setTimeout(function () { whenIdle(flushParams); }, 300);
+    if (flushQueued) return;
+    flushQueued = true;
+    var after = function () { setTimeout(function () { flushQueued = false; flushParams(); }, 100); };
+    if (window.requestAnimationFrame && !document.hidden) window.requestAnimationFrame(after); else after();
   }
 
   function flushParams() {
@@ -377,11 +453,21 @@
       try { re = new RegExp(newTerm, ignoreCase ? 'i' : ''); } catch (e) { re = null; }
     }
     term = re ? newTerm : null;
-    var nm = re ? names() : null;
-    for (var i = 0; i < m.n; i++) {
-      var hit = re !== null && re.test(nm[i]);
-      var f = m.flags[i];
-      if (hit !== ((f & F_MATCH) !== 0)) m.flags[i] = f ^ F_MATCH;
+    var i, f, hit;
+    if (TABLE) { // each distinct name tested once
+      var tn = TABLE.names, hits = new Uint8Array(tn.length);
+      if (re) for (i = 0; i < tn.length; i++) hits[i] = re.test(tn[i]) ? 1 : 0;
+      for (i = 0; i < m.n; i++) {
+        f = m.flags[i];
+        if ((hits[m.entry[i]] === 1) !== ((f & F_MATCH) !== 0)) m.flags[i] = f ^ F_MATCH;
+      }
+    } else {
+      var nm = re ? names() : null;
+      for (i = 0; i < m.n; i++) {
+        hit = re !== null && re.test(nm[i]);
+        f = m.flags[i];
+        if (hit !== ((f & F_MATCH) !== 0)) m.flags[i] = f ^ F_MATCH;
+      }
     }
     drawHighlights();
     var p = params();
@@ -426,29 +512,49 @@
     return node || null;
   }
 
-  function frameIndex(node) {
+  function frameIndex(node, e) {
+    if (narrow && node && node.parentNode === narrow) return narrowAt(e);
     var g = frameEl(node);
     if (!g) return -1;
+    model();
     return g.__fgIndex !== undefined ? g.__fgIndex : els.indexOf(g);
   }
 
+  function narrowAt(e) {
+    model();
+    var ctm = svg.getScreenCTM();
+    if (!ctm) return -1;
+    var pt = svg.createSVGPoint();
+    pt.x = e.clientX; pt.y = e.clientY;
+    pt = pt.matrixTransform(ctm.inverse());
+    return fgLarge.frameAt(m, pt.x, pt.y, parseFloat(rootRect().getAttribute('y')), cfg);
+  }
+
   function onOver(e) {
+    if (narrow && e.target.parentNode === narrow) {
+      var i = narrowAt(e);
+      if (i < 0) { details.nodeValue = ' '; outline(hoverBox, -1); return; }
+      details.nodeValue = NAMETYPE + ' ' + titleOf(i);
+      outline(hoverBox, i);
+      return;
+    }
     var g = frameEl(e.target), t = g && g.firstElementChild;
     if (!t || t.tagName !== 'title') return;
     details.nodeValue = NAMETYPE + ' ' + t.textContent;
-    outline(hoverBox, g);
+    outline(hoverBox, -1, g);
   }
 
   function onOut(e) {
-    if (!frameEl(e.target)) return;
+    if (!frameEl(e.target) && !(narrow && e.target.parentNode === narrow)) return;
     details.nodeValue = ' ';
-    outline(hoverBox, null);
+    outline(hoverBox, -1);
   }
 
   function onClick(e) {
-    var i = frameIndex(e.target);
+    var i = frameIndex(e.target, e);
     if (i >= 0) {
-      if (frameEl(e.target).tagName === 'a' && !e.ctrlKey) return; // links: plain click follows, ctrl-click zooms
+      var g = frameEl(e.target);
+      if (g && g.tagName === 'a' && !e.ctrlKey) return; // links: plain click follows, ctrl-click zooms
       e.preventDefault();
       zoomAndRemember(i);
       if (cursor >= 0) setCursor(i);
@@ -499,7 +605,8 @@
 
   function setCursor(i) {
     cursor = i;
-    outline(cursorBox, i < 0 ? null : (model(), shownEl(i)));
+    if (i >= 0) model();
+    outline(cursorBox, i);
     if (i < 0) return;
     details.nodeValue = NAMETYPE + ' ' + titleOf(i);
   }
@@ -511,10 +618,13 @@
     if (p.i === '1') { ignoreCase = true; if (icBtn) icBtn.classList.add('show'); }
     if (p.x !== undefined && p.y !== undefined) {
       model();
-      var want = parseFloat(p.x);
+      var want = parseFloat(p.x), d = -1;
       for (var i = 0; i < m.n; i++) {
-        var r = m.rects[i];
-        if (r.getAttribute('y') === p.y && Math.abs(parseFloat(r.getAttribute('x')) - want) < 0.005) {
+        if (m.depth[i] !== d) { // rows are compared by their y first: one y string per row change
+          d = m.depth[i];
+          var rowMatches = rectY(i) === p.y;
+        }
+        if (rowMatches && Math.abs(parseFloat(rectX(i)) - want) < 0.005) {
           zoom(i);
           break;
         }

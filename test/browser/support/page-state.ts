@@ -59,7 +59,8 @@ export async function frameViews(page: Page): Promise<FrameView[]> {
     // Shapes painted over frames (e.g. one path highlighting many): the colour a frame shows is theirs when
     // they cover its centre.
     const covers = Array.from(document.querySelectorAll('path'))
-      .filter((p) => getComputedStyle(p).display !== 'none' && p.closest('defs') === null) as SVGPathElement[];
+      // (#narrowframes holds frames of a large graph drawn merged: frames, not covers.)
+      .filter((p) => getComputedStyle(p).display !== 'none' && p.closest('defs, #narrowframes') === null) as SVGPathElement[];
     const seenFill = (rect: Element, own: string): string => {
       const x = Number(rect.getAttribute('x')) + Number(rect.getAttribute('width')) / 2;
       const y = Number(rect.getAttribute('y')) + Number(rect.getAttribute('height')) / 2;
@@ -157,4 +158,23 @@ function isCloserToRoot(a: FrameView, b: FrameView): boolean {
   // Equal-width chains: the root side is lower on screen in a flame graph and higher in an icicle; the
   // test data has no inverted equal-width matches, so flame-graph orientation is enough here.
   return a.y > b.y;
+}
+
+/**
+ * Frames as flamegraph.pl draws them (parsed from its SVG: every frame, including those a large graph of ours
+ * draws merged), in the shape expectedMatchedPercent reads: name, samples, x, width, y.
+ */
+export function referenceViews(frames: { title: string; x: number; width: number; y: number }[]): FrameView[] {
+  return frames.map((f) => {
+    const cut = f.title.lastIndexOf(' (');
+    return {
+      name: f.title.slice(0, cut), samples: Number(/\(([\d,.]+) /.exec(f.title.slice(cut))![1]!.replace(/,/g, '')),
+      start: 0, x: f.x, width: f.width, y: f.y, visible: true, label: '', fill: '', classes: '',
+    };
+  });
+}
+
+/** The views inside frame `target`'s span, at its row or above (its subtree, flame-graph orientation). */
+export function subtreeViews(views: FrameView[], target: { x: number; width: number; y: number }): FrameView[] {
+  return views.filter((v) => v.y <= target.y && v.x >= target.x - 0.01 && v.x + v.width <= target.x + target.width + 0.01);
 }

@@ -88,3 +88,12 @@ export function svgSize(svg: string): { width: number; height: number } {
 export function byPosition(a: SvgFrame, b: SvgFrame): number {
   return a.y - b.y || a.x - b.x || (a.title < b.title ? -1 : a.title > b.title ? 1 : 0);
 }
+
+/**
+ * Frames drawn, merged ones included: a large graph (src/flamegraph/frames-large.ts) lists every frame in its
+ * `fgFrames` table (four numbers per frame) and gives only the wider ones elements.
+ */
+export function drawnFrameCount(svg: string): number {
+  const table = /"frames":"([^"]*)"/.exec(svg);
+  return table ? table[1]!.split(',').length / 4 : parseSvgFrames(svg).length;
+}

@@ -1,0 +1,104 @@
+/* irisflame flame graph script for large graphs (over 2,000 frames; see src/flamegraph/frames-large.ts and
+ * docs/dev/svg-contract.md section 5): decoding the frame table, titles and geometry of frames that have no element
+ * of their own, and finding such a frame under the pointer. Embedded, with the table, only in large graphs, in the
+ * script at the end of the document; flamegraph.js uses it through the one global, fgLarge.
+ */
+var fgLarge = (function () {
+  'use strict';
+
+  // The same model from the frame table of a large graph (fgFrames, docs/dev/svg-contract.md section 5): every frame,
+  // in pre-order, as depth, gap from its expected start, weight and entry * 2 + (1 if drawn as an element).
+  // Decoded with a character loop (no split): 640k numbers at 160k frames.
+  function buildModel(table) {
+    var s = table.frames, len = s.length, vals = new Float64Array(Math.ceil(len / 2) + 4), nv = 0, pos = 0;
+    while (pos < len) {
+      var v = 0, c = s.charCodeAt(pos), begin = pos, simple = true;
+      while (pos < len && c !== 44) { // ','
+        if (c >= 48 && c <= 57) v = v * 10 + (c - 48); else simple = false;
+        c = s.charCodeAt(++pos);
+      }
+      vals[nv++] = simple ? v : parseFloat(s.slice(begin, pos));
+      pos++;
+    }
+    var n = Math.floor(nv / 4), i;
+    var sx = new Float64Array(n), sw = new Float64Array(n), parent = new Int32Array(n), end = new Int32Array(n);
+    var depth = new Int32Array(n), entry = new Int32Array(n), isEl = new Uint8Array(n);
+    var stack = new Int32Array(n + 2), lastEnd = new Float64Array(n + 2), sp = 0, prevDepth = -1, prevStart = 0;
+    for (i = 0; i < n; i++) {
+      var d = vals[4 * i], gap = vals[4 * i + 1], w = vals[4 * i + 2], code = vals[4 * i + 3];
+      var x = (d > prevDepth ? prevStart : lastEnd[d]) + gap;
+      while (sp > d) end[stack[--sp]] = i; // close the frames this one is not inside
+      parent[i] = sp > 0 ? stack[sp - 1] : -1;
+      stack[sp++] = i;
+      sx[i] = x; sw[i] = w; depth[i] = d; entry[i] = code >> 1; isEl[i] = code & 1;
+      lastEnd[d] = x + w; prevDepth = d; prevStart = x;
+    }
+    while (sp > 0) end[stack[--sp]] = n;
+    return {
+      n: n, sx: sx, sw: sw, parent: parent, end: end, depth: depth, rects: null, entry: entry, isEl: isEl,
+      flags: new Uint8Array(n), names: null, byDepth: null,
+    };
+  }
+
+  // C's printf("%.Nf") for N in 0..3 (ties to even on the exact binary value), as the writer prints numbers.
+  function cfixed(v, digits) {
+    var text = v.toFixed(digits), scaled = v * [2, 4, 8, 16][digits];
+    if (scaled !== Math.floor(scaled) || scaled % 2 === 0) return text;
+    var mag = Math.abs(v) * Math.pow(10, digits), low = Math.floor(mag);
+    if (mag - low !== 0.5) return text;
+    var even = String(low % 2 === 0 ? low : low + 1);
+    if (digits > 0) {
+      while (even.length < digits + 1) even = '0' + even;
+      even = even.slice(0, -digits) + '.' + even.slice(-digits);
+    }
+    return (v < 0 ? '-' : '') + even;
+  }
+
+  // "10.0" -> "10", "13.50" -> "13.5": numbers as the writer prints them in attributes.
+  function short(text) {
+    if (text.indexOf('.') < 0) return text;
+    text = text.replace(/0+$/, '');
+    return text.charAt(text.length - 1) === '.' ? text.slice(0, -1) : text;
+  }
+
+  function commas(digits) { return /^\d+$/.test(digits) ? digits.replace(/\B(?=(\d{3})+(?!\d))/g, ',') : digits; }
+
+  // A frame's <title> text as the writer prints it: NAME (N COUNTNAME, P%).
+  function frameTitle(name, weight, total, factor, countname) {
+    var samples = cfixed(weight * factor, 0), pct = cfixed(100 * Number(samples) / (total * factor), 2);
+    return name + ' (' + commas(samples) + ' ' + countname + ', ' + pct + '%)';
+  }
+
+  // The frame drawn merged under the pointer: its row from y, then by sample position among that row's frames
+  // (pre-order lists each row left to right), the nearest within a pixel when the pointer is in a gap.
+  // m: the model; x, y: the pointer in image units; y0: the root rect's y; cfg: fgConfig.
+  function frameAt(m, x, y, y0, cfg) {
+    var fh = typeof cfg.frameheight === 'number' ? cfg.frameheight : 16, xpad = typeof cfg.xpad === 'number' ? cfg.xpad : 10;
+    var full = (typeof cfg.width === 'number' ? cfg.width : 1200) - 2 * xpad, pt = { x: x, y: y };
+    var d = cfg.inverted === true ? Math.floor((pt.y - y0) / fh) : Math.ceil((y0 - pt.y) / fh);
+    if (!m.byDepth) m.byDepth = rowsOf(m);
+    var row = m.byDepth[d];
+    if (!row) return -1;
+    var scale = full / m.sw[0], s = (pt.x - xpad) / scale, lo = 0, hi = row.length - 1;
+    while (lo < hi) { // last frame starting at or before s
+      var mid = (lo + hi + 1) >> 1;
+      if (m.sx[row[mid]] <= s) lo = mid; else hi = mid - 1;
+    }
+    var best = -1, bestDist = 1 / scale; // one pixel, in samples
+    for (var k = lo; k <= lo + 1 && k < row.length; k++) {
+      var j = row[k], dist = s < m.sx[j] ? m.sx[j] - s : Math.max(0, s - m.sx[j] - m.sw[j]);
+      if (dist <= bestDist) { best = j; bestDist = dist; }
+    }
+    return best;
+  }
+
+  function rowsOf(m) {
+    var counts = [], rows = [], at = [], i, d;
+    for (i = 0; i < m.n; i++) counts[m.depth[i]] = (counts[m.depth[i]] || 0) + 1;
+    for (d = 0; d < counts.length; d++) { rows[d] = new Int32Array(counts[d] || 0); at[d] = 0; }
+    for (i = 0; i < m.n; i++) { d = m.depth[i]; rows[d][at[d]++] = i; }
+    return rows;
+  }
+
+  return { buildModel: buildModel, frameAt: frameAt, frameTitle: frameTitle, cfixed: cfixed, short: short };
+})();
