@@ -7,32 +7,17 @@
 //   node bench/agent.mjs [--seconds 60]     (root, bpftrace, gcc; npm run build first)
 //   BENCH_ONLY=agent npm run bench
 //
-// The profile sampler: once the continuous profiler is wired into the agent, the same runs include it (the
-// table says whether irisflame_tracer_up{tracer="sampler"} was 1); until then they measure the status part
-// alone (exec snooper + /proc scans + metrics), whatever the frequency.
+// The runs include the profile sampler; the table says whether irisflame_tracer_up{tracer="sampler"} was 1
+// (without it they measure the status part alone: exec snooper, /proc scans, metrics).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CLOCK_TICKS, arg, statFields } from './proc-stat.mjs';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
-const CLOCK_TICKS = 100; // USER_HZ
 const STORM = 10_000;
-
-function arg(name, fallback) {
-  const at = process.argv.indexOf(`--${name}`);
-  return at === -1 ? fallback : process.argv[at + 1];
-}
-
-function statFields(pid) {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return text.slice(text.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return undefined;
-  }
-}
 
 /** utime + stime of a live process, seconds. */
 function cpuSeconds(pid) {

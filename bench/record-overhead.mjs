@@ -14,24 +14,9 @@ import { readFileSync, readdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRecordSession } from '../dist/record/session.js';
+import { CLOCK_TICKS, arg, statFields } from './proc-stat.mjs';
 
-const CLOCK_TICKS = 100; // USER_HZ: /proc reports CPU time in 1/100 s on Linux
 const POLL_MS = 100;
-
-function arg(name, fallback) {
-  const at = process.argv.indexOf(`--${name}`);
-  return at === -1 ? fallback : process.argv[at + 1];
-}
-
-/** Fields of /proc/PID/stat after the ")" that ends the comm (which may hold spaces). */
-function statFields(pid) {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return text.slice(text.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return undefined;
-  }
-}
 
 /** Reaped children's CPU of this process, seconds. */
 function childrenCpuSeconds() {

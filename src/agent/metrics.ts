@@ -122,17 +122,7 @@ export function createAgentMetrics(options: AgentMetricsOptions): Registry {
     },
   });
 
-  const healthCounter = (name: string, help: string, read: () => number): void => {
-    new Counter({
-      name,
-      help,
-      registers,
-      collect() {
-        this.reset();
-        this.inc(read());
-      },
-    });
-  };
+  const healthCounter = (name: string, help: string, read: () => number): void => registerReadCounter(registry, name, help, read);
   healthCounter('irisflame_exec_events_total', 'Exec events received from the kernel (every process on the node).', () => health.execEvents);
   healthCounter('irisflame_exit_events_total', 'Exit events received from the kernel (every process on the node).', () => health.exitEvents);
   healthCounter('irisflame_events_lost_total', 'Kernel events bpftrace reported lost (the /proc scan repairs what they hid).', () => health.eventsLost);
@@ -178,4 +168,17 @@ export function createAgentMetrics(options: AgentMetricsOptions): Registry {
   // rejects; the per-type series (nodejs_active_handles{type}, …) carry the same numbers.
   for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
   return registry;
+}
+
+/** A counter whose value is read from elsewhere at scrape time (the agent's own tallies). */
+export function registerReadCounter(registry: Registry, name: string, help: string, read: () => number): void {
+  new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(read());
+    },
+  });
 }

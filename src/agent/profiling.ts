@@ -3,8 +3,8 @@
  * lookup), its /debug/pprof/profile route, the optional pusher, and their health and push counters in the
  * agent's metrics. agent.ts starts it beside the exec snooper; the server serves its route.
  */
-import { Counter, Gauge, type Registry } from 'prom-client';
-import type { AgentHealth } from './metrics.js';
+import { Gauge, type Registry } from 'prom-client';
+import { registerReadCounter, type AgentHealth } from './metrics.js';
 import type { AgentBackend } from './options.js';
 import { pprofRoute } from './pprof-route.js';
 import type { DescribeProcess } from './agent.js';
@@ -83,17 +83,7 @@ export function startProfiling(options: ProfilingOptions): RunningProfiling {
 /** `--push` counters, read at scrape time. */
 export function registerPushMetrics(registry: Registry, pusher: ProfilePusher): void {
   const registers = [registry];
-  const counter = (name: string, help: string, read: () => number): void => {
-    new Counter({
-      name,
-      help,
-      registers,
-      collect() {
-        this.reset();
-        this.inc(read());
-      },
-    });
-  };
+  const counter = (name: string, help: string, read: () => number): void => registerReadCounter(registry, name, help, read);
   counter('irisflame_profile_pushes_total', 'Profiles delivered to the --push server (2xx answers).', () => pusher.counters.ok);
   counter('irisflame_profile_push_failures_total', 'Push attempts that failed (error status, refused, timed out); retried with backoff.', () => pusher.counters.failed);
   counter('irisflame_profile_pushes_dropped_total', 'Profiles given up: the queue was full or every attempt failed.', () => pusher.counters.dropped);

@@ -4,7 +4,7 @@
  * /debug/pprof/heap, /allocs, … by default), known paths with other methods 405. HEAD is answered like
  * GET without a body, as Go's net/http does.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { IrisflameError } from '../errors.js';

@@ -14,11 +14,11 @@
  * of two rounded coordinates.
  */
 import type { FrameWriterContext } from './frames.js';
-import { frameChunks } from './frames.js';
+import { frameChunks, short } from './frames.js';
 import { fixed, perlNumber } from './format.js';
 import { stripAnnotation } from './kind.js';
 import type { Layout, Rect } from './layout.js';
-import { DisplayNames } from './xml.js';
+import { DisplayNames, scriptSafeJson } from './xml.js';
 import { browserAsset } from '../browser-assets.js';
 
 /** Up to this many drawn frames a graph keeps one element per frame (the differential tests' territory). */
@@ -164,7 +164,7 @@ export function* largeFrameChunks(layout: Layout, context: FrameWriterContext): 
   const header = { v: 1, factor: context.options.factor, names: entryNames, colors, entryColors };
   // The frames as one string literal: compiled in no time, decoded when first needed (an array literal of
   // 640k numbers took 190 ms to compile at 160k frames, during load).
-  yield `<script type="text/ecmascript"><![CDATA[var fgFrames = ${safeJson(header).slice(0, -1)},"frames":"`;
+  yield `<script type="text/ecmascript"><![CDATA[var fgFrames = ${scriptSafeJson(header).slice(0, -1)},"frames":"`;
   table.trimLast();
   yield table.take();
   // The script that reads the table comes with it (small graphs do without it).
@@ -287,23 +287,4 @@ class AsciiWriter {
     this.length = 0;
     return text;
   }
-}
-
-/** "10.0" → "10", "13.50" → "13.5". */
-function short(text: string): string {
-  if (!text.includes('.')) return text;
-  let end = text.length;
-  while (text.charCodeAt(end - 1) === 0x30) end--;
-  if (text.charCodeAt(end - 1) === 0x2e) end--;
-  return text.slice(0, end);
-}
-
-/** JSON that cannot close the CDATA section or form markup. */
-function safeJson(value: unknown): string {
-  return JSON.stringify(value)
-    .replace(/</g, '\\u003c')
-    .replace(/>/g, '\\u003e')
-    .replace(/&/g, '\\u0026')
-    .replace(/\u2028/g, '\\u2028')
-    .replace(/\u2029/g, '\\u2029');
 }

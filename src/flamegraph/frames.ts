@@ -195,7 +195,7 @@ function extraAttributes(text: string): [string, string][] {
 }
 
 /** "10.0" → "10", "13.50" → "13.5": the contract asks for short numbers (file size). */
-function short(text: string): string {
+export function short(text: string): string {
   if (!text.includes('.')) return text;
   let end = text.length;
   while (text.charCodeAt(end - 1) === 0x30) end--;

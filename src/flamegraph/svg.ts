@@ -13,7 +13,7 @@ import { XPAD, paddings } from './layout.js';
 import { legendItems } from './legend.js';
 import type { ResolvedFlamegraphOptions } from './options.js';
 import { XmlWriter } from './xml-writer.js';
-import { xmlSafe } from './xml.js';
+import { scriptSafeJson, xmlSafe } from './xml.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const XLINK_NS = 'http://www.w3.org/1999/xlink';
@@ -91,12 +91,7 @@ function configJson(options: ResolvedFlamegraphOptions, shape: DocumentShape): s
     countname: xmlSafe(options.countname),
     minwidth: options.minwidth.percent ? undefined : options.minwidth.value,
   };
-  return JSON.stringify(config)
-    .replace(/</g, '\\u003c')
-    .replace(/>/g, '\\u003e')
-    .replace(/&/g, '\\u0026')
-    .replace(/\u2028/g, '\\u2028')
-    .replace(/\u2029/g, '\\u2029');
+  return scriptSafeJson(config);
 }
 
 function drawLegend(svg: XmlWriter, options: ResolvedFlamegraphOptions): void {

@@ -66,3 +66,14 @@ export function cdataSafe(text: string): string {
 export function commentSafe(text: string): string {
   return xmlSafe(text).replace(/-(?=-)/g, '- ').replace(/-$/, '- ');
 }
+
+/** JSON for an embedded script: `<`, `>`, `&` escaped so no markup (or CDATA end) can form, and the two
+ * line separators JavaScript strings once rejected. */
+export function scriptSafeJson(value: unknown): string {
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/>/g, '\\u003e')
+    .replace(/&/g, '\\u0026')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
+}
