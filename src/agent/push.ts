@@ -78,19 +78,19 @@ export class ProfilePusher {
   private timer: NodeJS.Timeout | undefined;
   private sending = false;
   private stopped = false;
-  private lastUntilMs: number;
+  /** The ring's arrival count at the last push: every bucket goes out once, however late it was read. */
+  private lastArrived: number;
   private readonly inFlight = new AbortController();
   private retryTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly source: ProfileSource,
     options: Partial<PushOptions> & Pick<PushOptions, 'url' | 'node'>,
-    private readonly now: () => number = Date.now,
   ) {
     const defined = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
     this.options = { ...DEFAULT_PUSH_OPTIONS, ...defined } as PushOptions;
     new URL(this.options.url); // throws on a bad URL before anything starts
-    this.lastUntilMs = now();
+    this.lastArrived = source.ring.arrived;
   }
 
   start(): void {
@@ -107,10 +107,12 @@ export class ProfilePusher {
 
   /** Queue the profiles of the samples since the last push (called by the timer; public for tests). */
   pushInterval(): void {
-    const until = this.now();
-    const from = this.lastUntilMs;
-    this.lastUntilMs = until;
-    const window = this.source.ring.window(from, until);
+    const ring = this.source.ring;
+    const window = ring.windowSince(this.lastArrived);
+    this.lastArrived = ring.arrived;
+    if (window.buckets === 0) return;
+    const from = window.startMs;
+    const until = window.endMs;
     for (const [instance, samples] of byInstance(window.samples)) {
       const body = pprofBytes({
         samples,

@@ -27,10 +27,28 @@ export class SampleRing {
 
   constructor(readonly capacity: number) {}
 
+  /** Buckets added since the ring was made (also those since dropped): a position for `windowSince`. */
+  private added = 0;
+
   add(bucket: SampleBucket): void {
     this.buckets.push(bucket);
+    this.added++;
     if (this.buckets.length > this.capacity) this.buckets.shift();
     for (const wake of [...this.waiters]) wake();
+  }
+
+  /** How many buckets have arrived so far; hand it to `windowSince` later to get only what came after. */
+  get arrived(): number {
+    return this.added;
+  }
+
+  /**
+   * The buckets that arrived after position `arrived` (still in the ring), merged. The pusher reads by
+   * arrival, not by clock: a bucket read late from bpftrace on a busy host must still go out, once.
+   */
+  windowSince(arrived: number): SampleWindow {
+    const skip = Math.max(0, this.buckets.length - (this.added - arrived));
+    return mergeBuckets(this.buckets.slice(skip), Number.NaN, Number.NaN);
   }
 
   /** End of the newest bucket, or undefined before the first. */
@@ -48,25 +66,11 @@ export class SampleRing {
    * pusher asks for, never count one twice), merged per stack and process.
    */
   window(fromMs: number, toMs: number): SampleWindow {
-    const merged = new Map<string, ProfileSample>();
-    let startMs = toMs;
-    let endMs = fromMs;
-    let buckets = 0;
-    for (const bucket of this.buckets) {
+    const inside = this.buckets.filter((bucket) => {
       const middle = (bucket.startMs + bucket.endMs) / 2;
-      if (middle < fromMs || middle >= toMs) continue;
-      buckets++;
-      startMs = Math.min(startMs, bucket.startMs);
-      endMs = Math.max(endMs, bucket.endMs);
-      for (const sample of bucket.samples) {
-        const key = sampleKey(sample);
-        const existing = merged.get(key);
-        if (existing === undefined) merged.set(key, { ...sample });
-        else existing.count += sample.count;
-      }
-    }
-    if (buckets === 0) return { samples: [], startMs: fromMs, endMs: toMs, buckets };
-    return { samples: [...merged.values()], startMs, endMs, buckets };
+      return middle >= fromMs && middle < toMs;
+    });
+    return mergeBuckets(inside, fromMs, toMs);
   }
 
   /** Resolves once a bucket ending at or after `ms` has arrived, or at `deadlineMs`, whichever is first. */
@@ -86,6 +90,25 @@ export class SampleRing {
       this.waiters.add(wake);
     });
   }
+}
+
+/** Buckets merged per stack and process; an empty list spans [fromMs, toMs). */
+function mergeBuckets(buckets: readonly SampleBucket[], fromMs: number, toMs: number): SampleWindow {
+  if (buckets.length === 0) return { samples: [], startMs: fromMs, endMs: toMs, buckets: 0 };
+  const merged = new Map<string, ProfileSample>();
+  let startMs = Number.POSITIVE_INFINITY;
+  let endMs = Number.NEGATIVE_INFINITY;
+  for (const bucket of buckets) {
+    startMs = Math.min(startMs, bucket.startMs);
+    endMs = Math.max(endMs, bucket.endMs);
+    for (const sample of bucket.samples) {
+      const key = sampleKey(sample);
+      const existing = merged.get(key);
+      if (existing === undefined) merged.set(key, { ...sample });
+      else existing.count += sample.count;
+    }
+  }
+  return { samples: [...merged.values()], startMs, endMs, buckets: buckets.length };
 }
 
 function sampleKey(sample: ProfileSample): string {

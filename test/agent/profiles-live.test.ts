@@ -129,7 +129,7 @@ describe.skipIf(skip)('continuous profiles of a simulated IRIS', () => {
     const pusher = new ProfilePusher(sampler!, { url: receiver.base, node: 'test-node', intervalSeconds: 1 });
     pusher.start();
     try {
-      await eventually(() => receiver.received.some((request) => decodeProfile(request.body).sample.length > 0), 60_000, 'a push with samples');
+      await eventually(() => receiver.received.some((request) => decodeProfile(request.body).sample.length > 0), 45_000, 'a push with samples');
     } finally {
       pusher.stop();
       await receiver.close();

@@ -39,7 +39,7 @@ const NO_INSTANCE: ProfileSample = { frames: ['main', 'ksys_read_[k]'], comm: 'i
 function pusherFor(base: string, samples: ProfileSample[], options: Partial<ConstructorParameters<typeof ProfilePusher>[1]> = {}) {
   let clock = Date.now() - 60_000;
   const ring = new SampleRing(100);
-  const pusher = new ProfilePusher({ ring, options: { frequency: 19 } }, { url: base, node: 'node-1', ...options }, () => clock);
+  const pusher = new ProfilePusher({ ring, options: { frequency: 19 } }, { url: base, node: 'node-1', ...options });
   closers.push(() => pusher.stop());
   const pushOnce = (): void => {
     ring.add({ startMs: clock, endMs: clock + 1000, samples });

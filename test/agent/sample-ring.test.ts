@@ -22,6 +22,22 @@ describe('SampleRing', () => {
     expect(ring.window(1000, 2000).samples.map((s) => s.count)).toEqual([2, 5]);
   });
 
+  test('hands out each bucket once by arrival, however late it arrived for its time', () => {
+    const ring = new SampleRing(3);
+    const start = ring.arrived;
+    expect(ring.windowSince(start).buckets).toBe(0);
+    ring.add({ startMs: 0, endMs: 1000, samples: [sample(1)] });
+    const afterFirst = ring.arrived;
+    // Read late: its time lies before the first push, yet it has not gone out yet.
+    ring.add({ startMs: 1000, endMs: 2000, samples: [sample(2)] });
+    expect(ring.windowSince(start).samples.map((s) => s.count)).toEqual([3]);
+    expect(ring.windowSince(afterFirst)).toMatchObject({ buckets: 1, startMs: 1000, endMs: 2000 });
+    expect(ring.windowSince(ring.arrived).buckets).toBe(0);
+    // Buckets dropped from a full ring are gone; what is left still goes out.
+    for (let k = 2; k < 6; k++) ring.add({ startMs: k * 1000, endMs: (k + 1) * 1000, samples: [sample(1)] });
+    expect(ring.windowSince(afterFirst).buckets).toBe(3);
+  });
+
   test('counts a bucket in only one of two back-to-back windows', () => {
     const ring = new SampleRing(10);
     ring.add({ startMs: 500, endMs: 1500, samples: [sample(3)] });
