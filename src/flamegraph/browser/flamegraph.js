@@ -2,6 +2,8 @@
  * embedded verbatim by the SVG writer right after flamegraph-lib.js (fgLib: model, label fitting, URL parameters),
  * in the same <script>; the markup it relies on is specified in docs/dev/svg-contract.md.
  * Plain browser JavaScript: no modules, no network, runs from file:// in Chromium, Firefox and Safari.
+ * One file over 400 lines on purpose: its handlers share the closure's state (model, zoom, search, URL), and
+ * cutting the closure across files leaves fragments that are not JavaScript alone (tried; not kept).
  *
  * Why it stays fast on 150k-frame graphs (flamegraph.pl's script walks and rewrites every frame, measuring text):
  * - In Chromium, any change anywhere in a huge SVG repaints all of it (measured at 150k frames: changing the
