@@ -129,9 +129,18 @@ describe.skipIf(skip)('irisflame agent on the simulated IRIS', () => {
     await storm;
     await expectSoon('iris_instance_status', name, 0);
     expect(await value('iris_instance_stops_total', name)).toBe(1);
-    const after = await agent.metrics();
-    const execs = after.value('irisflame_exec_events_total')! - before.value('irisflame_exec_events_total')!;
-    const lost = after.value('irisflame_events_lost_total')! - before.value('irisflame_events_lost_total')!;
+    // The storm's last events may still be on their way (bpftrace's buffer, the pipe, the agent's 100 ms reads):
+    // wait for them rather than read once.
+    let after = await agent.metrics();
+    const seen = (metrics: typeof after): { execs: number; lost: number } => ({
+      execs: metrics.value('irisflame_exec_events_total')! - before.value('irisflame_exec_events_total')!,
+      lost: metrics.value('irisflame_events_lost_total')! - before.value('irisflame_events_lost_total')!,
+    });
+    for (let deadline = Date.now() + 30_000; seen(after).execs + seen(after).lost < 10_000 && Date.now() < deadline; ) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      after = await agent.metrics();
+    }
+    const { execs, lost } = seen(after);
     console.log(`storm: ${execs} exec events, ${lost} lost; tracked processes ${after.value('irisflame_tracked_processes')}; RSS ${before.value('process_resident_memory_bytes')! / 2 ** 20} -> ${after.value('process_resident_memory_bytes')! / 2 ** 20} MiB`);
     expect(execs + lost).toBeGreaterThanOrEqual(10_000);
     // Unrelated processes are never kept: what is tracked is bounded by what IRIS runs.
