@@ -4,8 +4,9 @@
  * (CLOCK_BOOTTIME); the tracker works on CLOCK_MONOTONIC, bpftrace's `nsecs`, so they are converted with
  * the offset between the two clocks measured once (it only grows while the host is suspended).
  */
-import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readlinkSync, readSync } from 'node:fs';
 import { posix } from 'node:path';
+import { listPids } from '../kernel/proc.js';
 import type { ProcessDetails, ScannedProcess } from './instances.js';
 
 /** USER_HZ: the unit of /proc/PID/stat's times, 100 on every Linux ABI Node runs on. */
@@ -70,16 +71,8 @@ export function readProcStat(pid: number, bootOffset: number): ScannedProcess | 
 /** Every process (thread group) on the host. */
 export function listProcesses(bootOffset: number): ScannedProcess[] {
   const listing: ScannedProcess[] = [];
-  let names: string[];
-  try {
-    names = readdirSync('/proc');
-  } catch {
-    return listing;
-  }
-  for (const name of names) {
-    const first = name.charCodeAt(0);
-    if (first < 0x30 || first > 0x39) continue;
-    const stat = readProcStat(Number(name), bootOffset);
+  for (const pid of listPids()) {
+    const stat = readProcStat(pid, bootOffset);
     if (stat !== undefined) listing.push(stat);
   }
   return listing;

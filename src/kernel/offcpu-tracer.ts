@@ -4,7 +4,8 @@
  * CPU and ~120 MB; docs/lifecycle.md has the measurement). It collects records until stopped; the recorder
  * names user frames and writes the capture lines afterwards (timeline/record.ts).
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { listPids } from './proc.js';
 import { startBpftraceProgram, type RunningBpftrace } from './bpftrace-process.js';
 import { SNOOPER_ARGV_BYTES, execSnooperProgram } from './exec-events.js';
 import { TracerLineReader, formatCpuWaitTotalLine, formatRecordLine, type TracedBlock } from './offcpu-lines.js';
@@ -46,22 +47,13 @@ export interface RunningOffCpuTracer {
 /** Pids of running processes whose comm is one of `names` (read once, at start). */
 export function runningProcessesNamed(names: readonly string[]): number[] {
   const wanted = new Set(names);
-  const pids: number[] = [];
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return pids;
-  }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
+  return listPids().filter((pid) => {
     try {
-      if (wanted.has(readFileSync(`/proc/${entry}/comm`, 'utf8').trimEnd())) pids.push(Number(entry));
+      return wanted.has(readFileSync(`/proc/${pid}/comm`, 'utf8').trimEnd());
     } catch {
-      // gone meanwhile
+      return false; // gone meanwhile
     }
-  }
-  return pids;
+  });
 }
 
 export async function startOffCpuTracer(options: OffCpuTracerOptions): Promise<RunningOffCpuTracer> {

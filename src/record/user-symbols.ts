@@ -5,7 +5,8 @@
  * re-reads a symbol table for every frame: minutes for one minute of a busy host. Here each file's table
  * is read once per recording, keyed by device and inode, and each process's maps once.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { listPids } from '../kernel/proc.js';
 import { fileOffsetToVaddr, readElfSymbols, symbolAt, type ElfSymbols } from './elf-symbols.js';
 
 interface Mapping {
@@ -131,16 +132,6 @@ function readMaps(pid: number): Mapping[] {
     });
   }
   return mappings;
-}
-
-function listPids(): number[] {
-  try {
-    return readdirSync('/proc')
-      .filter((name) => /^\d+$/.test(name))
-      .map(Number);
-  } catch {
-    return [];
-  }
 }
 
 function findMapping(mappings: Mapping[], address: number): Mapping | undefined {
