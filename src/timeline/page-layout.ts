@@ -14,6 +14,11 @@ export interface PageLayout {
   plotLeft: number;
   plotRight: number;
   controlsY: number;
+  /**
+   * The selected range's summary, on its own line under the buttons: in wall-clock mode it is ~100
+   * characters, more than the room between the buttons and the kind legend (it ran over the legend).
+   */
+  rangeY: number;
   /** With off-CPU data: the CPU / Off-CPU / Wall clock switch and the lane legend, then the critical path line. */
   modesY: number;
   criticalY: number;
@@ -67,7 +72,8 @@ const MIN_FRAME_WIDTH = 1;
 export function pageLayout(width: number, lanes: number, flameDepth: number, subtitle: string, offCpu = false): PageLayout {
   const titleBlock = subtitle === '' ? 40 : 58;
   const controlsY = titleBlock + 8;
-  const modesY = controlsY + (offCpu ? 22 : 0);
+  const rangeY = controlsY + 18;
+  const modesY = rangeY + (offCpu ? 22 : 0);
   const criticalY = modesY + (offCpu ? 20 : 0);
   const axisY = criticalY + 26;
   const lanesTop = axisY + 8;
@@ -93,6 +99,7 @@ export function pageLayout(width: number, lanes: number, flameDepth: number, sub
     plotLeft: Math.min(LABEL_COLUMN_MAX, Math.round(width * LABEL_COLUMN_SHARE)),
     plotRight: width - XPAD,
     controlsY,
+    rangeY,
     axisY,
     lanesTop,
     laneHeight,

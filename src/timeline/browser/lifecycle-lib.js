@@ -33,6 +33,24 @@ var lcLib = (function () {
     p.x = evt.clientX; p.y = evt.clientY;
     return p.matrixTransform(svg.getScreenCTM().inverse());
   }
+  /**
+   * Show `full` in text element `t`, cut with an ellipsis to `maxWidth` px (measured, not estimated); the
+   * whole text stays in a tooltip and in data-full.
+   */
+  function fitText(t, full, maxWidth) {
+    t.textContent = full;
+    t.setAttribute('data-full', full);
+    if (t.getComputedTextLength() > maxWidth) {
+      var lo = 1, hi = full.length - 1;
+      while (lo < hi) { // the longest prefix that fits with its ellipsis
+        var mid = Math.ceil((lo + hi) / 2);
+        t.textContent = full.slice(0, mid) + '…';
+        if (t.getComputedTextLength() <= maxWidth) lo = mid; else hi = mid - 1;
+      }
+      t.textContent = full.slice(0, lo) + '…';
+    }
+    el('title', {}, t, full);
+  }
   /** A text that works as a button (click, Enter, Space). */
   function button(id, x, y, label, onClick, parentEl) {
     var b = el('text', { id: id, x: x, y: y, class: 'btn', tabindex: 0, role: 'button' }, parentEl, label);
@@ -54,6 +72,6 @@ var lcLib = (function () {
   return {
     NS: NS, XHTML: XHTML, el: el, byId: byId, esc: esc, r2: r2, seconds: seconds, duration: duration,
     withCommas: withCommas, ms: ms, fitChars: fitChars, overlap: overlap, svgPoint: svgPoint, button: button,
-    legendRow: legendRow,
+    legendRow: legendRow, fitText: fitText,
   };
 })();

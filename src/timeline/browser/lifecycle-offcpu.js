@@ -165,9 +165,9 @@ var lcOffCpu = function (ctx) {
     });
     order.sort(function (a, b) { return byKind[b] - byKind[a]; });
     var top = D.processes[c.lane];
-    text.textContent = 'Critical path of ' + top.label + ': ' + lib.duration(c.end - c.start) + ' = ' +
+    lib.fitText(text, 'Critical path of ' + top.label + ': ' + lib.duration(c.end - c.start) + ' = ' +
       order.map(function (k) { return k + ' ' + lib.duration(byKind[k]); }).join(' · ') +
-      ' — ' + Object.keys(lanesOn).length + ' processes' + (O.criticalNote ? ' · ' + O.criticalNote : '');
+      ' — ' + Object.keys(lanesOn).length + ' processes' + (O.criticalNote ? ' · ' + O.criticalNote : ''), L.plotRight - L.xpad);
     text.setAttribute('data-length-us', c.end - c.start);
     text.addEventListener('click', function () { ctx.select(c.start, c.end, -1, c.lane); });
   }

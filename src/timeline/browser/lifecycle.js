@@ -40,11 +40,12 @@
 
   function drawControls() {
     var D = ctx.D, L = ctx.L, st = ctx.st, g = byId('controls'), y = L.controlsY + 12;
+    ['title', 'subtitle'].forEach(function (id) { var t = byId(id); if (t) lib.fitText(t, t.textContent, L.width - 2 * L.xpad); });
     lib.button('mode-graph', L.xpad, y, 'Flame graph', function () { setMode('graph'); }, g);
     lib.button('mode-chart', L.xpad + 92, y, 'Flame chart', function () { setMode('chart'); }, g);
     lib.button('whole', L.xpad + 184, y, 'Whole recording', function () { select(0, D.span, -1); }, g);
     lib.button('unzoom', L.xpad + 298, y, 'Reset Zoom', function () { st.zoom = 0; render(); }, g).classList.add('hide');
-    el('text', { id: 'range', x: L.plotLeft + 110, y: y }, g, ' ');
+    el('text', { id: 'range', x: L.xpad, y: L.rangeY + 12 }, g, ' ');
     lib.button('search', L.width - L.xpad - 100, y, 'Search', function () { flame.searchPrompt(); }, g);
     lib.button('ignorecase', L.width - L.xpad - 16, y, 'ic', function () {
       st.ignoreCase = !st.ignoreCase;
@@ -97,8 +98,8 @@
     var what = unit === 'samples' ? lib.withCommas(c.samples) + ' samples'
       : st.fmode === 'off' ? lib.ms(c.blockedUs) + ' ms blocked'
         : lib.ms(c.cpuUs + c.blockedUs) + ' ms (CPU ' + lib.ms(c.cpuUs) + ' ms = ' + lib.withCommas(c.samples) + ' samples at ' + D.offCpu.frequency + ' Hz, blocked ' + lib.ms(c.blockedUs) + ' ms)';
-    range.textContent = lib.seconds(st.from) + ' – ' + lib.seconds(st.to) + ' (' + lib.duration(st.to - st.from) + '): ' + what +
-      (st.lane >= 0 ? ' of ' + D.processes[st.lane].label + ' (pid ' + D.processes[st.lane].pid + ') only' : '');
+    lib.fitText(range, 'Selected: ' + lib.seconds(st.from) + ' – ' + lib.seconds(st.to) + ' (' + lib.duration(st.to - st.from) + '): ' + what +
+      (st.lane >= 0 ? ' of ' + D.processes[st.lane].label + ' (pid ' + D.processes[st.lane].pid + ') only' : ''), ctx.L.plotRight - ctx.L.xpad);
     range.setAttribute('data-lane', st.lane);
     range.setAttribute('data-from-us', st.from);
     range.setAttribute('data-to-us', st.to);
