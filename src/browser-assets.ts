@@ -1,7 +1,8 @@
 /**
  * The browser code that the SVGs embed (src/flamegraph/browser/, src/timeline/browser/) ships as real files,
  * read at run time so they can be linted and tested on their own. From the compiled dist/STAGE/ they are at
- * ../../src/STAGE/browser/; from src/STAGE/ (tests run the sources) at ./browser/.
+ * ../../src/STAGE/browser/; from src/STAGE/ (tests run the sources) at ./browser/. This module sits in dist/
+ * (compiled), src/ (sources) or dist/bundle/ (the CLI bundle, scripts/bundle.mjs).
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +18,7 @@ export function browserAsset(stage: 'flamegraph' | 'timeline', name: string): st
   const candidates = [
     new URL(`./${stage}/browser/${name}`, import.meta.url),
     new URL(`../src/${stage}/browser/${name}`, import.meta.url),
+    new URL(`../../src/${stage}/browser/${name}`, import.meta.url),
   ];
   for (const candidate of candidates) {
     try {

@@ -3,8 +3,8 @@
  * tracker; the metrics registry reads it at scrape time; the HTTP server serves it. The continuous CPU
  * profiler plugs in at the place marked "profiling" below (its route and its sampler).
  */
-import { readFileSync } from 'node:fs';
 import { IrisflameError } from '../errors.js';
+import { packageVersion } from '../package-info.js';
 import { InstanceTracker, type InstanceTransition } from './instances.js';
 import type { ProcessExec } from './process-table.js';
 import { AgentHealth, TRACERS, createAgentMetrics } from './metrics.js';
@@ -179,14 +179,6 @@ function enrich(exec: SnoopedExec, tracker: InstanceTracker, bootOffset: number)
   if (stat === undefined || stat.startTime > exec.time + 0.05) return exec;
   const argv = exec.truncated ? (readProcessDetails(exec.pid)?.argv ?? exec.argv) : exec.argv;
   return { ...exec, argv, startTime: stat.startTime, executable: readExecutable(exec.pid, argv[0]) };
-}
-
-function packageVersion(): string {
-  try {
-    return String(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version);
-  } catch {
-    return 'unknown';
-  }
 }
 
 /** The agent reads kernel events with bpftrace, which insists on euid 0 (Debian 12's 0.17). */

@@ -5,6 +5,7 @@
 import yargs, { type Argv, type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { asIrisflameError } from '../errors.js';
+import { packageVersion } from '../package-info.js';
 
 /**
  * Each command's module is imported only when that command runs: `flamegraph` should not pay for
@@ -46,7 +47,10 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
         .parseAsync();
       return;
     }
-    const commands = load !== undefined ? [await load()] : await Promise.all(Object.values(COMMANDS).map((get) => get()));
+    // `--version` alone needs no command; help and "did you mean" need them all.
+    const commands = load !== undefined ? [await load()]
+      : argv.length === 1 && argv[0] === '--version' ? []
+        : await Promise.all(Object.values(COMMANDS).map((get) => get()));
     let program = yargs(argv)
       .scriptName('irisflame')
       .usage('$0 <command> [options]\n\nFlame graphs for Linux hosts and InterSystems IRIS.');
@@ -71,7 +75,8 @@ function common(program: Argv): Argv {
     .strict()
     .help()
     .alias('help', 'h')
-    .version()
+    // Given, not guessed: yargs looks for package.json above its own folder, which the bundle does not have.
+    .version(packageVersion())
     .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((message, error) => {
       if (error) throw error;
