@@ -16,6 +16,10 @@
 // to run each tool N times, interleaved, and keep each one's fastest wall and least CPU time;
 // BENCH_IRISFLAME_BEFORE=path/to/bin/irisflame adds another build, e.g. before a change, to the same run;
 // BENCH_NO_PHASES=1 skips the in-process timing of the general path).
+//
+// irisflame runs as users run it: bin/irisflame, through its `#!/usr/bin/env node` line, which loads the CLI
+// bundle (dist/bundle/); "irisflame (unbundled)" is the same build from its compiled modules
+// (IRISFLAME_NO_BUNDLE=1). A start-up part times `--version` and a 200-line input, where start-up is all.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -147,12 +151,12 @@ export function deepBenchInput(stacks = DEEP_STACKS) {
 }
 
 /** Run `command args < nothing > /dev/null`; wall time (s) and peak RSS (MiB). */
-function measure(command, args) {
+function measure(command, args, env) {
   const useTime = existsSync('/usr/bin/time');
   const argv = useTime ? ['/usr/bin/time', '-f', 'IRISFLAME_BENCH %e %M %U %S', command, ...args] : [command, ...args];
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env: env ? { ...process.env, ...env } : process.env });
     let stderr = '';
     let peakKiB = 0;
     // Without GNU time, sample the child's RSS (a lower bound of the true peak).
@@ -186,7 +190,7 @@ export async function runRenderBench() {
     { label: 'real captures, replicated', path: benchInput() },
     { label: 'deep generated (Java/C++-like)', path: deepBenchInput() },
   ];
-  const all = {};
+  const all = { startup: await benchStartup(inputs[0].path) };
   for (const { label, path } of inputs) {
     console.log(`\n--- ${label} ---`);
     all[label] = await benchOneInput(path);
@@ -203,17 +207,18 @@ async function benchOneInput(input) {
   const tools = [
     { name: 'flamegraph.pl', command: 'perl', args: [FLAMEGRAPH_PL, input], present: existsSync(FLAMEGRAPH_PL) },
     { name: 'inferno-flamegraph', command: INFERNO, args: [input], present: existsSync(INFERNO) },
-    { name: 'irisflame flamegraph', command: process.execPath, args: [IRISFLAME, 'flamegraph', input], present: true },
+    { name: 'irisflame flamegraph', command: IRISFLAME, args: ['flamegraph', input], present: true },
+    { name: 'irisflame (unbundled)', command: IRISFLAME, args: ['flamegraph', input], env: { IRISFLAME_NO_BUNDLE: '1' }, present: true },
   ];
   // Another build to compare with in the same run (e.g. the previous commit's checkout, built).
   if (process.env.BENCH_IRISFLAME_BEFORE) {
-    tools.push({ name: 'irisflame (before)', command: process.execPath, args: [process.env.BENCH_IRISFLAME_BEFORE, 'flamegraph', input], present: true });
+    tools.push({ name: 'irisflame (before)', command: process.env.BENCH_IRISFLAME_BEFORE, args: ['flamegraph', input], present: true });
   }
   const results = {};
   for (let run = 0; run < RUNS; run++) {
     for (const tool of tools) {
       if (!tool.present) continue;
-      const result = await measure(tool.command, tool.args);
+      const result = await measure(tool.command, tool.args, tool.env);
       // Fastest wall and least CPU are kept separately: on a shared machine they may come from different runs.
       const best = results[tool.name];
       results[tool.name] = !best
@@ -257,6 +262,40 @@ async function benchOneInput(input) {
     console.log(`target at least as fast as inferno: wall ${verdict(wall, 1)} it, CPU ${verdict(cpu, 1)} it; peak RSS no more than inferno's: ${memory} it`);
   }
   return results;
+}
+
+/**
+ * Start-up, where a small input spends nearly all its time: `irisflame --version` and the first 200 lines of
+ * the real input, bundled and unbundled, beside inferno. Interleaved; each one's fastest wall and least CPU.
+ */
+async function benchStartup(input) {
+  console.log('\n--- start-up ---');
+  const small = join(CACHE, 'render-startup-200.folded');
+  writeFileSync(small, `${readFileSync(input, 'latin1').split('\n').slice(0, 200).join('\n')}\n`, 'latin1');
+  const runs = Math.max(RUNS, 10);
+  const unbundled = { IRISFLAME_NO_BUNDLE: '1' };
+  const cases = [
+    { name: 'inferno-flamegraph small', command: INFERNO, args: [small], present: existsSync(INFERNO) },
+    { name: 'irisflame flamegraph small', command: IRISFLAME, args: ['flamegraph', small], present: true },
+    { name: 'irisflame (unbundled) small', command: IRISFLAME, args: ['flamegraph', small], env: unbundled, present: true },
+    { name: 'irisflame --version', command: IRISFLAME, args: ['--version'], present: true },
+    { name: 'irisflame (unbundled) --version', command: IRISFLAME, args: ['--version'], env: unbundled, present: true },
+    { name: 'node -e 0', command: process.execPath, args: ['-e', '0'], present: true },
+  ].filter((c) => c.present);
+  const best = {};
+  for (let run = 0; run < runs; run++) {
+    for (const c of cases) {
+      const r = await measure(c.command, c.args, c.env);
+      const b = best[c.name];
+      best[c.name] = !b ? r : { seconds: Math.min(b.seconds, r.seconds), cpuSeconds: Math.min(b.cpuSeconds ?? Infinity, r.cpuSeconds ?? Infinity), rssMiB: Math.min(b.rssMiB, r.rssMiB) };
+    }
+  }
+  for (const c of cases) {
+    const r = best[c.name];
+    const cpu = Number.isFinite(r.cpuSeconds) ? `  ${(r.cpuSeconds * 1e3).toFixed(0).padStart(5)} ms CPU` : '';
+    console.log(`${c.name.padEnd(32)} ${(r.seconds * 1e3).toFixed(0).padStart(5)} ms wall${cpu} (best of ${runs})`);
+  }
+  return best;
 }
 
 /** Where irisflame's time goes, in this process: collapsing the input, then drawing it. */
