@@ -268,7 +268,7 @@ async function benchOneInput(input) {
  * Start-up, where a small input spends nearly all its time: `irisflame --version` and the first 200 lines of
  * the real input, bundled and unbundled, beside inferno. Interleaved; each one's fastest wall and least CPU.
  */
-async function benchStartup(input) {
+export async function benchStartup(input) {
   console.log('\n--- start-up ---');
   const small = join(CACHE, 'render-startup-200.folded');
   writeFileSync(small, `${readFileSync(input, 'latin1').split('\n').slice(0, 200).join('\n')}\n`, 'latin1');
