@@ -43,7 +43,8 @@ export class WebAccess {
       const refuse =
         (tls.clientAuth === 'RequireAnyClientCert' && !given) ||
         (tls.clientAuth === 'VerifyClientCertIfGiven' && given && !socket.authorized) ||
-        (tls.allowedSans.length > 0 && tls.clientAuth !== 'NoClientCert' && (!given || !hasAllowedSan(certificate.subjectaltname, tls.allowedSans)));
+        // client_allowed_sans: checked on a certificate given (one missing is the policies' business).
+        (tls.allowedSans.length > 0 && given && !hasAllowedSan(certificate.subjectaltname, tls.allowedSans));
       if (refuse) socket.destroy();
     });
   }

@@ -40,20 +40,22 @@ export function watchWebConfig(options: {
   let lastError: string | undefined;
 
   const reload = (reason: string): boolean => {
+    // Taken before reading: a file changed again while being read is seen as changed by the next check.
+    const seen = fingerprintOf(files);
     let config: WebConfig;
     try {
       config = loadWebConfig(options.path);
       options.apply(config);
     } catch (error) {
       const message = (error as Error).message.split('\n')[0]!;
-      fingerprint = fingerprintOf(files); // do not retry the same broken content every poll
+      fingerprint = seen; // the same broken content is not retried every poll
       successful.set(0);
       if (message !== lastError) options.log(`web config not reloaded (${reason}), keeping the previous one: ${message}`);
       lastError = message;
       return false;
     }
+    fingerprint = config.files.join('\0') === files.join('\0') ? seen : fingerprintOf(config.files);
     files = config.files;
-    fingerprint = fingerprintOf(files);
     lastError = undefined;
     successful.set(1);
     successTime.set(Date.now() / 1000);
