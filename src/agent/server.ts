@@ -68,8 +68,10 @@ const CLIENT_ERROR_STATUS: Record<string, string> = {
 
 export async function startAgentServer(options: AgentServerOptions): Promise<RunningServer> {
   const routes = new Map<string, AgentRoute['handle']>();
+  // Scrapes arriving together share one rendering: 200 at once cost one registry walk, not 200.
+  let rendering: Promise<string> | undefined;
   routes.set('/metrics', async (request, response) => {
-    const body = await options.registry.metrics();
+    const body = await (rendering ??= options.registry.metrics().finally(() => (rendering = undefined)));
     send(response, request, 200, options.registry.contentType, body);
   });
   routes.set('/healthz', (request, response) => {
