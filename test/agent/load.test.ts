@@ -110,7 +110,7 @@ describe.skipIf(skip)('the agent under load (TLS + basic auth, loopback)', () =>
     const monitor = (async () => {
       while (monitoring) {
         const started = performance.now();
-        const answer = await get(metricsUrl, { ...credentials, timeoutMs: 5_000 });
+        const answer = await get(metricsUrl, { ...credentials, timeoutMs: 15_000 });
         latencies.push(performance.now() - started);
         expect(answer.status).toBe(200);
         if (stoppedAt !== undefined && stoppedSeenMs === undefined && status(answer) === 0) stoppedSeenMs = Date.now() - stoppedAt;
@@ -181,7 +181,7 @@ describe.skipIf(skip)('the agent under load (TLS + basic auth, loopback)', () =>
     const load = loadavg()[0]!;
     const oversubscribed = load > 2 * availableParallelism();
     console.log(`load average during the test ${load.toFixed(1)} on ${availableParallelism()} CPUs${oversubscribed ? ': oversubscribed, the 1 s bound is not asserted' : ''}`);
-    expect(max).toBeLessThan(oversubscribed ? 5_000 : 1_000);
+    expect(max).toBeLessThan(oversubscribed ? 10_000 : 1_000);
     expect(stoppedSeenMs).toBeLessThan(15_000);
     expect(rssAfter).toBeLessThan(rssBefore + 64 * 1024);
     expect(agent.child.exitCode).toBeNull();
