@@ -13,6 +13,8 @@ import { bootToMonotonicOffset, listProcesses, monotonicSeconds, readExecutable,
 import { parseListenAddress, type AgentOptions } from './options.js';
 import { startAgentServer, type AgentRoute } from './server.js';
 import { startProfiling, type RunningProfiling } from './profiling.js';
+import { loadWebConfig } from './web-config.js';
+import { watchWebConfig, type WebConfigWatcher } from './web-config-watch.js';
 import type { Registry } from 'prom-client';
 import type { SnoopedExec } from '../kernel/exec-events.js';
 
@@ -47,6 +49,8 @@ export interface RunningAgent {
   readonly tracerPid: number | undefined;
   /** Scan /proc now (also runs every scanIntervalSeconds). */
   scan(): void;
+  /** Re-read --web.config.file now (SIGHUP); false when the agent has none. */
+  reloadWebConfig(reason: string): boolean;
   /** Stop tracers, close the server. Resolves within ~2 s. */
   stop(): Promise<void>;
 }
@@ -56,6 +60,8 @@ const LOST_RESCAN_MS = 250;
 
 export async function startAgent(options: AgentStartOptions): Promise<RunningAgent> {
   const listen = parseListenAddress(options.listen);
+  // Before anything starts: a bad web config is a one-line start-up error, not an open listener.
+  const webConfig = options.webConfigFile === undefined ? undefined : loadWebConfig(options.webConfigFile);
   const bootOffset = bootToMonotonicOffset();
   const health = new AgentHealth(TRACERS);
   const log = options.log;
@@ -109,6 +115,7 @@ export async function startAgent(options: AgentStartOptions): Promise<RunningAge
     listen,
     registry,
     routes,
+    webConfig,
     health: () => {
       const up = health.tracerUp.get('exec_snooper') === true;
       return { ok: up, detail: up ? 'exec snooper running' : 'exec snooper not running; status from /proc scans only' };
@@ -143,6 +150,10 @@ export async function startAgent(options: AgentStartOptions): Promise<RunningAge
     onRestart: () => health.noteTracerRestart('exec_snooper'),
   });
   const scanTimer = setInterval(scan, options.scanIntervalSeconds * 1000);
+  const webConfigWatcher: WebConfigWatcher | undefined =
+    webConfig === undefined
+      ? undefined
+      : watchWebConfig({ path: options.webConfigFile!, initial: webConfig, apply: (config) => server.applyWebConfig(config), registry, log });
 
   let stopping: Promise<void> | undefined;
   return {
@@ -156,9 +167,11 @@ export async function startAgent(options: AgentStartOptions): Promise<RunningAge
       return snooper.pid;
     },
     scan,
+    reloadWebConfig: (reason) => (webConfigWatcher === undefined ? false : (webConfigWatcher.reload(reason), true)),
     stop() {
       stopping ??= (async () => {
         clearInterval(scanTimer);
+        webConfigWatcher?.stop();
         clearTimeout(lostRescan);
         await Promise.all([snooper.stop(), stopProfiling(), server.close()]);
       })();

@@ -50,6 +50,13 @@ export interface AgentOptions {
    * @default 'auto'
    */
   backend: AgentBackend;
+
+  // ---- securing the listener (web-config.ts) ----------------------------------------------------------
+  /**
+   * exporter-toolkit's web configuration file (TLS, basic auth), re-read when it changes and on SIGHUP.
+   * @default undefined (plain HTTP, no authentication)
+   */
+  webConfigFile: string | undefined;
 }
 
 export const DEFAULT_LISTEN = '127.0.0.1:9464';
@@ -62,6 +69,7 @@ export const DEFAULT_AGENT_OPTIONS: Omit<AgentOptions, 'node'> = {
   push: undefined,
   pushIntervalSeconds: 15,
   backend: 'auto',
+  webConfigFile: undefined,
 };
 
 export function defaultNodeName(): string {

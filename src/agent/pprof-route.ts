@@ -7,7 +7,10 @@
  * is refused (400) instead of silently becoming 30: a typo should not cost a scrape half a minute.
  *
  * Requests do not start profiling: every request reads the one continuous sampler's ring of per-second
- * buckets, so any number can run at once. Parca and Alloy also ask for heap, block, mutex and goroutine
+ * buckets. Still, as in Go (where a second StartCPUProfile fails), one request at a time: each holds a
+ * connection and a timer for its `seconds`, and a profile taken from the shared ring is the same for every
+ * caller anyway, so a second concurrent request gets 429 with Retry-After at once instead of a second wait.
+ * Parca and Alloy also ask for heap, block, mutex and goroutine
  * profiles by default; every other /debug/pprof/ path gets a quick 404 (from the agent's server).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -34,6 +37,8 @@ const WHOLE_NUMBER = /^\d{1,6}$/;
  * path reaching it, from a server that matches by prefix, gets Go's 404.
  */
 export function pprofRoute(source: ProfileSource, now: () => number = Date.now): AgentRoute {
+  /** When the profile being taken ends (ms), or undefined when none is. */
+  let busyUntilMs: number | undefined;
   return {
     path: CPU_PROFILE_PATH,
     handle: (req, res, url) => {
@@ -46,7 +51,15 @@ export function pprofRoute(source: ProfileSource, now: () => number = Date.now):
       }
       const seconds = parseSeconds(url.searchParams.get('seconds'));
       if (typeof seconds === 'string') return plainError(res, 400, seconds);
-      return serveProfile(source, req, res, seconds, now);
+      if (busyUntilMs !== undefined) {
+        const wait = Math.max(1, Math.ceil((busyUntilMs - now()) / 1000));
+        res.setHeader('Retry-After', String(wait));
+        return plainError(res, 429, `another CPU profile is being taken (one at a time, as in Go); retry in ${wait} s`);
+      }
+      busyUntilMs = now() + seconds * 1000;
+      return serveProfile(source, req, res, seconds, now).finally(() => {
+        busyUntilMs = undefined;
+      });
     },
   };
 }

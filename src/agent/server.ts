@@ -5,10 +5,13 @@
  * GET without a body, as Go's net/http does.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { IrisflameError } from '../errors.js';
 import type { ListenAddress } from './options.js';
+import { WebAccess } from './web-access.js';
+import type { WebConfig } from './web-config.js';
 
 /** A route another part of the agent plugs in: `handle` owns the response for GET/HEAD of `path`. */
 export interface AgentRoute {
@@ -24,23 +27,51 @@ export interface AgentServerOptions {
   routes?: readonly AgentRoute[];
   /** What /healthz says: ok, or a reason the agent is degraded (still 200: the agent itself answers). */
   health?: () => { ok: boolean; detail: string };
+  /** `--web.config.file`: TLS, basic auth (checked before routing, for every path), extra headers. */
+  webConfig?: WebConfig;
 }
 
 export interface RunningServer {
   /** `http://host:port`, with the port the OS picked when asked for 0. */
   url: string;
   port: number;
+  /** Swap in a reloaded web config (throws when it would switch TLS on or off: that needs a restart). */
+  applyWebConfig(config: WebConfig | undefined): void;
   close(): Promise<void>;
 }
 
-/** Slow or stalled clients are dropped; a profile request may legitimately take up to its `seconds`. */
+// Limits: what one client, slow or hostile, can hold. Prometheus, Parca, Alloy and go tool pprof send a
+// few hundred bytes of headers at once and no body, and wait for the answer; a profile request may
+// legitimately wait up to its `seconds` (capped in pprof-route.ts), which no limit here cuts short.
+/** A request's headers must have arrived by then (slowloris: a byte a second holds a slot this long at most). */
 const HEADERS_TIMEOUT_MS = 10_000;
+/** The whole request (headers and any body) must have arrived by then. */
+const REQUEST_TIMEOUT_MS = 15_000;
+/** How often node checks the two timeouts above (its default, 30 s, would let a stalled client stay 40 s). */
+const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
+/** An idle keep-alive connection is closed after this (Prometheus scrapes every 15 s or so and reconnects). */
 const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+/** A TLS handshake must finish by then. */
+const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+/** Open connections at once; more are closed on accept. Each idle one costs a few kB; 200 scrapers fit. */
+const MAX_CONNECTIONS = 512;
+/** Request head size; larger gets 431 (node's default is 16 kB; scrapers send under 1 kB). */
+export const MAX_HEADER_BYTES = 8 * 1024;
+/** No route takes a body: anything larger is refused with 413 instead of being read. */
+const MAX_BODY_BYTES = 4 * 1024;
+
+/** node's parser and timeout errors as the status a client is told before the connection closes. */
+const CLIENT_ERROR_STATUS: Record<string, string> = {
+  HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
+  ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
+};
 
 export async function startAgentServer(options: AgentServerOptions): Promise<RunningServer> {
   const routes = new Map<string, AgentRoute['handle']>();
+  // Scrapes arriving together share one rendering: 200 at once cost one registry walk, not 200.
+  let rendering: Promise<string> | undefined;
   routes.set('/metrics', async (request, response) => {
-    const body = await options.registry.metrics();
+    const body = await (rendering ??= options.registry.metrics().finally(() => (rendering = undefined)));
     send(response, request, 200, options.registry.contentType, body);
   });
   routes.set('/healthz', (request, response) => {
@@ -52,14 +83,25 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
     routes.set(route.path, (request, response, url) => route.handle(request, response, url));
   }
 
-  const server = createServer((request, response) => {
-    void handle(routes, request, response);
-  });
-  server.headersTimeout = HEADERS_TIMEOUT_MS;
+  const access = new WebAccess(options.webConfig);
+  const listener = (request: IncomingMessage, response: ServerResponse): void => {
+    void admitThenHandle(access, routes, request, response);
+  };
+  const httpsOptions = access.httpsOptions();
+  const limits = { maxHeaderSize: MAX_HEADER_BYTES, headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS };
+  const tlsServer: HttpsServer | undefined = httpsOptions === undefined ? undefined : createHttpsServer({ ...httpsOptions, ...limits, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS }, listener);
+  const server = tlsServer ?? createServer(limits, listener);
+  if (tlsServer !== undefined) {
+    access.watch(tlsServer);
+    // Plain HTTP, garbage or a stalled handshake on the TLS port: the connection is dropped, nothing else.
+    tlsServer.on('tlsClientError', (_error, socket) => socket.destroy());
+  }
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.maxConnections = MAX_CONNECTIONS;
   // Prometheus and curl send no body; anything that does is not waited for.
-  server.on('clientError', (_error, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    const status = CLIENT_ERROR_STATUS[error.code ?? ''] ?? '400 Bad Request';
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     else socket.destroy();
   });
 
@@ -82,14 +124,32 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
-    url: `http://${host}:${address.port}`,
+    url: `${tlsServer === undefined ? 'http' : 'https'}://${host}:${address.port}`,
     port: address.port,
+    applyWebConfig(config) {
+      if ((config?.tls === undefined) !== (tlsServer === undefined)) {
+        throw new IrisflameError('USAGE', `switching TLS ${tlsServer === undefined ? 'on' : 'off'} needs a restart of the agent`);
+      }
+      access.apply(config, tlsServer);
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       }),
   };
+}
+
+/** Refuse bodies, check access (before routing: every path, /healthz included, as node_exporter), then route. */
+async function admitThenHandle(access: WebAccess, routes: Map<string, AgentRoute['handle']>, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  const length = Number(request.headers['content-length'] ?? 0);
+  if (request.headers['transfer-encoding'] !== undefined || !(length <= MAX_BODY_BYTES)) {
+    response.shouldKeepAlive = false;
+    send(response, request, 413, 'text/plain; charset=utf-8', `request bodies over ${MAX_BODY_BYTES} bytes are not accepted\n`);
+    return;
+  }
+  request.resume(); // a small body nobody reads must not stall the connection
+  if (await access.admit(request, response)) await handle(routes, request, response);
 }
 
 async function handle(routes: Map<string, AgentRoute['handle']>, request: IncomingMessage, response: ServerResponse): Promise<void> {

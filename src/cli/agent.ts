@@ -6,6 +6,7 @@ import type { Argv, CommandModule, Options } from 'yargs';
 import { AGENT_BACKENDS, DEFAULT_AGENT_OPTIONS as D, type AgentOptions } from '../agent/options.js';
 
 const PROFILE = 'Profiles:';
+const SECURITY = 'Securing the listener:';
 
 export const AGENT_YARGS_OPTIONS = {
   listen: { type: 'string', default: D.listen, describe: 'HOST:PORT to serve /metrics, /healthz (and /debug/pprof/profile) on' },
@@ -16,6 +17,8 @@ export const AGENT_YARGS_OPTIONS = {
   push: { type: 'string', group: PROFILE, describe: 'also push profiles to this Grafana Pyroscope URL (/ingest)' },
   'push-interval': { type: 'number', group: PROFILE, default: D.pushIntervalSeconds, describe: 'seconds between pushes' },
   backend: { type: 'string', group: PROFILE, choices: [...AGENT_BACKENDS], default: D.backend, describe: 'profile sampler' },
+  // ---- securing the listener ----
+  'web.config.file': { type: 'string', group: SECURITY, describe: "exporter-toolkit's web config YAML (TLS, basic auth), as node_exporter's; re-read on change and SIGHUP" },
 } satisfies Record<string, Options>;
 
 export const agentCommand: CommandModule = {
@@ -23,6 +26,8 @@ export const agentCommand: CommandModule = {
   describe: 'node agent: IRIS instance status from kernel events for Prometheus, continuous CPU profiles for Parca/Pyroscope (root)',
   builder: (yargs: Argv) =>
     yargs
+      // --web.config.file is one flag (node_exporter's spelling), not web → config → file.
+      .parserConfiguration({ 'dot-notation': false })
       .options(AGENT_YARGS_OPTIONS)
       .example('$0', 'serve http://127.0.0.1:9464/metrics')
       .example('$0 --listen 0.0.0.0:9464 --node $(hostname)', 'for a Prometheus on another host'),
@@ -47,6 +52,10 @@ export const agentCommand: CommandModule = {
       };
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);
+      // SIGHUP re-reads --web.config.file (as node_exporter); without a handler it would end the agent.
+      process.on('SIGHUP', () => {
+        if (!agent.reloadWebConfig('SIGHUP')) log('SIGHUP: no --web.config.file to reload');
+      });
     });
   },
 };
@@ -61,6 +70,8 @@ export function agentOptionsFromArgv(argv: Record<string, unknown>): Partial<Age
     push: last(argv.push) as string | undefined,
     pushIntervalSeconds: last(argv['push-interval']) as number,
     backend: last(argv.backend) as AgentOptions['backend'],
+    // ---- securing the listener ----
+    webConfigFile: last(argv['web.config.file']) as string | undefined,
   };
 }
 

@@ -111,15 +111,26 @@ describe.skipIf(skip)('continuous profiles of a simulated IRIS', () => {
     }
   });
 
-  test('50 concurrent scrapes are all served from the one sampler', async () => {
+  test('of 20 concurrent profile requests one is served, the others get 429 at once (one at a time, as Go)', async () => {
     const pid = sampler!.processId;
+    const started = Date.now();
     const responses = await Promise.all(
-      Array.from({ length: 50 }, () => fetch(`${server!.url}/debug/pprof/profile?seconds=1`).then(async (r) => ({ status: r.status, bytes: Buffer.from(await r.arrayBuffer()) }))),
+      Array.from({ length: 20 }, () =>
+        fetch(`${server!.url}/debug/pprof/profile?seconds=2`).then(async (r) => ({ status: r.status, retryAfter: r.headers.get('retry-after'), bytes: Buffer.from(await r.arrayBuffer()), ms: Date.now() - started })),
+      ),
     );
-    for (const response of responses) {
-      expect(response.status).toBe(200);
-      expect(parcaProblems(decodeProfile(response.bytes))).toEqual([]);
+    const served = responses.filter((response) => response.status === 200);
+    const refused = responses.filter((response) => response.status === 429);
+    expect(served).toHaveLength(1);
+    expect(refused).toHaveLength(19);
+    expect(parcaProblems(decodeProfile(served[0]!.bytes))).toEqual([]);
+    for (const response of refused) {
+      expect(response.bytes.toString()).toMatch(/^another CPU profile is being taken \(one at a time, as in Go\); retry in [12] s\n$/);
+      expect(response.retryAfter).toMatch(/^[12]$/);
+      expect(response.ms).toBeLessThan(served[0]!.ms);
     }
+    // Once it is done, the next one is served.
+    expect((await fetch(`${server!.url}/debug/pprof/profile?seconds=1`)).status).toBe(200);
     expect(sampler!.processId).toBe(pid);
     expect(sampler!.restarts).toBe(0);
   });

@@ -77,7 +77,7 @@ export async function startAgentCli(args: string[] = []): Promise<AgentProcess> 
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   const url = await waitFor('the agent to listen', () => {
     if (child.exitCode !== null) throw new Error(`agent exited ${child.exitCode}: ${stderr}`);
-    return /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr)?.[1];
+    return /listening on (https?:\/\/127\.0\.0\.1:\d+)/.exec(stderr)?.[1];
   });
   await waitFor('the exec snooper to attach', () => (stderr.includes('exec snooper attached') ? true : undefined), 90_000);
   const agent: AgentProcess = {

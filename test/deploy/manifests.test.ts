@@ -343,3 +343,27 @@ async function typeCheck(checks: Array<[string, Manifest]>): Promise<string[]> {
       return `${label}: ${line.replace(/^.*error TS\d+: /, '')}`;
     });
 }
+
+describe('the web config Secret and the DaemonSet\'s commented block that mounts it', () => {
+  it('the Secret validates, and the DaemonSet with the block uncommented still does and mounts it where --web.config.file points', async () => {
+    const { Secret } = await import('kubernetes-models/v1/Secret');
+    const secret = readYaml(deployPath('web-config-secret.yaml'));
+    expect(schemaError(() => new Secret(secret as never).validate())).toBeUndefined();
+    expect(Object.keys(secret.stringData)).toEqual(['web-config.yml', 'tls.crt', 'tls.key']);
+
+    const text = readFileSync(deployPath('daemonset.yaml'), 'utf8');
+    const uncommented = text.replace(/^(\s*)# (- --web\.config\.file|- \/etc\/irisflame\/web-config\.yml|- name: web-config|  mountPath: \/etc\/irisflame|  readOnly: true|  secret:|    secretName: irisflame-web-config|    defaultMode: 0400)$/gm, '$1$2');
+    expect(uncommented).not.toBe(text);
+    const dir = mkdtempSync(join(tmpdir(), 'irisflame-ds-'));
+    writeFileSync(join(dir, 'daemonset.yaml'), uncommented);
+    const daemonSet = (await import('./support.js')).readYamlDocuments(join(dir, 'daemonset.yaml')).find((doc) => doc.kind === 'DaemonSet')!;
+    expect(schemaError(() => new DaemonSet(daemonSet as never).validate())).toBeUndefined();
+    const pod = daemonSet.spec.template.spec;
+    const container = pod.containers[0];
+    const args: string[] = container.args;
+    const path = args[args.indexOf('--web.config.file') + 1];
+    const mount = container.volumeMounts.find((m: { name: string }) => m.name === 'web-config');
+    expect(path.startsWith(`${mount.mountPath}/`)).toBe(true);
+    expect(pod.volumes.find((v: { name: string }) => v.name === 'web-config').secret.secretName).toBe(secret.metadata.name);
+  });
+});

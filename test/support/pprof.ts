@@ -77,11 +77,11 @@ export interface GoPprofResult {
 }
 
 /** `go tool pprof ARGS…`, PPROF_TMPDIR private; never rejects. */
-export async function goPprof(args: string[], timeoutMs = 120_000): Promise<GoPprofResult> {
+export async function goPprof(args: string[], timeoutMs = 120_000, env: Record<string, string> = {}): Promise<GoPprofResult> {
   const result = await execa('go', ['tool', 'pprof', ...args], {
     reject: false,
     timeout: timeoutMs,
-    env: { PPROF_TMPDIR: pprofTmp, HOME: pprofTmp, GOFLAGS: '', GOCACHE: join(pprofTmp, 'gocache') },
+    env: { PPROF_TMPDIR: pprofTmp, HOME: pprofTmp, GOFLAGS: '', GOCACHE: join(pprofTmp, 'gocache'), ...env },
   });
   return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
 }
