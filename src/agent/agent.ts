@@ -13,6 +13,7 @@ import { bootToMonotonicOffset, listProcesses, monotonicSeconds, readExecutable,
 import { parseListenAddress, type AgentOptions } from './options.js';
 import { startAgentServer, type AgentRoute } from './server.js';
 import { startProfiling, type RunningProfiling } from './profiling.js';
+import { lifecycleRoutes } from './flight/routes.js';
 import type { Registry } from 'prom-client';
 import type { SnoopedExec } from '../kernel/exec-events.js';
 
@@ -100,7 +101,11 @@ export async function startAgent(options: AgentStartOptions): Promise<RunningAge
     registry,
     log,
   });
-  const routes: AgentRoute[] = [...(options.routes ?? []), ...profiling.routes];
+  const routes: AgentRoute[] = [
+    ...(options.routes ?? []),
+    ...profiling.routes,
+    ...lifecycleRoutes({ dataDir: options.dataDir, enabled: true }), // the flight recorder's records
+  ];
   const stopProfiling = (): Promise<void> => profiling.stop();
   // ---- end of profiling -----------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ export const AGENT_YARGS_OPTIONS = {
   push: { type: 'string', group: PROFILE, describe: 'also push profiles to this Grafana Pyroscope URL (/ingest)' },
   'push-interval': { type: 'number', group: PROFILE, default: D.pushIntervalSeconds, describe: 'seconds between pushes' },
   backend: { type: 'string', group: PROFILE, choices: [...AGENT_BACKENDS], default: D.backend, describe: 'profile sampler' },
+  'data-dir': { type: 'string', default: D.dataDir, describe: 'where the flight recorder keeps IRIS lifecycle records (served at /lifecycle/)' },
 } satisfies Record<string, Options>;
 
 export const agentCommand: CommandModule = {
@@ -61,6 +62,7 @@ export function agentOptionsFromArgv(argv: Record<string, unknown>): Partial<Age
     push: last(argv.push) as string | undefined,
     pushIntervalSeconds: last(argv['push-interval']) as number,
     backend: last(argv.backend) as AgentOptions['backend'],
+    dataDir: last(argv['data-dir']) as string,
   };
 }
 
