@@ -72,7 +72,7 @@ describe('/lifecycle/ on the agent server', () => {
     expect(index.captures.map((c) => c.id)).toEqual([RESTART, 'garbage', CRASH]);
     expect(index.skipped).toBe(1); // the symlinked record from outside
     const restart = index.captures.find((c) => c.id === RESTART)!;
-    expect(restart).toMatchObject({ iris_instance: 'IRIS', kind: 'restart', duration_seconds: 2.951, ended_by: 'settled', partial: false, svg: `${RESTART}.svg`, capture: `${RESTART}.lifecycle.txt.gz` });
+    expect(restart).toMatchObject({ iris_instance: 'IRIS', kind: 'restart', duration_seconds: 2.561, ended_by: 'settled', partial: false, svg: `${RESTART}.svg`, capture: `${RESTART}.lifecycle.txt.gz` });
     expect(restart.critical_path!.summary).toMatch(/^critical path of iris restart IRIS: 2\.561 s/);
     expect(index.captures.find((c) => c.id === CRASH)).toMatchObject({ kind: 'crash', signal: 'SIGKILL' });
   });
