@@ -3,7 +3,6 @@
  * headers, escaping of a hostile instance name, and path traversal attempts sent as raw request targets.
  */
 import { mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { request } from 'node:http';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Registry } from 'prom-client';
@@ -11,25 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { lifecycleRoutes, type IndexEntry } from '../../../src/agent/flight/routes.js';
 import { captureFileName, metaFileName } from '../../../src/agent/flight/record-meta.js';
 import { startAgentServer, type RunningServer } from '../../../src/agent/server.js';
-import { CAPTURE_FIXTURE, scratchDataDir, writeRecord } from './support.js';
-
-interface Reply { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer; text: string }
-
-/** `path` goes on the request line as given (node does not normalise it; the server's URL parsing does). */
-export function fetchRaw(base: string, path: string, method = 'GET'): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = request(`${base}/`, { method, path }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => {
-        const body = Buffer.concat(chunks);
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, text: body.toString('utf8') });
-      });
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+import { CAPTURE_FIXTURE, fetchRaw, scratchDataDir, writeRecord } from './support.js';
 
 const RESTART = '20261206T183000.000Z-IRIS-restart';
 const CRASH = '20261206T184500.250Z-evil-crash';

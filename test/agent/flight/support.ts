@@ -4,6 +4,7 @@
  * simulated IRIS restart (fixtures/timeline/offcpu/, recorded by irisflame), copied into a scratch data dir.
  */
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { captureFileName, metaFileName, type LifecycleRecordMeta } from '../../../src/agent/flight/record-meta.js';
@@ -23,4 +24,22 @@ export function writeRecord(dir: string, id: string, changes: Partial<LifecycleR
   else writeFileSync(join(dir, captureFileName(id)), capture);
   writeFileSync(join(dir, metaFileName(id)), JSON.stringify(meta));
   return meta;
+}
+
+interface Reply { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer; text: string }
+
+/** `path` goes on the request line as given (node does not normalise it; the server's URL parsing does). */
+export function fetchRaw(base: string, path: string, method = 'GET'): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${base}/`, { method, path }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        const body = Buffer.concat(chunks);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, text: body.toString('utf8') });
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
