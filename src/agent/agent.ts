@@ -104,7 +104,8 @@ export async function startAgent(options: AgentStartOptions): Promise<RunningAge
   const routes: AgentRoute[] = [
     ...(options.routes ?? []),
     ...profiling.routes,
-    ...lifecycleRoutes({ dataDir: options.dataDir, enabled: true }), // the flight recorder's records
+    // The flight recorder's records; `enabled` only changes what the page says (the recorder wires its own switch).
+    ...lifecycleRoutes({ dataDir: options.dataDir, enabled: true }),
   ];
   const stopProfiling = (): Promise<void> => profiling.stop();
   // ---- end of profiling -----------------------------------------------------------------------------

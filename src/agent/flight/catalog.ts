@@ -65,7 +65,11 @@ export class RecordCatalog {
     if (metaPath === undefined || capturePath === undefined) return undefined;
     const meta = readMeta(metaPath, id);
     if (meta === undefined) return undefined;
-    return { meta, capturePath, captureStats: statSync(capturePath) };
+    try {
+      return { meta, capturePath, captureStats: statSync(capturePath) };
+    } catch {
+      return undefined; // removed by retention since the check above
+    }
   }
 
   private readListing(): RecordListing {
