@@ -15,6 +15,7 @@ import { startAgentServer, type AgentRoute } from './server.js';
 import { startProfiling, type RunningProfiling } from './profiling.js';
 import { loadWebConfig } from './web-config.js';
 import { watchWebConfig, type WebConfigWatcher } from './web-config-watch.js';
+import { lifecycleRoutes } from './flight/routes.js';
 import type { Registry } from 'prom-client';
 import type { SnoopedExec } from '../kernel/exec-events.js';
 
@@ -106,7 +107,12 @@ export async function startAgent(options: AgentStartOptions): Promise<RunningAge
     registry,
     log,
   });
-  const routes: AgentRoute[] = [...(options.routes ?? []), ...profiling.routes];
+  const routes: AgentRoute[] = [
+    ...(options.routes ?? []),
+    ...profiling.routes,
+    // The flight recorder's records; `enabled` only changes what the page says (the recorder wires its own switch).
+    ...lifecycleRoutes({ dataDir: options.dataDir, enabled: true }),
+  ];
   const stopProfiling = (): Promise<void> => profiling.stop();
   // ---- end of profiling -----------------------------------------------------------------------------
 

@@ -57,6 +57,11 @@ export interface AgentOptions {
    * @default undefined (plain HTTP, no authentication)
    */
   webConfigFile: string | undefined;
+  /**
+   * Where the flight recorder keeps its records (served under /lifecycle/).
+   * @default '/var/lib/irisflame/lifecycle'
+   */
+  dataDir: string;
 }
 
 export const DEFAULT_LISTEN = '127.0.0.1:9464';
@@ -70,6 +75,7 @@ export const DEFAULT_AGENT_OPTIONS: Omit<AgentOptions, 'node'> = {
   pushIntervalSeconds: 15,
   backend: 'auto',
   webConfigFile: undefined,
+  dataDir: '/var/lib/irisflame/lifecycle',
 };
 
 export function defaultNodeName(): string {
@@ -87,6 +93,7 @@ export function resolveAgentOptions(given: Partial<AgentOptions>): AgentOptions 
     throw new UsageError(`--frequency must be a whole number from 1 to 1000, not ${options.frequency}`);
   }
   if (!AGENT_BACKENDS.includes(options.backend)) throw new UsageError(`--backend must be one of ${AGENT_BACKENDS.join(', ')}`);
+  if (options.dataDir.trim() === '') throw new UsageError('--data-dir must not be empty');
   if (options.node.trim() === '') throw new UsageError('--node must not be empty');
   if (!(options.pushIntervalSeconds >= 1 && options.pushIntervalSeconds <= 3600)) {
     throw new UsageError(`--push-interval must be between 1 and 3600 seconds, not ${options.pushIntervalSeconds}`);

@@ -15,7 +15,10 @@ import type { WebConfig } from './web-config.js';
 
 /** A route another part of the agent plugs in: `handle` owns the response for GET/HEAD of `path`. */
 export interface AgentRoute {
-  /** Exact path, e.g. `/debug/pprof/profile` (the query string is in `url`). */
+  /**
+   * Exact path, e.g. `/debug/pprof/profile` (the query string is in `url`); a path ending in `/` also
+   * gets every path under it that no exact route takes (the longest such prefix wins).
+   */
   path: string;
   handle(request: IncomingMessage, response: ServerResponse, url: URL): void | Promise<void>;
 }
@@ -160,7 +163,7 @@ async function handle(routes: Map<string, AgentRoute['handle']>, request: Incomi
     send(response, request, 400, 'text/plain; charset=utf-8', 'bad request target\n');
     return;
   }
-  const route = routes.get(url.pathname);
+  const route = routes.get(url.pathname) ?? prefixRoute(routes, url.pathname);
   if (route === undefined) {
     send(response, request, 404, 'text/plain; charset=utf-8', `404 page not found: ${routeList(routes)}\n`);
     return;
@@ -177,6 +180,14 @@ async function handle(routes: Map<string, AgentRoute['handle']>, request: Incomi
     if (!response.headersSent) send(response, request, 500, 'text/plain; charset=utf-8', `internal error: ${message}\n`);
     else response.destroy();
   }
+}
+
+function prefixRoute(routes: Map<string, AgentRoute['handle']>, pathname: string): AgentRoute['handle'] | undefined {
+  let best: string | undefined;
+  for (const path of routes.keys()) {
+    if (path.endsWith('/') && pathname.startsWith(path) && (best === undefined || path.length > best.length)) best = path;
+  }
+  return best === undefined ? undefined : routes.get(best);
 }
 
 function routeList(routes: Map<string, unknown>): string {

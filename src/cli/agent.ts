@@ -19,6 +19,7 @@ export const AGENT_YARGS_OPTIONS = {
   backend: { type: 'string', group: PROFILE, choices: [...AGENT_BACKENDS], default: D.backend, describe: 'profile sampler' },
   // ---- securing the listener ----
   'web.config.file': { type: 'string', group: SECURITY, describe: "exporter-toolkit's web config YAML (TLS, basic auth), as node_exporter's; re-read on change and SIGHUP" },
+  'data-dir': { type: 'string', default: D.dataDir, describe: 'where the flight recorder keeps IRIS lifecycle records (served at /lifecycle/)' },
 } satisfies Record<string, Options>;
 
 export const agentCommand: CommandModule = {
@@ -72,6 +73,7 @@ export function agentOptionsFromArgv(argv: Record<string, unknown>): Partial<Age
     backend: last(argv.backend) as AgentOptions['backend'],
     // ---- securing the listener ----
     webConfigFile: last(argv['web.config.file']) as string | undefined,
+    dataDir: last(argv['data-dir']) as string,
   };
 }
 

@@ -13,12 +13,15 @@ import { describe, expect, it } from 'vitest';
 import { DaemonSet } from 'kubernetes-models/apps/v1/DaemonSet';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import { Namespace, ServiceAccount } from 'kubernetes-models/v1';
+import { DEFAULT_AGENT_OPTIONS } from '../../src/agent/options.js';
 import { REPO_ROOT } from '../support/cli.js';
 import { reportSkip } from '../support/references.js';
 import { AGENT_CAPABILITIES, AGENT_PORT, DEPLOY_DIR, agentParts, deployPath, missingProgram, podAnnotationMetaLabel, readYaml, type Manifest } from './support.js';
 
 const VARIANTS = ['daemonset.yaml', 'daemonset-privileged.yaml'] as const;
 const HOST_PATHS = ['/sys/kernel/tracing', '/sys/kernel/debug', '/lib/modules'];
+/** The flight recorder's records, the one host path the agent writes. */
+const DATA_HOST_PATH = '/var/lib/irisflame';
 
 const clone = <T>(value: T): T => structuredClone(value);
 
@@ -67,8 +70,14 @@ describe.each(VARIANTS)('%s', (file) => {
     expect(container.securityContext.readOnlyRootFilesystem).toBe(true);
   });
 
-  it('mounts tracefs, debugfs and /lib/modules from the host read-only, and nothing else from the host', () => {
-    const hostVolumes = podSpec.volumes.filter((volume: Manifest) => volume.hostPath !== undefined);
+  it('mounts tracefs, debugfs and /lib/modules from the host read-only, the data dir writable, and nothing else from the host', () => {
+    const data = podSpec.volumes.find((volume: Manifest) => volume.hostPath?.path === DATA_HOST_PATH);
+    expect(data.hostPath.type).toBe('DirectoryOrCreate');
+    const dataMounts = container.volumeMounts.filter((mount: Manifest) => mount.name === data.name);
+    expect(dataMounts).toEqual([{ name: data.name, mountPath: DATA_HOST_PATH }]);
+    // The agent's default --data-dir lies on that volume (not in the read-only root filesystem).
+    expect(flagValue(container.args, '--data-dir') ?? DEFAULT_AGENT_OPTIONS.dataDir).toMatch(new RegExp(`^${DATA_HOST_PATH}/`));
+    const hostVolumes = podSpec.volumes.filter((volume: Manifest) => volume.hostPath !== undefined && volume !== data);
     expect(hostVolumes.map((volume: Manifest) => volume.hostPath.path).sort()).toEqual([...HOST_PATHS].sort());
     for (const volume of hostVolumes) {
       const mounts = container.volumeMounts.filter((mount: Manifest) => mount.name === volume.name);
@@ -78,7 +87,7 @@ describe.each(VARIANTS)('%s', (file) => {
     }
     const tmp = container.volumeMounts.find((mount: Manifest) => mount.mountPath === '/tmp');
     expect(podSpec.volumes.find((volume: Manifest) => volume.name === tmp.name).emptyDir).toBeDefined();
-    expect(container.volumeMounts).toHaveLength(HOST_PATHS.length + 1);
+    expect(container.volumeMounts).toHaveLength(HOST_PATHS.length + 2);
   });
 
   it('passes the node name from the downward API to --node and listens on the pod IP at port 9464', () => {

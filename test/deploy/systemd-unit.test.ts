@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_AGENT_OPTIONS } from '../../src/agent/options.js';
 import { IRISFLAME_BIN } from '../support/cli.js';
 import { reportSkip } from '../support/references.js';
 import { AGENT_CAPABILITIES, agentParts, deployPath, missingProgram } from './support.js';
@@ -46,6 +47,12 @@ describe('the systemd unit', () => {
   it('runs the agent on loopback, restarting it when it fails', () => {
     expect(directives(unitText, 'ExecStart')).toEqual([`${INSTALLED_PATH} agent --listen 127.0.0.1:9464`]);
     expect(directives(unitText, 'Restart')).toEqual(['on-failure']);
+  });
+
+  it("gives the flight recorder a writable state directory holding the agent's default --data-dir", () => {
+    expect(directives(unitText, 'StateDirectory')).toEqual(['irisflame']);
+    expect(directives(unitText, 'ExecStart')[0]).not.toContain('--data-dir');
+    expect(DEFAULT_AGENT_OPTIONS.dataDir.startsWith('/var/lib/irisflame/')).toBe(true);
   });
 
   it('bounds the capabilities to the same set as the DaemonSet', () => {
