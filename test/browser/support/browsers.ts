@@ -59,6 +59,8 @@ export interface TestBrowser {
   open(svg: string, name?: string, query?: string): Promise<Page>;
   /** Open a URL in a new page. */
   goto(url: string): Promise<Page>;
+  /** A new blank page, for tests that set it up before loading (e.g. without JavaScript). */
+  newPage(): Promise<Page>;
   close(): Promise<void>;
 }
 
@@ -86,6 +88,7 @@ export async function launchBrowser(name: BrowserName, viewportHeight = 900): Pr
       return goto(pathToFileURL(path).href + query);
     },
     goto,
+    newPage: () => browser.newPage(),
     async close() {
       await browser.close();
       rmSync(dir, { recursive: true, force: true });
