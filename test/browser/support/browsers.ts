@@ -23,6 +23,8 @@ const PACKAGES: Record<BrowserName, string> = { chromium: 'chromium', firefox: '
 const CHROMIUM_ARGS = [
   '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  // Even so it looked up accounts.google.com and clients2.google.com (strace): no name resolves but loopback.
+  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1',
 ];
 
 /** Firefox must not reach the network: telemetry, updates, captive portal, safebrowsing, Normandy, remote settings. */
@@ -44,6 +46,13 @@ const FIREFOX_PREFS: Record<string, unknown> = {
   'browser.newtabpage.enabled': false, 'browser.startup.page': 0, 'browser.aboutHomeSnippets.updateUrl': '',
   'security.OCSP.enabled': 0, 'security.remote_settings.crlite_filters.enabled': false,
   'browser.contentblocking.report.lockwise.enabled': false, 'identity.fxaccounts.enabled': false,
+  // With all of the above it still looked up firefox.settings.services.mozilla.com (strace of a test run):
+  // every HTTP(S) request goes to a closed local port instead (loopback itself is never proxied), no DoH.
+  'network.proxy.type': 1, 'network.proxy.http': '127.0.0.1', 'network.proxy.http_port': 9,
+  'network.proxy.ssl': '127.0.0.1', 'network.proxy.ssl_port': 9, 'network.proxy.share_proxy_settings': true,
+  'network.trr.mode': 5,
+  // ... and the name was still resolved (DNS, port 53): every name resolves to loopback without asking DNS.
+  'network.dns.forceResolve': '127.0.0.1', 'network.dns.localDomains': 'firefox.settings.services.mozilla.com',
 };
 
 /** undefined when the browser is installed; otherwise the reason to print when skipping. */
