@@ -1,7 +1,7 @@
 /**
  * Large graphs (over 2,000 frames): frames under 1 px are drawn merged into one path per colour and listed in a
  * table (src/flamegraph/frames-large.ts). On a real capture (fixtures/browser/perf-mixed.folded, 4,660 frames,
- * perf record -a -g on this machine), Chromium checks that such a frame can still be reached: pointed at, zoomed
+ * perf record -a -g on this machine), Chromium and Firefox check that such a frame can still be reached: pointed at, zoomed
  * into (then drawn as a frame with flamegraph.pl's title), counted by search; and that without script the
  * picture is flamegraph.pl's.
  */
@@ -10,12 +10,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createContext, runInContext } from 'node:vm';
-import { chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { REPO_ROOT, runCli } from '../support/cli.js';
 import { missingReason, perlScript, reportSkip } from '../support/references.js';
 import { parseSvgFrames, type SvgFrame } from '../flamegraph/support/svg-frames.js';
-import { CHROMIUM_ARGS, CHROMIUM_PATH, chromiumMissingReason, launchChromium, type Browser } from './support/chromium.js';
+import { BROWSERS, browserMissingReason, launchBrowser, type Page, type TestBrowser } from './support/browsers.js';
 import { foldedToFrames } from './support/contract-svg.mjs';
 import { answerPrompt, expectedMatchedPercent, referenceViews, subtreeViews, textOf } from './support/page-state.js';
 
@@ -25,16 +24,16 @@ const FULL_WIDTH = 1180;
 const FRAME_HEIGHT = 16;
 const BOTTOM_PAD = 34; // flamegraph.pl's ypad2 at fontsize 12
 
-const skip = reportSkip('browser: large graphs', chromiumMissingReason() ??
-  missingReason(perlScript('flamegraph.pl'), 'flamegraph.pl', 'FLAMEGRAPH_PL_DIR'));
+const perlMissing = missingReason(perlScript('flamegraph.pl'), 'flamegraph.pl', 'FLAMEGRAPH_PL_DIR');
 
 interface Folded { name: string; depth: number; start: number; samples: number }
 
 const bare = (name: string): string => name.replace(/_\[[kwij]\]$/, '');
 const escapeRegex = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-describe.skipIf(skip)('large graphs in Chromium', () => {
-  let browser: Browser;
+describe.each(BROWSERS)('large graphs in %s', (browserName) => {
+  const skip = reportSkip(`browser: large graphs in ${browserName}`, browserMissingReason(browserName) ?? perlMissing);
+  let browser: TestBrowser;
   let svg: string;
   let perlFrames: SvgFrame[];
   let frames: Folded[];
@@ -55,6 +54,7 @@ describe.skipIf(skip)('large graphs in Chromium', () => {
   };
 
   beforeAll(async () => {
+    if (skip) return;
     const result = await runCli(['flamegraph', FIXTURE]);
     expect(result.exitCode, result.stderr).toBe(0);
     svg = result.stdout;
@@ -70,11 +70,11 @@ describe.skipIf(skip)('large graphs in Chromium', () => {
     narrow = frames.find((f) => f.depth >= 3 && px(f.samples) >= 0.3 && px(f.samples) < 1 && coversPixel(f) &&
       counts.get(bare(f.name)) === 1 && /^[\w.]+$/.test(bare(f.name)))!;
     expect(narrow).toBeDefined();
-    browser = await launchChromium(2400); // the whole graph (2134 px) in view
-  });
+    browser = await launchBrowser(browserName, 2400); // the whole graph (2134 px) in view
+  }, 180_000);
   afterAll(async () => { await browser?.close(); });
 
-  test('the graph takes the large path: few frame elements, the rest merged and listed', () => {
+  test.skipIf(skip)('the graph takes the large path: few frame elements, the rest merged and listed', () => {
     const elements = parseSvgFrames(svg).length;
     expect(elements).toBeGreaterThan(100);
     expect(elements).toBeLessThan(perlFrames.length / 4);
@@ -85,7 +85,7 @@ describe.skipIf(skip)('large graphs in Chromium', () => {
   });
 
   /** A point inside frame f: for a frame under a pixel wide, the whole pixel it covers. */
-  test('the frame table, read by the page\'s own decoder, holds every frame flamegraph.pl draws, title and place', () => {
+  test.skipIf(skip)('the frame table, read by the page\'s own decoder, holds every frame flamegraph.pl draws, title and place', () => {
     const start = svg.indexOf('var fgFrames');
     const sandbox: Record<string, any> = {};
     createContext(sandbox);
@@ -108,7 +108,7 @@ describe.skipIf(skip)('large graphs in Chromium', () => {
     return [box.x + x, box.y + rowY(f.depth) + 7];
   }
 
-  test('a merged frame is named under the pointer, and clicking it zooms to it, drawn with name and count', async () => {
+  test.skipIf(skip)('a merged frame is named under the pointer, and clicking it zooms to it, drawn with name and count', async () => {
     const page = await browser.open(svg, 'large.svg');
     const expectedTitle = perlFrame(narrow).title;
     const [x, y] = await pointAt(page, narrow);
@@ -139,7 +139,7 @@ describe.skipIf(skip)('large graphs in Chromium', () => {
       .some((t) => t.textContent === title), expectedTitle), { timeout: 10_000 }).toBe(true);
   });
 
-  test('zooming into an ancestor draws the merged frames under it as frames with labels', async () => {
+  test.skipIf(skip)('zooming into an ancestor draws the merged frames under it as frames with labels', async () => {
     const page = await browser.open(svg, 'large.svg');
     // The narrow frame's nearest ancestor that is a frame element (1 px or wider).
     const ancestors = frames.filter((f) => f.depth < narrow.depth && f.start <= narrow.start &&
@@ -160,7 +160,7 @@ describe.skipIf(skip)('large graphs in Chromium', () => {
     expect(missing.map((v) => v.name)).toEqual([]);
   });
 
-  test('search finds merged frames and counts them in Matched, zoomed or not', async () => {
+  test.skipIf(skip)('search finds merged frames and counts them in Matched, zoomed or not', async () => {
     const page = await browser.open(svg, 'large.svg');
     const re = `^${escapeRegex(bare(narrow.name))}$|alloc`;
     const asked = answerPrompt(page, re);
@@ -182,32 +182,39 @@ describe.skipIf(skip)('large graphs in Chromium', () => {
     expect(covered).toBe(true);
   });
 
-  test('without script, the picture is flamegraph.pl\'s, frame for frame', async () => {
+  test.skipIf(skip)('without script, the picture is flamegraph.pl\'s, frame for frame', async () => {
     // --hash colours by name in both (flamegraph.pl's default palette is random), so pixels can be compared.
     const ours = await runCli(['flamegraph', '--colors', 'hot', '--hash', FIXTURE]);
     expect(ours.exitCode, ours.stderr).toBe(0);
     const theirs = execFileSync('perl', [perlScript('flamegraph.pl'), '--colors', 'hot', '--hash', FIXTURE],
       { maxBuffer: 1 << 28, encoding: 'utf8' });
-    const noScript = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
-    const context = await noScript.newContext({ javaScriptEnabled: false, viewport: { width: 1200, height: 2200 } });
     const shot = async (text: string, name: string): Promise<Buffer> => {
       const file = join(browser.dir, name);
       writeFileSync(file, text);
-      const page = await context.newPage();
-      await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
-      // The frames only: from below the title line to above the details line.
-      const png = await page.screenshot({ clip: { x: 0, y: 40, width: 1200, height: imageHeight - 40 - BOTTOM_PAD }, timeout: 120_000 });
-      await page.close();
-      return png;
+      const page = await browser.newPage();
+      try {
+        await page.setViewport({ width: 1200, height: 2200 });
+        if (browserName === 'chromium') {
+          await page.setJavaScriptEnabled(false);
+          await page.goto(pathToFileURL(file).href, { waitUntil: 'load', timeout: 120_000 });
+        } else {
+          // Firefox 153 over WebDriver BiDi cannot turn scripts off (no emulation.setScriptingEnabled): show the
+          // SVG as an image instead, where browsers never run its script (as when embedded in a web page).
+          const html = join(browser.dir, `${name}.html`);
+          writeFileSync(html, `<!doctype html><body style="margin:0"><img src="${name}" style="display:block"></body>`);
+          await page.goto(pathToFileURL(html).href, { waitUntil: 'load', timeout: 120_000 });
+          // Drawn, at its own size (a missing image would compare equal to another missing image).
+          expect(await page.evaluate(() => [document.images[0]!.naturalWidth, document.images[0]!.naturalHeight]))
+            .toEqual([1200, imageHeight]);
+        }
+        // The frames only: from below the title line to above the details line.
+        return Buffer.from(await page.screenshot({ clip: { x: 0, y: 40, width: 1200, height: imageHeight - 40 - BOTTOM_PAD } }));
+      } finally {
+        await page.close();
+      }
     };
-    let a: Buffer;
-    let b: Buffer;
-    try {
-      a = await shot(ours.stdout, 'ours-nojs.svg');
-      b = await shot(theirs, 'perl-nojs.svg');
-    } finally {
-      await noScript.close();
-    }
+    const a = await shot(ours.stdout, 'ours-nojs.svg');
+    const b = await shot(theirs, 'perl-nojs.svg');
     const diff = pixelDifference(a, b);
     // Merged paths anti-alias a touching run as one shape where flamegraph.pl composites each frame: a faint
     // difference at a few frame edges, and nowhere a missing or misplaced frame (that would differ by far more).

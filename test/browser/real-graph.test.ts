@@ -1,17 +1,16 @@
 /**
  * The script inside real graphs: `irisflame flamegraph` renders a capture recorded on this machine
  * (fixtures/browser/perf-mixed.folded: perf record -F 499 -a -g during tar|gzip, find|sort, perl and python),
- * and Chromium checks hover, zoom, reset and search on it. A screenshot of the zoomed, searched graph is left
+ * and Chromium and Firefox check hover, zoom, reset and search on it. A screenshot of the zoomed, searched graph is left
  * in the OS temp dir for a person to look at.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { REPO_ROOT, runCli } from '../support/cli.js';
 import { reportSkip } from '../support/references.js';
-import { chromiumMissingReason, launchChromium, type Browser } from './support/chromium.js';
+import { BROWSERS, browserMissingReason, launchBrowser, type Page, type TestBrowser } from './support/browsers.js';
 import { execFileSync } from 'node:child_process';
 import { missingReason, perlScript } from '../support/references.js';
 import { parseSvgFrames } from '../flamegraph/support/svg-frames.js';
@@ -24,8 +23,7 @@ const XPAD = 10;
 const FULL_WIDTH = 1180;
 const SEARCH = 'alloc|lock';
 
-const skip = reportSkip('browser: real graphs', chromiumMissingReason() ??
-  missingReason(perlScript('flamegraph.pl'), 'flamegraph.pl', 'FLAMEGRAPH_PL_DIR'));
+const perlMissing = missingReason(perlScript('flamegraph.pl'), 'flamegraph.pl', 'FLAMEGRAPH_PL_DIR');
 
 /** A typical click: the frame 4 to 10 levels up with the most descendants, narrower than half the graph. */
 function midDepthFrame(views: FrameView[]): { view: FrameView; index: number } {
@@ -60,25 +58,27 @@ async function clickAt(page: Page, view: FrameView): Promise<void> {
   await page.mouse.click(x, y);
 }
 
-describe.skipIf(skip)('irisflame flamegraph output in Chromium', () => {
-  let browser: Browser;
+describe.each(BROWSERS)('irisflame flamegraph output in %s', (browserName) => {
+  const skip = reportSkip(`browser: real graphs in ${browserName}`, browserMissingReason(browserName) ?? perlMissing);
+  let browser: TestBrowser;
   let svg: string;
   beforeAll(async () => {
+    if (skip) return;
     const result = await runCli(['flamegraph', FIXTURE]);
     expect(result.exitCode, result.stderr).toBe(0);
     svg = result.stdout;
-    browser = await launchChromium(2400); // the whole graph (2134 px) in view
-  });
+    browser = await launchBrowser(browserName, 2400); // the whole graph (2134 px) in view
+  }, 180_000);
   afterAll(async () => { await browser?.close(); });
 
-  test('the rendered graph carries the contract the script needs', () => {
+  test.skipIf(skip)('the rendered graph carries the contract the script needs', () => {
     expect(svg).toContain('var fgConfig = {');
     expect(svg).toMatch(/<g id="frames">\s*<g><title>all \(/);
     expect(svg).toContain('fg:x="0"');
     expect(svg).toContain(readFileSync(join(REPO_ROOT, 'src/flamegraph/browser/flamegraph.js'), 'utf8').slice(0, 200));
   });
 
-  test('hover, zoom into a mid-depth frame, reset and search behave on a recorded capture', async () => {
+  test.skipIf(skip)('hover, zoom into a mid-depth frame, reset and search behave on a recorded capture', async () => {
     const page = await browser.open(svg, 'real.svg');
     const original = await frameViews(page);
     const { view: target, index } = midDepthFrame(original);
@@ -133,7 +133,7 @@ describe.skipIf(skip)('irisflame flamegraph output in Chromium', () => {
     expect(await textOf(page, 'matched'))
       .toBe(expectedMatchedPercent(subtreeViews(all, targetRef), new RegExp(search), target.samples));
     await page.screenshot({
-      path: join(tmpdir(), 'irisflame-zoomed-searched.png'), timeout: 120_000,
+      path: join(tmpdir(), `irisflame-zoomed-searched-${browserName}.png`) as `${string}.png`, timeout: 120_000,
       clip: { x: 0, y: Math.max(0, target.y - 880), width: 1200, height: 900 }, // the subtree is above the target
     });
 

@@ -3,9 +3,8 @@
  * matters in view: the roots and widest frames, or the zoomed frame restored from the URL.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { Page } from 'playwright-core';
 import { reportSkip } from '../support/references.js';
-import { chromiumMissingReason, launchChromium, type Browser } from './support/chromium.js';
+import { BROWSERS, browserMissingReason, isVisible, launchBrowser, type Page, type TestBrowser } from './support/browsers.js';
 import { contractSvg } from './support/contract-svg.mjs';
 
 // A 120-frame recursion (about 2000 px tall at 16 px per frame) beside shallow, wide stacks.
@@ -32,14 +31,13 @@ function expectInView(place: { top: number; bottom: number; view: number }): voi
   expect(place.bottom).toBeLessThanOrEqual(place.view);
 }
 
-const skip = reportSkip('browser: tall graphs', chromiumMissingReason());
-
-describe.skipIf(skip)('a flame graph taller than the window', () => {
-  let browser: Browser;
-  beforeAll(async () => { browser = await launchChromium(WINDOW_HEIGHT); });
+describe.each(BROWSERS)('a flame graph taller than the window, in %s', (browserName) => {
+  const skip = reportSkip(`browser: tall graphs in ${browserName}`, browserMissingReason(browserName));
+  let browser: TestBrowser;
+  beforeAll(async () => { if (!skip) browser = await launchBrowser(browserName, WINDOW_HEIGHT); }, 180_000);
   afterAll(async () => { await browser?.close(); });
 
-  test('opens scrolled to the bottom, where the root and the widest frames are', async () => {
+  test.skipIf(skip)('opens scrolled to the bottom, where the root and the widest frames are', async () => {
     const page = await browser.open(contractSvg(FOLDED));
     expect(await page.evaluate(() => document.documentElement.getBoundingClientRect().height))
       .toBeGreaterThan(WINDOW_HEIGHT * 3);
@@ -48,21 +46,20 @@ describe.skipIf(skip)('a flame graph taller than the window', () => {
     expect((await placeOf(page, 'recurse_119')).bottom).toBeLessThan(0);
   });
 
-  test('an icicle graph opens at the top, where its root is', async () => {
+  test.skipIf(skip)('an icicle graph opens at the top, where its root is', async () => {
     const page = await browser.open(contractSvg(FOLDED, { inverted: true }));
     expect(await page.evaluate(() => window.scrollY)).toBe(0);
     expectInView(await placeOf(page, 'all'));
   });
 
-  test('a zoom restored from the URL brings the zoomed frame into view instead', async () => {
+  test.skipIf(skip)('a zoom restored from the URL brings the zoomed frame into view instead', async () => {
     const first = await browser.open(contractSvg(FOLDED), 'zoomed.svg');
     const query = await first.evaluate(() => {
       const titles = Array.from(document.querySelectorAll('#frames title'));
       const rect = titles.find((t) => t.textContent!.startsWith('recurse_30 '))!.parentElement!.querySelector('rect')!;
       return `?x=${rect.getAttribute('x')}&y=${rect.getAttribute('y')}`;
     });
-    const page = await browser.context.newPage();
-    await page.goto(first.url().split('?')[0] + query, { waitUntil: 'load' });
+    const page = await browser.goto(first.url().split('?')[0] + query);
     const place = await placeOf(page, 'recurse_30');
     expectInView(place);
     // Far from both ends of the document: in view neither at the top nor at the bottom by chance.
@@ -70,6 +67,6 @@ describe.skipIf(skip)('a flame graph taller than the window', () => {
     expect(place.top + scrollY).toBeGreaterThan(WINDOW_HEIGHT);
     expect(await page.evaluate(() => document.documentElement.getBoundingClientRect().bottom))
       .toBeGreaterThan(place.bottom + WINDOW_HEIGHT);
-    expect(await page.isVisible('#unzoom')).toBe(true);
+    expect(await isVisible(page, '#unzoom')).toBe(true);
   });
 });

@@ -1,12 +1,14 @@
 /**
- * The lifecycle page in headless Chromium, driven with the mouse as a person would: drag on the density
+ * The lifecycle page in headless Chromium and Firefox, driven with the mouse as a person would: drag on the density
  * strip, click a process bar, hover, search, zoom, switch to the flame chart. Every count the page shows is
  * checked against the capture's raw samples, counted here with a plain regex (support.ts).
  */
-import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { renderTimeline, readTimeline } from '../../src/timeline/render.js';
-import { chromiumMissingReason, launchChromium, type Browser } from '../browser/support/chromium.js';
+import {
+  BROWSERS, attributeAt, boxOf, browserMissingReason, clickOn, hoverOn, launchBrowser, textAt, type Page, type TestBrowser,
+} from '../browser/support/browsers.js';
+import { laneSelector } from './page-support.js';
 import { reportSkip } from '../support/references.js';
 import { RESTART, fixtureText, rawSampleMicros } from './support.js';
 
@@ -78,24 +80,24 @@ function lifetimeMicros(pid: number): { start: number; end: number } {
   };
 }
 
-const skip = reportSkip('timeline: lifecycle page in Chromium', chromiumMissingReason());
-
-describe.skipIf(skip)('lifecycle page in Chromium', () => {
-  let browser: Browser;
+describe.each(BROWSERS)('lifecycle page in %s', (browserName) => {
+  const skip = reportSkip(`timeline: lifecycle page in ${browserName}`, browserMissingReason(browserName));
+  let browser: TestBrowser;
   let svg: string;
   beforeAll(async () => {
-    browser = await launchChromium();
+    if (skip) return;
+    browser = await launchBrowser(browserName);
     svg = renderTimeline(await readTimeline(RESTART), { title: 'simulated IRIS restart' });
-  });
+  }, 180_000);
   afterAll(async () => { await browser?.close(); });
 
   async function open(): Promise<Page> {
     const page = await browser.open(svg, 'lifecycle.svg');
-    await page.setViewportSize({ width: 1280, height: 4000 });
+    await page.setViewport({ width: 1280, height: 4000 });
     return page;
   }
 
-  test('opens on the whole recording, with every raw sample in the flame graph', async () => {
+  test.skipIf(skip)('opens on the whole recording, with every raw sample in the flame graph', async () => {
     const page = await open();
     const r = await range(page);
     expect(r.from).toBe(0);
@@ -103,9 +105,9 @@ describe.skipIf(skip)('lifecycle page in Chromium', () => {
     expect(await rootCount(page)).toBe(RAW.length);
   });
 
-  test('dragging on the density strip selects that time range and the flame graph counts only its samples', async () => {
+  test.skipIf(skip)('dragging on the density strip selects that time range and the flame graph counts only its samples', async () => {
     const page = await open();
-    const box = (await page.locator('#strip .strip-back').boundingBox())!;
+    const box = await boxOf(page, '#strip .strip-back');
     const x1 = box.x + box.width * 0.3, x2 = box.x + box.width * 0.55, y = box.y + box.height / 2;
     await page.mouse.move(x1, y);
     await page.mouse.down();
@@ -123,12 +125,12 @@ describe.skipIf(skip)('lifecycle page in Chromium', () => {
     expect(await rootCount(page)).toBe(expected);
   });
 
-  test("clicking a process bar selects its lifetime, and other phases' functions leave the flame graph", async () => {
+  test.skipIf(skip)("clicking a process bar selects its lifetime, and other phases' functions leave the flame graph", async () => {
     const page = await open();
     expect(await frameNames(page)).toContain('WijRecoveryScan'); // iriswdimj, during recovery
-    const lane = page.locator('#lanes .lane', { hasText: 'irisdb QUIET^STU' });
-    const pid = Number(await lane.getAttribute('data-pid'));
-    await lane.locator('.bar').click();
+    const lane = await laneSelector(page, 'irisdb QUIET^STU');
+    const pid = Number(await attributeAt(page, lane, 'data-pid'));
+    await clickOn(page, `${lane} .bar`);
     const r = await range(page);
     const life = lifetimeMicros(pid);
     expect(r.t0 + r.from).toBe(life.start);
@@ -139,28 +141,28 @@ describe.skipIf(skip)('lifecycle page in Chromium', () => {
     const names = await frameNames(page);
     expect(names).toContain('irisdb START^MONITOR');
     expect(names).not.toContain('WijRecoveryScan');
-    expect(await lane.getAttribute('class')).toContain('sel');
+    expect(await attributeAt(page, lane, 'class')).toContain('sel');
   });
 
-  test("shift-clicking a process bar keeps only that process's samples of its lifetime", async () => {
+  test.skipIf(skip)("shift-clicking a process bar keeps only that process's samples of its lifetime", async () => {
     const page = await open();
-    const lane = page.locator('#lanes .lane').filter({ has: page.getByText('irisdb OPT^SHUTDOWN(1)', { exact: true }) });
-    const pid = Number(await lane.getAttribute('data-pid'));
-    await lane.locator('.bar').click({ modifiers: ['Shift'] });
+    const lane = await laneSelector(page, 'irisdb OPT^SHUTDOWN(1)', true);
+    const pid = Number(await attributeAt(page, lane, 'data-pid'));
+    await clickOn(page, `${lane} .bar`, ['Shift']);
     const r = await range(page);
     const own = rawSamplesOf(pid).filter((t) => t >= r.t0 + r.from && t <= r.t0 + r.to).length;
     expect(own).toBeGreaterThan(0);
     expect(own).toBeLessThan(rawCount(r));
     expect(r.samples).toBe(own);
     expect(await rootCount(page)).toBe(own);
-    expect(await page.locator('#range').textContent()).toContain(`(pid ${pid}) only`);
+    expect(await textAt(page, '#range')).toContain(`(pid ${pid}) only`);
   });
 
-  test('hovering a process bar shows pid, ppid, argv, duration, exit status and CPU samples', async () => {
+  test.skipIf(skip)('hovering a process bar shows pid, ppid, argv, duration, exit status and CPU samples', async () => {
     const page = await open();
-    const lane = page.locator('#lanes .lane', { hasText: 'irisdb START^MONITOR' });
-    await lane.locator('.bar').hover();
-    const tip = await page.locator('#tip').textContent();
+    const lane = await laneSelector(page, 'irisdb START^MONITOR');
+    await hoverOn(page, `${lane} .bar`);
+    const tip = await textAt(page, '#tip');
     expect(tip).toMatch(/pid \d+, ppid \d+/);
     expect(tip).toContain('argv: ./irisdb -s');
     expect(tip).toContain('-cj -p13 START^MONITOR');
@@ -169,9 +171,9 @@ describe.skipIf(skip)('lifecycle page in Chromium', () => {
     expect(tip).toMatch(/\d+ CPU samples/);
   });
 
-  test('the flame chart shows the same samples in time order, and a click on a frame selects its time span', async () => {
+  test.skipIf(skip)('the flame chart shows the same samples in time order, and a click on a frame selects its time span', async () => {
     const page = await open();
-    await page.locator('#mode-chart').click();
+    await clickOn(page, '#mode-chart');
     expect(await rootCount(page)).toBe(RAW.length);
     await clickFrame(page, 'irisdb QUIET^STU');
     const r = await range(page);
@@ -180,19 +182,19 @@ describe.skipIf(skip)('lifecycle page in Chromium', () => {
     expect(await rootCount(page)).toBe(r.samples);
   });
 
-  test('search highlights matching frames and reports the matched share; hover and zoom work as in the flame graph', async () => {
+  test.skipIf(skip)('search highlights matching frames and reports the matched share; hover and zoom work as in the flame graph', async () => {
     const page = await open();
     page.once('dialog', (dialog) => void dialog.accept('^Wij'));
-    await page.locator('#search').click();
+    await clickOn(page, '#search');
     await expect.poll(async () => (await drawnFrames(page)).filter((frame) => frame.match).length).toBeGreaterThan(0);
-    expect(await page.locator('#matched').textContent()).toMatch(/^Matched: \d+\.\d%$/);
+    expect(await textAt(page, '#matched')).toMatch(/^Matched: \d+\.\d%$/);
     const box = await frameBox(page, 'irisrecov');
     await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
-    expect(await page.locator('#details').textContent()).toMatch(/^Function: irisrecov \(\d+ samples, \d+\.\d\d%\)$/);
+    expect(await textAt(page, '#details')).toMatch(/^Function: irisrecov \(\d+ samples, \d+\.\d\d%\)$/);
     await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
     const zoomed = (await drawnFrames(page)).find((frame) => !frame.parent)!;
     expect(zoomed.name).toBe('irisrecov');
     expect(zoomed.width).toBeGreaterThan(1100);
-    await expect.poll(() => page.locator('#unzoom').getAttribute('class')).not.toContain('hide');
+    await expect.poll(() => attributeAt(page, '#unzoom', 'class')).not.toContain('hide');
   });
 });

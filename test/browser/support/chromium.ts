@@ -1,6 +1,9 @@
 /**
  * Headless Debian Chromium for the browser tests: the system binary (never a downloaded browser), a fresh
  * profile per launch, and no background traffic. Tests skip, saying why, when /usr/bin/chromium is absent.
+ * The browser tests now run in Chromium and Firefox through ./browsers.ts (puppeteer-core, one Page API for
+ * both): write new tests with `describe.each(BROWSERS)` and `launchBrowser(name)` from there. This Playwright
+ * launcher stays for tests not yet moved.
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,5 +1,5 @@
 /** Read what a person sees in a flame-graph page: each frame's geometry, visibility, label and colour. */
-import type { Page } from 'playwright-core';
+import type { Page } from 'puppeteer-core';
 
 export interface FrameView {
   /** Name from the <title> (everything before the last " ("). */
