@@ -2,13 +2,12 @@
  * The frames of a large graph (more than LARGE_GRAPH_FRAMES drawn): what a browser can open in a second or two.
  * docs/dev/large-svg.md has the measurements behind it; docs/dev/svg-contract.md section 5 the format.
  *
- * - Frames wide enough for a label (3 characters) are written as today, one `<g><title><rect><text></g>` each
- *   (frames.ts).
+ * - Frames at least NARROW_PX wide are written as today, one `<g><title><rect>[<text>]</g>` each (frames.ts),
+ *   unless there are more than ELEMENT_BUDGET of them: then only frames wide enough for a label (3 characters).
  * - Narrower frames (at 160k frames, 99.7% of them) are drawn as one `<path>` per colour in `#narrowframes`:
  *   a rectangle per frame at the coordinates flamegraph.pl gives it (x and width to 0.1 px); under NARROW_PX,
- *   touching rectangles of one colour in one row joined; from NARROW_PX on, each with flamegraph.pl's rounded
- *   corners. Without script the picture is flamegraph.pl's. Frames between 1 px and a label's width were elements
- *   until 2026-12-06: a graph with 10k of them opened in 2-3 s (Firefox 4-6 s); see docs/dev/large-svg.md.
+ *   touching rectangles of one colour in one row joined; from NARROW_PX on (over the budget), each with
+ *   flamegraph.pl's rounded corners. Without script the picture is flamegraph.pl's.
  * - Every frame (wide ones too) is listed in pre-order in a compact table, `fgFrames`, in a script at the end,
  *   from which the browser script builds its model, searches, names frames and creates the elements of
  *   narrow frames when a zoom makes them wide enough.
@@ -28,6 +27,17 @@ import { browserAsset } from '../browser-assets.js';
 export const LARGE_GRAPH_FRAMES = 2000;
 /** Frames narrower than this (px, as printed) are joined with touching ones of their colour and row. */
 export const NARROW_PX = 1;
+/**
+ * Up to this many frames of NARROW_PX or more, each is an element; beyond, only frames wide enough for a label
+ * (4,000 elements open in about half a second; 10k took 2-3 s in Chromium, 4-6 s in Firefox).
+ */
+export const ELEMENT_BUDGET = 4000;
+
+function pointableFrames(rects: readonly Rect[]): number {
+  let n = 0;
+  for (const rect of rects) if (tenths(rect.x2) - tenths(rect.x1) >= NARROW_PX * 10) n++;
+  return n;
+}
 
 const CHUNK_CHARS = 1 << 20;
 
@@ -62,6 +72,7 @@ export function* largeFrameChunks(layout: Layout, context: FrameWriterContext): 
   // Frames from NARROW_PX wide up to a label's width: one rounded rectangle each, in their colour's path.
   const rounded = new RunList();
   const labelTenths = Math.ceil(3 * context.options.fontsize * context.options.fontwidth * 10);
+  const elementTenths = pointableFrames(rects) <= ELEMENT_BUDGET ? NARROW_PX * 10 : labelTenths;
   const lastEnd = new Float64Array(rows + 1);
   // Row y as printed (from the first frame met in the row); every frame has the root's height.
   const rowY: string[] = new Array<string>(rows).fill('');
@@ -106,7 +117,7 @@ export function* largeFrameChunks(layout: Layout, context: FrameWriterContext): 
     // Geometry as frames.ts prints it: x1 and x2 rounded to 0.1 px (C's %.1f), the width their difference.
     const t1 = tenths(rect.x1);
     const t2 = tenths(rect.x2);
-    const isWide = depth === 0 || t2 - t1 >= labelTenths;
+    const isWide = depth === 0 || t2 - t1 >= elementTenths;
     if (isWide) wide.push(rect);
     else if (t2 - t1 >= NARROW_PX * 10) rounded.add(color * rows + depth, t1, t2);
     else {

@@ -1,6 +1,6 @@
 /**
- * Large graphs (over 2,000 frames): frames too narrow for a label are drawn merged into one path per colour and
- * listed in a table (src/flamegraph/frames-large.ts). On a real capture (fixtures/browser/perf-mixed.folded, 4,660 frames,
+ * Large graphs (over 2,000 frames): frames under 1 px are drawn merged into one path per colour and listed in a
+ * table (src/flamegraph/frames-large.ts). On a real capture (fixtures/browser/perf-mixed.folded, 4,660 frames,
  * perf record -a -g on this machine), Chromium checks that such a frame can still be reached: pointed at, zoomed
  * into (then drawn as a frame with flamegraph.pl's title), counted by search; and that without script the
  * picture is flamegraph.pl's.
@@ -75,12 +75,9 @@ describe.skipIf(skip)('large graphs in Chromium', () => {
   afterAll(async () => { await browser?.close(); });
 
   test('the graph takes the large path: few frame elements, the rest merged and listed', () => {
-    const elements = parseSvgFrames(svg);
-    // Elements for the root and the frames wide enough for a label (3 characters of 12 px x 0.59), no others.
-    const labelled = perlFrames.filter((f) => f.width >= 3 * 12 * 0.59 - 0.05);
-    expect(elements.length).toBeGreaterThan(10);
-    expect(Math.abs(elements.length - labelled.length)).toBeLessThanOrEqual(1);
-    expect(elements.filter((f, k) => k > 0 && f.width < 3 * 12 * 0.59 - 0.05)).toEqual([]);
+    const elements = parseSvgFrames(svg).length;
+    expect(elements).toBeGreaterThan(100);
+    expect(elements).toBeLessThan(perlFrames.length / 4);
     expect(svg).toContain('<g id="narrowframes">');
     expect(svg).toContain('var fgFrames = {');
     // The narrow frame has no element of its own.
@@ -144,7 +141,7 @@ describe.skipIf(skip)('large graphs in Chromium', () => {
 
   test('zooming into an ancestor draws the merged frames under it as frames with labels', async () => {
     const page = await browser.open(svg, 'large.svg');
-    // The narrow frame's nearest ancestor at least 1 px wide (an element, or merged with a label-less width).
+    // The narrow frame's nearest ancestor that is a frame element (1 px or wider).
     const ancestors = frames.filter((f) => f.depth < narrow.depth && f.start <= narrow.start &&
       f.start + f.samples >= narrow.start + narrow.samples && px(f.samples) >= 1);
     const ancestor = ancestors[ancestors.length - 1]!;
