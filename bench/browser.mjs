@@ -33,6 +33,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
+import puppeteer from 'puppeteer-core';
 import { contractSvg, foldedToFrames } from '../test/browser/support/contract-svg.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -43,7 +44,25 @@ const CHROMIUM = process.env.IRISFLAME_CHROMIUM ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-export const DEFAULT_SIZES = [1_000, 20_000, 160_000];
+/** A number: frames from the real capture; `<n>w`: the wide-frames input (cachedWideInput). */
+export const DEFAULT_SIZES = [1_000, 20_000, '20000w', 160_000];
+export const DEFAULT_BROWSERS = ['chromium', 'firefox'];
+const FIREFOX = process.env.IRISFLAME_FIREFOX ?? '/usr/bin/firefox-esr';
+/** A fresh profile (puppeteer makes one per launch) that reaches no network: nothing of Firefox's own phones home. */
+const FIREFOX_PREFS = {
+  'toolkit.telemetry.enabled': false, 'toolkit.telemetry.unified': false, 'toolkit.telemetry.server': '',
+  'datareporting.healthreport.uploadEnabled': false, 'datareporting.policy.dataSubmissionEnabled': false,
+  'app.update.enabled': false, 'app.update.auto': false, 'app.update.url': '',
+  'browser.safebrowsing.malware.enabled': false, 'browser.safebrowsing.phishing.enabled': false,
+  'browser.safebrowsing.downloads.enabled': false, 'browser.safebrowsing.downloads.remote.enabled': false,
+  'browser.safebrowsing.provider.google4.updateURL': '', 'browser.safebrowsing.provider.mozilla.updateURL': '',
+  'network.captive-portal-service.enabled': false, 'captivedetect.canonicalURL': '',
+  'network.connectivity-service.enabled': false,
+  'app.normandy.enabled': false, 'app.normandy.api_url': '', 'app.shield.optoutstudies.enabled': false,
+  'services.settings.server': 'http://127.0.0.1:9/', 'extensions.update.enabled': false,
+  'extensions.blocklist.enabled': false, 'browser.search.update': false, 'network.prefetch-next': false,
+  'network.dns.disablePrefetch': true, 'browser.newtabpage.enabled': false, 'browser.startup.page': 0,
+};
 const REPEATS = 3;
 /** Pause between load and the first click, for every renderer: a person reads the graph first (our script
  * builds its model when idle). */
@@ -119,6 +138,48 @@ export function cachedInput(target) {
     const lines = makeInput(baseText.trim().split('\n'), target);
     writeFileSync(file, lines.sort().join('\n') + '\n');
   }
+  return file;
+}
+
+/**
+ * The hard case for an SVG (deterministic, not from the capture): about `target` frames of which about half are
+ * between 1 and 10 px wide, so neither the narrow-frame merging nor skipped labels spare them. Eight processes;
+ * each "wide" stack is 1-10 px (most near 1-3 px) and 20-40 frames deep, of which the first few are shared with
+ * its neighbours; "narrow" stacks (0.13 px, 12 unique frames each) fill the last tenth of the width.
+ */
+export function cachedWideInput(target) {
+  const file = join(CACHE, `browser-wide-${target}-v1.folded`);
+  if (existsSync(file)) return file;
+  let seed = 0x9e3779b9;
+  const random = () => { // mulberry32
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const total = 100_000; // samples: 1 px = 84.7 samples at 1180 px
+  const px = total / WIDTH_PX;
+  const lines = [];
+  let used = 0, frames = 0, k = 0;
+  while (frames < target * 0.52 && used < total * 0.9) {
+    const weight = Math.round((1 + 9 * random() ** 3) * px);
+    const depth = 20 + Math.floor(random() * 21);
+    const proc = `proc${k % 8}`;
+    const shared = Math.floor(k / 4); // four neighbouring stacks share their first three frames
+    const stack = [proc];
+    for (let d = 1; d < depth; d++) stack.push(d <= 3 ? `${proc}_path${shared}_${d}` : `fn_${k}_${d}_${d % 3 ? 'work' : 'call'}`);
+    lines.push(`${stack.join(';')} ${weight}`);
+    used += weight; frames += depth; k++;
+  }
+  const narrowWeight = Math.ceil(0.13 * px);
+  for (let j = 0; used + narrowWeight <= total && frames < target; j++) {
+    const proc = `proc${j % 8}`;
+    const stack = [proc, ...Array.from({ length: 12 }, (_, d) => `narrow_${j}_${d}`)];
+    lines.push(`${stack.join(';')} ${narrowWeight}`);
+    used += narrowWeight; frames += 12;
+  }
+  mkdirSync(CACHE, { recursive: true });
+  writeFileSync(file, lines.sort().join('\n') + '\n');
   return file;
 }
 
@@ -230,6 +291,7 @@ function zoomTarget(inputFile, atDepth) {
   };
 }
 
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Move the real pointer onto the graph (a frame three rows above the root, mid-width) or off it. */
@@ -250,7 +312,7 @@ async function measureSvg(context, file, target, repeats, interact = true) {
   const load = await page.evaluate(() => new Promise((resolve) =>
     requestAnimationFrame(() => requestAnimationFrame(() => resolve(performance.now())))));
   if (!interact) { await page.close(); return { load }; }
-  await page.waitForTimeout(SETTLE_MS);
+  await sleep(SETTLE_MS);
   const run = (action) => page.evaluate(pageMeasure, { action, target, regex: SEARCH_REGEX });
   const out = { load };
   for (const on of [false, true]) {
@@ -282,7 +344,7 @@ async function measureZoomOnly(context, file, target, repeats) {
   const page = await context.newPage();
   page.setDefaultTimeout(600_000);
   await page.goto(pathToFileURL(file).href, { waitUntil: 'load', timeout: 600_000 });
-  await page.waitForTimeout(SETTLE_MS);
+  await sleep(SETTLE_MS);
   const run = (action) => page.evaluate(pageMeasure, { action, target, regex: SEARCH_REGEX });
   const zooms = [];
   for (let k = 0; k < repeats; k++) {
@@ -296,42 +358,70 @@ async function measureZoomOnly(context, file, target, repeats) {
 
 /* ---------- driver ---------- */
 
+/**
+ * A browser to measure in, with one page API (playwright-core for Chromium as before, puppeteer-core over WebDriver
+ * BiDi for Firefox: both have newPage, goto, evaluate, mouse.move, close).
+ */
+async function launch(name, work) {
+  if (name === 'chromium') {
+    if (!existsSync(CHROMIUM)) return null;
+    const context = await chromium.launchPersistentContext(join(work, 'profile'), {
+      executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, viewport: { width: 1280, height: 1000 },
+    });
+    return { newPage: () => context.newPage(), close: () => context.close() };
+  }
+  if (!existsSync(FIREFOX)) return null;
+  const browser = await puppeteer.launch({
+    browser: 'firefox', protocol: 'webDriverBiDi', executablePath: FIREFOX, headless: true,
+    defaultViewport: { width: 1280, height: 1000 }, extraPrefsFirefox: FIREFOX_PREFS,
+  });
+  return { newPage: () => browser.newPage(), close: () => browser.close() };
+}
+
 export async function runBrowserBench({
   sizes = DEFAULT_SIZES, repeats = REPEATS, renderers = ['flamegraph.pl', 'inferno', 'ours'], log = console.log,
-  interactAll = false,
+  interactAll = false, browsers = process.env.BENCH_BROWSERS?.split(',') ?? DEFAULT_BROWSERS,
 } = {}) {
-  if (!existsSync(CHROMIUM)) { log(`[skip] browser bench: Chromium not found at ${CHROMIUM}`); return []; }
   const work = mkdtempSync(join(tmpdir(), 'irisflame-bench-browser-'));
-  const context = await chromium.launchPersistentContext(join(work, 'profile'), {
-    executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, viewport: { width: 1280, height: 1000 },
-  });
   const rows = [];
   try {
-    for (const size of sizes) {
-      const input = cachedInput(size);
-      const target = zoomTarget(input);
-      const heavy = cachedHeavyInput(input);
-      const bigTarget = zoomTarget(heavy, 1);
-      log(`# ~${size} frames: ${input} (zoom target subtree: ${target.subtree} frames; ` +
-        `zoom big: ${bigTarget.subtree} of them in ${heavy})`);
-      const all = [['flamegraph.pl', renderPerl], ['inferno', renderInferno], ['ours', renderOurs]];
-      if (process.env.BENCH_BEFORE_DIR) all.splice(2, 0, ['before', renderBefore]);
-      for (const [name, render] of all.filter(([n]) => renderers.includes(n) || n === 'before')) {
-        const file = join(work, `${size}-${name}.svg`);
-        const label = render(input, file) ?? name;
-        const bytes = statSync(file).size;
-        const interact = interactAll || name === 'ours' || name === 'before' || size <= LOAD_ONLY_ABOVE;
-        const m = await measureSvg(context, file, target, repeats, interact);
-        if (interact) {
-          render(heavy, file);
-          m.zoomBig = await measureZoomOnly(context, file, bigTarget, repeats);
+    const svgs = new Map(); // rendered once, opened in every browser
+    for (const browserName of browsers) {
+      const context = await launch(browserName, work);
+      if (!context) { log(`[skip] browser bench in ${browserName}: executable not found`); continue; }
+      log(`## ${browserName}`);
+      try {
+        for (const size of sizes) {
+          const wide = typeof size === 'string' && size.endsWith('w');
+          const input = wide ? cachedWideInput(parseInt(size, 10)) : cachedInput(size);
+          const target = zoomTarget(input);
+          const heavy = cachedHeavyInput(input);
+          const bigTarget = zoomTarget(heavy, 1);
+          log(`# ~${size} frames: ${input} (zoom target subtree: ${target.subtree} frames; ` +
+            `zoom big: ${bigTarget.subtree} of them in ${heavy})`);
+          const all = [['flamegraph.pl', renderPerl], ['inferno', renderInferno], ['ours', renderOurs]];
+          if (process.env.BENCH_BEFORE_DIR) all.splice(2, 0, ['before', renderBefore]);
+          for (const [name, render] of all.filter(([n]) => renderers.includes(n) || n === 'before')) {
+            const file = join(work, `${size}-${name}.svg`);
+            const heavyFile = join(work, `${size}-${name}-heavy.svg`);
+            if (!svgs.has(file)) svgs.set(file, render(input, file) ?? name);
+            const label = svgs.get(file);
+            const bytes = statSync(file).size;
+            const interact = interactAll || name === 'ours' || name === 'before' || parseInt(size, 10) <= LOAD_ONLY_ABOVE;
+            const m = await measureSvg(context, file, target, repeats, interact);
+            if (interact) {
+              if (!svgs.has(heavyFile)) svgs.set(heavyFile, render(heavy, heavyFile));
+              m.zoomBig = await measureZoomOnly(context, heavyFile, bigTarget, repeats);
+            }
+            rows.push({ browser: browserName, size, renderer: label, bytes, ...m });
+            log(`  ${browserName} ${label}: ${JSON.stringify(m)}`);
+          }
         }
-        rows.push({ size, renderer: label, bytes, ...m });
-        log(`  ${label}: ${JSON.stringify(m)}`);
+      } finally {
+        await context.close();
       }
     }
   } finally {
-    await context.close();
     rmSync(work, { recursive: true, force: true });
   }
   log(formatTable(rows));
@@ -341,23 +431,24 @@ export async function runBrowserBench({
 function formatTable(rows) {
   const ms = (v) => (v === undefined ? '-' : v >= 100 ? v.toFixed(0) : v.toFixed(1));
   const out = ['', 'Pointer off the graph, then (on) resting on it:',
-    '| frames | renderer | SVG KB | load ms | 1st zoom ms | zoom ms | zoom big ms | reset ms | search ms | idle ms | ' +
+    '| browser | frames | renderer | SVG KB | load ms | 1st zoom ms | zoom ms | zoom big ms | reset ms | search ms | idle ms | ' +
     'zoom on | reset on | search on | idle on |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |'];
+    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |'];
   for (const r of rows) {
-    out.push(`| ~${r.size} | ${r.renderer} | ${(r.bytes / 1024).toFixed(0)} | ${ms(r.load)} | ${ms(r.firstZoom)} | ` +
+    out.push(`| ${r.browser} | ~${r.size} | ${r.renderer} | ${(r.bytes / 1024).toFixed(0)} | ${ms(r.load)} | ${ms(r.firstZoom)} | ` +
       `${ms(r.zoom)} | ${ms(r.zoomBig)} | ${ms(r.reset)} | ${ms(r.search)} | ${ms(r.idle)} | ${ms(r.zoomOn)} | ` +
       `${ms(r.resetOn)} | ${ms(r.searchOn)} | ${ms(r.idleOn)} |`);
   }
   out.push('', 'Speed-up of ours (their time / our time; >1 = ours faster):',
-    '| frames | vs | size ratio (ours/theirs) | load | 1st zoom | zoom | zoom big | reset | search |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-  for (const size of new Set(rows.map((r) => r.size))) {
-    const ours = rows.find((r) => r.size === size && r.renderer.startsWith('ours'));
+    '| browser | frames | vs | size ratio (ours/theirs) | load | 1st zoom | zoom | zoom big | reset | search |',
+    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const key of new Set(rows.map((r) => `${r.browser} ${r.size}`))) {
+    const same = rows.filter((r) => `${r.browser} ${r.size}` === key);
+    const ours = same.find((r) => r.renderer.startsWith('ours'));
     if (!ours) continue;
-    for (const other of rows.filter((r) => r.size === size && !r.renderer.startsWith('ours'))) {
+    for (const other of same.filter((r) => !r.renderer.startsWith('ours'))) {
       const x = (k) => (other[k] === undefined ? '-' : `${(other[k] / ours[k]).toFixed(1)}x`);
-      out.push(`| ~${size} | ${other.renderer} | ${(ours.bytes / other.bytes).toFixed(2)} | ${x('load')} | ` +
+      out.push(`| ${ours.browser} | ~${ours.size} | ${other.renderer} | ${(ours.bytes / other.bytes).toFixed(2)} | ${x('load')} | ` +
         `${x('firstZoom')} | ${x('zoom')} | ${x('zoomBig')} | ${x('reset')} | ${x('search')} |`);
     }
   }
@@ -366,10 +457,12 @@ function formatTable(rows) {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const arg = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
-  const sizes = arg('sizes') ? arg('sizes').split(',').map(Number) : DEFAULT_SIZES;
+  const sizes = arg('sizes') ? arg('sizes').split(',').map((s) => (s.endsWith('w') ? s : Number(s))) : DEFAULT_SIZES;
+  const browsers = arg('browsers')?.split(',');
   const renderers = arg('renderers')?.split(',');
   await runBrowserBench({
     sizes, repeats: arg('repeats') ? Number(arg('repeats')) : REPEATS, ...(renderers && { renderers }),
+    ...(browsers && { browsers }),
     interactAll: process.argv.includes('--interact-all'),
   });
 }

@@ -2,10 +2,12 @@
  * The frames of a large graph (more than LARGE_GRAPH_FRAMES drawn): what a browser can open in a second or two.
  * docs/dev/large-svg.md has the measurements behind it; docs/dev/svg-contract.md section 5 the format.
  *
- * - Frames at least NARROW_PX wide are written as today, one `<g><title><rect>[<text>]</g>` each (frames.ts).
+ * - Frames at least NARROW_PX wide are written as today, one `<g><title><rect>[<text>]</g>` each (frames.ts),
+ *   unless there are more than ELEMENT_BUDGET of them: then only frames wide enough for a label (3 characters).
  * - Narrower frames (at 160k frames, 99.7% of them) are drawn as one `<path>` per colour in `#narrowframes`:
- *   a rectangle per frame at the coordinates flamegraph.pl gives it (x and width to 0.1 px), touching
- *   rectangles of one colour in one row joined. Without script the picture is flamegraph.pl's.
+ *   a rectangle per frame at the coordinates flamegraph.pl gives it (x and width to 0.1 px); under NARROW_PX,
+ *   touching rectangles of one colour in one row joined; from NARROW_PX on (over the budget), each with
+ *   flamegraph.pl's rounded corners. Without script the picture is flamegraph.pl's.
  * - Every frame (wide ones too) is listed in pre-order in a compact table, `fgFrames`, in a script at the end,
  *   from which the browser script builds its model, searches, names frames and creates the elements of
  *   narrow frames when a zoom makes them wide enough.
@@ -23,8 +25,19 @@ import { browserAsset } from '../browser-assets.js';
 
 /** Up to this many drawn frames a graph keeps one element per frame (the differential tests' territory). */
 export const LARGE_GRAPH_FRAMES = 2000;
-/** Frames narrower than this (px, as printed) are drawn merged; wider ones as elements. */
+/** Frames narrower than this (px, as printed) are joined with touching ones of their colour and row. */
 export const NARROW_PX = 1;
+/**
+ * Up to this many frames of NARROW_PX or more, each is an element; beyond, only frames wide enough for a label
+ * (4,000 elements open in about half a second; 10k took 2-3 s in Chromium, 4-6 s in Firefox).
+ */
+export const ELEMENT_BUDGET = 4000;
+
+function pointableFrames(rects: readonly Rect[]): number {
+  let n = 0;
+  for (const rect of rects) if (tenths(rect.x2) - tenths(rect.x1) >= NARROW_PX * 10) n++;
+  return n;
+}
 
 const CHUNK_CHARS = 1 << 20;
 
@@ -56,6 +69,10 @@ export function* largeFrameChunks(layout: Layout, context: FrameWriterContext): 
   let runStart = new Int32Array(0);
   let runEnd = new Int32Array(0);
   const runs = new RunList();
+  // Frames from NARROW_PX wide up to a label's width: one rounded rectangle each, in their colour's path.
+  const rounded = new RunList();
+  const labelTenths = Math.ceil(3 * context.options.fontsize * context.options.fontwidth * 10);
+  const elementTenths = pointableFrames(rects) <= ELEMENT_BUDGET ? NARROW_PX * 10 : labelTenths;
   const lastEnd = new Float64Array(rows + 1);
   // Row y as printed (from the first frame met in the row); every frame has the root's height.
   const rowY: string[] = new Array<string>(rows).fill('');
@@ -100,8 +117,9 @@ export function* largeFrameChunks(layout: Layout, context: FrameWriterContext): 
     // Geometry as frames.ts prints it: x1 and x2 rounded to 0.1 px (C's %.1f), the width their difference.
     const t1 = tenths(rect.x1);
     const t2 = tenths(rect.x2);
-    const isWide = depth === 0 || t2 - t1 >= NARROW_PX * 10;
+    const isWide = depth === 0 || t2 - t1 >= elementTenths;
     if (isWide) wide.push(rect);
+    else if (t2 - t1 >= NARROW_PX * 10) rounded.add(color * rows + depth, t1, t2);
     else {
       const k = color * rows + depth;
       if (runEnd[k] === t1) runEnd[k] = t2;
@@ -134,13 +152,18 @@ export function* largeFrameChunks(layout: Layout, context: FrameWriterContext): 
 
   // One path per colour: its runs by row, left to right (runs of one key were added in x order).
   yield '</g>\n<g id="narrowframes">\n';
-  const order = runs.sortedByKey(colors.length * rows);
+  const keys = colors.length * rows;
+  const order = runs.sortedByKey(keys);
+  const roundedOrder = rounded.sortedByKey(keys);
   const out = new AsciiWriter(1 << 20);
+  const rowHeight = Number(height);
   let r = 0;
-  while (r < order.length) {
-    const color = Math.floor(runs.key[order[r]!]! / rows);
+  let q = 0;
+  for (let color = 0; color < colors.length; color++) {
+    const inColor = (list: RunList, o: Int32Array, i: number) => i < o.length && Math.floor(list.key[o[i]!]! / rows) === color;
+    if (!inColor(runs, order, r) && !inColor(rounded, roundedOrder, q)) continue;
     out.ascii(`<path fill="${colors[color]}" d="`);
-    for (; r < order.length && Math.floor(runs.key[order[r]!]! / rows) === color; r++) {
+    for (; inColor(runs, order, r); r++) {
       const run = order[r]!;
       const w = runs.end[run]! - runs.start[run]!;
       out.byte(0x4d); // M
@@ -154,6 +177,12 @@ export function* largeFrameChunks(layout: Layout, context: FrameWriterContext): 
       out.ascii('h-');
       out.tenths(w);
       out.byte(0x7a); // z
+    }
+    for (; inColor(rounded, roundedOrder, q); q++) {
+      const frame = roundedOrder[q]!;
+      const x = rounded.start[frame]! / 10;
+      const w = (rounded.end[frame]! - rounded.start[frame]!) / 10;
+      out.ascii(roundedRect(x, rowY[rounded.key[frame]! % rows]!, w, rowHeight));
     }
     out.ascii('"/>\n');
     if (out.length >= CHUNK_CHARS) yield out.take();
@@ -172,6 +201,15 @@ export function* largeFrameChunks(layout: Layout, context: FrameWriterContext): 
 }
 
 const COMMA = 0x2c;
+
+/** flamegraph.pl's `<rect rx="2" ry="2">` as a subpath (the radius clamped to half the width, as SVG does). */
+function roundedRect(x: number, y: string, w: number, h: number): string {
+  const r = Math.min(2, w / 2);
+  const n = (v: number) => String(Math.round(v * 100) / 100);
+  const a = n(r);
+  return `M${n(x + r)} ${y}h${n(w - 2 * r)}a${a} ${a} 0 0 1 ${a} ${a}v${n(h - 2 * r)}a${a} ${a} 0 0 1 -${a} ${a}` +
+    `h-${n(w - 2 * r)}a${a} ${a} 0 0 1 -${a} -${a}v-${n(h - 2 * r)}a${a} ${a} 0 0 1 ${a} -${a}z`;
+}
 
 /** `value` rounded to tenths as C's %.1f rounds it (ties to even on the exact binary value), times ten. */
 function tenths(value: number): number {

@@ -17,8 +17,8 @@
  *   an opaque copy of the background; Reset Zoom drops the clones. Search tests a lazily built array of names
  *   and draws all matches as one <path> (plus copies of their labels); "Matched" sums the outermost matches by
  *   skipping each match's subtree.
- * - Large graphs (over 2,000 frames) draw frames under 1 px as merged paths (#narrowframes) and list every frame in
- *   a table (window.fgFrames): the model, names and titles come from it; a frame without an element of its own
+ * - Large graphs (over 2,000 frames) draw frames under 1 px (or too narrow for a label) as merged paths (#narrowframes) and list
+ *   every frame in a table (window.fgFrames): the model, names and titles come from it; a frame without an element of its own
  *   gets one when a zoom draws it, and the pointer finds it on the merged paths by its row and sample position.
  * - Only frames wide enough for 3 characters get a label; label widths come from per-character widths measured
  *   once, never from getComputedTextLength per frame. Writes are batched, with no layout reads in between.
