@@ -119,6 +119,7 @@ export function startRecordSession(options: RecordSessionOptions): RecordSession
 
     const startedAt = Date.now();
     options.log(startLine(backend, record, seconds));
+    if (backend === 'perf' && callGraph !== undefined) options.log(`call graph: ${callGraph.reason}`);
     const progress = showProgress(options.progressStream ?? process.stderr, {
       seconds,
       startedAt,
