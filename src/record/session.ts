@@ -175,6 +175,7 @@ export function startRecordSession(options: RecordSessionOptions): RecordSession
       notes,
       callGraph: backend === 'perf' ? callGraph?.reason : 'frame pointers (bpftrace walks nothing else)',
       cutStacks: cut,
+      cutHint: cutHint(backend, plan.callGraph),
     });
     for (const line of lines) options.log(line);
     return { exitCode, paths, summary, backend, transfers: result.transfers };
@@ -258,6 +259,12 @@ function warnAboutIgnoredOptions(record: RecordOptions, log: (line: string) => v
   if (record.backend !== 'bpftrace') return;
   if (record.callGraph === 'dwarf') log('warning: --call-graph applies to perf only; bpftrace walks frame pointers');
   if (record.keepPerfData) log('warning: --keep-perf-data applies to perf only; bpftrace writes no perf.data');
+}
+
+function cutHint(backend: BackendName, callGraph: RecordPlan['callGraph']): string {
+  if (backend === 'bpftrace') return 'bpftrace walks frame pointers only; --backend perf unwinds programs without them';
+  if (callGraph === 'fp') return 'programs without frame pointers? --call-graph dwarf unwinds them';
+  return 'stacks deeper than the copy perf takes, JIT code, or code without unwind tables';
 }
 
 function collapseNotes(result: RecordingResult): string[] {

@@ -66,6 +66,8 @@ export interface SummaryContext {
   /** How perf unwound user stacks and why (perf only). */
   callGraph?: string;
   cutStacks?: CutStacks;
+  /** Why stacks may be cut with this recording's unwinding, and what to do (shown when the share is worth it). */
+  cutHint?: string;
 }
 
 /** Frames a whole user stack starts from: the program's entry, libc's start-up, or a thread's start. */
@@ -130,7 +132,7 @@ export function formatSummary(summary: RecordingSummary, context: SummaryContext
   if (context.callGraph !== undefined) lines.push(`  call graph: ${context.callGraph}`);
   if (context.cutStacks !== undefined && context.cutStacks.withUserStack > 0) {
     const cut = context.cutStacks;
-    const hint = cut.share >= CUT_SHARE_WORTH_SAYING ? ' (frame pointers missing? try --call-graph dwarf with perf)' : '';
+    const hint = cut.share >= CUT_SHARE_WORTH_SAYING && context.cutHint !== undefined ? ` (${context.cutHint})` : '';
     lines.push(`  ${cutStacksLine(cut)}${hint}`);
   }
   for (const note of context.notes) lines.push(`  note: ${note}`);
