@@ -60,6 +60,14 @@ NOINLINE void BurnFor(long ms, unsigned long seed) {
   while (now_ms() < end) sink += HashBlock(seed++);
 }
 
+/* A call chain deep enough to show where stacks get cut: built without frame pointers (install.sh
+ * --no-frame-pointers), fp unwinding sees leaf_work alone; DWARF unwinding sees main -> ... -> leaf_work.
+ * Each level works after its call, so none becomes a tail call that would leave the chain anyway. */
+static NOINLINE void leaf_work(long ms) { BurnFor(ms, 7); }
+static NOINLINE void level_c(long ms) { leaf_work(ms); sink++; }
+static NOINLINE void level_b(long ms) { level_c(ms); sink++; }
+static NOINLINE void level_a(long ms) { level_b(ms); sink++; }
+
 /* One function per activity, so a flame graph shows what each simulated process was doing. */
 #define ACTIVITY(name) \
   static NOINLINE void name(long ms) { BurnFor(ms, (unsigned long)__LINE__); }
@@ -236,6 +244,11 @@ static int irisdb_main(int argc, char **argv) {
   for (int i = 1; i + 1 < argc; i++)
     if (strcmp(argv[i], "--burn") == 0) {
       GlobalBufferScan(atol(argv[i + 1]));
+      return 0;
+    }
+  for (int i = 1; i + 1 < argc; i++)
+    if (strcmp(argv[i], "--deep") == 0) {
+      level_a(atol(argv[i + 1]));
       return 0;
     }
   if (has_arg(argc, argv, "-cc")) return control_main();

@@ -13,6 +13,7 @@ import type { Collapser } from '../collapse/types.js';
 import { startBpftraceProgram } from '../kernel/bpftrace-process.js';
 import { commCondition, ENTRY_END, nameUserFrame } from '../record/bpftrace.js';
 import { UserSymbolizer } from '../record/user-symbols.js';
+import { createFrameDemangler } from './demangle-frames.js';
 
 /** Printed by the interval probe after each print/clear of the map. */
 export const INTERVAL_MARKER = 'irisflame: interval';
@@ -73,6 +74,9 @@ export async function startBpftraceIntervals(options: IntervalSourceOptions): Pr
       onSample: (sample) => samples.push({ comm: sample.comm, pid: sample.pid, stack: sample.stack, weight: sample.weight }),
     });
   let collapser = newCollapser();
+  const demangler = createFrameDemangler();
+  /** Intervals waiting on c++filt: later ones queue behind them so they are delivered in order. */
+  let pending: Promise<void> | undefined;
   /** Lines of the entry being read: its pid comes on its last line, after the frames to name with it. */
   let entryLines: string[] = [];
 
@@ -87,7 +91,19 @@ export async function startBpftraceIntervals(options: IntervalSourceOptions): Pr
         symbolizer = new UserSymbolizer();
         symbolizerBorn = Date.now();
       }
-      options.onInterval(done, Date.now());
+      const endMs = Date.now();
+      const deliver = (named: IntervalSample[]) => options.onInterval(named, endMs);
+      if (pending !== undefined) {
+        pending = pending.then(async () => deliver(await demangler.demangle(done)));
+      } else {
+        const named = demangler.demangle(done);
+        if (Array.isArray(named)) return deliver(named);
+        pending = named.then(deliver);
+      }
+      const mine = pending;
+      void mine.finally(() => {
+        if (pending === mine) pending = undefined;
+      });
       return;
     }
     if (line === '') return;

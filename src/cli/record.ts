@@ -29,7 +29,7 @@ export const RECORD_YARGS_OPTIONS = {
     group: GROUP,
     choices: [...CALL_GRAPH_MODES],
     default: D.callGraph,
-    describe: 'perf stack unwinding: fp (frame pointers) or dwarf',
+    describe: 'perf stack unwinding: auto (dwarf where a program lacks frame pointers), fp or dwarf',
   },
   output: { alias: 'o', type: 'string', group: GROUP, describe: 'SVG to write (default irisflame-YYYYMMDD-HHMMSS.svg); .folded beside it' },
   'keep-perf-data': { type: 'boolean', group: GROUP, default: D.keepPerfData, describe: 'keep perf.data beside the SVG' },

@@ -4,14 +4,16 @@
  * a backend owns only its tools and their bytes.
  */
 import type { CollapseResult, ProcessFilter } from '../collapse/types.js';
-import type { CallGraphMode } from './options.js';
+import type { PerfCallGraph } from './options.js';
 
 /** What to sample, as a backend needs it. */
 export interface RecordPlan {
   frequency: number;
   /** Only these processes; empty for the whole system. */
   pids: number[];
-  callGraph: CallGraphMode;
+  callGraph: PerfCallGraph;
+  /** With dwarf: bytes of user stack copied per sample (perf's default, 64 KiB, when unset). */
+  dwarfStackBytes?: number;
   /** A private temporary directory for the backend's files; the session deletes it. */
   workDir: string;
   /** perf.data will be kept: worth perf's build-id pass at the end (skipped otherwise, it costs seconds). */

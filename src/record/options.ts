@@ -10,8 +10,10 @@ export type BackendChoice = (typeof BACKEND_NAMES)[number];
 /** A backend that actually runs (`auto` resolved). */
 export type BackendName = Exclude<BackendChoice, 'auto'>;
 
-export const CALL_GRAPH_MODES = ['fp', 'dwarf'] as const;
+export const CALL_GRAPH_MODES = ['auto', 'fp', 'dwarf'] as const;
 export type CallGraphMode = (typeof CALL_GRAPH_MODES)[number];
+/** What perf is actually told (`auto` resolved, see call-graph.ts). */
+export type PerfCallGraph = Exclude<CallGraphMode, 'auto'>;
 
 export interface RecordOptions {
   /**
@@ -52,8 +54,9 @@ export interface RecordOptions {
   irisDir: string;
   /**
    * How perf unwinds user stacks: frame pointers (cheap), or copies of the stack unwound with DWARF
-   * (works without frame pointers; much more data). bpftrace always walks frame pointers.
-   * @default 'fp'
+   * (works without frame pointers; much more data), or `auto`: dwarf when a program of interest is built
+   * without frame pointers, else fp (see call-graph.ts). bpftrace always walks frame pointers.
+   * @default 'auto'
    */
   callGraph: CallGraphMode;
   /**
@@ -92,7 +95,7 @@ export const DEFAULT_RECORD_OPTIONS: Readonly<RecordOptions> = Object.freeze({
   comm: undefined,
   iris: false,
   irisDir: DEFAULT_IRIS_DIR,
-  callGraph: 'fp',
+  callGraph: 'auto',
   output: undefined,
   keepPerfData: false,
   open: false,
@@ -111,7 +114,7 @@ export function resolveRecordOptions(options: Partial<RecordOptions> = {}): Reco
     throw new UsageError(`unknown backend "${resolved.backend}"`, { hint: `choose one of: ${BACKEND_NAMES.join(', ')}` });
   }
   if (!(CALL_GRAPH_MODES as readonly string[]).includes(resolved.callGraph)) {
-    throw new UsageError(`unknown call graph mode "${resolved.callGraph}"`, { hint: 'choose fp or dwarf' });
+    throw new UsageError(`unknown call graph mode "${resolved.callGraph}"`, { hint: 'choose auto, fp or dwarf' });
   }
   if (!Number.isFinite(resolved.seconds) || resolved.seconds <= 0) {
     throw new UsageError(`--seconds must be a number greater than 0 (got ${String(resolved.seconds)})`);

@@ -45,7 +45,8 @@ export function perfRecordArgs(
   extension?: PerfRecordExtension,
 ): string[] {
   const args = ['record', '-F', String(plan.frequency)];
-  args.push(...(plan.callGraph === 'dwarf' ? ['--call-graph', 'dwarf'] : ['-g']));
+  const dwarf = plan.dwarfStackBytes === undefined ? 'dwarf' : `dwarf,${plan.dwarfStackBytes}`;
+  args.push(...(plan.callGraph === 'dwarf' ? ['--call-graph', dwarf] : ['-g']));
   args.push(...(plan.pids.length > 0 ? ['-p', plan.pids.join(',')] : ['-a']));
   args.push('-o', dataPath);
   if (control !== undefined) args.push('--control', control, '-D', '-1');
@@ -157,7 +158,9 @@ async function collapsePerfData(
     },
   });
   // -F +pid: "comm pid/tid" instead of a lone tid, so processes are counted as processes, not threads.
-  const child = spawnTracked('perf', ['script', '-i', dataPath, '-F', '+pid', ...(extension.scriptArgs ?? [])], {
+  // With DWARF stacks perf script would ask addr2line about inlining at every frame: minutes on a big binary.
+  const inline = plan.callGraph === 'dwarf' ? ['--no-inline'] : [];
+  const child = spawnTracked('perf', ['script', '-i', dataPath, '-F', '+pid', ...inline, ...(extension.scriptArgs ?? [])], {
     detached: true,
     parentDeathSignal: 'SIGKILL',
   });

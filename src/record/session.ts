@@ -19,7 +19,8 @@ import { resolveRecordOptions, type BackendName, type RecordOptions } from './op
 import { startPerfRecording, type PerfRecordExtension } from './perf.js';
 import { checkPreflight, enforcePreflight, probeHost, type HostFacts } from './preflight.js';
 import { showProgress } from './progress.js';
-import { formatSummary, summarize, type RecordingSummary } from './summary.js';
+import { chooseCallGraph, type CallGraphChoice } from './call-graph.js';
+import { CUT_SHARE_WORTH_SAYING, cutStacks, cutStacksLine, formatSummary, summarize, type RecordingSummary } from './summary.js';
 
 export interface RecordSessionOptions {
   record: Partial<RecordOptions>;
@@ -93,11 +94,15 @@ export function startRecordSession(options: RecordSessionOptions): RecordSession
     const paths = outputPaths(record.output, start);
     await checkOutputWritable(paths);
 
+    // Decided here, not by callers (`--lifecycle` builds on this session): every mode gets whole stacks.
+    const callGraph: CallGraphChoice | undefined =
+      record.backend === 'bpftrace' ? undefined : chooseCallGraph(record, verdict.commandPath);
     workDir = mkdtempSync(join(tmpdir(), 'irisflame-record-'));
     const plan: RecordPlan = {
       frequency: record.frequency,
       pids: record.pids,
-      callGraph: record.callGraph,
+      callGraph: callGraph?.mode ?? 'fp',
+      dwarfStackBytes: callGraph?.stackBytes,
       workDir,
       processFilter,
       keepPerfData: record.keepPerfData,
@@ -114,6 +119,7 @@ export function startRecordSession(options: RecordSessionOptions): RecordSession
 
     const startedAt = Date.now();
     options.log(startLine(backend, record, seconds));
+    if (backend === 'perf' && callGraph !== undefined) options.log(`call graph: ${callGraph.reason}`);
     const progress = showProgress(options.progressStream ?? process.stderr, {
       seconds,
       startedAt,
@@ -142,6 +148,12 @@ export function startRecordSession(options: RecordSessionOptions): RecordSession
     const flamegraph: Partial<FlamegraphOptions> = { ...options.flamegraph };
     flamegraph.title ||= recordingTitle({ ...record, backend, seconds: recordedSeconds });
     flamegraph.subtitle ||= recordingSubtitle(start);
+    // Cut stacks misattribute time silently (a deep chain shows as its leaf): the graph itself says so.
+    const cut = cutStacks(result.collapse.stacks);
+    if (cut.share >= CUT_SHARE_WORTH_SAYING) {
+      flamegraph.subtitle = `${flamegraph.subtitle} · ${cutStacksLine(cut)}`;
+      flamegraph.notes = [flamegraph.notes, cutStacksLine(cut)].filter(Boolean).join('; ');
+    }
     if (aborted) throw abortedError();
     const { files, warnings } = await writeRecordingFiles(paths, result, flamegraph, record.keepPerfData);
     // A second Ctrl-C that lands while the files were being written still means "nothing written".
@@ -155,7 +167,16 @@ export function startRecordSession(options: RecordSessionOptions): RecordSession
     // The renderer's "stack count is low" hint suits files given to it; here the summary states the count.
     const notes = [...result.notes, ...collapseNotes(result), ...warnings].filter((note) => !LOW_COUNT_NOTE.test(note));
     if (stopRequested && record.command.length === 0) notes.unshift('stopped early (Ctrl-C)');
-    const lines = formatSummary(summary, { backend, frequency: record.frequency, irisRequested: record.iris, files, notes });
+    const lines = formatSummary(summary, {
+      backend,
+      frequency: record.frequency,
+      irisRequested: record.iris,
+      files,
+      notes,
+      callGraph: backend === 'perf' ? callGraph?.reason : 'frame pointers (bpftrace walks nothing else)',
+      cutStacks: cut,
+      cutHint: cutHint(backend, plan.callGraph),
+    });
     for (const line of lines) options.log(line);
     return { exitCode, paths, summary, backend, transfers: result.transfers };
   };
@@ -236,8 +257,14 @@ function signalNumber(name: string): number | undefined {
 
 function warnAboutIgnoredOptions(record: RecordOptions, log: (line: string) => void): void {
   if (record.backend !== 'bpftrace') return;
-  if (record.callGraph !== 'fp') log('warning: --call-graph applies to perf only; bpftrace walks frame pointers');
+  if (record.callGraph === 'dwarf') log('warning: --call-graph applies to perf only; bpftrace walks frame pointers');
   if (record.keepPerfData) log('warning: --keep-perf-data applies to perf only; bpftrace writes no perf.data');
+}
+
+function cutHint(backend: BackendName, callGraph: RecordPlan['callGraph']): string {
+  if (backend === 'bpftrace') return 'bpftrace walks frame pointers only; --backend perf unwinds programs without them';
+  if (callGraph === 'fp') return 'programs without frame pointers? --call-graph dwarf unwinds them';
+  return 'stacks deeper than the copy perf takes, JIT code, or code without unwind tables';
 }
 
 function collapseNotes(result: RecordingResult): string[] {

@@ -63,6 +63,60 @@ export interface SummaryContext {
   irisRequested: boolean;
   files: string[];
   notes: string[];
+  /** How perf unwound user stacks and why (perf only). */
+  callGraph?: string;
+  cutStacks?: CutStacks;
+  /** Why stacks may be cut with this recording's unwinding, and what to do (shown when the share is worth it). */
+  cutHint?: string;
+}
+
+/** Frames a whole user stack starts from: the program's entry, libc's start-up, or a thread's start. */
+const STACK_ROOTS = new Set([
+  '_start', '__libc_start_main', '__libc_start_call_main', 'main', 'start_thread', 'clone3', 'clone', '__clone',
+  '__clone3', 'thread_start', 'runtime.goexit', 'runtime.main', 'runtime.rt0_go', 'runtime.mstart',
+]);
+
+export interface CutStacks {
+  /** Samples with at least one user frame (kernel threads and kernel-only samples are not counted). */
+  withUserStack: number;
+  /** Of those, samples whose user frames never reach a STACK_ROOTS frame: the unwinder stopped early. */
+  cut: number;
+  /** cut / withUserStack, 0 when no sample had a user stack. */
+  share: number;
+}
+
+/**
+ * How many user stacks were cut short, counted per sample from the folded stacks (frames annotated as
+ * perf's are: `_[k]` kernel). A stack is whole when any of its user frames is an entry or thread start.
+ */
+export function cutStacks(stacks: FoldedStacks): CutStacks {
+  let withUserStack = 0;
+  let cut = 0;
+  for (const [key, count] of stacks) {
+    const frames = key.split(';').slice(1);
+    let user = false;
+    let rooted = false;
+    for (const frame of frames) {
+      if (frame.endsWith('_[k]')) continue;
+      user = true;
+      if (STACK_ROOTS.has(stripAnnotation(frame))) {
+        rooted = true;
+        break;
+      }
+    }
+    if (!user) continue;
+    withUserStack += count;
+    if (!rooted) cut += count;
+  }
+  return { withUserStack, cut, share: withUserStack === 0 ? 0 : cut / withUserStack };
+}
+
+/** Below this share, cut stacks are a few odd samples (JIT code, a signal frame), not worth a warning. */
+export const CUT_SHARE_WORTH_SAYING = 0.05;
+
+/** "user stacks cut short (not reaching main or a thread start) in 97.1% of samples", for summary and SVG. */
+export function cutStacksLine(cut: CutStacks): string {
+  return `user stacks cut short (not reaching main or a thread start) in ${percent(cut.share)} of samples`;
 }
 
 export function formatSummary(summary: RecordingSummary, context: SummaryContext): string[] {
@@ -74,6 +128,12 @@ export function formatSummary(summary: RecordingSummary, context: SummaryContext
   ];
   if (context.irisRequested || summary.irisShare > 0) {
     lines.push(`  IRIS processes: ${percent(summary.irisShare)} of samples`);
+  }
+  if (context.callGraph !== undefined) lines.push(`  call graph: ${context.callGraph}`);
+  if (context.cutStacks !== undefined && context.cutStacks.withUserStack > 0) {
+    const cut = context.cutStacks;
+    const hint = cut.share >= CUT_SHARE_WORTH_SAYING && context.cutHint !== undefined ? ` (${context.cutHint})` : '';
+    lines.push(`  ${cutStacksLine(cut)}${hint}`);
   }
   for (const note of context.notes) lines.push(`  note: ${note}`);
   const [first, ...rest] = context.files;
