@@ -15,6 +15,7 @@ import { startAgentServer, type AgentRoute } from './server.js';
 import { startProfiling, type RunningProfiling } from './profiling.js';
 import type { Registry } from 'prom-client';
 import type { SnoopedExec } from '../kernel/exec-events.js';
+import { startFlightRecorder, type FlightRecorder } from './flight/recorder.js';
 
 /** What other parts of the agent (the profiler) learn about a process, to label its samples. */
 export interface ProcessDescription {
@@ -47,7 +48,11 @@ export interface RunningAgent {
   readonly tracerPid: number | undefined;
   /** Scan /proc now (also runs every scanIntervalSeconds). */
   scan(): void;
-  /** Stop tracers, close the server. Resolves within ~2 s. */
+  /** The flight recorder, unless turned off. */
+  flight: FlightRecorder | undefined;
+  /** How long a stop may take: ~1.5 s, longer while a lifecycle record is being finished. */
+  readonly stopGraceMs: number;
+  /** Stop tracers, close the server. Resolves within ~2 s (a lifecycle record under way: up to ~15 s). */
   stop(): Promise<void>;
 }
 
@@ -59,7 +64,9 @@ export async function startAgent(options: AgentStartOptions): Promise<RunningAge
   const bootOffset = bootToMonotonicOffset();
   const health = new AgentHealth(TRACERS);
   const log = options.log;
+  let flight: FlightRecorder | undefined;
   const onTransition = (transition: InstanceTransition): void => {
+    flight?.onTransition(transition);
     if (transition.kind !== 'up' && transition.repaired) health.scanRepairs++;
     const what = transition.kind === 'up' ? 'up' : transition.kind === 'stop' ? 'stopped' : 'down (unexpected exit)';
     log(`instance ${transition.instance} ${what}${transition.kind !== 'up' && transition.repaired ? ' (found by the /proc scan)' : ''}`);
@@ -67,6 +74,18 @@ export async function startAgent(options: AgentStartOptions): Promise<RunningAge
   const tracker = new InstanceTracker({ watchingSince: monotonicSeconds(), onTransition });
   const toUnixSeconds = (monotonic: number): number => Date.now() / 1000 - (monotonicSeconds() - monotonic);
   const registry = createAgentMetrics({ node: options.node, tracker, health, toUnixSeconds, version: packageVersion() });
+  if (options.lifecycle) {
+    flight = startFlightRecorder({
+      dataDir: options.dataDir,
+      keep: options.lifecycleKeep,
+      maxBytes: options.lifecycleMaxBytes,
+      maxSeconds: options.lifecycleMaxSeconds,
+      node: options.node,
+      tracker,
+      registry,
+      log,
+    });
+  }
 
   const scan = (): void => {
     health.scans++;
@@ -116,7 +135,8 @@ export async function startAgent(options: AgentStartOptions): Promise<RunningAge
   });
 
   const snooper: SupervisedSnooper = superviseExecSnooper({
-    onEvent: (event) => {
+    onEvent: (event, line) => {
+      flight?.noteEvent(event, line);
       if (event.kind === 'exec') {
         health.execEvents++;
         tracker.exec(enrich(event.exec, tracker, bootOffset));
@@ -125,6 +145,7 @@ export async function startAgent(options: AgentStartOptions): Promise<RunningAge
         health.exitEvents++;
         tracker.exit(event.exit);
       }
+      flight?.afterEvent(event);
     },
     onLost: (count) => {
       health.eventsLost += count;
@@ -156,10 +177,16 @@ export async function startAgent(options: AgentStartOptions): Promise<RunningAge
       return snooper.pid;
     },
     scan,
+    flight,
+    get stopGraceMs() {
+      return (flight?.active ?? 0) > 0 ? 16_000 : 1_500;
+    },
     stop() {
       stopping ??= (async () => {
         clearInterval(scanTimer);
         clearTimeout(lostRescan);
+        // The records under way first: they need the snooper's last events and perf to be stopped cleanly.
+        await flight?.stop();
         await Promise.all([snooper.stop(), stopProfiling(), server.close()]);
       })();
       return stopping;
