@@ -143,6 +143,9 @@ export function startLifecycleSession(options: LifecycleSessionOptions): RecordS
     }
     if (aborted) throw new IrisflameError('RECORD', 'recording aborted; nothing written');
     scriptOut = createWriteStream(scriptPath);
+    // A failed session destroys it in `finally` while perf script's last chunks may still be written: not an
+    // uncaught error (the agent runs many sessions and must outlive a failed one); the session's error says why.
+    scriptOut.on('error', () => undefined);
     session = startRecordSession({
       ...options,
       // No --iris/--comm filter in the session: it would fail with "no samples" when IRIS barely ran (a stop that
@@ -177,7 +180,8 @@ export function startLifecycleSession(options: LifecycleSessionOptions): RecordS
       },
     });
     // Stopped while the tracer was starting (the flight recorder's lifecycle settled early): sample no more.
-    if (stopRequested) session.stop();
+    // The flight recorder: a second of samples first, or perf may have none ("no samples were collected").
+    if (stopRequested) setTimeout(() => session?.stop(), agent === undefined ? 0 : 1_000);
     const result = await session.done;
     const trace = tracer === undefined ? undefined : await stopTracer();
     const snoopLines = agent !== undefined ? agent.execLines() : (trace?.snoopLines ?? (await snooper!.stop()));
