@@ -18,6 +18,7 @@ import { watchWebConfig, type WebConfigWatcher } from './web-config-watch.js';
 import { lifecycleRoutes } from './flight/routes.js';
 import type { Registry } from 'prom-client';
 import type { SnoopedExec } from '../kernel/exec-events.js';
+import { startFlightRecorder, type FlightRecorder } from './flight/recorder.js';
 
 /** What other parts of the agent (the profiler) learn about a process, to label its samples. */
 export interface ProcessDescription {
@@ -53,6 +54,11 @@ export interface RunningAgent {
   /** Re-read --web.config.file now (SIGHUP); false when the agent has none. */
   reloadWebConfig(reason: string): boolean;
   /** Stop tracers, close the server. Resolves within ~2 s. */
+  /** The flight recorder, unless turned off. */
+  flight: FlightRecorder | undefined;
+  /** How long a stop may take: ~1.5 s, longer while a lifecycle record is being finished. */
+  readonly stopGraceMs: number;
+  /** Stop tracers, close the server. Resolves within ~2 s (a lifecycle record under way: up to ~15 s). */
   stop(): Promise<void>;
 }
 
@@ -66,7 +72,9 @@ export async function startAgent(options: AgentStartOptions): Promise<RunningAge
   const bootOffset = bootToMonotonicOffset();
   const health = new AgentHealth(TRACERS);
   const log = options.log;
+  let flight: FlightRecorder | undefined;
   const onTransition = (transition: InstanceTransition): void => {
+    flight?.onTransition(transition);
     if (transition.kind !== 'up' && transition.repaired) health.scanRepairs++;
     const what = transition.kind === 'up' ? 'up' : transition.kind === 'stop' ? 'stopped' : 'down (unexpected exit)';
     log(`instance ${transition.instance} ${what}${transition.kind !== 'up' && transition.repaired ? ' (found by the /proc scan)' : ''}`);
@@ -74,6 +82,18 @@ export async function startAgent(options: AgentStartOptions): Promise<RunningAge
   const tracker = new InstanceTracker({ watchingSince: monotonicSeconds(), onTransition });
   const toUnixSeconds = (monotonic: number): number => Date.now() / 1000 - (monotonicSeconds() - monotonic);
   const registry = createAgentMetrics({ node: options.node, tracker, health, toUnixSeconds, version: packageVersion() });
+  if (options.lifecycle) {
+    flight = startFlightRecorder({
+      dataDir: options.dataDir,
+      keep: options.lifecycleKeep,
+      maxBytes: options.lifecycleMaxBytes,
+      maxSeconds: options.lifecycleMaxSeconds,
+      node: options.node,
+      tracker,
+      registry,
+      log,
+    });
+  }
 
   const scan = (): void => {
     health.scans++;
@@ -110,8 +130,8 @@ export async function startAgent(options: AgentStartOptions): Promise<RunningAge
   const routes: AgentRoute[] = [
     ...(options.routes ?? []),
     ...profiling.routes,
-    // The flight recorder's records; `enabled` only changes what the page says (the recorder wires its own switch).
-    ...lifecycleRoutes({ dataDir: options.dataDir, enabled: true }),
+    // The flight recorder's records; `enabled` only changes what the page says when the recorder is off.
+    ...lifecycleRoutes({ dataDir: options.dataDir, enabled: options.lifecycle }),
   ];
   const stopProfiling = (): Promise<void> => profiling.stop();
   // ---- end of profiling -----------------------------------------------------------------------------
@@ -129,7 +149,8 @@ export async function startAgent(options: AgentStartOptions): Promise<RunningAge
   });
 
   const snooper: SupervisedSnooper = superviseExecSnooper({
-    onEvent: (event) => {
+    onEvent: (event, line) => {
+      flight?.noteEvent(event, line);
       if (event.kind === 'exec') {
         health.execEvents++;
         tracker.exec(enrich(event.exec, tracker, bootOffset));
@@ -138,6 +159,7 @@ export async function startAgent(options: AgentStartOptions): Promise<RunningAge
         health.exitEvents++;
         tracker.exit(event.exit);
       }
+      flight?.afterEvent(event);
     },
     onLost: (count) => {
       health.eventsLost += count;
@@ -174,11 +196,17 @@ export async function startAgent(options: AgentStartOptions): Promise<RunningAge
     },
     scan,
     reloadWebConfig: (reason) => (webConfigWatcher === undefined ? false : (webConfigWatcher.reload(reason), true)),
+    flight,
+    get stopGraceMs() {
+      return (flight?.active ?? 0) > 0 ? 16_000 : 1_500;
+    },
     stop() {
       stopping ??= (async () => {
         clearInterval(scanTimer);
         webConfigWatcher?.stop();
         clearTimeout(lostRescan);
+        // The records under way first: they need the snooper's last events and perf to be stopped cleanly.
+        await flight?.stop();
         await Promise.all([snooper.stop(), stopProfiling(), server.close()]);
       })();
       return stopping;

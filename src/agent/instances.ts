@@ -213,6 +213,16 @@ export class InstanceTracker {
     return this.instances.get(name);
   }
 
+  /** Live processes attributed to `name` (the flight recorder: who was alive at a death, is it all gone). */
+  processesOf(name: string): TrackedProcess[] {
+    return [...this.processes.values()].filter((process) => process.instance === name);
+  }
+
+  /** A start of `name` is under way: it began while the instance was down and its ^STU has not exited yet. */
+  startInProgress(name: string): boolean {
+    return this.startBegan.has(name);
+  }
+
   private sameProcess(process: TrackedProcess, entry: ScannedProcess): boolean {
     if (process.startTime !== undefined) return Math.abs(process.startTime - entry.startTime) <= CLOCK_SLACK_SECONDS;
     // A process starts (forks) before it execs: one that started after our exec is a later owner of the pid.

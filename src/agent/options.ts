@@ -58,10 +58,30 @@ export interface AgentOptions {
    */
   webConfigFile: string | undefined;
   /**
-   * Where the flight recorder keeps its records (served under /lifecycle/).
+   * The flight recorder (flight/recorder.ts): record every IRIS start, stop, restart and crash the agent sees.
+   * @default true (`--no-lifecycle` turns it off)
+   */
+  lifecycle: boolean;
+  /**
+   * Where the flight recorder keeps its records (created if missing; served under /lifecycle/).
    * @default '/var/lib/irisflame/lifecycle'
    */
   dataDir: string;
+  /**
+   * Longest recording, seconds: a lifecycle not settled by then ends with ended_by `bound`.
+   * @default 600
+   */
+  lifecycleMaxSeconds: number;
+  /**
+   * Records kept per instance, oldest removed first.
+   * @default 20
+   */
+  lifecycleKeep: number;
+  /**
+   * Bytes of records kept per instance, oldest removed first.
+   * @default 200 MB (200 * 1024 * 1024)
+   */
+  lifecycleMaxBytes: number;
 }
 
 export const DEFAULT_LISTEN = '127.0.0.1:9464';
@@ -75,7 +95,11 @@ export const DEFAULT_AGENT_OPTIONS: Omit<AgentOptions, 'node'> = {
   pushIntervalSeconds: 15,
   backend: 'auto',
   webConfigFile: undefined,
+  lifecycle: true,
   dataDir: '/var/lib/irisflame/lifecycle',
+  lifecycleMaxSeconds: 600,
+  lifecycleKeep: 20,
+  lifecycleMaxBytes: 200 * 1024 * 1024,
 };
 
 export function defaultNodeName(): string {
@@ -93,10 +117,19 @@ export function resolveAgentOptions(given: Partial<AgentOptions>): AgentOptions 
     throw new UsageError(`--frequency must be a whole number from 1 to 1000, not ${options.frequency}`);
   }
   if (!AGENT_BACKENDS.includes(options.backend)) throw new UsageError(`--backend must be one of ${AGENT_BACKENDS.join(', ')}`);
-  if (options.dataDir.trim() === '') throw new UsageError('--data-dir must not be empty');
   if (options.node.trim() === '') throw new UsageError('--node must not be empty');
   if (!(options.pushIntervalSeconds >= 1 && options.pushIntervalSeconds <= 3600)) {
     throw new UsageError(`--push-interval must be between 1 and 3600 seconds, not ${options.pushIntervalSeconds}`);
+  }
+  if (options.dataDir.trim() === '') throw new UsageError('--data-dir must not be empty');
+  if (!(options.lifecycleMaxSeconds >= 1 && options.lifecycleMaxSeconds <= 86_400)) {
+    throw new UsageError(`--lifecycle-max-seconds must be between 1 and 86400, not ${options.lifecycleMaxSeconds}`);
+  }
+  if (!(Number.isInteger(options.lifecycleKeep) && options.lifecycleKeep >= 1 && options.lifecycleKeep <= 10_000)) {
+    throw new UsageError(`--lifecycle-keep must be a whole number from 1 to 10000, not ${options.lifecycleKeep}`);
+  }
+  if (!(options.lifecycleMaxBytes >= 1024 * 1024)) {
+    throw new UsageError(`--lifecycle-max-bytes must be at least 1 MB (1048576), not ${options.lifecycleMaxBytes}`);
   }
   if (options.push !== undefined) {
     let url: URL | undefined;

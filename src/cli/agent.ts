@@ -7,6 +7,7 @@ import { AGENT_BACKENDS, DEFAULT_AGENT_OPTIONS as D, type AgentOptions } from '.
 
 const PROFILE = 'Profiles:';
 const SECURITY = 'Securing the listener:';
+const FLIGHT = 'Flight recorder:';
 
 export const AGENT_YARGS_OPTIONS = {
   listen: { type: 'string', default: D.listen, describe: 'HOST:PORT to serve /metrics, /healthz (and /debug/pprof/profile) on' },
@@ -19,7 +20,11 @@ export const AGENT_YARGS_OPTIONS = {
   backend: { type: 'string', group: PROFILE, choices: [...AGENT_BACKENDS], default: D.backend, describe: 'profile sampler' },
   // ---- securing the listener ----
   'web.config.file': { type: 'string', group: SECURITY, describe: "exporter-toolkit's web config YAML (TLS, basic auth), as node_exporter's; re-read on change and SIGHUP" },
-  'data-dir': { type: 'string', default: D.dataDir, describe: 'where the flight recorder keeps IRIS lifecycle records (served at /lifecycle/)' },
+  lifecycle: { type: 'boolean', group: FLIGHT, default: D.lifecycle, describe: 'record every IRIS start, stop, restart and crash (--no-lifecycle: off)' },
+  'data-dir': { type: 'string', group: FLIGHT, default: D.dataDir, describe: 'where lifecycle records are kept (served at /lifecycle/)' },
+  'lifecycle-max-seconds': { type: 'number', group: FLIGHT, default: D.lifecycleMaxSeconds, describe: 'longest recording, seconds' },
+  'lifecycle-keep': { type: 'number', group: FLIGHT, default: D.lifecycleKeep, describe: 'records kept per instance' },
+  'lifecycle-max-bytes': { type: 'number', group: FLIGHT, default: D.lifecycleMaxBytes, describe: 'bytes of records kept per instance' },
 } satisfies Record<string, Options>;
 
 export const agentCommand: CommandModule = {
@@ -47,8 +52,9 @@ export const agentCommand: CommandModule = {
         log(`${signal}: stopping`);
         process.off('SIGTERM', onSignal);
         process.off('SIGINT', onSignal);
-        // Whatever happens, gone within 2 s: tracers get ~1 s to exit, then the exit hook kills them.
-        setTimeout(() => process.exit(0), 1_500).unref();
+        // Whatever happens, gone within 2 s: tracers get ~1 s to exit, then the exit hook kills them; a lifecycle
+        // record under way gets longer to be written as partial (agent.stopGraceMs).
+        setTimeout(() => process.exit(0), agent.stopGraceMs).unref();
         void agent.stop().then(resolve, resolve);
       };
       process.on('SIGTERM', onSignal);
@@ -73,7 +79,11 @@ export function agentOptionsFromArgv(argv: Record<string, unknown>): Partial<Age
     backend: last(argv.backend) as AgentOptions['backend'],
     // ---- securing the listener ----
     webConfigFile: last(argv['web.config.file']) as string | undefined,
-    dataDir: last(argv['data-dir']) as string,
+    lifecycle: last(argv.lifecycle) as boolean | undefined,
+    dataDir: last(argv['data-dir']) as string | undefined,
+    lifecycleMaxSeconds: last(argv['lifecycle-max-seconds']) as number | undefined,
+    lifecycleKeep: last(argv['lifecycle-keep']) as number | undefined,
+    lifecycleMaxBytes: last(argv['lifecycle-max-bytes']) as number | undefined,
   };
 }
 

@@ -18,7 +18,7 @@ export interface RunningSnooper {
 
 export interface ExecSnooperOptions {
   /** Take each exec/exit as it arrives instead of collecting lines; `lost` counts bpftrace's "Lost N events". */
-  onEvent?: (event: Extract<SnoopLine, { kind: 'exec' | 'exit' }>) => void;
+  onEvent?: (event: Extract<SnoopLine, { kind: 'exec' | 'exit' }>, line: string) => void;
   onLost?: (count: number) => void;
   /** Read bpftrace's output at most this often (see BpftraceProgramOptions.readIntervalMs). */
   readIntervalMs?: number;
@@ -39,7 +39,7 @@ export async function startExecSnooper(options: ExecSnooperOptions = {}): Promis
           return;
         }
         const parsed = parseSnoopLine(line);
-        if (parsed.kind === 'exec' || parsed.kind === 'exit') options.onEvent(parsed);
+        if (parsed.kind === 'exec' || parsed.kind === 'exit') options.onEvent(parsed, line);
         return;
       }
       // bpftrace reports lost events on stdout, not stderr (measured: ../shared/reference/offcpu.md).

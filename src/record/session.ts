@@ -12,7 +12,7 @@ import { IRIS_PROCESS_NAMES } from '../iris/processes.js';
 import type { FlamegraphOptions } from '../flamegraph/options.js';
 import type { Recording, RecordingResult, RecordPlan } from './backend.js';
 import { startBpftraceRecording } from './bpftrace.js';
-import { killAll, signalChild, spawnTracked } from '../tools/children.js';
+import { inChildScope, killAll, signalChild, spawnTracked, type ChildScope } from '../tools/children.js';
 import { outputPaths, recordingSubtitle, recordingTitle, type OutputPaths } from './naming.js';
 import { checkOutputWritable, writeRecordingFiles } from './outputs.js';
 import { resolveRecordOptions, type BackendName, type RecordOptions } from './options.js';
@@ -70,6 +70,8 @@ const LOW_COUNT_NOTE = /stack count is low/;
 const SIGNAL_EXIT_BASE = 128;
 
 export function startRecordSession(options: RecordSessionOptions): RecordSession {
+  /** What this session started: its ends kill these, not another session's or the agent's tracers. */
+  const scope: ChildScope = new Set();
   let stopRequested = false;
   let aborted = false;
   let onStop: (() => void) | undefined;
@@ -181,8 +183,8 @@ export function startRecordSession(options: RecordSessionOptions): RecordSession
     return { exitCode, paths, summary, backend, transfers: result.transfers };
   };
 
-  const done = run().finally(() => {
-    killAll('SIGKILL');
+  const done = inChildScope(scope, run).finally(() => {
+    killAll('SIGKILL', scope);
     cleanUp();
   });
 
@@ -195,7 +197,7 @@ export function startRecordSession(options: RecordSessionOptions): RecordSession
     abort() {
       aborted = true;
       recording?.kill();
-      killAll('SIGKILL');
+      killAll('SIGKILL', scope);
       cleanUp();
       abortReject?.(abortedError());
     },

@@ -33,9 +33,10 @@ import { IRIS_PROCESS_NAMES } from '../iris/processes.js';
 import { MarkerLines } from '../kernel/marker-lines.js';
 import { formatBlockLine, formatUnavailableLine } from '../kernel/offcpu-lines.js';
 import { commOf } from '../kernel/offcpu-program.js';
-import { startOffCpuTracer, type OffCpuTrace, type RunningOffCpuTracer } from '../kernel/offcpu-tracer.js';
+import { runningProcessesNamed, startOffCpuTracer, type OffCpuTrace, type RunningOffCpuTracer } from '../kernel/offcpu-tracer.js';
 import { MMAP_EVENT_MARKER, UserFrameNamer } from './user-frames.js';
 import { commandCriticalPath, describeCommandPath } from './command-path.js';
+import type { RecordedCommand, Timeline } from './model.js';
 
 export interface LifecycleSessionOptions extends RecordSessionOptions {
   /** How the lifecycle SVG is drawn; `iris`, `irisDir` and the title follow the record options unless set. */
@@ -44,6 +45,24 @@ export interface LifecycleSessionOptions extends RecordSessionOptions {
   offCpu?: boolean;
   /** Trace the followed processes' file lookups (open/stat/access family). Default true. */
   files?: boolean;
+  /**
+   * The agent's flight recorder drives the same capture without a command of its own:
+   * - `execLines`: exec/exit lines (exec-events.ts format) from the caller's own snooper, read at the end,
+   *   instead of starting a second snooper;
+   * - `followPids`: processes the off-CPU tracer follows from the start (with their descendants), beside IRIS's;
+   * - `capturePath`: write the capture there and no SVG; `recordedCommand`, `notes`: for the capture's header;
+   * - `onTimeline`: the timeline read back from the capture (its critical path); `onTracerDied`: bpftrace exited
+   *   before it was stopped (the capture keeps what it had).
+   */
+  agent?: {
+    execLines: () => string[];
+    followPids: readonly number[];
+    capturePath: string;
+    recordedCommand?: RecordedCommand;
+    notes?: () => string[];
+    onTimeline?: (timeline: Timeline) => void;
+    onTracerDied?: (reason: string) => void;
+  };
 }
 
 /** What perf record and perf script need for a lifecycle capture. */
@@ -69,7 +88,8 @@ export function startLifecycleSession(options: LifecycleSessionOptions): RecordS
     const error = new UsageError('--lifecycle records with perf (task events and per-sample times); drop --backend bpftrace');
     return { stop: () => undefined, abort: () => undefined, done: Promise.reject(error) };
   }
-  const paths = lifecyclePaths(record.output, new Date());
+  const agent = options.agent;
+  const paths = agent === undefined ? lifecyclePaths(record.output, new Date()) : { svg: undefined, capture: agent.capturePath };
   const workDir = mkdtempSync(join(tmpdir(), 'irisflame-lifecycle-'));
   const scriptPath = join(workDir, 'perf-script.txt');
   let scriptOut: WriteStream | undefined;
@@ -77,8 +97,10 @@ export function startLifecycleSession(options: LifecycleSessionOptions): RecordS
   let tracer: RunningOffCpuTracer | undefined;
   let session: RecordSession | undefined;
   let aborted = false;
+  let stopRequested = false;
   let lostChunks = 0;
   let scriptStarted = false;
+  let stopTracer = (): Promise<OffCpuTrace> | undefined => tracer?.stop();
 
   const traceOffCpu = options.offCpu ?? true;
   const traceFiles = options.files ?? true;
@@ -97,7 +119,17 @@ export function startLifecycleSession(options: LifecycleSessionOptions): RecordS
         files: traceFiles,
         names: [...IRIS_PROCESS_NAMES],
         command: record.command.length > 0 ? { parentPid: process.pid, comm: commOf(record.command[0]!) } : undefined,
-        withExecSnooper: true,
+        pids: agent === undefined ? undefined : [...new Set([...runningProcessesNamed([...IRIS_PROCESS_NAMES]), ...agent.followPids])],
+        withExecSnooper: agent === undefined,
+      });
+      let stopping = false;
+      const died = tracer.process?.exited;
+      stopTracer = () => {
+        stopping = true;
+        return tracer?.stop();
+      };
+      void died?.then((exit) => {
+        if (!stopping) agent?.onTracerDied?.(`bpftrace exited while recording (${exit.signal ?? `status ${exit.exitCode}`})`);
       });
       if (tracer.unavailable !== undefined) {
         tracerUnavailable = tracer.unavailable;
@@ -105,12 +137,15 @@ export function startLifecycleSession(options: LifecycleSessionOptions): RecordS
         tracer = undefined;
       }
     }
-    if (tracer === undefined) {
+    if (tracer === undefined && agent === undefined) {
       snooper = await startExecSnooper();
       if (snooper.unavailable !== undefined) options.log(`warning: ${snooper.unavailable}; the timeline will show process names without argv`);
     }
     if (aborted) throw new IrisflameError('RECORD', 'recording aborted; nothing written');
     scriptOut = createWriteStream(scriptPath);
+    // A failed session destroys it in `finally` while perf script's last chunks may still be written: not an
+    // uncaught error (the agent runs many sessions and must outlive a failed one); the session's error says why.
+    scriptOut.on('error', () => undefined);
     session = startRecordSession({
       ...options,
       // No --iris/--comm filter in the session: it would fail with "no samples" when IRIS barely ran (a stop that
@@ -130,27 +165,30 @@ export function startLifecycleSession(options: LifecycleSessionOptions): RecordS
         ],
         // The tracer stops when sampling does: its CPU-wait sums then cover the same span as the samples.
         onStop: () => {
-          void tracer?.stop();
+          void stopTracer();
           options.perfExtension?.onStop?.();
         },
         onScriptChunk: (chunk) => {
           // perf script starts once sampling has stopped: the snooper's job is done too.
           scriptStarted = true;
           void snooper?.stop();
-          void tracer?.stop();
+          void stopTracer();
           if (tracer !== undefined && traceOffCpu) perfLines.push(chunk);
           scriptOut!.write(chunk);
           options.perfExtension?.onScriptChunk?.(chunk);
         },
       },
     });
+    // Stopped while the tracer was starting (the flight recorder's lifecycle settled early): sample no more.
+    // The flight recorder: a second of samples first, or perf may have none ("no samples were collected").
+    if (stopRequested) setTimeout(() => session?.stop(), agent === undefined ? 0 : 1_000);
     const result = await session.done;
-    const trace = tracer === undefined ? undefined : await tracer.stop();
-    const snoopLines = trace?.snoopLines ?? (await snooper!.stop());
+    const trace = tracer === undefined ? undefined : await stopTracer();
+    const snoopLines = agent !== undefined ? agent.execLines() : (trace?.snoopLines ?? (await snooper!.stop()));
     await new Promise<void>((done, fail) => scriptOut!.end((error?: Error | null) => (error ? fail(error) : done())));
     perfLines.finish();
 
-    const notes = snooper?.unavailable === undefined ? [] : [snooper.unavailable];
+    const notes = [...(snooper?.unavailable === undefined ? [] : [snooper.unavailable]), ...(agent?.notes?.() ?? [])];
     const offCpuLines = offCpuCaptureLines(trace, namer, { offCpu: traceOffCpu, files: traceFiles, unavailable: tracerUnavailable });
     if (trace !== undefined) {
       if (trace.badLines > 0) options.log(`warning: ${trace.badLines} unreadable lines from the off-CPU tracer (e.g. ${trace.badExamples[0] ?? '?'})`);
@@ -161,7 +199,7 @@ export function startLifecycleSession(options: LifecycleSessionOptions): RecordS
       );
     }
     const header = formatCaptureHeader({
-      command: record.command.length > 0 ? { argv: record.command, exitCode: result.exitCode } : undefined,
+      command: agent !== undefined ? agent.recordedCommand : record.command.length > 0 ? { argv: record.command, exitCode: result.exitCode } : undefined,
       lostChunks,
       notes,
       snoopLines,
@@ -176,6 +214,8 @@ export function startLifecycleSession(options: LifecycleSessionOptions): RecordS
       ...options.timeline,
     };
     const timeline = await readTimeline(paths.capture, timelineOptions);
+    agent?.onTimeline?.(timeline);
+    if (paths.svg === undefined) return result;
     await writeTimelineSvg(timeline, paths.svg, timelineOptions);
     options.log(
       `lifecycle: ${timeline.processes.length} processes, ${timeline.report.samples} samples, ` +
@@ -196,9 +236,10 @@ export function startLifecycleSession(options: LifecycleSessionOptions): RecordS
 
   return {
     stop() {
+      stopRequested = true;
       session?.stop();
       void snooper?.stop();
-      void tracer?.stop();
+      void stopTracer();
     },
     abort() {
       aborted = true;

@@ -6,6 +6,7 @@
  * - samplers start under `setpriv --pdeathsig KILL`, so the kernel kills them even when irisflame itself
  *   is SIGKILLed (perf and bpftrace run detached from the terminal, and nothing else would stop them).
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { execa, type Options, type ResultPromise } from 'execa';
 import { findExecutable } from './executables.js';
 
@@ -15,6 +16,18 @@ const live = new Set<Child>();
 /** Children `killAll` leaves to their owners (SpawnOptions.outlivesSession); the exit hook still kills them. */
 const lingering = new Set<Child>();
 let exitHookInstalled = false;
+
+/**
+ * The children of one recording session, when several run in one process (the agent's flight recorder
+ * records two instances at once beside its own long-running tracers): its `killAll` kills only its own.
+ */
+export type ChildScope = Set<Child>;
+const scopes = new AsyncLocalStorage<ChildScope>();
+
+/** Run `body` so that what it spawns (through awaits too) belongs to `scope`. */
+export function inChildScope<T>(scope: ChildScope, body: () => T): T {
+  return scopes.run(scope, body);
+}
 
 export interface SpawnOptions {
   /** Own process group: the terminal's Ctrl-C reaches irisflame only, which stops the child in order. */
@@ -55,8 +68,11 @@ export function spawnTracked(file: string, args: readonly string[], options: Spa
   }) as unknown as Child;
   const set = options.outlivesSession ? lingering : live;
   set.add(child);
+  const scope = scopes.getStore();
+  scope?.add(child);
   const forget = (): void => {
     set.delete(child);
+    scope?.delete(child);
   };
   child.then(forget, forget);
   return child;
@@ -73,9 +89,9 @@ export function signalChild(child: Child, signal: NodeJS.Signals): boolean {
   }
 }
 
-/** Kill every tracked child now. Synchronous, so it also works inside the process 'exit' hook. */
-export function killAll(signal: NodeJS.Signals = 'SIGKILL'): void {
-  for (const child of live) signalChild(child, signal);
+/** Kill every tracked child now (or only `scope`'s). Synchronous, so it also works inside the process 'exit' hook. */
+export function killAll(signal: NodeJS.Signals = 'SIGKILL', scope?: ChildScope): void {
+  for (const child of scope ?? live) if (live.has(child)) signalChild(child, signal);
 }
 
 function installExitHook(): void {

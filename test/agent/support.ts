@@ -70,9 +70,13 @@ export interface AgentProcess {
   stop(): Promise<void>;
 }
 
-/** `irisflame agent --listen 127.0.0.1:0 …`, resolved once it says where it listens and its snooper attached. */
+/**
+ * `irisflame agent --listen 127.0.0.1:0 …`, resolved once it says where it listens and its snooper attached.
+ * The flight recorder is off unless `--data-dir` is given (it would record every other test's instances).
+ */
 export async function startAgentCli(args: string[] = []): Promise<AgentProcess> {
-  const child = spawn('node', [IRISFLAME_BIN, 'agent', '--listen', '127.0.0.1:0', ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  const flight = args.some((arg) => arg === '--data-dir' || arg.startsWith('--data-dir=')) ? [] : ['--no-lifecycle'];
+  const child = spawn('node', [IRISFLAME_BIN, 'agent', '--listen', '127.0.0.1:0', ...flight, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   const url = await waitFor('the agent to listen', () => {

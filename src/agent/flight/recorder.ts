@@ -1,0 +1,329 @@
+/**
+ * The flight recorder: the agent's exec/exit stream and the instance tracker's transitions decide when an
+ * IRIS lifecycle begins and ends; each one is recorded with `record --lifecycle`'s capture
+ * (timeline/record.ts, driven without a command: exec events come from the agent's own snooper) and
+ * stored in the data dir (store.ts). One record per lifecycle and per instance at a time:
+ *
+ * - `iris start|stop|restart|force NAME`: kind start, stop (stop and force) or restart; ends when the
+ *   command has exited and the instance is settled (up with ^STU gone, or down with all its processes gone).
+ * - `irisstop` (no `iris` command around it): kind stop, its instance known once a child names its manager dir.
+ * - a control process starting with no command recorded (systemd): kind start; ends when ^STU has exited.
+ * - the control process exiting unexpectedly: kind crash; the capture starts with the last RING_SECONDS
+ *   of exec/exit events (a count-capped ring) and ends when the instance's processes are gone or after
+ *   POST_DEATH_SECONDS.
+ * Every record ends at `maxSeconds` at the latest (ended_by bound), or when the agent stops (partial).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { constants, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Registry } from 'prom-client';
+import { startLifecycleSession } from '../../timeline/record.js';
+import { commandCriticalPath, describeCommandPath } from '../../timeline/command-path.js';
+import type { Timeline } from '../../timeline/model.js';
+import type { SnoopLine } from '../../kernel/exec-events.js';
+import type { InstanceTracker, InstanceTransition } from '../instances.js';
+import { processLabel } from '../process-table.js';
+import { monotonicSeconds } from '../proc.js';
+import { CRITICAL_PATH_REASONS, type CriticalPathSummary, type EndedBy, type LifecycleKind, type LifecycleRecordMeta } from './record-meta.js';
+import { applyRetention, ensureDataDir, recordId, storeRecord } from './store.js';
+import { createFlightMetrics } from './metrics.js';
+
+/** CPU samples per second while recording (the continuous sampler keeps its own 19 Hz). */
+export const FLIGHT_SAMPLING_HZ = 99;
+/** The crash ring: events of the last RING_SECONDS, at most RING_EVENTS of them. */
+export const RING_SECONDS = 30;
+const RING_EVENTS = 20_000;
+/** After a death: record until the instance's processes are gone, at most this long. */
+export const POST_DEATH_SECONDS = 5;
+/** Events from this long before a command's exec are taken from the ring (they are read in batches). */
+const EXEC_SLACK_SECONDS = 1;
+const SETTLE_CHECK_MS = 200;
+/** SIGTERM: how long stop() waits for records under way to be written. */
+const STOP_WAIT_MS = 15_000;
+
+export interface FlightRecorderOptions {
+  dataDir: string;
+  keep: number;
+  maxBytes: number;
+  maxSeconds: number;
+  node: string;
+  tracker: InstanceTracker;
+  registry: Registry;
+  log: (line: string) => void;
+}
+
+export interface FlightRecorder {
+  /** Every exec/exit the agent's snooper reads, before the tracker sees it. */
+  noteEvent(event: Extract<SnoopLine, { kind: 'exec' | 'exit' }>, line: string): void;
+  /** The same event, once the tracker has taken it (attribution known): triggers and settling. */
+  afterEvent(event: Extract<SnoopLine, { kind: 'exec' | 'exit' }>): void;
+  onTransition(transition: InstanceTransition): void;
+  /** Recordings under way (tests, metrics). */
+  readonly active: number;
+  /** Finish the records under way as partial (ended_by agent-stopping) and write them; bounded wait. */
+  stop(): Promise<void>;
+}
+
+interface ActiveRecord {
+  instance: string;
+  kind: LifecycleKind;
+  /** Monotonic seconds the lifecycle began (command exec, control exec, or the death). */
+  begin: number;
+  commandPid?: number;
+  commandArgv?: string[];
+  commandExit?: { time: number; status: number };
+  death?: { time: number; status: number | undefined; alive: Array<{ pid: number; comm: string; label: string }>; ringFrom: number };
+  lines: string[];
+  notes: string[];
+  endedBy?: EndedBy;
+  end?: number;
+  stopSession?: () => void;
+  timeline?: Timeline;
+  done?: Promise<void>;
+}
+
+const IRIS_VERBS: Record<string, LifecycleKind> = { start: 'start', stop: 'stop', force: 'stop', restart: 'restart' };
+
+export function startFlightRecorder(options: FlightRecorderOptions): FlightRecorder {
+  const { tracker, log } = options;
+  const metrics = createFlightMetrics(options.registry, options.node);
+  const ring: Array<{ time: number; line: string }> = [];
+  /** Recording, by instance: at most one each. */
+  const records = new Map<string, ActiveRecord>();
+  /** Ended, being written (perf script, the timeline): a new lifecycle of the instance may begin meanwhile. */
+  const finishing = new Set<ActiveRecord>();
+  const updateActive = (): void => metrics.setActive(records.size + finishing.size);
+  /** irisstop runs not yet attributed to an instance: pid → exec time. */
+  const pendingStoppers = new Map<number, { time: number; argv: string[] }>();
+  /**
+   * The exit being handed to the tracker: a crash transition fires inside tracker.exit(), so this is the
+   * control process's own exit status (undefined when the death came from an exec or a /proc scan).
+   */
+  let exitInFlight: number | undefined;
+  let stopping = false;
+  let dirReady: Promise<void> | undefined;
+
+  const settleTimer = setInterval(() => checkSettled(monotonicSeconds()), SETTLE_CHECK_MS);
+  settleTimer.unref();
+
+  const begin = (record: ActiveRecord, fromTime: number): void => {
+    if (stopping || records.has(record.instance)) return;
+    record.lines = ring.filter((entry) => entry.time >= fromTime).map((entry) => entry.line);
+    records.set(record.instance, record);
+    updateActive();
+    log(`flight recorder: recording ${record.kind} of ${record.instance}${record.commandArgv ? ` (${record.commandArgv.join(' ')})` : ''}`);
+    record.done = capture(record).finally(() => {
+      if (records.get(record.instance) === record) records.delete(record.instance);
+      finishing.delete(record);
+      updateActive();
+    });
+  };
+
+  const capture = async (record: ActiveRecord): Promise<void> => {
+    const workDir = mkdtempSync(join(tmpdir(), 'irisflame-flight-'));
+    const capturePath = join(workDir, 'capture.lifecycle.txt.gz');
+    let tracerDied: string | undefined;
+    try {
+      const session = startLifecycleSession({
+        record: { frequency: FLIGHT_SAMPLING_HZ, seconds: options.maxSeconds + 5, iris: true, open: false },
+        flamegraph: {},
+        timeline: { iris: true, title: `${record.kind} of ${record.instance}` },
+        log: (line) => {
+          if (/^(warning|irisflame)/.test(line)) log(`flight recorder (${record.instance}): ${line}`);
+        },
+        agent: {
+          execLines: () => record.lines,
+          followPids: [...(record.commandPid === undefined ? [] : [record.commandPid]), ...tracker.processesOf(record.instance).map((p) => p.pid)],
+          capturePath,
+          recordedCommand: record.commandArgv === undefined ? undefined : { argv: record.commandArgv, exitCode: exitCodeOf(record.commandExit?.status) },
+          notes: () => record.notes,
+          onTimeline: (timeline) => (record.timeline = timeline),
+          onTracerDied: (reason) => {
+            tracerDied = reason;
+            log(`flight recorder (${record.instance}): ${reason}; ending the record early`);
+            finish(record, 'tracer-failed', monotonicSeconds());
+          },
+        },
+      });
+      record.stopSession = () => session.stop();
+      if (record.endedBy !== undefined) session.stop(); // ended while perf was starting
+      await session.done;
+      if (tracerDied !== undefined) record.notes.push(`${tracerDied}: blocked intervals and file lookups end there`);
+      await (dirReady ??= ensureDataDir(options.dataDir));
+      const meta = await storeRecord(options.dataDir, capturePath, describe(record));
+      await applyRetention(options.dataDir, record.instance, { keep: options.keep, maxBytes: options.maxBytes });
+      metrics.recorded('written');
+      metrics.observe(meta);
+      log(`flight recorder: ${meta.id} written (${meta.duration_seconds.toFixed(3)} s, ended by ${meta.ended_by})`);
+    } catch (error) {
+      dirReady = undefined;
+      metrics.recorded('failed');
+      metrics.writeError();
+      log(`flight recorder: ${record.kind} of ${record.instance} not written: ${(error as Error).message.split('\n')[0]}`);
+    } finally {
+      rmSync(workDir, { recursive: true, force: true });
+    }
+  };
+
+  const finish = (record: ActiveRecord, endedBy: EndedBy, time: number): void => {
+    if (record.endedBy !== undefined) return;
+    record.endedBy = endedBy;
+    record.end = time;
+    if (records.get(record.instance) === record) records.delete(record.instance);
+    finishing.add(record);
+    record.stopSession?.();
+  };
+
+  const describe = (record: ActiveRecord): LifecycleRecordMeta => {
+    const startedAt = new Date(Date.now() - (monotonicSeconds() - record.begin) * 1000);
+    const id = recordId(startedAt, record.instance, record.kind);
+    const end = record.commandExit?.time ?? record.end ?? monotonicSeconds();
+    const partial = record.endedBy === 'agent-stopping' || record.endedBy === 'tracer-failed';
+    const notes = [
+      ...record.notes,
+      `CPU samples at ${FLIGHT_SAMPLING_HZ} Hz from when the recording's perf and bpftrace had started (about a second after the trigger); exec/exit events from the agent's snooper cover the whole window`,
+      ...(record.endedBy === 'agent-stopping' ? ['partial: the agent was stopping; the capture ends there'] : []),
+      ...(record.endedBy === 'bound' ? [`ended at the ${options.maxSeconds} s bound before the instance settled`] : []),
+    ];
+    const state = tracker.instance(record.instance);
+    const meta: LifecycleRecordMeta = {
+      id,
+      iris_instance: record.instance,
+      install_dir: state?.installDir,
+      kind: record.kind,
+      started_at: startedAt.toISOString(),
+      duration_seconds: Math.max(0, end - record.begin),
+      ended_by: record.endedBy ?? 'settled',
+      partial,
+      command: record.commandArgv?.join(' '),
+      critical_path: summarize(record, notes),
+      sampling_hz: FLIGHT_SAMPLING_HZ,
+      capture_file: '',
+      capture_bytes: 0,
+      notes,
+    };
+    if (record.death !== undefined) {
+      const status = record.death.status;
+      if (status !== undefined && (status & 0x7f) !== 0) meta.signal = signalName(status & 0x7f);
+      else if (status !== undefined) meta.exit_code = (status >> 8) & 0xff;
+      else notes.push('how the control process died is unknown: its exit was found by a /proc scan, not seen');
+      meta.alive_at_death = record.death.alive;
+      meta.pre_window_seconds = Math.max(0, record.death.time - record.death.ringFrom);
+    }
+    return meta;
+  };
+
+  const summarize = (record: ActiveRecord, notes: string[]): CriticalPathSummary | undefined => {
+    const timeline = record.timeline;
+    if (timeline === undefined) return undefined;
+    const commandPath = commandCriticalPath(timeline);
+    const path = commandPath.path;
+    if (path === undefined) {
+      notes.push(commandPath.note);
+      return undefined;
+    }
+    const byReason: CriticalPathSummary['by_reason'] = {};
+    const processes = new Set<number>();
+    for (const segment of path.segments) {
+      const reason = (CRITICAL_PATH_REASONS as readonly string[]).includes(segment.kind) ? (segment.kind as (typeof CRITICAL_PATH_REASONS)[number]) : 'other';
+      byReason[reason] = (byReason[reason] ?? 0) + segment.end - segment.start;
+      processes.add(segment.process);
+    }
+    return { seconds: path.end - path.start, by_reason: byReason, processes: processes.size, summary: describeCommandPath(timeline, commandPath) };
+  };
+
+  const settled = (record: ActiveRecord, now: number): boolean => {
+    const state = tracker.instance(record.instance);
+    const alive = tracker.processesOf(record.instance).filter((process) => process.pid !== record.commandPid);
+    if (record.kind === 'crash') return alive.length === 0 || now - record.begin >= POST_DEATH_SECONDS;
+    if (record.commandPid !== undefined && record.commandExit === undefined) return false;
+    if (state?.up === true) return !tracker.startInProgress(record.instance);
+    return alive.length === 0;
+  };
+
+  const checkSettled = (now: number): void => {
+    for (const record of [...records.values()]) {
+      if (now - record.begin >= options.maxSeconds) finish(record, 'bound', now);
+      else if (settled(record, now)) finish(record, 'settled', now);
+    }
+  };
+
+  const triggerOnExec = (pid: number, time: number, argv: string[]): void => {
+    const process = tracker.process(pid);
+    if (process === undefined) return;
+    const verb = IRIS_VERBS[argv[1] ?? ''];
+    if (process.program === 'iris' && verb !== undefined && process.namedInstance !== undefined) {
+      begin({ instance: process.namedInstance, kind: verb, begin: time, commandPid: pid, commandArgv: argv, lines: [], notes: [] }, time - EXEC_SLACK_SECONDS);
+    } else if (process.isStopper) {
+      pendingStoppers.set(pid, { time, argv });
+    } else if (process.control !== undefined && !records.has(process.control.instance)) {
+      begin({ instance: process.control.instance, kind: 'start', begin: time, lines: [], notes: ['started without an iris command the agent saw (systemd, a script)'] }, time - EXEC_SLACK_SECONDS);
+    }
+    // An irisstop's instance is known once a child names its manager dir; a stop inside a recorded command is part of it.
+    for (const [stopperPid, stopper] of pendingStoppers) {
+      const instance = tracker.process(stopperPid)?.instance;
+      if (instance === undefined) continue;
+      pendingStoppers.delete(stopperPid);
+      if (records.has(instance)) continue;
+      begin({ instance, kind: 'stop', begin: stopper.time, commandPid: stopperPid, commandArgv: stopper.argv, lines: [], notes: [] }, stopper.time - EXEC_SLACK_SECONDS);
+    }
+  };
+
+  return {
+    noteEvent(event, line) {
+      const time = event.kind === 'exec' ? event.exec.time : event.exit.time;
+      ring.push({ time, line });
+      if (ring.length > RING_EVENTS || ring[0]!.time < time - RING_SECONDS) {
+        let drop = Math.max(0, ring.length - RING_EVENTS);
+        while (drop < ring.length && ring[drop]!.time < time - RING_SECONDS) drop++;
+        ring.splice(0, drop);
+      }
+      for (const record of records.values()) if (record.endedBy === undefined) record.lines.push(line);
+      exitInFlight = event.kind === 'exit' ? event.exit.status : undefined;
+    },
+    afterEvent(event) {
+      exitInFlight = undefined;
+      if (event.kind === 'exec') triggerOnExec(event.exec.pid, event.exec.time, event.exec.argv);
+      else {
+        pendingStoppers.delete(event.exit.pid);
+        for (const record of records.values()) {
+          if (record.commandPid === event.exit.pid && record.commandExit === undefined) record.commandExit = { time: event.exit.time, status: event.exit.status };
+        }
+      }
+      checkSettled(event.kind === 'exec' ? event.exec.time : event.exit.time);
+    },
+    onTransition(transition) {
+      if (transition.kind !== 'unexpected-exit' || records.has(transition.instance)) return;
+      const ringFrom = ring.find((entry) => entry.time >= transition.time - RING_SECONDS)?.time ?? transition.time;
+      const alive = tracker
+        .processesOf(transition.instance)
+        .map((process) => ({ pid: process.pid, comm: process.comm, label: process.routine ?? processLabel(process.program) }));
+      const status = transition.repaired ? undefined : exitInFlight;
+      begin(
+        { instance: transition.instance, kind: 'crash', begin: transition.time, death: { time: transition.time, status, alive, ringFrom }, lines: [], notes: [] },
+        ringFrom,
+      );
+    },
+    get active() {
+      return records.size + finishing.size;
+    },
+    async stop() {
+      stopping = true;
+      clearInterval(settleTimer);
+      const now = monotonicSeconds();
+      for (const record of [...records.values()]) finish(record, 'agent-stopping', now);
+      const pending = [...finishing];
+      await Promise.race([Promise.all(pending.map((record) => record.done)), new Promise((resolve) => setTimeout(resolve, STOP_WAIT_MS).unref())]);
+    },
+  };
+}
+
+function exitCodeOf(status: number | undefined): number | undefined {
+  if (status === undefined) return undefined;
+  return (status & 0x7f) !== 0 ? 128 + (status & 0x7f) : (status >> 8) & 0xff;
+}
+
+function signalName(signal: number): string {
+  const found = Object.entries(constants.signals).find(([, value]) => value === signal);
+  return found?.[0] ?? `signal ${signal}`;
+}
