@@ -160,11 +160,12 @@ describe.skipIf(skip)('continuous profiles of a simulated IRIS', () => {
     const fast = new ContinuousSampler({ frequency: 99, backend: 'bpftrace', irisDir: installDir });
     await fast.start();
     try {
-      // A 150 ms job: its samples are read after it has exited. Tried again if the loaded machine gave it no CPU.
+      // A 500 ms job: its samples are read after it has exited. (150 ms was too short on a loaded machine: the
+      // maps snapshot, 20 ms after the exec, ran after the job had already gone.) Tried again if it got no CPU.
       let samples: ReturnType<typeof fast.ring.window>['samples'] = [];
       for (let attempt = 0; attempt < 10 && samples.length === 0; attempt++) {
         // execa returns once the child has exec'd (libuv waits for it), as the agent's exec event does.
-        const job = execa(join(installDir, 'bin', 'irisdb'), [`-s${join(installDir, 'mgr')}/`, '-cj', '-p13', '^RECEIVE'], { env: { IRISSIM_MS: '150' }, reject: false });
+        const job = execa(join(installDir, 'bin', 'irisdb'), [`-s${join(installDir, 'mgr')}/`, '-cj', '-p13', '^RECEIVE'], { env: { IRISSIM_MS: '500' }, reject: false });
         fast.noteExec(job.pid!, 'irisdb');
         await job;
         const exitedAt = Date.now();
