@@ -44,6 +44,9 @@ export class BasicAuth {
     if (this.waiting >= MAX_WAITING_CHECKS) return 'busy';
     this.waiting++;
     const run = this.queue.then(() => {
+      // A check ahead in the queue may have proved these very credentials: a burst of scrapes that arrives
+      // before the first check is cached then pays bcrypt once, not once per request.
+      if (known !== undefined && this.good.has(key)) return true;
       this.bcryptChecks++;
       return bcrypt.compare(credentials.password, hash);
     });
