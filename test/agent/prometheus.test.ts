@@ -4,16 +4,15 @@
  * unexpected-exit counter moves on a crash, and docs/agent.md's alert rule (`iris_instance_status == 0`)
  * fires. Needs root, bpftrace, gcc, prometheus and promtool; skips, saying why, without them.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { findExecutable } from '../../src/tools/executables.js';
 import { REPO_ROOT } from '../support/cli.js';
 import { reportSkip } from '../support/references.js';
-import { installSimulatedIris, iris, isAlive, startAgentCli, uniqueInstanceName, waitFor, type AgentProcess } from './support.js';
+import { startLocalPrometheus, type LocalPrometheus } from './local-prometheus.js';
+import { installSimulatedIris, iris, startAgentCli, uniqueInstanceName, waitFor, type AgentProcess } from './support.js';
 
 function missing(): string | undefined {
   if (process.getuid?.() !== 0) return 'not root (bpftrace needs it)';
@@ -27,25 +26,12 @@ const skip = reportSkip('agent: Prometheus', missing());
 const ALERT_RULES = join(REPO_ROOT, 'deploy/prometheus/irisflame-rules.yml');
 
 /** A port the OS says is free right now (Prometheus cannot be told to pick one itself). */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 describe.skipIf(skip)('a real Prometheus scraping the agent', () => {
   const dir = mkdtempSync(join(tmpdir(), 'irisflame-agent-prometheus-'));
   const name = uniqueInstanceName('PROM');
   let command = '';
   let agent: AgentProcess;
-  let prometheus: ChildProcess;
-  let prometheusUrl = '';
-  let prometheusLog = '';
+  let prometheus: LocalPrometheus;
 
   beforeAll(async () => {
     command = installSimulatedIris(join(dir, 'root'));
@@ -63,19 +49,9 @@ describe.skipIf(skip)('a real Prometheus scraping the agent', () => {
         '',
       ].join('\n'),
     );
-    execFileSync('promtool', ['check', 'config', config], { stdio: 'pipe' });
-    const port = await freePort();
-    prometheusUrl = `http://127.0.0.1:${port}`;
-    prometheus = spawn(
-      'prometheus',
-      [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${port}`, '--storage.tsdb.retention.time=1h'],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    prometheus.stderr!.on('data', (chunk: Buffer) => (prometheusLog = (prometheusLog + chunk.toString('utf8')).slice(-4000)));
+    prometheus = await startLocalPrometheus(config, dir);
     // The first scrape lands ~6 s after start (discovery throttle): wait for up == 1 before anything else.
-    await waitFor('Prometheus to scrape the agent (up == 1)', async () => ((await query('up{job="irisflame"}')) === '1' ? true : undefined), 90_000).catch((error) => {
-      throw new Error(`${(error as Error).message}\n${prometheusLog}`);
-    });
+    await prometheus.soon('up{job="irisflame"}', '1');
   }, 180_000);
 
   afterAll(async () => {
@@ -84,23 +60,13 @@ describe.skipIf(skip)('a real Prometheus scraping the agent', () => {
     } catch {
       // not running: nothing to stop
     }
-    if (prometheus?.pid !== undefined) {
-      prometheus.kill('SIGTERM');
-      await waitFor('Prometheus to exit', () => (!isAlive(prometheus.pid!) ? true : undefined), 30_000).catch(() => prometheus.kill('SIGKILL'));
-    }
+    await prometheus?.stop();
     await agent?.stop();
     rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
-  /** The one value of an instant query, or undefined when it has no result (yet). */
-  async function query(promql: string): Promise<string | undefined> {
-    const response = await fetch(`${prometheusUrl}/api/v1/query?query=${encodeURIComponent(promql)}`);
-    if (!response.ok) return undefined;
-    const body = (await response.json()) as { data: { result: { value: [number, string] }[] } };
-    return body.data.result[0]?.value[1];
-  }
-  const soon = (promql: string, expected: string): Promise<boolean> =>
-    waitFor(`Prometheus: ${promql} == ${expected}`, async () => ((await query(promql)) === expected ? true : undefined), 60_000);
+  const query = (promql: string): Promise<string | undefined> => prometheus.query(promql);
+  const soon = (promql: string, expected: string): Promise<boolean> => prometheus.soon(promql, expected, 60_000);
 
   test('status 1 after start, 0 after stop, 1 again; a crash moves the unexpected-exit counter; the alert fires', async () => {
     const status = `iris_instance_status{iris_instance="${name}"}`;
@@ -111,7 +77,7 @@ describe.skipIf(skip)('a real Prometheus scraping the agent', () => {
     await soon(`iris_instance_stops_total{iris_instance="${name}"}`, '1');
     // IrisInstanceDown becomes active for the stopped instance (pending while its `for:` runs, then firing).
     await waitFor('the IrisInstanceDown alert', async () => {
-      const body = (await (await fetch(`${prometheusUrl}/api/v1/alerts`)).json()) as { data: { alerts: { labels: Record<string, string>; state: string }[] } };
+      const body = (await (await fetch(`${prometheus.url}/api/v1/alerts`)).json()) as { data: { alerts: { labels: Record<string, string>; state: string }[] } };
       return body.data.alerts.some((alert) => alert.labels.alertname === 'IrisInstanceDown' && alert.labels.iris_instance === name && ['pending', 'firing'].includes(alert.state))
         ? true
         : undefined;

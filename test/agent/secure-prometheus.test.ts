@@ -5,16 +5,16 @@
  * HTTP is refused; `go tool pprof -tls_ca … https://user:pass@…` reads a profile; SIGHUP switches to mTLS,
  * which curl then passes only with a client certificate. Needs root, bpftrace, prometheus, curl, openssl, go.
  */
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { findExecutable } from '../../src/tools/executables.js';
 import { reportSkip } from '../support/references.js';
 import { goPprof } from '../support/pprof.js';
-import { installSimulatedIris, iris, isAlive, startAgentCli, uniqueInstanceName, waitFor, type AgentProcess } from './support.js';
+import { startLocalPrometheus, type LocalPrometheus } from './local-prometheus.js';
+import { installSimulatedIris, iris, startAgentCli, uniqueInstanceName, waitFor, type AgentProcess } from './support.js';
 import { bcryptHash, makePki, type TestPki } from './tls-support.js';
 
 function missing(): string | undefined {
@@ -23,17 +23,6 @@ function missing(): string | undefined {
   return undefined;
 }
 const skip = reportSkip('agent: TLS and basic auth with Prometheus', missing());
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** curl's HTTP status ('000' when no HTTP answer came) and exit code. */
 function curl(args: string[]): { status: string; exitCode: number; headers: string } {
@@ -49,9 +38,7 @@ describe.skipIf(skip)('Prometheus, curl and go tool pprof against the agent with
   let pki: TestPki;
   let command = '';
   let agent: AgentProcess;
-  let prometheus: ChildProcess;
-  let prometheusUrl = '';
-  let prometheusLog = '';
+  let prometheus: LocalPrometheus;
   let target = '';
 
   beforeAll(async () => {
@@ -71,15 +58,7 @@ describe.skipIf(skip)('Prometheus, curl and go tool pprof against the agent with
     ];
     const config = join(dir, 'prom.yml');
     writeFileSync(config, ['global: {scrape_interval: 1s, evaluation_interval: 1s}', 'scrape_configs:', ...job('irisflame', 's3cret'), ...job('wrongpass', 'guess'), ''].join('\n'));
-    execFileSync('promtool', ['check', 'config', config], { stdio: 'pipe' });
-    const port = await freePort();
-    prometheusUrl = `http://127.0.0.1:${port}`;
-    prometheus = spawn(
-      'prometheus',
-      [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${port}`, '--storage.tsdb.retention.time=1h'],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    prometheus.stderr!.on('data', (chunk: Buffer) => (prometheusLog = (prometheusLog + chunk.toString('utf8')).slice(-4000)));
+    prometheus = await startLocalPrometheus(config, dir);
   }, 180_000);
 
   afterAll(async () => {
@@ -88,24 +67,13 @@ describe.skipIf(skip)('Prometheus, curl and go tool pprof against the agent with
     } catch {
       // not running
     }
-    if (prometheus?.pid !== undefined) {
-      prometheus.kill('SIGTERM');
-      await waitFor('Prometheus to exit', () => (!isAlive(prometheus.pid!) ? true : undefined), 30_000).catch(() => prometheus.kill('SIGKILL'));
-    }
+    await prometheus?.stop();
     await agent?.stop();
     rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
-  async function query(promql: string): Promise<string | undefined> {
-    const response = await fetch(`${prometheusUrl}/api/v1/query?query=${encodeURIComponent(promql)}`);
-    if (!response.ok) return undefined;
-    const body = (await response.json()) as { data: { result: { value: [number, string] }[] } };
-    return body.data.result[0]?.value[1];
-  }
-  const soon = (promql: string, expected: string): Promise<boolean> =>
-    waitFor(`Prometheus: ${promql} == ${expected}`, async () => ((await query(promql)) === expected ? true : undefined), 90_000).catch((error) => {
-      throw new Error(`${(error as Error).message}\n${prometheusLog}`);
-    });
+  const query = (promql: string): Promise<string | undefined> => prometheus.query(promql);
+  const soon = (promql: string, expected: string): Promise<boolean> => prometheus.soon(promql, expected);
 
   test('Prometheus over https with basic_auth: up == 1 and the simulated IRIS status arrives; a wrong password: up == 0', async () => {
     await soon('up{job="irisflame"}', '1');
