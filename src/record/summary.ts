@@ -114,9 +114,13 @@ export function cutStacks(stacks: FoldedStacks): CutStacks {
 /** Below this share, cut stacks are a few odd samples (JIT code, a signal frame), not worth a warning. */
 export const CUT_SHARE_WORTH_SAYING = 0.05;
 
-/** "user stacks cut short (not reaching main or a thread start) in 97.1% of samples", for summary and SVG. */
+/**
+ * "user stacks cut short (not reaching main or a thread start) in 97.1% of samples (34 of 35 with a user
+ * stack)", for summary and SVG: the counts say whether the share rests on a handful of samples (an idle host).
+ */
 export function cutStacksLine(cut: CutStacks): string {
-  return `user stacks cut short (not reaching main or a thread start) in ${percent(cut.share)} of samples`;
+  const counts = `${cut.cut.toLocaleString('en-US')} of ${cut.withUserStack.toLocaleString('en-US')} with a user stack`;
+  return `user stacks cut short (not reaching main or a thread start) in ${percent(cut.share)} of samples (${counts})`;
 }
 
 export function formatSummary(summary: RecordingSummary, context: SummaryContext): string[] {

@@ -13,7 +13,7 @@ describe('cutStacks', () => {
     ]);
     const cut = cutStacks(stacks);
     expect(cut).toEqual({ withUserStack: 16, cut: 8, share: 0.5 });
-    expect(cutStacksLine(cut)).toBe('user stacks cut short (not reaching main or a thread start) in 50.0% of samples');
+    expect(cutStacksLine(cut)).toBe('user stacks cut short (not reaching main or a thread start) in 50.0% of samples (8 of 16 with a user stack)');
   });
 
   test('no user stack at all: share 0, not NaN', () => {

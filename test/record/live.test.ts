@@ -162,7 +162,7 @@ describe.skipIf(reportSkip('record with perf', perfSkip))('record with perf', ()
     expect(svg.title).toMatch(/^CPU on .+: perf at 99 Hz for \d/);
     // Whole system: other programs' stacks (JIT code, deep ones) may be cut, and then the subtitle says how many.
     expect(svg.subtitle).toMatch(
-      /^recorded \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC( · user stacks cut short \(not reaching main or a thread start\) in [\d.]+% of samples)?$/,
+      /^recorded \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC( · user stacks cut short \(not reaching main or a thread start\) in [\d.]+% of samples \([\d,]+ of [\d,]+ with a user stack\))?$/,
     );
   });
 
