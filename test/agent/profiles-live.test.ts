@@ -160,24 +160,35 @@ describe.skipIf(skip)('continuous profiles of a simulated IRIS', () => {
   // seen with the previous session's sampler too): every frame of the short job comes back [unknown], as if its
   // maps snapshot missed the exec'd image. Root cause not found yet; retried meanwhile, and it still fails when
   // the job is never named.
-  test('a job that exits within the second is still named, once the agent reports its exec', { retry: 2 }, async () => {
+  test('a job that exits within the second is still named, once the agent reports its exec', async () => {
     const fast = new ContinuousSampler({ frequency: 99, backend: 'bpftrace', irisDir: installDir });
     await fast.start();
     try {
-      // A 500 ms job: its samples are read after it has exited. (150 ms was too short on a loaded machine: the
-      // maps snapshot, 20 ms after the exec, ran after the job had already gone.) Tried again if it got no CPU.
-      let samples: ReturnType<typeof fast.ring.window>['samples'] = [];
-      for (let attempt = 0; attempt < 10 && samples.length === 0; attempt++) {
+      // 500 ms jobs whose samples are mostly read after they have exited: only the maps snapshot taken at the
+      // exec report can name them. Not every sample can name ReceiveListen, though: a loaded machine gives a
+      // job a few samples, and one may land in ld.so's page faults at start-up or in the kernel's exit path
+      // (seen: 1 of 2). So the test gathers at least MIN_SAMPLES user stacks over several jobs and wants most
+      // of them named. Without the snapshot only the samples read while the job still ran (an interval
+      // boundary inside its life: about a quarter of them on average) would be.
+      const MIN_SAMPLES = 12;
+      const named: boolean[] = [];
+      const unnamed: string[] = [];
+      for (let job = 0; job < 20 && named.length < MIN_SAMPLES; job++) {
         // execa returns once the child has exec'd (libuv waits for it), as the agent's exec event does.
-        const job = execa(join(installDir, 'bin', 'irisdb'), [`-s${join(installDir, 'mgr')}/`, '-cj', '-p13', '^RECEIVE'], { env: { IRISSIM_MS: '500' }, reject: false });
-        fast.noteExec(job.pid!, 'irisdb');
-        await job;
+        const run = execa(join(installDir, 'bin', 'irisdb'), [`-s${join(installDir, 'mgr')}/`, '-cj', '-p13', '^RECEIVE'], { env: { IRISSIM_MS: '500' }, reject: false });
+        fast.noteExec(run.pid!, 'irisdb');
+        await run;
         const exitedAt = Date.now();
         await eventually(() => (fast.ring.latestEndMs ?? 0) > exitedAt + 1000, 30_000, 'the intervals after the job');
-        samples = fast.ring.window(0, Date.now()).samples.filter((sample) => sample.pid === job.pid);
+        const userStacks = fast.ring.window(0, Date.now()).samples
+          .filter((sample) => sample.pid === run.pid && sample.frames.some((frame) => !frame.endsWith('_[k]')));
+        for (const sample of userStacks) {
+          named.push(sample.frames.includes('ReceiveListen'));
+          if (!sample.frames.includes('ReceiveListen')) unnamed.push(sample.frames.join(';'));
+        }
       }
-      expect(samples.length).toBeGreaterThan(0);
-      for (const sample of samples) expect(sample.frames).toContain('ReceiveListen');
+      expect(named.length).toBeGreaterThanOrEqual(MIN_SAMPLES);
+      expect(named.filter(Boolean).length / named.length, `not named:\n${unnamed.join('\n')}`).toBeGreaterThanOrEqual(0.6);
     } finally {
       await fast.stop();
     }
