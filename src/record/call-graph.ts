@@ -30,8 +30,9 @@ export interface CallGraphChoice {
 /** What `--call-graph` forces, or what the binaries of interest call for with `auto`. */
 export function chooseCallGraph(record: RecordOptions, commandPath: string | undefined): CallGraphChoice {
   if (record.callGraph === 'fp') return { mode: 'fp', reason: 'frame pointers (--call-graph fp)' };
+  const stackBytes = record.dwarfStackBytes ?? DWARF_STACK_BYTES;
   if (record.callGraph === 'dwarf') {
-    return { mode: 'dwarf', stackBytes: DWARF_STACK_BYTES, reason: `dwarf (${kib(DWARF_STACK_BYTES)} stacks, --call-graph dwarf)` };
+    return { mode: 'dwarf', stackBytes, reason: `dwarf (${kib(stackBytes)} stacks, --call-graph dwarf)` };
   }
   const checks = checkFramePointersOf(executablesOfInterest(record, commandPath));
   const without = checks.filter((check) => check.framePointers === false);
