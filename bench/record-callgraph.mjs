@@ -25,6 +25,8 @@ const POLL_MS = 100;
 const MODES = { fp: 'fp', dwarf8192: 'dwarf,8192', dwarf4096: 'dwarf,4096', dwarf16384: 'dwarf,16384', auto: 'auto' };
 /** Processes whose stacks are reported one by one: the load's programs. */
 const BUSY = ['irisdb', 'gzip', 'tar', 'sort', 'find', 'perl', 'python3'];
+/** Besides those, the processes with most user-stack samples shown. */
+const TOP_OTHERS = 4;
 
 const MIXED_LOOP = `
 while :; do
@@ -112,12 +114,16 @@ async function recordOnce(mode, seconds, dir) {
     wall[tool] = Math.max(wall[tool] ?? 0, (last - first) / 1000);
   }
   const stacks = readFolded(join(dir, `${name}.folded`));
-  const perProcess = {};
-  for (const comm of BUSY) {
-    const own = new Map([...stacks].filter(([key]) => key.slice(0, key.indexOf(';')) === comm));
-    const cut = cutStacks(own);
-    if (cut.withUserStack >= 20) perProcess[comm] = cut;
+  // The load's programs, and whatever else was busiest (the shared machine's other work).
+  const byComm = new Map();
+  for (const [key, count] of stacks) {
+    const comm = key.slice(0, key.indexOf(';'));
+    if (!byComm.has(comm)) byComm.set(comm, new Map());
+    byComm.get(comm).set(key, count);
   }
+  const cuts = [...byComm].map(([comm, own]) => [comm, cutStacks(own)]).filter(([, cut]) => cut.withUserStack >= 20);
+  cuts.sort((a, b) => b[1].withUserStack - a[1].withUserStack);
+  const perProcess = Object.fromEntries(cuts.filter(([comm], index) => BUSY.includes(comm) || index < TOP_OTHERS));
   return {
     mode,
     seconds,
@@ -148,13 +154,13 @@ const whole = (cut) => (cut.withUserStack === 0 ? 'n/a' : `${(100 * (1 - cut.sha
 
 function report(m, base) {
   const ratio = (value, of) => (of > 0 ? ` (${(value / of).toFixed(1)}x)` : '');
-  const busy = Object.entries(m.perProcess).map(([comm, cut]) => `${comm} ${whole(cut)}`).join(', ');
+  const busy = Object.entries(m.perProcess).map(([comm, cut]) => `${comm} ${whole(cut)}/${cut.withUserStack}`).join(', ');
   console.log(
     `  ${m.mode.padEnd(9)} ${String(m.seconds).padStart(2)} s, load ${m.load.toFixed(1)}: perf.data ${(m.perfDataBytes / 1e6).toFixed(1)} MB${ratio(m.perfDataBytes, base?.perfDataBytes)}; ` +
       `CPU perf record ${m.perfRecordCpu.toFixed(2)} s, perf script ${m.perfScriptCpu.toFixed(1)} s${ratio(m.perfScriptCpu, base?.perfScriptCpu)} ` +
       `(wall ${m.perfScriptWall.toFixed(1)} s), irisflame ${m.irisflameCpu.toFixed(1)} s; end of sampling to SVG ${m.endToSvg.toFixed(1)} s${ratio(m.endToSvg, base?.endToSvg)}`,
   );
-  console.log(`            whole user stacks ${whole(m.overall)} of ${m.overall.withUserStack} samples with one; busy: ${busy || '(none)'}`);
+  console.log(`            whole user stacks ${whole(m.overall)} of ${m.overall.withUserStack} samples with one; by process (whole/samples): ${busy || '(none)'}`);
   console.log(`            call graph: ${m.chosen}`);
 }
 

@@ -3,45 +3,125 @@
  * executables of the processes of interest (see frame-pointers.ts) and choose DWARF unwinding when any of
  * them is built without frame pointers, frame pointers (cheap, small perf.data) otherwise.
  *
- * Which executables: the command's (`-- CMD`), `--pid`'s, IRIS's under the install dir (`--iris`), and for a
- * whole-system recording those of the running processes, checked within a time budget.
+ * Which executables: the command's (`-- CMD`), `--pid`'s, IRIS's under the install dir (`--iris`). For a
+ * whole-system recording, only those of the processes busy on CPU at the start (a short /proc CPU-time
+ * delta): on a stock Debian or RHEL host nearly every program lacks frame pointers, so checking all of them
+ * would always pick DWARF, ~20x the perf.data and several times the perf script time, even when only a
+ * program with frame pointers (or nothing) is busy. What is idle costs little either way: DWARF copies a
+ * stack only for samples taken in a process (docs/record.md, "Frame pointers").
  */
 import { readdirSync, readlinkSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { listPids } from '../kernel/proc.js';
+import { CLOCK_TICKS_PER_SECOND, listPids, processCpuTicks } from '../kernel/proc.js';
 import { checkFramePointersOf, type FramePointerCheck } from './frame-pointers.js';
 import type { PerfCallGraph, RecordOptions } from './options.js';
 
 /**
  * Bytes of user stack perf copies per sample with DWARF unwinding. 8 KiB reaches `main` in the programs
- * measured (the simulated IRIS's deepest chain, Debian's tools) at a tenth of perf's 64 KiB default in
+ * measured (the simulated IRIS's deepest chain, Debian's tools) at an eighth of perf's 64 KiB default in
  * perf.data and in perf script's time (docs/record.md, "Frame pointers").
  */
 export const DWARF_STACK_BYTES = 8192;
+/** How long a whole-system `auto` watches CPU time before choosing: long enough for 10 ms ticks to add up. */
+export const BUSY_WINDOW_MS = 500;
+/** A process counts as busy from this share of one CPU over the window (5 ticks in 500 ms). */
+export const BUSY_CPU_SHARE = 0.1;
+/** A few busy programs, but big ones (Node's symbol table alone takes ~0.3-1 s to read on a loaded host). */
+const BUSY_CHECK_BUDGET_MS = 2000;
 
 export interface CallGraphChoice {
   mode: PerfCallGraph;
   /** With dwarf: bytes of stack copied per sample. */
   stackBytes?: number;
-  /** One line for the summary: what was chosen and why. */
+  /** One line for the summary: what was chosen, why, and how to force the other. */
   reason: string;
 }
 
+/** A program on CPU at the start of a whole-system recording. */
+export interface BusyProgram {
+  exe: string;
+  /** Share of one CPU its processes used over the window (1 = a whole CPU). */
+  cpu: number;
+}
+
 /** What `--call-graph` forces, or what the binaries of interest call for with `auto`. */
-export function chooseCallGraph(record: RecordOptions, commandPath: string | undefined): CallGraphChoice {
-  if (record.callGraph === 'fp') return { mode: 'fp', reason: 'frame pointers (--call-graph fp)' };
+export async function chooseCallGraph(record: RecordOptions, commandPath: string | undefined): Promise<CallGraphChoice> {
   const stackBytes = record.dwarfStackBytes ?? DWARF_STACK_BYTES;
+  if (record.callGraph === 'fp') return { mode: 'fp', reason: 'frame pointers (--call-graph fp)' };
   if (record.callGraph === 'dwarf') {
     return { mode: 'dwarf', stackBytes, reason: `dwarf (${kib(stackBytes)} stacks, --call-graph dwarf)` };
   }
+  if (commandPath === undefined && record.pids.length === 0 && !record.iris) {
+    return chooseForBusy(await busyPrograms(BUSY_WINDOW_MS), stackBytes);
+  }
   const checks = checkFramePointersOf(executablesOfInterest(record, commandPath));
   const without = checks.filter((check) => check.framePointers === false);
-  if (without.length === 0) return { mode: 'fp', reason: `frame pointers: ${describeWith(checks)}` };
+  if (without.length === 0) return { mode: 'fp', reason: `frame pointers: ${describeWith(checks)}; ${FORCE_DWARF}` };
   return {
     mode: 'dwarf',
-    stackBytes: DWARF_STACK_BYTES,
-    reason: `dwarf (${kib(DWARF_STACK_BYTES)} stacks): ${names(without)} built without frame pointers`,
+    stackBytes,
+    reason: `dwarf (${kib(stackBytes)} stacks): ${names(without)} built without frame pointers; ${FORCE_FP}`,
   };
+}
+
+const FORCE_FP = '--call-graph fp: smaller and faster, stacks cut';
+const FORCE_DWARF = '--call-graph dwarf forces DWARF unwinding';
+
+/**
+ * Whole system: DWARF only when a busy program lacks frame pointers; busiest first in the reason, with its
+ * CPU share, so the user sees what the choice rests on.
+ */
+export function chooseForBusy(busy: BusyProgram[], stackBytes = DWARF_STACK_BYTES): CallGraphChoice {
+  const byExe = new Map(busy.map((program) => [program.exe, program.cpu]));
+  const busiestFirst = [...busy].sort((a, b) => b.cpu - a.cpu).map((program) => program.exe);
+  const checks = checkFramePointersOf(busiestFirst, BUSY_CHECK_BUDGET_MS);
+  const shown = (list: FramePointerCheck[]): string =>
+    names(list, (check) => `${basename(check.path)} ${Math.round(100 * (byExe.get(check.path) ?? 0))}%`);
+  const without = checks.filter((check) => check.framePointers === false);
+  if (without.length > 0) {
+    return {
+      mode: 'dwarf',
+      stackBytes,
+      reason: `dwarf (${kib(stackBytes)} stacks): busy without frame pointers: ${shown(without)} of a CPU; ${FORCE_FP}`,
+    };
+  }
+  const withFp = checks.filter((check) => check.framePointers === true);
+  const why =
+    busy.length === 0
+      ? 'nothing busy at the start'
+      : withFp.length > 0
+        ? `busy programs have them (${shown(withFp)} of a CPU)`
+        : 'no busy program found without them';
+  return { mode: 'fp', reason: `frame pointers: ${why}; ${FORCE_DWARF} if a program without them gets busy later` };
+}
+
+/**
+ * Programs (by executable) whose processes used at least BUSY_CPU_SHARE of a CPU over `windowMs`, from
+ * /proc/PID/stat's CPU times read before and after. irisflame itself and kernel threads (no executable)
+ * are left out.
+ */
+export async function busyPrograms(windowMs: number): Promise<BusyProgram[]> {
+  const before = new Map<number, number>();
+  for (const pid of listPids()) {
+    const ticks = processCpuTicks(pid);
+    if (ticks !== undefined) before.set(pid, ticks);
+  }
+  const started = Date.now();
+  await new Promise((resolve) => setTimeout(resolve, windowMs));
+  const seconds = (Date.now() - started) / 1000;
+  const byExe = new Map<string, number>();
+  for (const [pid, first] of before) {
+    if (pid === process.pid) continue;
+    const last = processCpuTicks(pid);
+    if (last === undefined) continue;
+    const cpu = (last - first) / CLOCK_TICKS_PER_SECOND / seconds;
+    if (cpu <= 0) continue;
+    for (const exe of exeOf(pid)) byExe.set(exe, (byExe.get(exe) ?? 0) + cpu);
+  }
+  return [...byExe]
+    .filter(([, cpu]) => cpu >= BUSY_CPU_SHARE)
+    .map(([exe, cpu]) => ({ exe, cpu }))
+    .sort((a, b) => b.cpu - a.cpu);
 }
 
 function executablesOfInterest(record: RecordOptions, commandPath: string | undefined): string[] {
@@ -49,10 +129,6 @@ function executablesOfInterest(record: RecordOptions, commandPath: string | unde
   if (commandPath !== undefined) paths.push(commandPath);
   for (const pid of record.pids) paths.push(...exeOf(pid));
   if (record.iris) paths.push(...irisExecutables(record.irisDir));
-  // Whole system: every running program may end up in the graph.
-  if (commandPath === undefined && record.pids.length === 0 && !record.iris) {
-    for (const pid of listPids()) paths.push(...exeOf(pid));
-  }
   return paths;
 }
 
@@ -88,8 +164,8 @@ function irisExecutables(irisDir: string): string[] {
 
 const NAMES_SHOWN = 5;
 
-function names(checks: FramePointerCheck[]): string {
-  const shown = [...new Set(checks.map((check) => basename(check.path)))];
+function names(checks: FramePointerCheck[], label = (check: FramePointerCheck) => basename(check.path)): string {
+  const shown = [...new Set(checks.map(label))];
   const rest = shown.length - NAMES_SHOWN;
   return shown.slice(0, NAMES_SHOWN).join(', ') + (rest > 0 ? ` and ${rest} more` : '');
 }

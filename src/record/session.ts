@@ -98,7 +98,7 @@ export function startRecordSession(options: RecordSessionOptions): RecordSession
 
     // Decided here, not by callers (`--lifecycle` builds on this session): every mode gets whole stacks.
     const callGraph: CallGraphChoice | undefined =
-      record.backend === 'bpftrace' ? undefined : chooseCallGraph(record, verdict.commandPath);
+      record.backend === 'bpftrace' ? undefined : await chooseCallGraph(record, verdict.commandPath);
     workDir = mkdtempSync(join(tmpdir(), 'irisflame-record-'));
     const plan: RecordPlan = {
       frequency: record.frequency,

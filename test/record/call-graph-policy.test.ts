@@ -1,0 +1,148 @@
+/**
+ * Whole-system `--call-graph auto`: DWARF only when a program busy at the start lacks frame pointers.
+ * The choice on hand-made busy lists of real binaries (Node: built with frame pointers; Debian's gzip:
+ * without), the /proc CPU-time window that finds the busy programs, and the real CLI recording the whole
+ * system while a simulated IRIS built with, then without, frame pointers burns. Real perf, real programs.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { execa, type ResultPromise } from 'execa';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { BUSY_CPU_SHARE, busyPrograms, chooseForBusy } from '../../src/record/call-graph.js';
+import { checkFramePointers } from '../../src/record/frame-pointers.js';
+import { resolveRecordOptions } from '../../src/record/options.js';
+import { cutStacks } from '../../src/record/summary.js';
+import { REPO_ROOT, runCli, type CliResult } from '../support/cli.js';
+import { reportSkip } from '../support/references.js';
+import { simulatedIrisReason } from '../support/simulated-iris.js';
+import { perfReason, readFolded } from './support.js';
+
+const INSTALL = join(REPO_ROOT, 'examples', 'simulated-iris', 'install.sh');
+const GZIP = '/usr/bin/gzip';
+const dir = mkdtempSync(join(tmpdir(), 'irisflame-callgraph-test-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('chooseForBusy (real binaries, hand-made CPU shares)', () => {
+  const nodeHasFramePointers = checkFramePointers(process.execPath).framePointers === true;
+  const gzipLacksThem = checkFramePointers(GZIP).framePointers === false;
+
+  test.skipIf(reportSkip('busy-program choice', nodeHasFramePointers && gzipLacksThem ? undefined : 'needs a node with frame pointers and a gzip without'))(
+    'a busy program without frame pointers picks dwarf and names it with its CPU; otherwise fp, saying why',
+    () => {
+      const node = { exe: process.execPath, cpu: 0.62 };
+      const gzip = { exe: GZIP, cpu: 0.95 };
+      const dwarf = chooseForBusy([node, gzip]);
+      expect(dwarf.mode).toBe('dwarf');
+      expect(dwarf.stackBytes).toBe(8192);
+      expect(dwarf.reason).toBe('dwarf (8 KiB stacks): busy without frame pointers: gzip 95% of a CPU; --call-graph fp: smaller and faster, stacks cut');
+
+      const fp = chooseForBusy([node]);
+      expect(fp).toEqual({
+        mode: 'fp',
+        reason: `frame pointers: busy programs have them (${basename(process.execPath)} 62% of a CPU); --call-graph dwarf forces DWARF unwinding if a program without them gets busy later`,
+      });
+      expect(chooseForBusy([]).reason).toMatch(/^frame pointers: nothing busy at the start; /);
+      // A script says nothing about frame pointers: ignored, not a reason for dwarf.
+      expect(chooseForBusy([{ exe: INSTALL, cpu: 1 }]).reason).toMatch(/^frame pointers: no busy program found without them; /);
+      expect(chooseForBusy([gzip], 4096).stackBytes).toBe(4096);
+    },
+  );
+});
+
+describe('--call-graph values', () => {
+  test("perf's dwarf,BYTES sets the stack copy; a bad size is one clear line", () => {
+    expect(resolveRecordOptions({ callGraph: 'dwarf,4096' as never })).toMatchObject({ callGraph: 'dwarf', dwarfStackBytes: 4096 });
+    expect(() => resolveRecordOptions({ callGraph: 'dwarf,100' as never })).toThrow('--call-graph dwarf,BYTES takes a multiple of 8 from 8 to 65528 (got 100)');
+    expect(() => resolveRecordOptions({ callGraph: 'lbr' as never })).toThrow('unknown call graph mode "lbr"');
+  });
+});
+
+const simSkip = simulatedIrisReason();
+let withFp = '';
+let withoutFp = '';
+beforeAll(() => {
+  if (simSkip !== undefined) return;
+  withFp = execFileSync(INSTALL, [join(dir, 'fp')], { encoding: 'utf8' }).trim().split('\n').pop()!;
+  withoutFp = execFileSync(INSTALL, ['--no-frame-pointers', join(dir, 'nofp')], { encoding: 'utf8' }).trim().split('\n').pop()!;
+});
+
+/** A simulated IRIS `irisdb` burning CPU, niced up so a loaded machine still gives it a good share. */
+function burn(installDir: string, args: string[]): ResultPromise {
+  return execa('nice', ['-n', '-10', join(installDir, 'bin', 'irisdb'), ...args], { reject: false });
+}
+
+describe.skipIf(reportSkip('busyPrograms', simSkip))('busyPrograms (/proc CPU time over a window)', () => {
+  test('finds a burning program by its executable, with about its CPU share; an idle one is not busy', async () => {
+    const burner = burn(withoutFp, ['--burn', '20000']);
+    const idle = execa('sleep', ['30'], { reject: false });
+    try {
+      const exe = join(withoutFp, 'bin', 'irisdb');
+      let busy: Awaited<ReturnType<typeof busyPrograms>> = [];
+      // A loaded machine may starve it for a moment: look a few times rather than once.
+      for (let attempt = 0; attempt < 5 && !busy.some((program) => program.exe === exe); attempt++) busy = await busyPrograms(500);
+      const found = busy.find((program) => program.exe === exe);
+      expect(found, JSON.stringify(busy)).toBeDefined();
+      expect(found!.cpu).toBeGreaterThanOrEqual(BUSY_CPU_SHARE);
+      expect(found!.cpu).toBeLessThanOrEqual(1.2); // one thread: at most one CPU (plus tick rounding)
+      expect(busy.map((program) => program.exe)).not.toContain('/usr/bin/sleep');
+    } finally {
+      burner.kill('SIGKILL');
+      idle.kill('SIGKILL');
+    }
+  }, 30_000);
+});
+
+const recordSkip = reportSkip('record: whole-system call graph', simSkip ?? perfReason());
+
+/** irisdb's share of whole user stacks, from what the recording wrote. */
+function irisdbWholeShare(folded: string): number {
+  const lines = readFolded(folded).filter(({ stack }) => stack[0] === 'irisdb');
+  return 1 - cutStacks(new Map(lines.map(({ stack, count }) => [stack.join(';'), count]))).share;
+}
+
+describe.skipIf(recordSkip)('record: whole system, --call-graph auto', () => {
+  const runs = new Map<string, CliResult>();
+  const out = (name: string) => join(dir, `${name}.svg`);
+
+  /** Whole system for 3 s while the given simulated IRIS burns; sequential, so each sees only its own burner. */
+  async function recordWhile(name: string, installDir: string): Promise<void> {
+    const burner = burn(installDir, ['--deep', '60000']);
+    try {
+      // Let it get on CPU before the busy window looks.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      runs.set(name, await runCli(['record', '--no-progress', '--seconds', '3', '-o', out(name)], { timeoutMs: 170_000 }));
+    } finally {
+      burner.kill('SIGKILL');
+    }
+  }
+
+  beforeAll(async () => {
+    await recordWhile('busy-fp', withFp);
+    await recordWhile('busy-nofp', withoutFp);
+  }, 400_000);
+
+  test('only a program with frame pointers busy: fp, and the summary says why and how to force dwarf', () => {
+    const result = runs.get('busy-fp')!;
+    expect(result.exitCode, result.stderr).toBe(0);
+    const line = /call graph: (.*)/.exec(result.stderr)?.[1] ?? '';
+    // The machine may be shared: another busy program without frame pointers rightly means dwarf. Then it
+    // must be that program named, never the simulated IRIS built with them.
+    if (line.startsWith('dwarf')) {
+      console.log(`whole-system fp case: another busy program lacks frame pointers here: ${line}`);
+      expect(line).toMatch(/busy without frame pointers: /);
+      expect(line).not.toMatch(/irisdb/);
+    } else {
+      expect(line).toMatch(/^frame pointers: busy programs have them \(.*irisdb \d+%.* of a CPU\); --call-graph dwarf forces DWARF unwinding/);
+      expect(irisdbWholeShare(out('busy-fp').replace(/\.svg$/, '.folded'))).toBeGreaterThan(0.8);
+    }
+  });
+
+  test('a busy simulated IRIS without frame pointers: dwarf, named in the summary, and its stacks are whole', () => {
+    const result = runs.get('busy-nofp')!;
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/call graph: dwarf \(8 KiB stacks\): busy without frame pointers: .*irisdb \d+%.* of a CPU; --call-graph fp: smaller and faster/);
+    expect(irisdbWholeShare(out('busy-nofp').replace(/\.svg$/, '.folded'))).toBeGreaterThan(0.8);
+  });
+});
