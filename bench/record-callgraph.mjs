@@ -129,6 +129,8 @@ async function recordOnce(mode, seconds, dir) {
     seconds,
     load,
     chosen: /call graph: (.*)/.exec(stderr)?.[1] ?? '?',
+    samples: Number(/recorded ([\d,]+) samples/.exec(stderr)?.[1].replaceAll(',', '') ?? NaN),
+    notes: [...stderr.matchAll(/^ {2}note: (.*)$/gm)].map((match) => match[1]),
     perfDataBytes,
     perfRecordCpu: byTool['perf record'] ?? 0,
     perfScriptCpu: byTool['perf script'] ?? 0,
@@ -160,8 +162,9 @@ function report(m, base) {
       `CPU perf record ${m.perfRecordCpu.toFixed(2)} s, perf script ${m.perfScriptCpu.toFixed(1)} s${ratio(m.perfScriptCpu, base?.perfScriptCpu)} ` +
       `(wall ${m.perfScriptWall.toFixed(1)} s), irisflame ${m.irisflameCpu.toFixed(1)} s; end of sampling to SVG ${m.endToSvg.toFixed(1)} s${ratio(m.endToSvg, base?.endToSvg)}`,
   );
-  console.log(`            whole user stacks ${whole(m.overall)} of ${m.overall.withUserStack} samples with one; by process (whole/samples): ${busy || '(none)'}`);
+  console.log(`            ${m.samples} samples; whole user stacks ${whole(m.overall)} of ${m.overall.withUserStack} with one; by process (whole/samples): ${busy || '(none)'}`);
   console.log(`            call graph: ${m.chosen}`);
+  for (const note of m.notes) console.log(`            note: ${note}`);
 }
 
 /** dwarf,8192 straight through perf, with and without -z, to see what zstd saves and costs. */

@@ -19,7 +19,7 @@ import { resolveRecordOptions, type BackendName, type RecordOptions } from './op
 import { startPerfRecording, type PerfRecordExtension } from './perf.js';
 import { checkPreflight, enforcePreflight, probeHost, type HostFacts } from './preflight.js';
 import { showProgress } from './progress.js';
-import { chooseCallGraph, type CallGraphChoice } from './call-graph.js';
+import { chooseCallGraph, dwarfDataBound, type CallGraphChoice } from './call-graph.js';
 import { CUT_SHARE_WORTH_SAYING, cutStacks, cutStacksLine, formatSummary, summarize, type RecordingSummary } from './summary.js';
 
 export interface RecordSessionOptions {
@@ -105,6 +105,7 @@ export function startRecordSession(options: RecordSessionOptions): RecordSession
       pids: record.pids,
       callGraph: callGraph?.mode ?? 'fp',
       dwarfStackBytes: callGraph?.stackBytes,
+      maxDataBytes: callGraph?.mode === 'dwarf' ? dwarfDataBound(workDir) : undefined,
       workDir,
       processFilter,
       keepPerfData: record.keepPerfData,
@@ -136,7 +137,9 @@ export function startRecordSession(options: RecordSessionOptions): RecordSession
       if (record.command.length > 0) {
         exitCode = await runCommand(verdict.commandPath!, record.command.slice(1), stopped);
       } else {
-        await untilStoppedOr(stopped, record.seconds * 1000);
+        // perf stops of itself at its perf.data bound: the graph is written then, not at the end of the time.
+        const ended = recording!.ended ?? new Promise<void>(() => undefined);
+        await untilStoppedOr(Promise.race([stopped, ended]), record.seconds * 1000);
       }
     } finally {
       progress.stop();

@@ -7,9 +7,9 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { execa, type ResultPromise } from 'execa';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { BUSY_CPU_SHARE, busyPrograms, chooseForBusy } from '../../src/record/call-graph.js';
 import { checkFramePointers } from '../../src/record/frame-pointers.js';
 import { resolveRecordOptions } from '../../src/record/options.js';
@@ -25,7 +25,7 @@ const dir = mkdtempSync(join(tmpdir(), 'irisflame-callgraph-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('chooseForBusy (real binaries, hand-made CPU shares)', () => {
-  const nodeHasFramePointers = checkFramePointers(process.execPath).framePointers === true;
+  const nodeHasFramePointers = checkFramePointers(process.execPath).framePointers === true && basename(process.execPath) === 'node';
   const gzipLacksThem = checkFramePointers(GZIP).framePointers === false;
 
   test.skipIf(reportSkip('busy-program choice', nodeHasFramePointers && gzipLacksThem ? undefined : 'needs a node with frame pointers and a gzip without'))(
@@ -36,7 +36,14 @@ describe('chooseForBusy (real binaries, hand-made CPU shares)', () => {
       const dwarf = chooseForBusy([node, gzip]);
       expect(dwarf.mode).toBe('dwarf');
       expect(dwarf.stackBytes).toBe(8192);
-      expect(dwarf.reason).toBe('dwarf (8 KiB stacks): busy without frame pointers: gzip 95% of a CPU; --call-graph fp: smaller and faster, stacks cut');
+      expect(dwarf.reason).toBe(
+        'dwarf (8 KiB stacks): busy without frame pointers: gzip 95% of a CPU, more than JIT runtimes whose JIT frames only fp unwinds (node 62%); ' +
+          '--call-graph fp: smaller and faster, stacks cut',
+      );
+      // A busier JIT runtime (node's JIT frames: whole with fp, cut with dwarf) keeps frame pointers.
+      const jit = chooseForBusy([{ exe: process.execPath, cpu: 1.4 }, { exe: GZIP, cpu: 0.3 }]);
+      expect(jit.mode).toBe('fp');
+      expect(jit.reason).toMatch(/^frame pointers: busy JIT runtimes \(node 140% of a CPU\), whose JIT frames only fp unwinds, outweigh busy programs without frame pointers \(gzip 30%\); --call-graph dwarf/);
 
       const fp = chooseForBusy([node]);
       expect(fp).toEqual({
@@ -68,9 +75,18 @@ beforeAll(() => {
   withoutFp = execFileSync(INSTALL, ['--no-frame-pointers', join(dir, 'nofp')], { encoding: 'utf8' }).trim().split('\n').pop()!;
 });
 
-/** A simulated IRIS `irisdb` burning CPU, niced up so a loaded machine still gives it a good share. */
+/**
+ * A simulated IRIS `irisdb` burning CPU from a copy of its own name (`fpburner`, `nofpburner`): other
+ * helpers on a shared machine may run a simulated IRIS too, and the reason names programs by file name.
+ * It still runs as irisdb (argv[0]); reniced so a loaded machine gives it a good share.
+ */
 function burn(installDir: string, args: string[]): ResultPromise {
-  return execa('nice', ['-n', '-10', join(installDir, 'bin', 'irisdb'), ...args], { reject: false });
+  const copy = join(installDir, 'bin', `${basename(dirname(dirname(installDir)))}burner`);
+  if (!existsSync(copy)) copyFileSync(join(installDir, 'bin', 'irisdb'), copy);
+  chmodSync(copy, 0o755);
+  const child = execa(copy, args, { argv0: 'irisdb', reject: false });
+  if (child.pid !== undefined) execFileSync('renice', ['-n', '-10', '-p', String(child.pid)], { stdio: 'ignore' });
+  return child;
 }
 
 describe.skipIf(reportSkip('busyPrograms', simSkip))('busyPrograms (/proc CPU time over a window)', () => {
@@ -78,7 +94,7 @@ describe.skipIf(reportSkip('busyPrograms', simSkip))('busyPrograms (/proc CPU ti
     const burner = burn(withoutFp, ['--burn', '20000']);
     const idle = execa('sleep', ['30'], { reject: false });
     try {
-      const exe = join(withoutFp, 'bin', 'irisdb');
+      const exe = join(withoutFp, 'bin', 'nofpburner');
       let busy: Awaited<ReturnType<typeof busyPrograms>> = [];
       // A loaded machine may starve it for a moment: look a few times rather than once.
       for (let attempt = 0; attempt < 5 && !busy.some((program) => program.exe === exe); attempt++) busy = await busyPrograms(500);
@@ -96,9 +112,10 @@ describe.skipIf(reportSkip('busyPrograms', simSkip))('busyPrograms (/proc CPU ti
 
 const recordSkip = reportSkip('record: whole-system call graph', simSkip ?? perfReason());
 
-/** irisdb's share of whole user stacks, from what the recording wrote. */
-function irisdbWholeShare(folded: string): number {
-  const lines = readFolded(folded).filter(({ stack }) => stack[0] === 'irisdb');
+/** A burner's share of whole user stacks (its samples' root frame is its file name), from the .folded file. */
+function wholeShare(folded: string, comm: string): number {
+  const lines = readFolded(folded).filter(({ stack }) => stack[0] === comm);
+  expect(lines.length, `no ${comm} samples`).toBeGreaterThan(0);
   return 1 - cutStacks(new Map(lines.map(({ stack, count }) => [stack.join(';'), count]))).share;
 }
 
@@ -132,17 +149,25 @@ describe.skipIf(recordSkip)('record: whole system, --call-graph auto', () => {
     if (line.startsWith('dwarf')) {
       console.log(`whole-system fp case: another busy program lacks frame pointers here: ${line}`);
       expect(line).toMatch(/busy without frame pointers: /);
-      expect(line).not.toMatch(/irisdb/);
+      expect(line).not.toMatch(/fpburner/);
     } else {
-      expect(line).toMatch(/^frame pointers: busy programs have them \(.*irisdb \d+%.* of a CPU\); --call-graph dwarf forces DWARF unwinding/);
-      expect(irisdbWholeShare(out('busy-fp').replace(/\.svg$/, '.folded'))).toBeGreaterThan(0.8);
+      expect(line).toMatch(/^frame pointers: busy programs have them \(.*fpburner \d+%.* of a CPU\); --call-graph dwarf forces DWARF unwinding/);
+      expect(wholeShare(out('busy-fp').replace(/\.svg$/, '.folded'), 'fpburner')).toBeGreaterThan(0.8);
     }
   });
 
   test('a busy simulated IRIS without frame pointers: dwarf, named in the summary, and its stacks are whole', () => {
     const result = runs.get('busy-nofp')!;
     expect(result.exitCode, result.stderr).toBe(0);
-    expect(result.stderr).toMatch(/call graph: dwarf \(8 KiB stacks\): busy without frame pointers: .*irisdb \d+%.* of a CPU; --call-graph fp: smaller and faster/);
-    expect(irisdbWholeShare(out('busy-nofp').replace(/\.svg$/, '.folded'))).toBeGreaterThan(0.8);
+    const line = /call graph: (.*)/.exec(result.stderr)?.[1] ?? '';
+    // On a shared machine, busier JIT runtimes (other sessions' node, chromium) rightly keep fp: then the
+    // burner must be named as the program without frame pointers they outweigh.
+    if (line.startsWith('frame pointers: busy JIT runtimes')) {
+      console.log(`whole-system dwarf case: JIT runtimes outweigh the burner here: ${line}`);
+      expect(line).toMatch(/outweigh busy programs without frame pointers \(.*nofpburner \d+%.*\); --call-graph dwarf/);
+      return;
+    }
+    expect(line).toMatch(/^dwarf \(8 KiB stacks\): busy without frame pointers: .*nofpburner \d+%.*; --call-graph fp: smaller and faster/);
+    expect(wholeShare(out('busy-nofp').replace(/\.svg$/, '.folded'), 'nofpburner')).toBeGreaterThan(0.8);
   });
 });
