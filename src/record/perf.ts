@@ -44,14 +44,14 @@ export function perfRecordArgs(
   dataPath: string,
   control: string | undefined,
   extension?: PerfRecordExtension,
-  features: { zstd?: boolean } = {},
+  features: { zstd?: boolean; maxSize?: boolean } = { maxSize: true },
 ): string[] {
   const args = ['record', '-F', String(plan.frequency)];
   const dwarf = plan.dwarfStackBytes === undefined ? 'dwarf' : `dwarf,${plan.dwarfStackBytes}`;
   args.push(...(plan.callGraph === 'dwarf' ? ['--call-graph', dwarf] : ['-g']));
   // Stack copies compress ~5x at zstd's fastest level for no measurable CPU (docs/record.md, "Frame pointers").
   if (plan.callGraph === 'dwarf' && features.zstd) args.push('-z');
-  if (plan.maxDataBytes !== undefined) args.push('--max-size', `${Math.max(1, Math.floor(plan.maxDataBytes / MIB))}M`);
+  if (plan.maxDataBytes !== undefined && features.maxSize) args.push('--max-size', `${Math.max(1, Math.floor(plan.maxDataBytes / MIB))}M`);
   args.push(...(plan.pids.length > 0 ? ['-p', plan.pids.join(',')] : ['-a']));
   args.push('-o', dataPath);
   if (control !== undefined) args.push('--control', control, '-D', '-1');
@@ -234,6 +234,8 @@ interface PerfFeatures {
   control: boolean;
   /** -z: perf.data compressed with zstd (perf ≥ 5.1 built with libzstd). */
   zstd: boolean;
+  /** --max-size (perf ≥ 5.0): without it, DWARF recordings are not bounded. */
+  maxSize: boolean;
 }
 
 let features: Promise<PerfFeatures> | undefined;
@@ -244,7 +246,7 @@ function perfFeatures(): Promise<PerfFeatures> {
     const [usage, build] = await Promise.all([spawnTracked('perf', ['record', '-h'], { bufferStderr: true }), stdoutOf('perf', ['version', '--build-options'])]);
     const control = stderrText(usage).includes('--control');
     const zstd = /\bzstd:\s*\[\s*on\s*\]/.test(build) && stderrText(usage).includes('--compression-level');
-    return { control, zstd };
+    return { control, zstd, maxSize: stderrText(usage).includes('--max-size') };
   })();
   return features;
 }

@@ -11,6 +11,7 @@ import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { BUSY_CPU_SHARE, busyPrograms, chooseForBusy } from '../../src/record/call-graph.js';
+import { startPerfRecording } from '../../src/record/perf.js';
 import { checkFramePointers } from '../../src/record/frame-pointers.js';
 import { resolveRecordOptions } from '../../src/record/options.js';
 import { cutStacks } from '../../src/record/summary.js';
@@ -170,4 +171,25 @@ describe.skipIf(recordSkip)('record: whole system, --call-graph auto', () => {
     expect(line).toMatch(/^dwarf \(8 KiB stacks\): busy without frame pointers: .*nofpburner \d+%.*; --call-graph fp: smaller and faster/);
     expect(wholeShare(out('busy-nofp').replace(/\.svg$/, '.folded'), 'nofpburner')).toBeGreaterThan(0.8);
   });
+});
+
+describe.skipIf(reportSkip('perf.data bound', perfReason()))('perf.data bound (DWARF)', () => {
+  test('perf stops at the bound by itself, the recording ends then, and a note says so', async () => {
+    const workDir = mkdtempSync(join(dir, 'bound-'));
+    const burner = withoutFp === '' ? undefined : burn(withoutFp, ['--deep', '60000']);
+    try {
+      const plan = { frequency: 99, pids: [], callGraph: 'dwarf' as const, dwarfStackBytes: 8192, maxDataBytes: 4 * 1024 * 1024, workDir, keepPerfData: false };
+      const recording = startPerfRecording(plan);
+      await recording.ready;
+      // 4 MiB (above what perf writes before sampling: the process table) of stack copies fills in seconds on a busy machine; the session would wait for `ended`.
+      const ended = await Promise.race([recording.ended!.then(() => true), new Promise((resolve) => setTimeout(() => resolve(false), 100_000))]);
+      recording.stop();
+      const result = await recording.result;
+      expect(ended).toBe(true);
+      expect(result.notes[0]).toMatch(/^perf\.data reached its bound \(4 MB\) and perf stopped sampling early/);
+      expect(result.collapse.stacks.size).toBeGreaterThan(0);
+    } finally {
+      burner?.kill('SIGKILL');
+    }
+  }, 150_000);
 });
