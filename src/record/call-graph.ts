@@ -60,17 +60,25 @@ export interface BusyProgram {
   cpu: number;
 }
 
-/** What `--call-graph` forces, or what the binaries of interest call for with `auto`. */
-export async function chooseCallGraph(record: RecordOptions, commandPath: string | undefined): Promise<CallGraphChoice> {
+/**
+ * What `--call-graph` forces, or what the binaries of interest call for with `auto`. `irisPrograms`: IRIS's
+ * binaries are of interest (`--iris`; `--lifecycle --iris`, which records unfiltered, passes it itself: IRIS
+ * is not busy yet when a restart is recorded from before its start).
+ */
+export async function chooseCallGraph(
+  record: RecordOptions,
+  commandPath: string | undefined,
+  irisPrograms = record.iris,
+): Promise<CallGraphChoice> {
   const stackBytes = record.dwarfStackBytes ?? DWARF_STACK_BYTES;
   if (record.callGraph === 'fp') return { mode: 'fp', reason: 'frame pointers (--call-graph fp)' };
   if (record.callGraph === 'dwarf') {
     return { mode: 'dwarf', stackBytes, reason: `dwarf (${kib(stackBytes)} stacks, --call-graph dwarf)` };
   }
-  if (commandPath === undefined && record.pids.length === 0 && !record.iris) {
+  if (commandPath === undefined && record.pids.length === 0 && !irisPrograms) {
     return chooseForBusy(await busyPrograms(BUSY_WINDOW_MS), stackBytes);
   }
-  const checks = checkFramePointersOf(executablesOfInterest(record, commandPath));
+  const checks = checkFramePointersOf(executablesOfInterest(record, commandPath, irisPrograms));
   const without = checks.filter((check) => check.framePointers === false);
   if (without.length === 0) return { mode: 'fp', reason: `frame pointers: ${describeWith(checks)}; ${FORCE_DWARF}` };
   return {
@@ -160,11 +168,11 @@ export async function busyPrograms(windowMs: number): Promise<BusyProgram[]> {
     .sort((a, b) => b.cpu - a.cpu);
 }
 
-function executablesOfInterest(record: RecordOptions, commandPath: string | undefined): string[] {
+function executablesOfInterest(record: RecordOptions, commandPath: string | undefined, irisPrograms: boolean): string[] {
   const paths: string[] = [];
   if (commandPath !== undefined) paths.push(commandPath);
   for (const pid of record.pids) paths.push(...exeOf(pid));
-  if (record.iris) paths.push(...irisExecutables(record.irisDir));
+  if (irisPrograms) paths.push(...irisExecutables(record.irisDir));
   return paths;
 }
 

@@ -32,6 +32,8 @@ export interface RecordSessionOptions {
   progressStream?: NodeJS.WriteStream;
   /** Extra perf arguments and a per-sample hook (see src/record/perf.ts). */
   perfExtension?: PerfRecordExtension;
+  /** IRIS's binaries decide `--call-graph auto` even though `record.iris` is off (samples unfiltered). */
+  irisCallGraph?: boolean;
 }
 
 export interface RecordSessionResult {
@@ -98,7 +100,7 @@ export function startRecordSession(options: RecordSessionOptions): RecordSession
 
     // Decided here, not by callers (`--lifecycle` builds on this session): every mode gets whole stacks.
     const callGraph: CallGraphChoice | undefined =
-      record.backend === 'bpftrace' ? undefined : await chooseCallGraph(record, verdict.commandPath);
+      record.backend === 'bpftrace' ? undefined : await chooseCallGraph(record, verdict.commandPath, record.iris || options.irisCallGraph === true);
     workDir = mkdtempSync(join(tmpdir(), 'irisflame-record-'));
     const plan: RecordPlan = {
       frequency: record.frequency,

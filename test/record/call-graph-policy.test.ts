@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { BUSY_CPU_SHARE, busyPrograms, chooseForBusy } from '../../src/record/call-graph.js';
+import { BUSY_CPU_SHARE, busyPrograms, chooseCallGraph, chooseForBusy } from '../../src/record/call-graph.js';
 import { startPerfRecording } from '../../src/record/perf.js';
 import { checkFramePointers } from '../../src/record/frame-pointers.js';
 import { resolveRecordOptions } from '../../src/record/options.js';
@@ -109,6 +109,16 @@ describe.skipIf(reportSkip('busyPrograms', simSkip))('busyPrograms (/proc CPU ti
       idle.kill('SIGKILL');
     }
   }, 30_000);
+});
+
+describe.skipIf(reportSkip('chooseCallGraph with IRIS programs', simSkip))('chooseCallGraph: IRIS programs of interest', () => {
+  test('--lifecycle --iris (unfiltered samples) still lets IRIS binaries without frame pointers choose dwarf', async () => {
+    const record = resolveRecordOptions({ irisDir: withoutFp });
+    const choice = await chooseCallGraph(record, undefined, true);
+    expect(choice.mode).toBe('dwarf');
+    expect(choice.reason).toMatch(/^dwarf \(8 KiB stacks\): .*irisdb.* built without frame pointers; --call-graph fp/);
+    expect((await chooseCallGraph(resolveRecordOptions({ irisDir: withFp }), undefined, true)).mode).toBe('fp');
+  });
 });
 
 const recordSkip = reportSkip('record: whole-system call graph', simSkip ?? perfReason());
