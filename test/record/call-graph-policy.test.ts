@@ -162,7 +162,13 @@ describe.skipIf(recordSkip)('record: whole system, --call-graph auto', () => {
       expect(line).toMatch(/busy without frame pointers: /);
       expect(line).not.toMatch(/fpburner/);
     } else {
-      expect(line).toMatch(/^frame pointers: busy programs have them \(.*fpburner \d+%.* of a CPU\); --call-graph dwarf forces DWARF unwinding/);
+      // fp: for the burner alone, or because busier JIT runtimes outweigh other programs without frame pointers.
+      if (line.startsWith('frame pointers: busy JIT runtimes')) {
+        console.log(`whole-system fp case: other busy programs weighed here: ${line}`);
+        expect(line).not.toMatch(/without frame pointers \(.*fpburner/);
+      } else {
+        expect(line).toMatch(/^frame pointers: busy programs have them \(.*fpburner \d+%.* of a CPU\); --call-graph dwarf forces DWARF unwinding/);
+      }
       expect(wholeShare(out('busy-fp').replace(/\.svg$/, '.folded'), 'fpburner')).toBeGreaterThan(0.8);
     }
   });
