@@ -226,7 +226,7 @@ const SIZE_LIMIT = /size limit reached/;
 
 function boundNote(plan: RecordPlan): string {
   const bound = `${Math.floor((plan.maxDataBytes ?? 0) / MIB)} MB`;
-  return `perf.data reached its bound (${bound}) and perf stopped sampling early: the graph covers the time before; --call-graph fp is ~20x smaller`;
+  return `perf.data reached its bound (${bound}) and perf stopped sampling early: the graph covers the time before; --call-graph fp writes several times less`;
 }
 
 interface PerfFeatures {
