@@ -10,48 +10,13 @@
 // The recording runs in this process through the library, so irisflame's own CPU is process.cpuUsage();
 // the tools' CPU is what the kernel charges this process for its reaped children (cutime + cstime in
 // /proc/self/stat), split by tool from polling each child's /proc/PID/stat while it runs.
-import { readFileSync, readdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRecordSession } from '../dist/record/session.js';
-import { CLOCK_TICKS, arg, statFields } from './proc-stat.mjs';
+import { arg, childrenCpuSeconds, descendants, toolName } from './proc-stat.mjs';
 
 const POLL_MS = 100;
-
-/** Reaped children's CPU of this process, seconds. */
-function childrenCpuSeconds() {
-  const fields = statFields('self');
-  return (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS; // cutime, cstime
-}
-
-/** Every descendant of `root` with its command line and CPU so far. */
-function descendants(root) {
-  const parentOf = new Map();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const fields = statFields(name);
-    if (fields) parentOf.set(Number(name), { ppid: Number(fields[1]), cpu: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS });
-  }
-  const found = [];
-  for (const [pid, info] of parentOf) {
-    let up = info.ppid;
-    while (up !== undefined && up !== root && up > 1) up = parentOf.get(up)?.ppid;
-    if (up !== root) continue;
-    let command = '';
-    try {
-      command = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').slice(0, 2).join(' ');
-    } catch {}
-    found.push({ pid, command, cpu: info.cpu });
-  }
-  return found;
-}
-
-/** "perf record", "perf script", "bpftrace", … from a command line. */
-function toolName(command) {
-  const [program, sub] = command.split(' ');
-  const base = program.split('/').pop();
-  return base === 'perf' ? `perf ${sub}` : base;
-}
 
 async function measure(backend, seconds, dir) {
   const perChild = new Map(); // pid -> { tool, cpu }

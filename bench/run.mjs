@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench`: every speed and memory target, measured side by side in one run.
 // Each stage's benchmark lives in its own file and can also run alone (node bench/<stage>.mjs).
-// BENCH_ONLY=collapse,render,browser,timeline,record,agent picks a subset.
+// BENCH_ONLY=collapse,render,browser,timeline,record,record-callgraph,agent picks a subset.
 const STAGES = [
   { name: 'collapse', file: './collapse.mjs', run: 'runCollapseBench' },
   { name: 'render', file: './render.mjs', run: 'runRenderBench' },
@@ -9,6 +9,8 @@ const STAGES = [
   { name: 'timeline', file: './timeline.mjs', run: 'runTimelineBench' },
   // Needs root and perf/bpftrace: profiler CPU and bytes moved, per backend, over the same window.
   { name: 'record', file: './record-overhead.mjs', run: 'runRecordOverheadBench' },
+  // Needs root and perf: fp vs DWARF unwinding (and what `auto` picks) through the real CLI, over the same load.
+  { name: 'record-callgraph', file: './record-callgraph.mjs', run: 'runRecordCallGraphBench' },
   // Needs root and bpftrace: the node agent's CPU and RSS with the simulated IRIS running, beside perf record.
   { name: 'agent', file: './agent.mjs', run: 'runAgentBench' },
 ];

@@ -27,9 +27,8 @@ export const RECORD_YARGS_OPTIONS = {
   'call-graph': {
     type: 'string',
     group: GROUP,
-    choices: [...CALL_GRAPH_MODES],
     default: D.callGraph,
-    describe: 'perf stack unwinding: auto (dwarf where a program lacks frame pointers), fp or dwarf',
+    describe: `perf stack unwinding: ${CALL_GRAPH_MODES.join(', ')} (auto: dwarf where a busy program lacks frame pointers); dwarf,BYTES sets the stack copy`,
   },
   output: { alias: 'o', type: 'string', group: GROUP, describe: 'SVG to write (default irisflame-YYYYMMDD-HHMMSS.svg); .folded beside it' },
   'keep-perf-data': { type: 'boolean', group: GROUP, default: D.keepPerfData, describe: 'keep perf.data beside the SVG' },

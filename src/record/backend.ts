@@ -14,6 +14,8 @@ export interface RecordPlan {
   callGraph: PerfCallGraph;
   /** With dwarf: bytes of user stack copied per sample (perf's default, 64 KiB, when unset). */
   dwarfStackBytes?: number;
+  /** A bound on perf.data (perf `--max-size`): perf stops sampling when it is reached. Unset: none. */
+  maxDataBytes?: number;
   /** A private temporary directory for the backend's files; the session deletes it. */
   workDir: string;
   /** perf.data will be kept: worth perf's build-id pass at the end (skipped otherwise, it costs seconds). */
@@ -56,6 +58,8 @@ export interface Recording {
   stop(): void;
   /** The collapsed stacks, once the sampler has stopped and its output has been read. */
   readonly result: Promise<RecordingResult>;
+  /** Settles when the sampler exits of itself, without stop() (perf at its perf.data bound, or a failure). */
+  readonly ended?: Promise<void>;
   progress(): RecordingProgress;
   /** Kill the tools now (second Ctrl-C, errors); `result` then rejects or resolves with what it had. */
   kill(): void;

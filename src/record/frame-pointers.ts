@@ -37,7 +37,7 @@ export interface FramePointerCheck {
 export function checkFramePointers(path: string): FramePointerCheck {
   const unknown: FramePointerCheck = { path, framePointers: undefined, sampled: 0, withPrologue: 0 };
   if (machineOf(path) !== EM_X86_64) return unknown;
-  const elf = readElfSymbols(path);
+  const elf = readElfSymbols(path, { names: false });
   if (elf === undefined) return unknown;
   let fd: number;
   try {

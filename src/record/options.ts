@@ -56,9 +56,16 @@ export interface RecordOptions {
    * How perf unwinds user stacks: frame pointers (cheap), or copies of the stack unwound with DWARF
    * (works without frame pointers; much more data), or `auto`: dwarf when a program of interest is built
    * without frame pointers, else fp (see call-graph.ts). bpftrace always walks frame pointers.
+   * On the command line `dwarf,BYTES` (perf's syntax) also sets `dwarfStackBytes`.
    * @default 'auto'
    */
   callGraph: CallGraphMode;
+  /**
+   * With DWARF unwinding: bytes of user stack perf copies per sample (a multiple of 8, at most 65528).
+   * Fewer bytes mean a smaller perf.data and a faster perf script, and deep stacks cut sooner.
+   * @default undefined (DWARF_STACK_BYTES, 8 KiB: see call-graph.ts)
+   */
+  dwarfStackBytes?: number;
   /**
    * The SVG to write; the folded stacks go beside it with `.folded` in place of `.svg`.
    * @default undefined (irisflame-YYYYMMDD-HHMMSS.svg in the current directory)
@@ -103,6 +110,23 @@ export const DEFAULT_RECORD_OPTIONS: Readonly<RecordOptions> = Object.freeze({
   progress: true,
 } satisfies RecordOptions);
 
+/** perf's own bounds for the stack copy (`--call-graph dwarf,SIZE`): a multiple of 8 below 64 KiB. */
+const MAX_DWARF_STACK_BYTES = 65528;
+
+/** `auto`, `fp`, `dwarf` or perf's `dwarf,BYTES`, checked; the size goes to dwarfStackBytes. */
+function parseCallGraph(value: string, stackBytes: number | undefined): Pick<RecordOptions, 'callGraph' | 'dwarfStackBytes'> {
+  const match = /^dwarf,(\d+)$/.exec(value);
+  const mode = match ? 'dwarf' : value;
+  const bytes = match ? Number(match[1]) : stackBytes;
+  if (!(CALL_GRAPH_MODES as readonly string[]).includes(mode)) {
+    throw new UsageError(`unknown call graph mode "${value}"`, { hint: 'choose auto, fp, dwarf or dwarf,BYTES (e.g. dwarf,4096)' });
+  }
+  if (bytes !== undefined && (!Number.isInteger(bytes) || bytes < 8 || bytes > MAX_DWARF_STACK_BYTES || bytes % 8 !== 0)) {
+    throw new UsageError(`--call-graph dwarf,BYTES takes a multiple of 8 from 8 to ${MAX_DWARF_STACK_BYTES} (got ${String(bytes)})`);
+  }
+  return { callGraph: mode as CallGraphMode, dwarfStackBytes: bytes };
+}
+
 /** perf refuses frequencies above kernel.perf_event_max_sample_rate anyway; this catches typos early. */
 const MAX_FREQUENCY = 100_000;
 
@@ -113,9 +137,7 @@ export function resolveRecordOptions(options: Partial<RecordOptions> = {}): Reco
   if (!(BACKEND_NAMES as readonly string[]).includes(resolved.backend)) {
     throw new UsageError(`unknown backend "${resolved.backend}"`, { hint: `choose one of: ${BACKEND_NAMES.join(', ')}` });
   }
-  if (!(CALL_GRAPH_MODES as readonly string[]).includes(resolved.callGraph)) {
-    throw new UsageError(`unknown call graph mode "${resolved.callGraph}"`, { hint: 'choose auto, fp or dwarf' });
-  }
+  Object.assign(resolved, parseCallGraph(resolved.callGraph, resolved.dwarfStackBytes));
   if (!Number.isFinite(resolved.seconds) || resolved.seconds <= 0) {
     throw new UsageError(`--seconds must be a number greater than 0 (got ${String(resolved.seconds)})`);
   }

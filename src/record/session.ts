@@ -19,7 +19,7 @@ import { resolveRecordOptions, type BackendName, type RecordOptions } from './op
 import { startPerfRecording, type PerfRecordExtension } from './perf.js';
 import { checkPreflight, enforcePreflight, probeHost, type HostFacts } from './preflight.js';
 import { showProgress } from './progress.js';
-import { chooseCallGraph, type CallGraphChoice } from './call-graph.js';
+import { chooseCallGraph, dwarfDataBound, type CallGraphChoice } from './call-graph.js';
 import { CUT_SHARE_WORTH_SAYING, cutStacks, cutStacksLine, formatSummary, summarize, type RecordingSummary } from './summary.js';
 
 export interface RecordSessionOptions {
@@ -32,6 +32,8 @@ export interface RecordSessionOptions {
   progressStream?: NodeJS.WriteStream;
   /** Extra perf arguments and a per-sample hook (see src/record/perf.ts). */
   perfExtension?: PerfRecordExtension;
+  /** IRIS's binaries decide `--call-graph auto` even though `record.iris` is off (samples unfiltered). */
+  irisCallGraph?: boolean;
 }
 
 export interface RecordSessionResult {
@@ -98,13 +100,14 @@ export function startRecordSession(options: RecordSessionOptions): RecordSession
 
     // Decided here, not by callers (`--lifecycle` builds on this session): every mode gets whole stacks.
     const callGraph: CallGraphChoice | undefined =
-      record.backend === 'bpftrace' ? undefined : chooseCallGraph(record, verdict.commandPath);
+      record.backend === 'bpftrace' ? undefined : await chooseCallGraph(record, verdict.commandPath, record.iris || options.irisCallGraph === true);
     workDir = mkdtempSync(join(tmpdir(), 'irisflame-record-'));
     const plan: RecordPlan = {
       frequency: record.frequency,
       pids: record.pids,
       callGraph: callGraph?.mode ?? 'fp',
       dwarfStackBytes: callGraph?.stackBytes,
+      maxDataBytes: callGraph?.mode === 'dwarf' ? dwarfDataBound(workDir) : undefined,
       workDir,
       processFilter,
       keepPerfData: record.keepPerfData,
@@ -136,7 +139,9 @@ export function startRecordSession(options: RecordSessionOptions): RecordSession
       if (record.command.length > 0) {
         exitCode = await runCommand(verdict.commandPath!, record.command.slice(1), stopped);
       } else {
-        await untilStoppedOr(stopped, record.seconds * 1000);
+        // perf stops of itself at its perf.data bound: the graph is written then, not at the end of the time.
+        const ended = recording!.ended ?? new Promise<void>(() => undefined);
+        await untilStoppedOr(Promise.race([stopped, ended]), record.seconds * 1000);
       }
     } finally {
       progress.stop();

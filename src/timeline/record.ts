@@ -151,6 +151,8 @@ export function startLifecycleSession(options: LifecycleSessionOptions): RecordS
       // No --iris/--comm filter in the session: it would fail with "no samples" when IRIS barely ran (a stop that
       // fails at once), and the timeline must still be written. The timeline applies --iris itself.
       record: { ...options.record, output: join(workDir, 'flamegraph.svg'), backend: 'perf', open: false, iris: false, comm: undefined },
+      // Unfiltered, but with --iris IRIS's binaries still choose the unwinding (IRIS may start only later).
+      irisCallGraph: options.record.iris === true,
       log: (line) => {
         lostChunks = Math.max(lostChunks, lostChunksInPerfStderr(line));
         if (!scriptStarted || PASSED_ON_AFTER_SAMPLING.test(line)) options.log(line);

@@ -49,6 +49,19 @@ describe('perfRecordArgs', () => {
   });
 });
 
+describe('perfRecordArgs with DWARF', () => {
+  test('compresses with zstd when perf has it, bounds perf.data, and leaves frame-pointer recordings alone', () => {
+    const dwarf = { ...PLAN, callGraph: 'dwarf' as const, dwarfStackBytes: 8192, maxDataBytes: 1024 * 1024 * 1024 };
+    expect(perfRecordArgs(dwarf, '/w/perf.data', undefined, undefined, { zstd: true, maxSize: true })).toEqual(
+      ['record', '-F', '99', '--call-graph', 'dwarf,8192', '-z', '--max-size', '1024M', '-a', '-o', '/w/perf.data', '--no-buildid'],
+    );
+    expect(perfRecordArgs(dwarf, '/w/perf.data', undefined, undefined, { zstd: false, maxSize: false })).toEqual(
+      ['record', '-F', '99', '--call-graph', 'dwarf,8192', '-a', '-o', '/w/perf.data', '--no-buildid'],
+    );
+    expect(perfRecordArgs(PLAN, '/w/perf.data', undefined, undefined, { zstd: true })).not.toContain('-z');
+  });
+});
+
 describe('bpftraceProgram', () => {
   test('counts kernel and user stacks with comm and pid in one kernel map', () => {
     expect(bpftraceProgram(PLAN)).toContain('profile:hz:99 { @[kstack, ustack, comm, pid] = count(); @irisflame_samples = count(); }');
