@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { REPO_ROOT, runCli } from '../support/cli.js';
 import { missingReason, perlScript, reportSkip } from '../support/references.js';
 import { parseSvgFrames, type SvgFrame } from '../flamegraph/support/svg-frames.js';
-import { BROWSERS, browserMissingReason, launchBrowser, type Page, type TestBrowser } from './support/browsers.js';
+import { BROWSERS, browserMissingReason, focusOn, launchBrowser, type Page, type TestBrowser } from './support/browsers.js';
 import { foldedToFrames } from './support/contract-svg.mjs';
 import { answerPrompt, expectedMatchedPercent, referenceViews, subtreeViews, textOf } from './support/page-state.js';
 
@@ -220,6 +220,32 @@ describe.each(BROWSERS)('large graphs in %s', (browserName) => {
     const label = await page.evaluate((t) => Array.from(document.querySelectorAll('#zoomframes > g'))
       .find((g) => g.querySelector('title')!.textContent === t)?.querySelector('text')?.textContent, title);
     expect(label).toBe(bare(target.f.name));
+  });
+
+  test.skipIf(skip)('the keyboard cursor walks onto merged frames of the zoomed view, naming and outlining them', async () => {
+    const page = await browser.open(svg, 'large.svg');
+    const ancestor = elementAncestor();
+    const [x, y] = await pointAt(page, ancestor);
+    await page.mouse.click(x, y);
+    // Toward the leaves from the zoomed frame: each step is the next frame in pre-order while it is one deeper.
+    const subtree = zoomedSubtree(ancestor);
+    const chain = [subtree[0]!];
+    for (let k = 1; k < subtree.length && subtree[k]!.f.depth === chain[chain.length - 1]!.f.depth + 1; k++) chain.push(subtree[k]!);
+    const elementTitles = await page.evaluate(() => Array.from(document.querySelectorAll('#zoomframes > g > title'))
+      .map((t) => t.textContent));
+    expect(chain.some((s) => !elementTitles.includes(s.title)), 'a merged frame on the way').toBe(true);
+    // The click focused #frames without a cursor (pointer focus); focus it again as Tab would.
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    await focusOn(page, '#frames');
+    expect(await textOf(page, 'details')).toBe(`Function: ${perlFrame(ancestor).title}`);
+    for (const s of chain) {
+      await page.keyboard.press('ArrowUp');
+      expect(await textOf(page, 'details')).toBe(`Function: ${s.title}`);
+      const box = await page.evaluate(() => ['x', 'y', 'width'].map((a) => Number(document.getElementById('cursorbox')!.getAttribute(a))));
+      expect(box[0]).toBeCloseTo(s.x, 1);
+      expect(box[1]).toBe(rowY(s.f.depth));
+      expect(box[2]).toBeCloseTo(s.width, 1);
+    }
   });
 
   test.skipIf(skip)('search highlights merged frames of the zoomed view', async () => {
