@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { REPO_ROOT, runCli } from '../support/cli.js';
 import { missingReason, perlScript, reportSkip } from '../support/references.js';
 import { parseSvgFrames, type SvgFrame } from '../flamegraph/support/svg-frames.js';
-import { BROWSERS, browserMissingReason, launchBrowser, type Page, type TestBrowser } from './support/browsers.js';
+import { BROWSERS, browserMissingReason, focusOn, launchBrowser, type Page, type TestBrowser } from './support/browsers.js';
 import { foldedToFrames } from './support/contract-svg.mjs';
 import { answerPrompt, expectedMatchedPercent, referenceViews, subtreeViews, textOf } from './support/page-state.js';
 
@@ -139,25 +139,146 @@ describe.each(BROWSERS)('large graphs in %s', (browserName) => {
       .some((t) => t.textContent === title), expectedTitle), { timeout: 10_000 }).toBe(true);
   });
 
-  test.skipIf(skip)('zooming into an ancestor draws the merged frames under it as frames with labels', async () => {
-    const page = await browser.open(svg, 'large.svg');
-    // The narrow frame's nearest ancestor that is a frame element (1 px or wider).
+  /** The nearest ancestor of the narrow frame drawn as an element in the file (1 px or wider). */
+  const elementAncestor = (): Folded => {
     const ancestors = frames.filter((f) => f.depth < narrow.depth && f.start <= narrow.start &&
       f.start + f.samples >= narrow.start + narrow.samples && px(f.samples) >= 1);
-    const ancestor = ancestors[ancestors.length - 1]!;
+    return ancestors[ancestors.length - 1]!;
+  };
+
+  /**
+   * Frames of `top`'s subtree that a zoom into it widens to half a pixel or more, with their zoomed geometry and
+   * title. From the frame table (checked against flamegraph.pl's frames above): its exact sample positions in
+   * flamegraph.pl's order (the folded lines' sort, which the test's own merge does not reproduce).
+   */
+  const zoomedSubtree = (top: Folded): { f: Folded; x: number; width: number; title: string }[] => {
+    const start = svg.indexOf('var fgFrames');
+    const sandbox: Record<string, any> = {};
+    createContext(sandbox);
+    runInContext(svg.slice(start, svg.indexOf(']]></script>', start)), sandbox);
+    const { fgLarge, fgFrames } = sandbox;
+    const m = fgLarge.buildModel(fgFrames);
+    const topAt = Array.from({ length: m.n }, (_, k) => k)
+      .find((k) => m.depth[k] === top.depth && fgFrames.names[m.entry[k]] === bare(top.name) && m.sw[k] === top.samples)!;
+    expect(topAt).toBeDefined();
+    const scale = FULL_WIDTH / m.sw[topAt];
+    const out = [];
+    for (let k = topAt + 1; k < m.end[topAt]; k++) {
+      if (m.sw[k] * scale < 0.5) continue;
+      const name = fgFrames.names[m.entry[k]];
+      out.push({
+        f: { name, depth: m.depth[k], start: m.sx[k], samples: m.sw[k] }, x: XPAD + (m.sx[k] - m.sx[topAt]) * scale,
+        width: m.sw[k] * scale, title: fgLarge.frameTitle(name, m.sw[k], m.sw[0], 1, 'samples'),
+      });
+    }
+    return out;
+  };
+
+  test.skipIf(skip)('zooming into an ancestor draws every frame under it: with labels where wide enough, the rest merged and named under the pointer', async () => {
+    const page = await browser.open(svg, 'large.svg');
+    const ancestor = elementAncestor();
     const [x, y] = await pointAt(page, ancestor);
     await page.mouse.click(x, y);
-    const titles = await page.evaluate(() => Array.from(document.querySelectorAll('#zoomframes title'))
-      .map((t) => t.textContent));
-    const scale = FULL_WIDTH / ancestor.samples;
-    if (narrow.samples * scale >= 0.5) expect(titles).toContain(perlFrame(narrow).title);
-    // Every frame of the subtree (flamegraph.pl's) that the zoom widens to half a pixel or more is drawn, merged
-    // in the file or not.
-    const subtree = subtreeViews(referenceViews(perlFrames), perlFrame(ancestor))
-      .filter((v) => v.samples * scale >= 0.5);
+    const subtree = zoomedSubtree(ancestor);
     expect(subtree.length).toBeGreaterThan(1);
-    const missing = subtree.filter((v) => !titles.some((t) => t!.startsWith(`${v.name} (${v.samples.toLocaleString('en-US')} `)));
-    expect(missing.map((v) => v.name)).toEqual([]);
+    // Each frame is a frame element (title as flamegraph.pl's) or covered, at its centre, by a merged path of the
+    // zoomed view; frames with room for a label (3 characters and the padding, 25 px at fontsize 12) are elements
+    // with a label.
+    const shown = await page.evaluate((points) => {
+      const titles = new Map<string, string>();
+      for (const g of Array.from(document.querySelectorAll('#zoomframes > g'))) {
+        titles.set(g.querySelector('title')!.textContent!, g.querySelector('text')?.textContent ?? '');
+      }
+      const paths = Array.from(document.querySelectorAll('#zoomframes > path.merged')) as SVGPathElement[];
+      return points.map(([prefix, cx, cy]) => {
+        const title = titles.has(prefix as string) ? prefix as string : undefined;
+        if (title !== undefined) return { element: true, label: titles.get(title)! };
+        return { element: false, merged: paths.some((p) => p.isPointInFill(new DOMPoint(cx as number, cy as number))) };
+      });
+    }, subtree.map((s) => [s.title, s.x + s.width / 2, rowY(s.f.depth) + 7]));
+    const missing = subtree.filter((s, k) => !shown[k]!.element && !shown[k]!.merged);
+    expect(missing.map((s) => s.f.name)).toEqual([]);
+    const unlabelled = subtree.filter((s, k) => s.width >= 25 && !shown[k]!.label);
+    expect(unlabelled.map((s) => s.f.name)).toEqual([]);
+    // The merged ones are named under the pointer, zoomed geometry: the narrow frame if it is among them.
+    const mergedOnes = subtree.filter((s, k) => !shown[k]!.element && Math.ceil(s.x) < s.x + s.width - 0.05);
+    expect(mergedOnes.length).toBeGreaterThan(0);
+    const box = await page.evaluate(() => document.documentElement.getBoundingClientRect().toJSON() as DOMRect);
+    for (const s of [mergedOnes[0]!, mergedOnes[mergedOnes.length - 1]!]) {
+      const at = s.width < 1 ? Math.ceil(s.x) : s.x + s.width / 2;
+      await page.mouse.move(box.x + at, box.y + rowY(s.f.depth) + 7);
+      expect(await textOf(page, 'details')).toBe(`Function: ${s.title}`);
+      // ... and outlined where it is drawn now.
+      const outline = await page.evaluate(() => ['x', 'width'].map((a) => Number(document.getElementById('hoverbox')!.getAttribute(a))));
+      expect(outline[0]).toBeCloseTo(s.x, 1);
+      expect(outline[1]).toBeCloseTo(s.width, 1);
+    }
+    // Clicking a merged frame zooms to it: then it is an element, full width, labelled.
+    const target = mergedOnes[0]!;
+    await page.mouse.click(box.x + (target.width < 1 ? Math.ceil(target.x) : target.x + target.width / 2), box.y + rowY(target.f.depth) + 7);
+    const title = target.title;
+    const label = await page.evaluate((t) => Array.from(document.querySelectorAll('#zoomframes > g'))
+      .find((g) => g.querySelector('title')!.textContent === t)?.querySelector('text')?.textContent, title);
+    expect(label).toBe(bare(target.f.name));
+  });
+
+  test.skipIf(skip)('the keyboard cursor walks onto merged frames of the zoomed view, naming and outlining them', async () => {
+    const page = await browser.open(svg, 'large.svg');
+    const ancestor = elementAncestor();
+    const [x, y] = await pointAt(page, ancestor);
+    await page.mouse.click(x, y);
+    // Toward the leaves from the zoomed frame: each step is the next frame in pre-order while it is one deeper.
+    const subtree = zoomedSubtree(ancestor);
+    const chain = [subtree[0]!];
+    for (let k = 1; k < subtree.length && subtree[k]!.f.depth === chain[chain.length - 1]!.f.depth + 1; k++) chain.push(subtree[k]!);
+    const elementTitles = await page.evaluate(() => Array.from(document.querySelectorAll('#zoomframes > g > title'))
+      .map((t) => t.textContent));
+    expect(chain.some((s) => !elementTitles.includes(s.title)), 'a merged frame on the way').toBe(true);
+    // The click focused #frames without a cursor (pointer focus); focus it again as Tab would.
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    await focusOn(page, '#frames');
+    expect(await textOf(page, 'details')).toBe(`Function: ${perlFrame(ancestor).title}`);
+    for (const s of chain) {
+      await page.keyboard.press('ArrowUp');
+      expect(await textOf(page, 'details')).toBe(`Function: ${s.title}`);
+      const box = await page.evaluate(() => ['x', 'y', 'width'].map((a) => Number(document.getElementById('cursorbox')!.getAttribute(a))));
+      expect(box[0]).toBeCloseTo(s.x, 1);
+      expect(box[1]).toBe(rowY(s.f.depth));
+      expect(box[2]).toBeCloseTo(s.width, 1);
+    }
+  });
+
+  test.skipIf(skip)('search highlights merged frames of the zoomed view', async () => {
+    const page = await browser.open(svg, 'large.svg');
+    const ancestor = elementAncestor();
+    const [x, y] = await pointAt(page, ancestor);
+    await page.mouse.click(x, y);
+    const subtree = zoomedSubtree(ancestor);
+    // A frame merged in the file that, widened, still lacks room for a label (so it is drawn merged), with a name
+    // no other frame has; search for it.
+    const counts = new Map<string, number>();
+    for (const f of frames) counts.set(bare(f.name), (counts.get(bare(f.name)) ?? 0) + 1);
+    const s = subtree.find((z) => px(z.f.samples) < 1 && z.width < 15 && z.width >= 1 && counts.get(z.f.name) === 1 &&
+      /^[\w.]+$/.test(z.f.name));
+    expect(s, 'a merged frame with a unique name in the zoomed view').toBeDefined();
+    const asked = answerPrompt(page, `^${escapeRegex(s!.f.name)}$`);
+    await page.keyboard.press('F3');
+    await asked;
+    const centre = [s!.x + s!.width / 2, rowY(s!.f.depth) + 7];
+    const highlighted = async () => page.evaluate(([cx, cy]) => {
+      const p = document.getElementById('zoommatches') as SVGPathElement | null;
+      return p !== null && p.isPointInFill(new DOMPoint(cx, cy)) && getComputedStyle(p).fill === 'rgb(230, 0, 230)';
+    }, centre);
+    expect(await highlighted()).toBe(true);
+    // Only it: no other merged frame of the view is highlighted.
+    const others = subtree.filter((z) => z.f.depth !== s!.f.depth);
+    const stray = await page.evaluate((points) => {
+      const p = document.getElementById('zoommatches') as SVGPathElement;
+      return points.filter(([cx, cy]) => p.isPointInFill(new DOMPoint(cx, cy))).length;
+    }, others.map((z) => [z.x + z.width / 2, rowY(z.f.depth) + 7]));
+    expect(stray).toBe(0);
+    await page.keyboard.press('Escape');
+    expect(await highlighted()).toBe(false);
   });
 
   test.skipIf(skip)('search finds merged frames and counts them in Matched, zoomed or not', async () => {

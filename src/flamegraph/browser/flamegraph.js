@@ -17,9 +17,7 @@
  *   an opaque copy of the background; Reset Zoom drops the clones. Search tests a lazily built array of names
  *   and draws all matches as one <path> (plus copies of their labels); "Matched" sums the outermost matches by
  *   skipping each match's subtree.
- * - Large graphs (over 2,000 frames) draw frames under 1 px (or too narrow for a label) as merged paths (#narrowframes) and list
- *   every frame in a table (window.fgFrames): the model, names and titles come from it; a frame without an element of its own
- *   gets one when a zoom draws it, and the pointer finds it on the merged paths by its row and sample position.
+ * - Large graphs (over 2,000 frames) draw most frames merged, zoomed or not: see flamegraph-large.js.
  * - Only frames wide enough for 3 characters get a label; label widths come from per-character widths measured
  *   once, never from getComputedTextLength per frame. Writes are batched, with no layout reads in between.
  */
@@ -30,10 +28,9 @@
   var FONTWIDTH = num(cfg.fontwidth, 0.59), NAMETYPE = str(cfg.nametype, 'Function:');
   var FULL = WIDTH - 2 * XPAD;
   var LABEL_PAD = 3; // label x offset inside its rect, as flamegraph.pl
-  // Zoomed frames narrower than this (px) are not drawn. Below half a pixel a frame is a faint anti-aliased tint
-  // that the pointer cannot single out; skipping them bounds a zoom's work by what fits across the width (at most
-  // FULL / CULL_PX frames per level) instead of by the subtree's size. flamegraph.pl's minwidth (0.1 px) would
-  // cull nothing here: a zoom only widens frames, and the file already omits those below minwidth.
+  // Zoomed frames narrower than this (px) are not drawn, a faint tint the pointer cannot single out: a zoom's work
+  // is then bounded by the width (FULL / CULL_PX frames per row), not by the subtree's size. (flamegraph.pl's
+  // minwidth, 0.1 px, would cull nothing: a zoom only widens frames, and the file omits those below it.)
   var CULL_PX = 0.5;
   var SVGNS = 'http://www.w3.org/2000/svg';
   var F_MATCH = 1; // per-frame state bits
@@ -53,7 +50,7 @@
   function wrapFrames(f) {
     if (framesBox || !f || !f.parentNode) return;
     framesBox = innerSvg('framesbox');
-    // Below the titles and buttons (which precede #frames in the file); the parser keeps filling #frames.
+    // Below the titles and buttons (which precede #frames in the file).
     var title = document.getElementById('title');
     f.parentNode.insertBefore(framesBox.parentNode, title && title.parentNode === f.parentNode ? title : f);
     framesBox.appendChild(f);
@@ -121,7 +118,10 @@
     frames.setAttribute('aria-label', 'Flame graph frames: arrow keys move, Enter zooms');
     svg.addEventListener('mouseover', onOver);
     svg.addEventListener('mouseout', onOut);
-    if (narrow) narrow.addEventListener('mousemove', onOver);
+    if (narrow) {
+      narrow.addEventListener('mousemove', onOver);
+      overlay.addEventListener('mousemove', function (e) { if (isMerged(e.target)) onOver(e); });
+    }
     // The keyboard cursor appears when #frames gets focus from the keyboard (Tab), not from a mouse click.
     var byPointer = false;
     svg.addEventListener('mousedown', function () { byPointer = true; });
@@ -199,10 +199,10 @@
   // Outline frame i as shown now (or hide the box when i < 0): its element's rect, else its computed geometry.
   function outline(box, i, el) {
     if (i < 0 && !el) { box.setAttribute('class', 'hide'); return; }
-    var g = el || shownEl(i), r = g && rectIn(g);
-    box.setAttribute('x', r ? r.getAttribute('x') : rectX(i));
+    var g = el || shownEl(i), r = g && rectIn(g), k = !r && merged ? merged.at(i) : -1;
+    box.setAttribute('x', r ? r.getAttribute('x') : k >= 0 ? merged.x(k) : rectX(i));
     box.setAttribute('y', r ? r.getAttribute('y') : rectY(i));
-    box.setAttribute('width', r ? r.getAttribute('width') : rectWidth(i));
+    box.setAttribute('width', r ? r.getAttribute('width') : k >= 0 ? merged.w(k) : rectWidth(i));
     box.setAttribute('height', r ? r.getAttribute('height') : rootRect().getAttribute('height'));
     box.removeAttribute('class');
   }
@@ -297,6 +297,7 @@
 
   var overlay = null; // #zoomframes
   var cloneOf = null; // frame index -> its clone while zoomed
+  var merged = null; // fgLarge.mergedView while zoomed
 
   function round2(v) { return String(Math.round(v * 100) / 100); }
 
@@ -319,12 +320,11 @@
     return g;
   }
 
-  function addClone(into, i, x, w, isParent) {
+  function addClone(into, i, x, w, isParent, label) {
     var c = els[i] ? els[i].cloneNode(true) : makeFrameEl(i), r = null, t = null, k;
     for (k = c.firstElementChild; k; k = k.nextElementSibling) {
       if (k.tagName === 'rect') r = k; else if (k.tagName === 'text') t = k;
     }
-    var label = labeler.fit(nameOf(i), w);
     r.setAttribute('x', round2(x));
     r.setAttribute('width', round2(w));
     if (!t && label) { // frames drawn too narrow for a label have no <text>: create it now
@@ -350,23 +350,30 @@
     if (!labeler.measured() && f !== 0) labeler.measure(frames.parentNode);
     zoomed = f;
     cloneOf = f === 0 ? null : new Map();
+    merged = f !== 0 && TABLE ? fgLarge.mergedView(m, TABLE, rootRect(), cfg) : null;
     overlay.textContent = '';
     if (f === 0) {
       if (unzoomBtn) unzoomBtn.classList.add('hide');
     } else {
-      var frag = document.createDocumentFragment(), chain = [], i, k;
+      var frag = document.createDocumentFragment(), chain = [], i, k, x, w, label;
       var bg = svg.querySelector('rect'); // the page background (first rect): an opaque cover for #frames
       if (bg && bg.closest('#frames') === null) frag.appendChild(bg.cloneNode(false));
       for (i = m.parent[f]; i >= 0; i = m.parent[i]) chain.push(i);
-      for (k = chain.length - 1; k >= 0; k--) addClone(frag, chain[k], XPAD, FULL, true);
+      for (k = chain.length - 1; k >= 0; k--) addClone(frag, chain[k], XPAD, FULL, true, labeler.fit(nameOf(chain[k]), FULL));
       var scale = FULL / m.sw[f], x0 = m.sx[f];
       for (i = f; i < m.end[f];) {
         // Culled: its whole subtree is narrower still (a contiguous run in pre-order), so skip past it.
-        if (m.sw[i] * scale < CULL_PX) { i = m.end[i]; continue; }
-        addClone(frag, i, XPAD + (m.sx[i] - x0) * scale, m.sw[i] * scale, false);
+        w = m.sw[i] * scale;
+        if (w < CULL_PX) { i = m.end[i]; continue; }
+        x = XPAD + (m.sx[i] - x0) * scale;
+        label = labeler.fit(nameOf(i), w);
+        if (merged && !label && !els[i]) merged.add(i, x, w);
+        else addClone(frag, i, x, w, false, label);
         i++;
       }
+      if (merged) frag.insertBefore(merged.paths(), frag.firstChild.nextSibling); // above the cover
       overlay.appendChild(frag);
+      if (merged) merged.showMatches(F_MATCH);
       if (unzoomBtn) unzoomBtn.classList.remove('hide');
     }
     if (term !== null) showMatched();
@@ -374,7 +381,11 @@
     if (cursor >= 0) setCursor(visible(cursor) ? cursor : f);
   }
 
-  function visible(i) { return zoomed === 0 || cloneOf.has(i); }
+  function isMerged(node) {
+    return !!node && node.tagName === 'path' && (node.parentNode === narrow || node.parentNode === overlay);
+  }
+
+  function visible(i) { return zoomed === 0 || cloneOf.has(i) || (!!merged && merged.at(i) >= 0); }
 
   /** The element showing frame i now: its clone while zoomed, else the original. */
   function shownEl(i) { return (cloneOf && cloneOf.get(i)) || els[i]; }
@@ -405,6 +416,7 @@
       }
     }
     if (cloneOf) cloneOf.forEach(function (c, k) { c.classList.toggle('m', (m.flags[k] & F_MATCH) !== 0); });
+    if (merged) merged.showMatches(F_MATCH);
   }
 
   function zoomAndRemember(f) {
@@ -515,26 +527,22 @@
   }
 
   function frameIndex(node, e) {
-    if (narrow && node && node.parentNode === narrow) return narrowAt(e);
+    if (isMerged(node)) return mergedAt(e);
     var g = frameEl(node);
     if (!g) return -1;
     model();
     return g.__fgIndex !== undefined ? g.__fgIndex : els.indexOf(g);
   }
 
-  function narrowAt(e) {
+  function mergedAt(e) {
     model();
-    var ctm = svg.getScreenCTM();
-    if (!ctm) return -1;
-    var pt = svg.createSVGPoint();
-    pt.x = e.clientX; pt.y = e.clientY;
-    pt = pt.matrixTransform(ctm.inverse());
-    return fgLarge.frameAt(m, pt.x, pt.y, parseFloat(rootRect().getAttribute('y')), cfg);
+    var i = fgLarge.frameUnder(m, e, svg, parseFloat(rootRect().getAttribute('y')), cfg, zoomed);
+    return i >= 0 && visible(i) ? i : -1;
   }
 
   function onOver(e) {
-    if (narrow && e.target.parentNode === narrow) {
-      var i = narrowAt(e);
+    if (isMerged(e.target)) {
+      var i = mergedAt(e);
       if (i < 0) { details.nodeValue = ' '; outline(hoverBox, -1); return; }
       details.nodeValue = NAMETYPE + ' ' + titleOf(i);
       outline(hoverBox, i);
@@ -547,7 +555,7 @@
   }
 
   function onOut(e) {
-    if (!frameEl(e.target) && !(narrow && e.target.parentNode === narrow)) return;
+    if (!frameEl(e.target) && !isMerged(e.target)) return;
     details.nodeValue = ' ';
     outline(hoverBox, -1);
   }
