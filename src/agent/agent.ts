@@ -119,6 +119,7 @@ export async function startAgent(options: AgentStartOptions): Promise<RunningAge
     frequency: options.frequency,
     all: options.all,
     backend: options.backend,
+    callGraph: options.callGraph,
     push: options.push,
     pushIntervalSeconds: options.pushIntervalSeconds,
     node: options.node,
@@ -144,7 +145,8 @@ export async function startAgent(options: AgentStartOptions): Promise<RunningAge
     webConfig,
     health: () => {
       const up = health.tracerUp.get('exec_snooper') === true;
-      return { ok: up, detail: up ? 'exec snooper running' : 'exec snooper not running; status from /proc scans only' };
+      const detail = up ? 'exec snooper running' : 'exec snooper not running; status from /proc scans only';
+      return { ok: up, detail: `${detail}; ${profiling.callGraphDetail()}` };
     },
   });
 

@@ -1,0 +1,94 @@
+/**
+ * Which of the sampled processes need DWARF unwinding: those whose executable is built without frame
+ * pointers (`--call-graph auto`, the default), or every sampled process (`--call-graph dwarf`). Their
+ * frame-pointer stacks end a frame or two above the leaf, so the sampler gives them to a perf with
+ * `--call-graph dwarf` (dwarf-sampler.ts). The executable check is record's (src/record/frame-pointers.ts),
+ * done once per file: a node runs the same few binaries in many processes, and IRIS starts jobs all day.
+ */
+import { readlinkSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
+import { checkFramePointers } from '../record/frame-pointers.js';
+import { listProcesses } from './proc.js';
+
+export const AGENT_CALL_GRAPHS = ['auto', 'fp', 'dwarf'] as const;
+export type AgentCallGraph = (typeof AGENT_CALL_GRAPHS)[number];
+
+/** A process to unwind with DWARF; `startTime` tells a pid reused by another process apart. */
+export interface DwarfTarget {
+  pid: number;
+  startTime: number;
+  /** The executable's file name, for the log. */
+  program: string;
+}
+
+export interface DwarfTargetChoice {
+  targets: DwarfTarget[];
+  /** Targets left to frame pointers because there were more than `maxTargets`. */
+  overflow: number;
+}
+
+/** Processes given to one perf: its per-thread events and file descriptors grow with them. */
+export const MAX_DWARF_TARGETS = 512;
+/** Names of the agent's own tools: never sampled through perf -p (perf would sample itself). */
+const OWN_TOOLS = new Set(['perf', 'bpftrace']);
+/** File identities checked: bounded so a node that keeps building new binaries cannot grow it forever. */
+const MAX_CACHED_FILES = 4096;
+
+export class DwarfTargetFinder {
+  /** `dev:ino:size:mtime` of each executable checked → built without frame pointers. */
+  private readonly withoutFramePointers = new Map<string, boolean>();
+
+  constructor(
+    private readonly mode: AgentCallGraph,
+    /** Process names the sampler samples; undefined: every process (`--all`). */
+    private readonly commNames: ReadonlySet<string> | undefined,
+    private readonly maxTargets = MAX_DWARF_TARGETS,
+  ) {}
+
+  /** The sampled processes that need DWARF now (none with `fp`). */
+  find(bootOffset = 0): DwarfTargetChoice {
+    if (this.mode === 'fp') return { targets: [], overflow: 0 };
+    const targets: DwarfTarget[] = [];
+    let overflow = 0;
+    for (const process of listProcesses(bootOffset)) {
+      if (process.pid === globalThis.process.pid || OWN_TOOLS.has(process.comm)) continue;
+      if (this.commNames !== undefined && !this.commNames.has(process.comm)) continue;
+      const program = this.needsDwarf(process.pid);
+      if (program === undefined) continue;
+      if (targets.length >= this.maxTargets) overflow++;
+      else targets.push({ pid: process.pid, startTime: process.startTime, program });
+    }
+    return { targets, overflow };
+  }
+
+  /** The executable's name when the process needs DWARF, undefined when frame pointers do (or it is gone). */
+  private needsDwarf(pid: number): string | undefined {
+    // /proc/PID/exe opens the very file the process runs, even when replaced or deleted since.
+    const exe = `/proc/${pid}/exe`;
+    let identity: string;
+    try {
+      const stat = statSync(exe);
+      identity = `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeMs}`;
+    } catch {
+      return undefined; // kernel thread, or gone
+    }
+    let without = this.withoutFramePointers.get(identity);
+    if (without === undefined) {
+      // Unknown (stripped of everything, not x86-64) counts as "with": dwarf costs more and may do no better.
+      without = checkFramePointers(exe).framePointers === false;
+      if (this.withoutFramePointers.size >= MAX_CACHED_FILES) this.withoutFramePointers.clear();
+      this.withoutFramePointers.set(identity, without);
+    }
+    if (!without && this.mode === 'auto') return undefined;
+    return programName(pid);
+  }
+}
+
+/** The executable's file name (what the log lists), or the pid when it cannot be read. */
+function programName(pid: number): string {
+  try {
+    return basename(readlinkSync(`/proc/${pid}/exe`).replace(/ \(deleted\)$/, ''));
+  } catch {
+    return String(pid);
+  }
+}
