@@ -14,7 +14,7 @@
 import type { IntervalSample, IntervalSource } from './bpftrace-intervals.js';
 import { DwarfTargetFinder, type AgentCallGraph, type DwarfTarget } from './dwarf-targets.js';
 import { startPerfIntervals } from './perf-intervals.js';
-import { readProcStat } from './proc.js';
+import { bootToMonotonicOffset, monotonicSeconds, readProcStat } from './proc.js';
 // Bytes of user stack copied per sample: record's choice, which reaches `main` in the programs measured.
 import { DWARF_STACK_BYTES } from '../record/call-graph.js';
 
@@ -27,6 +27,11 @@ const RESTART_GAP_MS = 5_000;
 /** A failed start (a target exited meanwhile: perf -p refuses a missing pid) is retried after this, doubling. */
 const FIRST_RETRY_MS = 250;
 const MAX_RETRY_MS = 30_000;
+/**
+ * Processes younger than this are left to the main sampler: IRIS's start-up helpers live a fraction of a
+ * second, and a restart of perf for a process that is gone before perf samples it buys nothing.
+ */
+const MIN_AGE_SECONDS = 2;
 /** Samples kept for the main sampler while it is not delivering (restarting): bounded. */
 const MAX_PENDING_SAMPLES = 100_000;
 
@@ -66,6 +71,7 @@ export class DwarfSampler {
   private retryMs = FIRST_RETRY_MS;
   private scanTimer: NodeJS.Timeout | undefined;
   private soonTimer: NodeJS.Timeout | undefined;
+  private readonly bootOffset = bootToMonotonicOffset();
 
   constructor(private readonly options: DwarfSamplerOptions) {
     this.finder = new DwarfTargetFinder(options.mode, options.commNames);
@@ -131,9 +137,13 @@ export class DwarfSampler {
     this.busy = true;
     try {
       const changed = this.forgetExited();
-      const choice = this.finder.find();
+      const choice = this.finder.find(this.bootOffset);
       this.overflow = choice.overflow;
-      const fresh = choice.targets.filter((target) => this.owned.get(target.pid)?.startTime !== target.startTime);
+      const now = monotonicSeconds();
+      const settled = choice.targets.filter((target) => now - target.startTime >= MIN_AGE_SECONDS || this.owned.has(target.pid));
+      const young = settled.length < choice.targets.length;
+      if (young) this.soon(MIN_AGE_SECONDS * 1000);
+      const fresh = settled.filter((target) => this.owned.get(target.pid)?.startTime !== target.startTime);
       if (fresh.length === 0) {
         if (this.owned.size === 0 && this.source !== undefined) await this.stopSource();
         if (changed) this.options.onChange?.(this.state);
@@ -145,7 +155,7 @@ export class DwarfSampler {
         this.soon(wait);
         return;
       }
-      await this.restart(choice.targets);
+      await this.restart(settled);
     } finally {
       this.busy = false;
       if (this.again && !this.stopping) {
@@ -159,7 +169,7 @@ export class DwarfSampler {
   private forgetExited(): boolean {
     let changed = false;
     for (const [pid, target] of this.owned) {
-      const stat = readProcStat(pid, 0);
+      const stat = readProcStat(pid, this.bootOffset);
       if (stat === undefined || stat.startTime !== target.startTime) {
         this.owned.delete(pid);
         changed = true;
@@ -171,8 +181,9 @@ export class DwarfSampler {
   private async stopSource(): Promise<void> {
     const source = this.source;
     this.source = undefined;
-    this.owned = new Map();
+    // Still owned until perf has stopped: it samples them up to its exit (and flushes those samples).
     await source?.stop();
+    this.owned = new Map();
   }
 
   private async restart(targets: DwarfTarget[]): Promise<void> {
