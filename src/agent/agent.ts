@@ -13,6 +13,7 @@ import { bootToMonotonicOffset, listProcesses, monotonicSeconds, readExecutable,
 import { parseListenAddress, type AgentOptions } from './options.js';
 import { startAgentServer, type AgentRoute } from './server.js';
 import { startProfiling, type RunningProfiling } from './profiling.js';
+import type { ContinuousSampler } from './sampler.js';
 import { loadWebConfig } from './web-config.js';
 import { watchWebConfig, type WebConfigWatcher } from './web-config-watch.js';
 import { lifecycleRoutes } from './flight/routes.js';
@@ -95,9 +96,13 @@ export async function startAgent(options: AgentStartOptions): Promise<RunningAge
     });
   }
 
+  /** The profile sampler, once started below: it looks at each scan's listing too (one read of /proc for both). */
+  let sampler: ContinuousSampler | undefined;
   const scan = (): void => {
     health.scans++;
-    tracker.scan(listProcesses(bootOffset), monotonicSeconds(), readProcessDetails);
+    const listing = listProcesses(bootOffset);
+    tracker.scan(listing, monotonicSeconds(), readProcessDetails);
+    sampler?.noteProcesses(listing);
   };
   let lostRescan: NodeJS.Timeout | undefined;
   const scanSoon = (): void => {
@@ -128,6 +133,7 @@ export async function startAgent(options: AgentStartOptions): Promise<RunningAge
     registry,
     log,
   });
+  sampler = profiling.sampler;
   const routes: AgentRoute[] = [
     ...(options.routes ?? []),
     ...profiling.routes,

@@ -14,14 +14,20 @@
 import type { IntervalSample, IntervalSource } from './bpftrace-intervals.js';
 import { DwarfTargetFinder, type AgentCallGraph, type DwarfTarget } from './dwarf-targets.js';
 import { startPerfIntervals } from './perf-intervals.js';
-import { bootToMonotonicOffset, monotonicSeconds, readProcStat } from './proc.js';
+import type { ScannedProcess } from './instances.js';
+import { bootToMonotonicOffset, listProcesses, monotonicSeconds, readProcStat } from './proc.js';
 // Bytes of user stack copied per sample: record's choice, which reaches `main` in the programs measured.
 import { DWARF_STACK_BYTES } from '../record/call-graph.js';
 
 
-/** Looking for new processes that need DWARF: this often, and soon after an exec of a sampled name. */
-const SCAN_MS = 5_000;
+/**
+ * Looking for new processes that need DWARF: at each of the agent's /proc scans (noteProcesses), or this
+ * often when nobody hands it a listing, and soon after an exec of a sampled name. A listing of /proc took
+ * ~40 ms on this loaded 2-core host, so the agent's own scan is reused rather than repeated.
+ */
+const SCAN_MS = 10_000;
 const EXEC_SETTLE_MS = 1_000;
+const MAX_EXEC_LOOKS_PER_SECOND = 200;
 /** Shortest time between two starts of perf: restarts cost perf's start-up and a moment of cut stacks. */
 const RESTART_GAP_MS = 5_000;
 /** A failed start (a target exited meanwhile: perf -p refuses a missing pid) is retried after this, doubling. */
@@ -72,6 +78,13 @@ export class DwarfSampler {
   private scanTimer: NodeJS.Timeout | undefined;
   private soonTimer: NodeJS.Timeout | undefined;
   private readonly bootOffset = bootToMonotonicOffset();
+  /** Sampled processes seen (listing and exec events) since the last look: the only ones looked at. */
+  private candidates = new Map<number, Pick<ScannedProcess, 'pid' | 'comm' | 'startTime'>>();
+  /** Whether someone hands in /proc listings (the agent's scan); else the sampler lists /proc itself. */
+  private listed = false;
+  private started = false;
+  private execSecond = 0;
+  private execsThisSecond = 0;
 
   constructor(private readonly options: DwarfSamplerOptions) {
     this.finder = new DwarfTargetFinder(options.mode, options.commNames);
@@ -79,14 +92,34 @@ export class DwarfSampler {
 
   /** Look for processes now and every few seconds. */
   start(): void {
-    if (this.options.mode === 'fp') return;
-    this.scanTimer = setInterval(() => void this.reconcile(), SCAN_MS);
+    if (this.options.mode === 'fp' || this.started) return;
+    this.started = true;
+    this.scanTimer = setInterval(() => {
+      if (!this.listed) this.noteProcesses(listProcesses(this.bootOffset), false);
+    }, SCAN_MS);
     this.scanTimer.unref();
-    void this.reconcile();
+    if (!this.listed) this.noteProcesses(listProcesses(this.bootOffset), false);
+    else void this.reconcile();
+  }
+
+  /** Every process now (the agent's periodic /proc scan): look at the sampled ones. */
+  noteProcesses(listing: readonly Pick<ScannedProcess, 'pid' | 'comm' | 'startTime'>[], fromAgent = true): void {
+    if (this.options.mode === 'fp' || this.stopping) return;
+    if (fromAgent) this.listed = true;
+    this.candidates = new Map();
+    for (const process of listing) if (this.finder.samples(process.comm)) this.candidates.set(process.pid, process);
+    if (this.started) void this.reconcile();
   }
 
   /** A sampled process just started: look again shortly (many execs in a burst make one look). */
-  noteExec(): void {
+  noteExec(pid: number): void {
+    if (this.options.mode === 'fp' || this.stopping) return;
+    // An exec storm (with --all) must not become a /proc storm: the next listing catches the rest.
+    const second = Math.floor(Date.now() / 1000);
+    if (second !== this.execSecond) [this.execSecond, this.execsThisSecond] = [second, 0];
+    if (++this.execsThisSecond > MAX_EXEC_LOOKS_PER_SECOND) return;
+    const stat = readProcStat(pid, this.bootOffset);
+    if (stat !== undefined && this.finder.samples(stat.comm)) this.candidates.set(pid, stat);
     this.soon(EXEC_SETTLE_MS);
   }
 
@@ -119,7 +152,7 @@ export class DwarfSampler {
   }
 
   private soon(delayMs: number): void {
-    if (this.stopping || this.options.mode === 'fp' || this.soonTimer !== undefined) return;
+    if (!this.started || this.stopping || this.options.mode === 'fp' || this.soonTimer !== undefined) return;
     this.soonTimer = setTimeout(() => {
       this.soonTimer = undefined;
       void this.reconcile();
@@ -137,13 +170,16 @@ export class DwarfSampler {
     this.busy = true;
     try {
       const changed = this.forgetExited();
-      const choice = this.finder.find(this.bootOffset);
+      const choice = this.finder.find(this.candidates.values());
       this.overflow = choice.overflow;
       const now = monotonicSeconds();
       const settled = choice.targets.filter((target) => now - target.startTime >= MIN_AGE_SECONDS || this.owned.has(target.pid));
       const young = settled.length < choice.targets.length;
       if (young) this.soon(MIN_AGE_SECONDS * 1000);
-      const fresh = settled.filter((target) => this.owned.get(target.pid)?.startTime !== target.startTime);
+      const fresh = settled.filter((target) => {
+        const owned = this.owned.get(target.pid);
+        return owned === undefined || !sameStart(owned.startTime, target.startTime);
+      });
       if (fresh.length === 0) {
         if (this.owned.size === 0 && this.source !== undefined) await this.stopSource();
         if (changed) this.options.onChange?.(this.state);
@@ -170,10 +206,14 @@ export class DwarfSampler {
     let changed = false;
     for (const [pid, target] of this.owned) {
       const stat = readProcStat(pid, this.bootOffset);
-      if (stat === undefined || stat.startTime !== target.startTime) {
+      if (stat === undefined || !sameStart(stat.startTime, target.startTime)) {
         this.owned.delete(pid);
         changed = true;
       }
+    }
+    for (const [pid, candidate] of this.candidates) {
+      const stat = this.owned.has(pid) ? candidate : readProcStat(pid, this.bootOffset);
+      if (stat === undefined || !sameStart(stat.startTime, candidate.startTime)) this.candidates.delete(pid);
     }
     return changed;
   }
@@ -235,4 +275,9 @@ export class DwarfSampler {
     if (this.pending.length + samples.length > MAX_PENDING_SAMPLES) return;
     for (const sample of samples) this.pending.push(sample);
   }
+}
+
+/** Start times from two reads of /proc (10 ms ticks, clock offsets measured apart) match within this. */
+function sameStart(a: number, b: number): boolean {
+  return Math.abs(a - b) < 0.05;
 }

@@ -8,7 +8,7 @@
 import { readlinkSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { checkFramePointers } from '../record/frame-pointers.js';
-import { listProcesses } from './proc.js';
+import type { ScannedProcess } from './instances.js';
 
 export const AGENT_CALL_GRAPHS = ['auto', 'fp', 'dwarf'] as const;
 export type AgentCallGraph = (typeof AGENT_CALL_GRAPHS)[number];
@@ -45,14 +45,19 @@ export class DwarfTargetFinder {
     private readonly maxTargets = MAX_DWARF_TARGETS,
   ) {}
 
-  /** The sampled processes that need DWARF now (none with `fp`). */
-  find(bootOffset = 0): DwarfTargetChoice {
+  /** Whether the sampler samples processes named `comm`. */
+  samples(comm: string): boolean {
+    return this.commNames === undefined || this.commNames.has(comm);
+  }
+
+  /** Of `processes` (a /proc listing), the sampled ones that need DWARF (none with `fp`). */
+  find(processes: Iterable<Pick<ScannedProcess, 'pid' | 'comm' | 'startTime'>>): DwarfTargetChoice {
     if (this.mode === 'fp') return { targets: [], overflow: 0 };
     const targets: DwarfTarget[] = [];
     let overflow = 0;
-    for (const process of listProcesses(bootOffset)) {
+    for (const process of processes) {
       if (process.pid === globalThis.process.pid || OWN_TOOLS.has(process.comm)) continue;
-      if (this.commNames !== undefined && !this.commNames.has(process.comm)) continue;
+      if (!this.samples(process.comm)) continue;
       const program = this.needsDwarf(process.pid);
       if (program === undefined) continue;
       if (targets.length >= this.maxTargets) overflow++;

@@ -15,6 +15,7 @@ import { startPerfIntervals } from './perf-intervals.js';
 import { DwarfSampler, type DwarfState } from './dwarf-sampler.js';
 import type { AgentCallGraph } from './dwarf-targets.js';
 import type { DescribeProcess } from './agent.js';
+import type { ScannedProcess } from './instances.js';
 import { ProcessInfoCache } from './process-info.js';
 import { SampleRing } from './sample-ring.js';
 
@@ -141,7 +142,12 @@ export class ContinuousSampler {
   noteExec(pid: number, comm: string): void {
     if (!this.options.all && !IRIS_PROCESS_NAMES.has(comm)) return;
     this.source?.noteExec?.(pid);
-    this.dwarf?.noteExec();
+    this.dwarf?.noteExec(pid);
+  }
+
+  /** The agent listed /proc (its periodic scan): the DWARF sampler looks at the sampled processes in it. */
+  noteProcesses(listing: readonly ScannedProcess[]): void {
+    this.dwarf?.noteProcesses(listing);
   }
 
   /** The sampling process's pid while it runs (for tests and the agent's log). */
