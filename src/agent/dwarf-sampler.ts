@@ -118,6 +118,7 @@ export class DwarfSampler {
     const second = Math.floor(Date.now() / 1000);
     if (second !== this.execSecond) [this.execSecond, this.execsThisSecond] = [second, 0];
     if (++this.execsThisSecond > MAX_EXEC_LOOKS_PER_SECOND) return;
+    this.finder.forget(pid);
     const stat = readProcStat(pid, this.bootOffset);
     if (stat !== undefined && this.finder.samples(stat.comm)) this.candidates.set(pid, stat);
     this.soon(EXEC_SETTLE_MS);
@@ -191,7 +192,13 @@ export class DwarfSampler {
         this.soon(wait);
         return;
       }
-      await this.restart(settled);
+      // perf -p refuses a pid that is gone: only the live ones (read now, just before perf starts).
+      await this.restart(settled.filter((target) => {
+        const stat = this.owned.has(target.pid) ? target : readProcStat(target.pid, this.bootOffset);
+        const alive = stat !== undefined && sameStart(stat.startTime, target.startTime);
+        if (!alive) this.candidates.delete(target.pid);
+        return alive;
+      }));
     } finally {
       this.busy = false;
       if (this.again && !this.stopping) {
@@ -210,10 +217,6 @@ export class DwarfSampler {
         this.owned.delete(pid);
         changed = true;
       }
-    }
-    for (const [pid, candidate] of this.candidates) {
-      const stat = this.owned.has(pid) ? candidate : readProcStat(pid, this.bootOffset);
-      if (stat === undefined || !sameStart(stat.startTime, candidate.startTime)) this.candidates.delete(pid);
     }
     return changed;
   }

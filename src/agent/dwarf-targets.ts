@@ -35,6 +35,8 @@ const OWN_TOOLS = new Set(['perf', 'bpftrace']);
 const MAX_CACHED_FILES = 4096;
 
 export class DwarfTargetFinder {
+  /** The last answer per process, reused while its start time is the same (one stat of its exe per process). */
+  private decided = new Map<number, { startTime: number; program: string | undefined }>();
   /** `dev:ino:size:mtime` of each executable checked → built without frame pointers. */
   private readonly withoutFramePointers = new Map<string, boolean>();
 
@@ -50,19 +52,29 @@ export class DwarfTargetFinder {
     return this.commNames === undefined || this.commNames.has(comm);
   }
 
+  /** `pid` exec'd: same pid and start time, maybe another program; decide again. */
+  forget(pid: number): void {
+    this.decided.delete(pid);
+  }
+
   /** Of `processes` (a /proc listing), the sampled ones that need DWARF (none with `fp`). */
   find(processes: Iterable<Pick<ScannedProcess, 'pid' | 'comm' | 'startTime'>>): DwarfTargetChoice {
     if (this.mode === 'fp') return { targets: [], overflow: 0 };
     const targets: DwarfTarget[] = [];
     let overflow = 0;
+    const decided = new Map<number, { startTime: number; program: string | undefined }>();
     for (const process of processes) {
       if (process.pid === globalThis.process.pid || OWN_TOOLS.has(process.comm)) continue;
       if (!this.samples(process.comm)) continue;
-      const program = this.needsDwarf(process.pid);
+      const earlier = this.decided.get(process.pid);
+      // An exec keeps the pid and start time but changes the program: noteExec forgets the pid first.
+      const program = earlier !== undefined && Math.abs(earlier.startTime - process.startTime) < 0.05 ? earlier.program : this.needsDwarf(process.pid);
+      decided.set(process.pid, { startTime: process.startTime, program });
       if (program === undefined) continue;
       if (targets.length >= this.maxTargets) overflow++;
       else targets.push({ pid: process.pid, startTime: process.startTime, program });
     }
+    this.decided = decided;
     return { targets, overflow };
   }
 

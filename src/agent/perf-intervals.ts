@@ -7,7 +7,7 @@
  * (tenths of a second of latency, measured) instead of when its buffer fills, which at 19 Hz is minutes.
  *
  * perf cannot filter by process name in the kernel, so the whole node's samples reach user space and IRIS
- * scoping happens here, on the comm. Each interval gets a fresh collapser (fed whole samples, split at perf
+ * scoping happens here, on the comm. Each interval with samples gets a fresh collapser (fed whole samples, split at perf
  * script's blank lines), so memory holds one interval, however long the agent runs.
  *
  * The same pipeline, given `pids` and `dwarfStackBytes`, is the DWARF sampler for processes built without
@@ -67,12 +67,15 @@ export async function startPerfIntervals(options: PerfIntervalOptions): Promise<
         onSample: (sample) => samples.push({ comm: sample.comm, pid: sample.pid, stack: sample.stack, weight: sample.weight }),
       }),
     );
-  let collapser = newCollapser();
+  // Made at the interval's first sample: a collapser costs ~10 ms to make on a loaded host, and the DWARF
+  // sampler's processes are idle in most seconds.
+  let collapser: Collapser | undefined;
   /** The sample being read: its lines go to the collapser together, at its closing blank line. */
   let event: Buffer[] = [];
   const splitter = new LineSplitter((buffer, start, end) => {
     event.push(Buffer.from(buffer.subarray(start, end)), NEWLINE);
     if (start === end) {
+      collapser ??= newCollapser();
       for (const part of event) collapser.push(part);
       event = [];
     }
@@ -82,10 +85,10 @@ export async function startPerfIntervals(options: PerfIntervalOptions): Promise<
     splitter.finish();
   })().catch(() => undefined);
   const tick = setInterval(() => {
-    collapser.finish();
+    collapser?.finish();
     const done = samples;
     samples = [];
-    collapser = newCollapser();
+    collapser = undefined;
     options.onInterval(done, Date.now());
   }, INTERVAL_MS);
 
@@ -93,7 +96,7 @@ export async function startPerfIntervals(options: PerfIntervalOptions): Promise<
     clearInterval(tick);
     await reading;
     // The last part-second too: the DWARF sampler stops and starts perf as processes come and go.
-    collapser.finish();
+    collapser?.finish();
     if (samples.length > 0) options.onInterval(samples, Date.now());
     return recordDone;
   });
