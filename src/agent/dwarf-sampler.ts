@@ -7,8 +7,8 @@
  * 2-core test host, losing samples, against ~1.6% for one busy process here (docs/agent-profiles.md).
  *
  * perf -p takes a fixed list of processes, so a new process that needs DWARF means starting perf again: at
- * most once per RESTART_GAP_MS, after a settling pause, so an IRIS starting many jobs costs a restart per
- * few seconds, not one per job. Until a process is taken over, the main sampler keeps counting it (with a
+ * most once per RESTART_GAP_MS, for processes at least MIN_AGE_SECONDS old, so an IRIS starting many jobs
+ * costs a restart per 15 s, not one per job. Until a process is taken over, the main sampler keeps counting it (with a
  * cut stack), so it is never unsampled for long; while perf restarts, nothing is owned and the same holds.
  */
 import type { IntervalSample, IntervalSource } from './bpftrace-intervals.js';
@@ -28,16 +28,20 @@ import { DWARF_STACK_BYTES } from '../record/call-graph.js';
 const SCAN_MS = 10_000;
 const EXEC_SETTLE_MS = 1_000;
 const MAX_EXEC_LOOKS_PER_SECOND = 200;
-/** Shortest time between two starts of perf: restarts cost perf's start-up and a moment of cut stacks. */
-const RESTART_GAP_MS = 5_000;
+/**
+ * Shortest time between two starts of perf: a start and stop cost 0.2-0.5 s of CPU on this loaded 2-core
+ * host (perf record's start-up, perf script loading symbols, the spawn), so a new process every few seconds
+ * costs at most one of those per 15 s (bench/agent-dwarf.mjs measures it).
+ */
+const RESTART_GAP_MS = 15_000;
 /** A failed start (a target exited meanwhile: perf -p refuses a missing pid) is retried after this, doubling. */
 const FIRST_RETRY_MS = 250;
 const MAX_RETRY_MS = 30_000;
 /**
  * Processes younger than this are left to the main sampler: IRIS's start-up helpers live a fraction of a
- * second, and a restart of perf for a process that is gone before perf samples it buys nothing.
+ * second, and a restart of perf for a process that is gone before perf samples much of it buys nothing.
  */
-const MIN_AGE_SECONDS = 2;
+const MIN_AGE_SECONDS = 5;
 /** Samples kept for the main sampler while it is not delivering (restarting): bounded. */
 const MAX_PENDING_SAMPLES = 100_000;
 
