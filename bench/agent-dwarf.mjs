@@ -7,8 +7,9 @@
 //   - whole-node `perf record -F 19 -a --call-graph dwarf,8192 | perf script --no-inline` (the alternative:
 //     one DWARF sampler for everything),
 // first with an idle simulated IRIS instance built --no-frame-pointers, then with a busy `irisdb --deep`
-// beside it (and, for the agent, a short no-frame-pointer process started every 10 s: each one makes the
-// DWARF sampler start perf again, so the busy process's samples per CPU second show what restarts lose).
+// beside it (and, for the agent, an 8 s no-frame-pointer process started every 10 s: each one old enough to be
+// taken over makes the DWARF sampler start perf again, at most once per 15 s, so the busy process's samples
+// per CPU second show what restarts lose and the CPU what they cost).
 // Whole stacks: the share of IRIS samples whose user stack reaches main/_start/a thread start, as
 // `irisflame record`'s summary counts it (src/record/summary.ts, cutStacks).
 //
@@ -188,7 +189,7 @@ async function measureAgent(callGraph, seconds, installDir, busy) {
     const ours = new Set();
     // Busy: a new short no-frame-pointer process every 10 s, each a change of the DWARF sampler's processes.
     while (Date.now() - started < seconds * 1000) {
-      if (busy && Date.now() - started >= 10_000 * (churn.length + 1)) churn.push(startDeep(installDir, 2000));
+      if (busy && Date.now() - started >= 10_000 * (churn.length + 1)) churn.push(startDeep(installDir, 8000));
       rss = Math.max(rss, treeOf(agent.child.pid).reduce((sum, pid) => sum + rssMiB(pid), 0));
       pidsUnder(installDir, ours);
       await sleep(1000);
@@ -273,7 +274,7 @@ export async function runAgentDwarfBench() {
   try {
     console.log(`simulated IRIS instance ${instance} built --no-frame-pointers running; ${seconds} s windows at ${FREQUENCY} Hz; 2 cores shared with other work (figures are of this machine, this run)`);
     for (const busy of [false, true]) {
-      console.log(busy ? `busy: + irisdb --deep (one core), and a short no-frame-pointer process every 10 s` : 'idle: the instance alone');
+      console.log(busy ? `busy: + irisdb --deep (one core), and an 8 s no-frame-pointer process every 10 s` : 'idle: the instance alone');
       for (const callGraph of ['fp', 'auto']) {
         const r = await measureAgent(callGraph, seconds, installDir, busy);
         const rate = r.perCpuSecond === undefined ? '' : `; the busy process: ${r.perCpuSecond.toFixed(1)} samples per CPU second (${FREQUENCY} expected)`;
