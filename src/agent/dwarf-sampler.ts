@@ -28,6 +28,8 @@ import { DWARF_STACK_BYTES } from '../record/call-graph.js';
 const SCAN_MS = 10_000;
 const EXEC_SETTLE_MS = 1_000;
 const MAX_EXEC_LOOKS_PER_SECOND = 200;
+/** Executables left unchecked by a look (its time ran out) are checked this soon after. */
+const UNCHECKED_RETRY_MS = 500;
 /**
  * Shortest time between two starts of perf: a start and stop cost 0.2-0.5 s of CPU on this loaded 2-core
  * host (perf record's start-up, perf script loading symbols, the spawn), so a new process every few seconds
@@ -177,6 +179,7 @@ export class DwarfSampler {
       const changed = this.forgetExited();
       const choice = this.finder.find(this.candidates.values());
       this.overflow = choice.overflow;
+      if (choice.unchecked > 0) this.soon(UNCHECKED_RETRY_MS);
       const now = monotonicSeconds();
       const settled = choice.targets.filter((target) => now - target.startTime >= MIN_AGE_SECONDS || this.owned.has(target.pid));
       const young = settled.length < choice.targets.length;
