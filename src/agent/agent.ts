@@ -13,6 +13,7 @@ import { bootToMonotonicOffset, listProcesses, monotonicSeconds, readExecutable,
 import { parseListenAddress, type AgentOptions } from './options.js';
 import { startAgentServer, type AgentRoute } from './server.js';
 import { startProfiling, type RunningProfiling } from './profiling.js';
+import type { ContinuousSampler } from './sampler.js';
 import { loadWebConfig } from './web-config.js';
 import { watchWebConfig, type WebConfigWatcher } from './web-config-watch.js';
 import { lifecycleRoutes } from './flight/routes.js';
@@ -95,9 +96,13 @@ export async function startAgent(options: AgentStartOptions): Promise<RunningAge
     });
   }
 
+  /** The profile sampler, once started below: it looks at each scan's listing too (one read of /proc for both). */
+  let sampler: ContinuousSampler | undefined;
   const scan = (): void => {
     health.scans++;
-    tracker.scan(listProcesses(bootOffset), monotonicSeconds(), readProcessDetails);
+    const listing = listProcesses(bootOffset);
+    tracker.scan(listing, monotonicSeconds(), readProcessDetails);
+    sampler?.noteProcesses(listing);
   };
   let lostRescan: NodeJS.Timeout | undefined;
   const scanSoon = (): void => {
@@ -119,6 +124,7 @@ export async function startAgent(options: AgentStartOptions): Promise<RunningAge
     frequency: options.frequency,
     all: options.all,
     backend: options.backend,
+    callGraph: options.callGraph,
     push: options.push,
     pushIntervalSeconds: options.pushIntervalSeconds,
     node: options.node,
@@ -127,6 +133,7 @@ export async function startAgent(options: AgentStartOptions): Promise<RunningAge
     registry,
     log,
   });
+  sampler = profiling.sampler;
   const routes: AgentRoute[] = [
     ...(options.routes ?? []),
     ...profiling.routes,
@@ -144,7 +151,8 @@ export async function startAgent(options: AgentStartOptions): Promise<RunningAge
     webConfig,
     health: () => {
       const up = health.tracerUp.get('exec_snooper') === true;
-      return { ok: up, detail: up ? 'exec snooper running' : 'exec snooper not running; status from /proc scans only' };
+      const detail = up ? 'exec snooper running' : 'exec snooper not running; status from /proc scans only';
+      return { ok: up, detail: `${detail}; ${profiling.callGraphDetail()}` };
     },
   });
 

@@ -5,6 +5,9 @@
  */
 import { hostname } from 'node:os';
 import { UsageError } from '../errors.js';
+import { AGENT_CALL_GRAPHS, type AgentCallGraph } from './dwarf-targets.js';
+
+export { AGENT_CALL_GRAPHS, type AgentCallGraph };
 
 export const AGENT_BACKENDS = ['auto', 'bpftrace', 'perf'] as const;
 export type AgentBackend = (typeof AGENT_BACKENDS)[number];
@@ -50,6 +53,12 @@ export interface AgentOptions {
    * @default 'auto'
    */
   backend: AgentBackend;
+  /**
+   * How user stacks are unwound: `auto` DWARF (a second, per-process perf) for programs built without frame
+   * pointers and frame pointers for the rest; `fp` frame pointers only; `dwarf` DWARF for every sampled process.
+   * @default 'auto'
+   */
+  callGraph: AgentCallGraph;
 
   // ---- securing the listener (web-config.ts) ----------------------------------------------------------
   /**
@@ -94,6 +103,7 @@ export const DEFAULT_AGENT_OPTIONS: Omit<AgentOptions, 'node'> = {
   push: undefined,
   pushIntervalSeconds: 15,
   backend: 'auto',
+  callGraph: 'auto',
   webConfigFile: undefined,
   lifecycle: true,
   dataDir: '/var/lib/irisflame/lifecycle',
@@ -117,6 +127,7 @@ export function resolveAgentOptions(given: Partial<AgentOptions>): AgentOptions 
     throw new UsageError(`--frequency must be a whole number from 1 to 1000, not ${options.frequency}`);
   }
   if (!AGENT_BACKENDS.includes(options.backend)) throw new UsageError(`--backend must be one of ${AGENT_BACKENDS.join(', ')}`);
+  if (!AGENT_CALL_GRAPHS.includes(options.callGraph)) throw new UsageError(`--call-graph must be one of ${AGENT_CALL_GRAPHS.join(', ')}`);
   if (options.node.trim() === '') throw new UsageError('--node must not be empty');
   if (!(options.pushIntervalSeconds >= 1 && options.pushIntervalSeconds <= 3600)) {
     throw new UsageError(`--push-interval must be between 1 and 3600 seconds, not ${options.pushIntervalSeconds}`);

@@ -7,8 +7,11 @@
  * (tenths of a second of latency, measured) instead of when its buffer fills, which at 19 Hz is minutes.
  *
  * perf cannot filter by process name in the kernel, so the whole node's samples reach user space and IRIS
- * scoping happens here, on the comm. Each interval gets a fresh collapser (fed whole samples, split at perf
+ * scoping happens here, on the comm. Each interval with samples gets a fresh collapser (fed whole samples, split at perf
  * script's blank lines), so memory holds one interval, however long the agent runs.
+ *
+ * The same pipeline, given `pids` and `dwarfStackBytes`, is the DWARF sampler for processes built without
+ * frame pointers (dwarf-sampler.ts): `perf record -p PIDS --call-graph dwarf,N`, `perf script --no-inline`.
  */
 import { createPerfCollapser } from '../collapse/perf.js';
 import { resolvePerfCollapseOptions } from '../collapse/perf-options.js';
@@ -24,19 +27,32 @@ const INTERVAL_MS = 1_000;
 const COMM_BYTES = 15;
 const NEWLINE = Buffer.from('\n');
 
-export async function startPerfIntervals(options: IntervalSourceOptions): Promise<IntervalSourceStart> {
+export interface PerfIntervalOptions extends IntervalSourceOptions {
+  /** Sample these processes (and threads they start) only, instead of the whole node (`-a`). */
+  pids?: readonly number[];
+  /** Unwind user stacks with DWARF from this many bytes of copied stack, instead of frame pointers. */
+  dwarfStackBytes?: number;
+  /** Who is starting, for the reason it could not: "the continuous sampler (perf)" by default. */
+  label?: string;
+}
+
+export async function startPerfIntervals(options: PerfIntervalOptions): Promise<IntervalSourceStart> {
   const perf = findExecutable('perf');
-  if (perf === undefined) return { unavailable: 'neither bpftrace nor perf is installed' };
+  if (perf === undefined) return { unavailable: options.pids === undefined ? 'neither bpftrace nor perf is installed' : 'perf is not installed' };
+  const target = options.pids === undefined ? ['-a'] : ['-p', options.pids.join(',')];
+  const callGraph = options.dwarfStackBytes === undefined ? ['-g'] : ['--call-graph', `dwarf,${options.dwarfStackBytes}`];
+  // perf script's inline lookups run addr2line per frame: with DWARF stacks, most of its time (record's perf.ts).
+  const inline = options.dwarfStackBytes === undefined ? [] : ['--no-inline'];
   const names = options.commNames === undefined ? undefined : new Set(options.commNames.map((name) => name.slice(0, COMM_BYTES)));
   const spawnOptions = { detached: true, parentDeathSignal: 'SIGKILL' as const };
   // --no-bpf-event: perf script 6.1 reading a pipe dies on the KSYMBOL records BPF programs loading elsewhere
   // on the node produce ("failed to process type: 17", seen here after 33 and 98 s); they name no samples of ours.
   const record = spawnTracked(
     perf,
-    ['record', '-F', String(options.frequency), '-a', '-g', '--no-buffering', '--no-bpf-event', '-q', '-o', '-'],
+    ['record', '-F', String(options.frequency), ...target, ...callGraph, '--no-buffering', '--no-bpf-event', '-q', '-o', '-'],
     spawnOptions,
   );
-  const script = spawnTracked(perf, ['script', '-i', '-', '-F', '+pid'], { ...spawnOptions, stdin: 'pipe' });
+  const script = spawnTracked(perf, ['script', '-i', '-', '-F', '+pid', ...inline], { ...spawnOptions, stdin: 'pipe' });
   (record.stdout as NodeJS.ReadableStream).pipe(script.stdin as NodeJS.WritableStream);
   (script.stdin as NodeJS.WritableStream).on('error', () => undefined); // perf script gone first: record's exit says why
 
@@ -51,12 +67,15 @@ export async function startPerfIntervals(options: IntervalSourceOptions): Promis
         onSample: (sample) => samples.push({ comm: sample.comm, pid: sample.pid, stack: sample.stack, weight: sample.weight }),
       }),
     );
-  let collapser = newCollapser();
+  // Made at the interval's first sample: a collapser costs ~10 ms to make on a loaded host, and the DWARF
+  // sampler's processes are idle in most seconds.
+  let collapser: Collapser | undefined;
   /** The sample being read: its lines go to the collapser together, at its closing blank line. */
   let event: Buffer[] = [];
   const splitter = new LineSplitter((buffer, start, end) => {
     event.push(Buffer.from(buffer.subarray(start, end)), NEWLINE);
     if (start === end) {
+      collapser ??= newCollapser();
       for (const part of event) collapser.push(part);
       event = [];
     }
@@ -66,16 +85,19 @@ export async function startPerfIntervals(options: IntervalSourceOptions): Promis
     splitter.finish();
   })().catch(() => undefined);
   const tick = setInterval(() => {
-    collapser.finish();
+    collapser?.finish();
     const done = samples;
     samples = [];
-    collapser = newCollapser();
+    collapser = undefined;
     options.onInterval(done, Date.now());
   }, INTERVAL_MS);
 
   const exited = Promise.all([record, script]).then(async ([recordDone]) => {
     clearInterval(tick);
     await reading;
+    // The last part-second too: the DWARF sampler stops and starts perf as processes come and go.
+    collapser?.finish();
+    if (samples.length > 0) options.onInterval(samples, Date.now());
     return recordDone;
   });
   // Either one dying ends sampling: take the other down so the owner can start both again.
@@ -90,7 +112,7 @@ export async function startPerfIntervals(options: IntervalSourceOptions): Promis
   clearTimeout(timer);
   if (outcome === 'exited') {
     const reason = stderrText(await record).split('\n').find((line) => line.trim() !== '') ?? 'perf record exited';
-    return { unavailable: `the continuous sampler (perf) could not start: ${reason.trim()}` };
+    return { unavailable: `${options.label ?? 'the continuous sampler (perf)'} could not start: ${reason.trim()}` };
   }
   return {
     running: {

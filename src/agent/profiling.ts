@@ -5,7 +5,8 @@
  */
 import { Gauge, type Registry } from 'prom-client';
 import { registerReadCounter, type AgentHealth } from './metrics.js';
-import type { AgentBackend } from './options.js';
+import type { AgentBackend, AgentCallGraph } from './options.js';
+import type { DwarfState } from './dwarf-sampler.js';
 import { pprofRoute } from './pprof-route.js';
 import type { DescribeProcess } from './agent.js';
 import { ProfilePusher } from './push.js';
@@ -16,6 +17,7 @@ export interface ProfilingOptions {
   frequency: number;
   all: boolean;
   backend: AgentBackend;
+  callGraph: AgentCallGraph;
   /** Pyroscope URL to push to, if any. */
   push: string | undefined;
   pushIntervalSeconds?: number;
@@ -30,6 +32,8 @@ export interface RunningProfiling {
   routes: AgentRoute[];
   sampler: ContinuousSampler;
   pusher: ProfilePusher | undefined;
+  /** How user stacks are unwound, and for which processes with DWARF: one phrase for /healthz. */
+  callGraphDetail(): string;
   stop(): Promise<void>;
 }
 
@@ -39,17 +43,25 @@ const TRACER = 'sampler';
 export function startProfiling(options: ProfilingOptions): RunningProfiling {
   const { health, log } = options;
   let lastDown: string | undefined;
+  let lastDwarf: string | undefined;
   const sampler = new ContinuousSampler({
     frequency: options.frequency,
     all: options.all,
     backend: options.backend,
+    callGraph: options.callGraph,
     describe: options.describe,
+    onDwarfChange: (state) => {
+      // One line per change of what is unwound how, not one per restart of perf.
+      const line = `profile call graph: ${describeDwarf(state)}`;
+      if (line !== lastDwarf) log(line);
+      lastDwarf = line;
+    },
     onUp: (restarted) => {
       health.setTracerUp(TRACER, true);
       if (restarted) health.noteTracerRestart(TRACER);
       lastDown = undefined;
       const scope = options.all ? 'every process' : 'IRIS processes';
-      log(`${restarted ? 'profile sampler restarted' : 'profile sampler running'}: ${sampler.backend} at ${options.frequency} Hz, ${scope}`);
+      log(`${restarted ? 'profile sampler restarted' : 'profile sampler running'}: ${sampler.backend} at ${options.frequency} Hz, ${scope}, call graph ${CALL_GRAPH_NAMES[options.callGraph]}`);
     },
     onDown: (reason) => {
       health.setTracerUp(TRACER, false);
@@ -58,6 +70,7 @@ export function startProfiling(options: ProfilingOptions): RunningProfiling {
       lastDown = reason;
     },
   });
+  registerDwarfMetrics(options.registry, sampler);
   // Not awaited: /metrics is served while bpftrace compiles (seconds on a loaded host).
   void sampler.startInBackground();
 
@@ -73,11 +86,42 @@ export function startProfiling(options: ProfilingOptions): RunningProfiling {
     routes: [pprofRoute(sampler)],
     sampler,
     pusher,
+    callGraphDetail: () => (sampler.dwarf === undefined ? 'profiles: frame pointers (--call-graph fp)' : `profiles: ${describeDwarf(sampler.dwarf.state)}`),
     async stop() {
       pusher?.stop();
       await sampler.stop();
     },
   };
+}
+
+const CALL_GRAPH_NAMES: Record<AgentCallGraph, string> = {
+  auto: 'auto (DWARF for programs built without frame pointers)',
+  fp: 'fp (frame pointers only)',
+  dwarf: 'dwarf (every sampled process)',
+};
+
+/** "dwarf for 3 processes (irisdb: built without frame pointers), frame pointers for the rest". */
+export function describeDwarf(state: DwarfState): string {
+  if (state.error !== undefined) return `frame pointers for every process (${state.error}; retrying)`;
+  if (state.processes === 0) return 'frame pointers (no sampled process needs DWARF now)';
+  const plural = state.processes === 1 ? 'process' : 'processes';
+  const over = state.overflow > 0 ? `; ${state.overflow} more left to frame pointers (limit reached)` : '';
+  return `dwarf for ${state.processes} ${plural} (${state.programs.join(', ')}), frame pointers for the rest${over}`;
+}
+
+/** The DWARF sampler's gauges, read at scrape time. */
+export function registerDwarfMetrics(registry: Registry, sampler: ContinuousSampler): void {
+  const dwarf = sampler.dwarf;
+  if (dwarf === undefined) return;
+  new Gauge({
+    name: 'irisflame_profile_dwarf_processes',
+    help: 'Processes whose profile stacks are unwound with DWARF (built without frame pointers, or --call-graph dwarf).',
+    registers: [registry],
+    collect() {
+      this.set(dwarf.state.processes);
+    },
+  });
+  registerReadCounter(registry, 'irisflame_profile_dwarf_sampler_starts_total', 'Starts of the DWARF sampler (perf -p): one per change of its processes.', () => dwarf.starts);
 }
 
 /** `--push` counters, read at scrape time. */

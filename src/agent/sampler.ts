@@ -12,7 +12,10 @@ import { DEFAULT_IRIS_DIR, IRIS_PROCESS_NAMES } from '../iris/processes.js';
 import { findExecutable } from '../tools/executables.js';
 import { startBpftraceIntervals, type IntervalSample, type IntervalSource } from './bpftrace-intervals.js';
 import { startPerfIntervals } from './perf-intervals.js';
+import { DwarfSampler, type DwarfState } from './dwarf-sampler.js';
+import type { AgentCallGraph } from './dwarf-targets.js';
 import type { DescribeProcess } from './agent.js';
+import type { ScannedProcess } from './instances.js';
 import { ProcessInfoCache } from './process-info.js';
 import { SampleRing } from './sample-ring.js';
 
@@ -45,6 +48,15 @@ export interface SamplerOptions {
    * @default "auto"
    */
   backend: SamplerBackend;
+  /**
+   * How user stacks are unwound: `fp` frame pointers for every process (bpftrace's and perf -g's way);
+   * `dwarf` a second perf with DWARF unwinding for every sampled process; `auto` that perf only for the
+   * processes whose executables are built without frame pointers (dwarf-sampler.ts).
+   * @default "auto"
+   */
+  callGraph: AgentCallGraph;
+  /** The processes unwound with DWARF changed: for the agent's log, metrics and /healthz. */
+  onDwarfChange?: (state: DwarfState) => void;
   /** The agent's process lookup (instance, routine); /proc is read when absent. */
   describe?: DescribeProcess;
   /** Sampling runs (again, when `restarted`): for the agent's health metrics and log. */
@@ -59,6 +71,7 @@ export const DEFAULT_SAMPLER_OPTIONS: Readonly<SamplerOptions> = Object.freeze({
   irisDir: DEFAULT_IRIS_DIR,
   retainSeconds: 310,
   backend: 'auto' as SamplerBackend,
+  callGraph: 'auto' as AgentCallGraph,
 });
 
 const FIRST_BACKOFF_MS = 1_000;
@@ -82,6 +95,8 @@ export class ContinuousSampler {
   private readonly processes: ProcessInfoCache;
   private restartTimer: NodeJS.Timeout | undefined;
   private nextBackoffMs = FIRST_BACKOFF_MS;
+  /** The DWARF sampler for processes without frame pointers (not with `callGraph: 'fp'`). */
+  readonly dwarf: DwarfSampler | undefined;
 
   constructor(options: Partial<SamplerOptions> = {}) {
     const defined = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
@@ -91,12 +106,23 @@ export class ContinuousSampler {
     }
     this.ring = new SampleRing(this.options.retainSeconds);
     this.processes = new ProcessInfoCache(this.options.describe, this.options.irisDir);
+    if (this.options.callGraph !== 'fp') {
+      this.dwarf = new DwarfSampler({
+        frequency: this.options.frequency,
+        mode: this.options.callGraph,
+        // With --all, auto still unwinds IRIS's processes only: DWARF for every program without frame pointers
+        // (most of a distribution) is whole-node DWARF, measured at ~9% of a core; --call-graph dwarf asks for it.
+        commNames: this.options.all && this.options.callGraph === 'dwarf' ? undefined : IRIS_PROCESS_NAMES,
+        onChange: this.options.onDwarfChange,
+      });
+    }
   }
 
   /** Start sampling; throws RecordError when no backend can run (the reason is its message). */
   async start(): Promise<void> {
     const reason = await this.launch(false);
     if (reason !== undefined) throw new RecordError('RECORD', reason, { hint: 'run as root with bpftrace or perf installed' });
+    this.dwarf?.start();
   }
 
   /**
@@ -106,6 +132,7 @@ export class ContinuousSampler {
   async startInBackground(): Promise<string | undefined> {
     const reason = await this.launch(false);
     if (reason !== undefined) this.retry(FIRST_BACKOFF_MS);
+    if (!this.stopping) this.dwarf?.start();
     return reason;
   }
 
@@ -117,6 +144,12 @@ export class ContinuousSampler {
   noteExec(pid: number, comm: string): void {
     if (!this.options.all && !IRIS_PROCESS_NAMES.has(comm)) return;
     this.source?.noteExec?.(pid);
+    this.dwarf?.noteExec(pid);
+  }
+
+  /** The agent listed /proc (its periodic scan): the DWARF sampler looks at the sampled processes in it. */
+  noteProcesses(listing: readonly ScannedProcess[]): void {
+    this.dwarf?.noteProcesses(listing);
   }
 
   /** The sampling process's pid while it runs (for tests and the agent's log). */
@@ -127,7 +160,7 @@ export class ContinuousSampler {
   async stop(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.restartTimer);
-    await this.source?.stop();
+    await Promise.all([this.source?.stop(), this.dwarf?.stop()]);
   }
 
   /** Start the sampling process once; the reason when it cannot. Watches it and restarts it if it dies. */
@@ -186,7 +219,10 @@ export class ContinuousSampler {
     const startMs = this.lastIntervalEnd ?? endMs - 1000;
     this.lastIntervalEnd = endMs;
     const bucket: ProfileSample[] = [];
-    for (const sample of samples) {
+    // Processes the DWARF sampler owns: its whole stacks replace the main sampler's cut ones, never both.
+    const dwarf = this.dwarf;
+    const merged = dwarf === undefined ? samples : [...samples.filter((sample) => sample.pid === undefined || !dwarf.owns(sample.pid)), ...dwarf.take()];
+    for (const sample of merged) {
       const separator = sample.stack.indexOf(';');
       const frames = separator === -1 ? [] : sample.stack.slice(separator + 1).split(';');
       const profileSample: ProfileSample = { frames, comm: sample.comm, count: sample.weight };

@@ -3,7 +3,7 @@
  * src/agent/agent.ts does the work. SIGTERM and SIGINT stop it, tracers included, within 2 s.
  */
 import type { Argv, CommandModule, Options } from 'yargs';
-import { AGENT_BACKENDS, DEFAULT_AGENT_OPTIONS as D, type AgentOptions } from '../agent/options.js';
+import { AGENT_BACKENDS, AGENT_CALL_GRAPHS, DEFAULT_AGENT_OPTIONS as D, type AgentOptions } from '../agent/options.js';
 
 const PROFILE = 'Profiles:';
 const SECURITY = 'Securing the listener:';
@@ -18,6 +18,13 @@ export const AGENT_YARGS_OPTIONS = {
   push: { type: 'string', group: PROFILE, describe: 'also push profiles to this Grafana Pyroscope URL (/ingest)' },
   'push-interval': { type: 'number', group: PROFILE, default: D.pushIntervalSeconds, describe: 'seconds between pushes' },
   backend: { type: 'string', group: PROFILE, choices: [...AGENT_BACKENDS], default: D.backend, describe: 'profile sampler' },
+  'call-graph': {
+    type: 'string',
+    group: PROFILE,
+    choices: [...AGENT_CALL_GRAPHS],
+    default: D.callGraph,
+    describe: 'user stacks: auto (DWARF for programs built without frame pointers), fp, or dwarf for every sampled process',
+  },
   // ---- securing the listener ----
   'web.config.file': { type: 'string', group: SECURITY, describe: "exporter-toolkit's web config YAML (TLS, basic auth), as node_exporter's; re-read on change and SIGHUP" },
   lifecycle: { type: 'boolean', group: FLIGHT, default: D.lifecycle, describe: 'record every IRIS start, stop, restart and crash (--no-lifecycle: off)' },
@@ -77,6 +84,7 @@ export function agentOptionsFromArgv(argv: Record<string, unknown>): Partial<Age
     push: last(argv.push) as string | undefined,
     pushIntervalSeconds: last(argv['push-interval']) as number,
     backend: last(argv.backend) as AgentOptions['backend'],
+    callGraph: last(argv['call-graph']) as AgentOptions['callGraph'],
     // ---- securing the listener ----
     webConfigFile: last(argv['web.config.file']) as string | undefined,
     lifecycle: last(argv.lifecycle) as boolean | undefined,

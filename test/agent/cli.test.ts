@@ -9,7 +9,7 @@ describe('irisflame agent options', () => {
   test('--help lists the status and the profile options with their defaults', async () => {
     const result = await runCli(['agent', '--help']);
     expect(result.exitCode).toBe(0);
-    for (const option of ['--listen', '--node', '--scan-interval', '--frequency', '--all', '--push', '--backend']) expect(result.stdout).toContain(option);
+    for (const option of ['--listen', '--node', '--scan-interval', '--frequency', '--all', '--push', '--backend', '--call-graph']) expect(result.stdout).toContain(option);
     expect(result.stdout).toContain('127.0.0.1:9464');
   });
 
@@ -20,11 +20,18 @@ describe('irisflame agent options', () => {
     [['--frequency', '2.5'], /--frequency must be a whole number/],
     [['--push', 'ftp://x'], /--push must be an http\(s\) URL/],
     [['--backend', 'dtrace'], /Invalid values|Argument: backend/],
+    [['--call-graph', 'lbr'], /Invalid values|Argument: call-graph/],
   ])('%j is a usage error in one line', async (args, message) => {
     const result = await runCli(['agent', ...args]);
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toMatch(message);
     expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  test('--call-graph defaults to auto; anything but auto, fp, dwarf is refused', () => {
+    expect(resolveAgentOptions({}).callGraph).toBe('auto');
+    expect(resolveAgentOptions({ callGraph: 'dwarf' }).callGraph).toBe('dwarf');
+    expect(() => resolveAgentOptions({ callGraph: 'lbr' as never })).toThrow(/--call-graph must be one of auto, fp, dwarf/);
   });
 
   test('listen addresses: IPv4, IPv6 in brackets, host names, port 0', () => {
