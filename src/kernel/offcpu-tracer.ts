@@ -169,8 +169,16 @@ export function warmTracerProgram(names: readonly string[], syncPid: number = pr
     warm: true,
     withExecSnooper: execSnooperProgram(),
   });
-  return { program, env: { BPFTRACE_STRLEN: String(SNOOPER_ARGV_BYTES), BPFTRACE_NO_USER_SYMBOLS: '1' }, readyLine: READY_LINE };
+  const env = { BPFTRACE_STRLEN: String(SNOOPER_ARGV_BYTES), BPFTRACE_NO_USER_SYMBOLS: '1', BPFTRACE_PERF_RB_PAGES: String(WARM_BUFFER_PAGES) };
+  return { program, env, readyLine: READY_LINE };
 }
+
+/**
+ * The kernel buffer bpftrace reads its events from, pages per CPU (default 64): a restart's burst of blocked
+ * intervals while the agent is busy (writing a record) overflowed 64 in tests, losing exec events with it.
+ * 256 pages is 1 MiB per CPU.
+ */
+const WARM_BUFFER_PAGES = 256;
 
 /** The warm tracer's off-CPU lines (not the snooper's E/X lines) into a ring, and syncs with it. */
 export class WarmOffCpuStream {
