@@ -150,7 +150,9 @@ export class OffCpuRing {
     }
     for (const wait of waits.values()) trace.lines.push(formatCpuWaitTotalLine(wait.pid, wait.tid, wait.ns, wait.count));
 
-    const notes: string[] = [];
+    const notes: string[] = [
+      'CPU-wait sums are those each thread printed inside this window (when it blocked or exited), each covering its waits since its previous block',
+    ];
     let unavailable: string | undefined;
     const seconds = (ns: number): string => `${((ns - fromNs) / NANOS).toFixed(3)} s`;
     for (const gap of this.gaps) {

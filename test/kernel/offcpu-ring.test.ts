@@ -88,7 +88,7 @@ describe('OffCpuRing', () => {
     expect(ring.take(11 * S, 14 * S).unavailable).toMatch(/down \(bpftrace exited \(SIGKILL\)\)/);
     const partly = ring.take(12 * S, 18 * S);
     expect(partly.unavailable).toBeUndefined();
-    expect(partly.notes).toEqual([expect.stringMatching(/^no blocked intervals, CPU waits or file lookups from the start to 3\.000 s: the off-CPU tracer was down/)]);
+    expect(partly.notes).toContainEqual(expect.stringMatching(/^no blocked intervals, CPU waits or file lookups from the start to 3\.000 s: the off-CPU tracer was down/));
     expect(partly.trace.blocks).toHaveLength(1);
     // A stack cut by the tracer's death does not swallow the next tracer's first line.
     ring.push(`B\t${17 * S}\t${18 * S}\t7\t7\t1\t230\tirisdb`);
