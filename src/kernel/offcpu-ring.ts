@@ -61,6 +61,7 @@ export class OffCpuRing {
   /** Lines earlier readers could not read (counted, a few kept). */
   private badLines = 0;
   private readonly badExamples: string[] = [];
+  private badReported = 0;
 
   constructor(
     private readonly limits: OffCpuRingLimits = DEFAULT_RING_LIMITS,
@@ -103,7 +104,10 @@ export class OffCpuRing {
    * inside it (a thread's sum is printed when it next blocks or exits: offcpu-program.ts `warm`).
    */
   take(fromNs: number, toNs: number): OffCpuWindow {
-    const trace: OffCpuTrace = { blocks: [], lines: [], snoopLines: [], lost: 0, badLines: this.badLines + this.reader.badLines, badExamples: [...this.badExamples, ...this.reader.badExamples].slice(0, 3) };
+    // Unreadable lines since the previous window (each record's log says how many; not the same ones again).
+    const bad = this.badLines + this.reader.badLines;
+    const trace: OffCpuTrace = { blocks: [], lines: [], snoopLines: [], lost: 0, badLines: bad - this.badReported, badExamples: [...this.badExamples, ...this.reader.badExamples].slice(0, 3) };
+    this.badReported = bad;
     const waits = new Map<string, { pid: number; tid: number; ns: number; count: number }>();
     for (let index = this.head; index < this.entries.length; index++) {
       const { record } = this.entries[index]!;
