@@ -158,8 +158,8 @@ export function startLifecycleSession(options: LifecycleSessionOptions): RecordS
       if (snooper.unavailable !== undefined) options.log(`warning: ${snooper.unavailable}; the timeline will show process names without argv`);
     }
     if (aborted) throw new IrisflameError('RECORD', 'recording aborted; nothing written');
-    // perf's memory maps name the tracer's raw user frames (the warm tracer's too, for processes perf saw).
-    const offCpuFrames = traceOffCpu && (tracer !== undefined || warmWindow !== undefined);
+    // perf's memory maps name the tracer's raw user frames (the agent's warm tracer takes none: offcpu-program.ts).
+    const offCpuFrames = traceOffCpu && tracer !== undefined;
     scriptOut = createWriteStream(scriptPath);
     // A failed session destroys it in `finally` while perf script's last chunks may still be written: not an
     // uncaught error (the agent runs many sessions and must outlive a failed one); the session's error says why.
