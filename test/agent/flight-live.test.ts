@@ -104,10 +104,12 @@ describe.skipIf(skip)('the flight recorder on the simulated IRIS', () => {
     expect(wij).toBeLessThanOrEqual(300);
     expect(journal).toBeGreaterThanOrEqual(230);
     expect(journal).toBeLessThanOrEqual(340);
-    // QUIET^STU sleeps 20 ms after starting each of its 8 jobs (usleep).
+    // QUIET^STU sleeps 20 ms after starting each of its 8 jobs (usleep; an interval ends when it runs again, so on a
+    // loaded host it is longer, never shorter).
     const startup = lane((p) => p.argv?.some((arg) => arg.endsWith('QUIET^STU')) === true && ours(p), 'QUIET^STU');
-    const naps = blockedOf(startup).filter((block) => block.reason === 'sleep');
-    expect(naps.filter((block) => block.duration >= 0.019 && block.duration < 0.2)).toHaveLength(8);
+    const naps = blockedOf(startup).filter((block) => block.reason === 'sleep' && block.syscall === 230);
+    expect(naps).toHaveLength(8);
+    expect(naps.every((block) => block.duration >= 0.019)).toBe(true);
     // The control process looks up the license key, which a community instance lacks: ENOENT.
     const control = lane((p) => p.argv?.includes('-cc') === true && ours(p), 'the control process');
     const key = offCpu.files.filter((file) => file.pid === control.pid && file.path.endsWith(`/${name}/mgr/iris.key`));

@@ -199,7 +199,7 @@ export function startFlightRecorder(options: FlightRecorderOptions): FlightRecor
     const partial = record.endedBy === 'agent-stopping' || record.endedBy === 'tracer-failed';
     const notes = [
       ...record.notes,
-      `CPU samples at ${FLIGHT_SAMPLING_HZ} Hz from when the recording's perf had started (about a second after the trigger); exec/exit events, blocked intervals, CPU waits and file lookups from the agent's warm tracer cover the whole window`,
+      `CPU samples at ${FLIGHT_SAMPLING_HZ} Hz from when the recording's perf had started (about a second after the trigger); exec/exit events, blocked intervals, CPU waits and file lookups come from the agent's warm tracer${record.endedBy === 'tracer-failed' ? ' until it died' : ', from before the trigger'}`,
       ...(record.endedBy === 'agent-stopping' ? ['partial: the agent was stopping; the capture ends there'] : []),
       ...(record.endedBy === 'bound' ? [`ended at the ${options.maxSeconds} s bound before the instance settled`] : []),
     ];
