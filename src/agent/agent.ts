@@ -20,6 +20,9 @@ import { lifecycleRoutes } from './flight/routes.js';
 import type { Registry } from 'prom-client';
 import type { SnoopedExec } from '../kernel/exec-events.js';
 import { startFlightRecorder, type FlightRecorder } from './flight/recorder.js';
+import { OffCpuRing } from '../kernel/offcpu-ring.js';
+import { WarmOffCpuStream, warmTracerProgram } from '../kernel/offcpu-tracer.js';
+import { IRIS_PROCESS_NAMES } from '../iris/processes.js';
 
 /** What other parts of the agent (the profiler) learn about a process, to label its samples. */
 export interface ProcessDescription {
@@ -63,6 +66,9 @@ export interface RunningAgent {
   stop(): Promise<void>;
 }
 
+/** The flight recorder's warm off-CPU tracer, in `irisflame_tracer_up{tracer}`. */
+const WARM_TRACER = 'offcpu';
+
 /** After "Lost N events", rescan at most this often: the lost events may have hidden an exit. */
 const LOST_RESCAN_MS = 250;
 
@@ -71,7 +77,7 @@ export async function startAgent(options: AgentStartOptions): Promise<RunningAge
   // Before anything starts: a bad web config is a one-line start-up error, not an open listener.
   const webConfig = options.webConfigFile === undefined ? undefined : loadWebConfig(options.webConfigFile);
   const bootOffset = bootToMonotonicOffset();
-  const health = new AgentHealth(TRACERS);
+  const health = new AgentHealth(options.lifecycle ? [...TRACERS, WARM_TRACER] : TRACERS);
   const log = options.log;
   let flight: FlightRecorder | undefined;
   const onTransition = (transition: InstanceTransition): void => {
@@ -83,8 +89,12 @@ export async function startAgent(options: AgentStartOptions): Promise<RunningAge
   const tracker = new InstanceTracker({ watchingSince: monotonicSeconds(), onTransition });
   const toUnixSeconds = (monotonic: number): number => Date.now() / 1000 - (monotonicSeconds() - monotonic);
   const registry = createAgentMetrics({ node: options.node, tracker, health, toUnixSeconds, version: packageVersion() });
-  if (options.lifecycle) {
+  // The flight recorder's warm off-CPU and file tracer rides in the exec snooper's bpftrace (event-source.ts).
+  const warm = options.lifecycle ? new WarmOffCpuStream(new OffCpuRing()) : undefined;
+  if (warm !== undefined) {
+    warm.ring.down('not started yet');
     flight = startFlightRecorder({
+      warm,
       dataDir: options.dataDir,
       keep: options.lifecycleKeep,
       maxBytes: options.lifecycleMaxBytes,
@@ -184,6 +194,25 @@ export async function startAgent(options: AgentStartOptions): Promise<RunningAge
       scan();
     },
     onRestart: () => health.noteTracerRestart('exec_snooper'),
+    warm:
+      warm === undefined
+        ? undefined
+        : {
+            carrier: () => warmTracerProgram([...IRIS_PROCESS_NAMES]),
+            onLine: (line) => warm.onLine(line),
+            onUp: (restart) => {
+              warm.ring.up();
+              health.setTracerUp(WARM_TRACER, true);
+              if (restart) health.noteTracerRestart(WARM_TRACER);
+              log(`off-CPU tracer ${restart ? 'restarted' : 'attached'}: following IRIS processes' blocked time and file lookups`);
+            },
+            onDown: (reason) => {
+              warm.ring.down(reason);
+              health.setTracerUp(WARM_TRACER, false);
+              flight?.tracerDied(reason);
+              log(`off-CPU tracer down: ${reason}`);
+            },
+          },
   });
   const scanTimer = setInterval(scan, options.scanIntervalSeconds * 1000);
   const webConfigWatcher: WebConfigWatcher | undefined =

@@ -2,6 +2,11 @@
  * The exec snooper (src/kernel/exec-snooper.ts) kept running for as long as the agent runs: when bpftrace
  * dies (killed, OOM, a kernel hiccup) it is started again after a backoff, and each restart is counted.
  * While it is down the /proc scan keeps the status right; the owner scans again as soon as it is back.
+ *
+ * With `warm` (the flight recorder), the same bpftrace also carries the warm off-CPU and file tracer
+ * (kernel/offcpu-tracer.ts warmTracerProgram): one start instead of two. If that program cannot start (its
+ * probes need more of the kernel than the snooper's: BTF, task structs, syscall tracepoints), the plain
+ * snooper starts at once instead, so the status never depends on the off-CPU probes.
  */
 import { startExecSnooper, type ExecSnooperOptions, type RunningSnooper } from '../kernel/exec-snooper.js';
 
@@ -13,6 +18,15 @@ export interface SupervisedSnooperOptions {
   /** bpftrace died or could not start; `reason` is one line. */
   onDown: (reason: string) => void;
   onRestart: () => void;
+  warm?: {
+    /** The program carrying the snooper's probes, built at each start (it follows the IRIS processes running then). */
+    carrier: () => { program: string; env: Record<string, string>; readyLine: string };
+    /** Its lines that are not the snooper's. */
+    onLine: (line: string) => void;
+    onUp: (restart: boolean) => void;
+    /** It died, or could not start (then the plain snooper runs). */
+    onDown: (reason: string) => void;
+  };
 }
 
 export interface SupervisedSnooper {
@@ -45,7 +59,19 @@ export function superviseExecSnooper(options: SupervisedSnooperOptions): Supervi
     while (!stopped) {
       const restart = starts++ > 0;
       if (restart) options.onRestart();
-      const snooper = await startExecSnooper({ onEvent: options.onEvent, onLost: options.onLost, readIntervalMs: READ_INTERVAL_MS });
+      const plain = { onEvent: options.onEvent, onLost: options.onLost, readIntervalMs: READ_INTERVAL_MS };
+      let snooper: RunningSnooper | undefined;
+      let carried = false;
+      if (options.warm !== undefined) {
+        const warm = options.warm;
+        snooper = await startExecSnooper({ ...plain, carrier: { ...warm.carrier(), label: 'the exec snooper with the off-CPU tracer', onOtherLine: warm.onLine } });
+        carried = snooper.unavailable === undefined;
+        if (!carried && !stopped) {
+          warm.onDown(`${snooper.unavailable}; starting the plain exec snooper (no warm off-CPU tracer)`);
+          snooper = undefined;
+        }
+      }
+      snooper ??= await startExecSnooper(plain);
       if (stopped) {
         snooper.kill();
         return;
@@ -56,10 +82,13 @@ export function superviseExecSnooper(options: SupervisedSnooperOptions): Supervi
       } else {
         current = snooper;
         options.onAttached(restart);
+        if (carried) options.warm?.onUp(restart);
         const done = await snooper.process!.exited;
         current = undefined;
         if (stopped) return;
-        options.onDown(`bpftrace exited (${done.signal ?? `status ${done.exitCode}`})`);
+        const reason = `bpftrace exited (${done.signal ?? `status ${done.exitCode}`})`;
+        if (carried) options.warm?.onDown(reason);
+        options.onDown(reason);
         if (Date.now() - startedAt >= HEALTHY_RUN_MS) backoff = FIRST_BACKOFF_MS;
       }
       await new Promise<void>((resolve) => {

@@ -35,7 +35,10 @@ export class AgentHealth {
   }
 }
 
-/** Tracers whose health series exist from the start: the exec snooper, and the profile sampler once wired. */
+/**
+ * Tracers whose health series exist from the start: the exec snooper, and the profile sampler once wired. With the
+ * flight recorder on, `offcpu` too (the warm off-CPU tracer riding in the snooper's bpftrace, agent.ts).
+ */
 export const TRACERS = ['exec_snooper', 'sampler'] as const;
 
 export interface AgentMetricsOptions {
@@ -130,7 +133,7 @@ export function createAgentMetrics(options: AgentMetricsOptions): Registry {
   healthCounter('irisflame_scan_repairs_total', 'Instance transitions found by a /proc scan instead of a kernel event.', () => health.scanRepairs);
   new Counter({
     name: 'irisflame_tracer_restarts_total',
-    help: 'Restarts of a tracer (exec_snooper, sampler) after it died.',
+    help: 'Restarts of a tracer (exec_snooper, sampler, offcpu: the flight recorder\'s warm tracer) after it died.',
     labelNames: ['tracer'],
     registers,
     collect() {

@@ -81,6 +81,13 @@ export class ArgvIndex {
     return all.sort((a, b) => a.time - b.time);
   }
 
+  /** Every exit, in time order. */
+  allExits(): SnoopedExit[] {
+    const all: SnoopedExit[] = [];
+    for (const list of this.exitsByPid.values()) all.push(...list);
+    return all.sort((a, b) => a.time - b.time);
+  }
+
   private sortOnce(): void {
     if (this.sorted) return;
     for (const list of this.execsByPid.values()) list.sort((a, b) => a.time - b.time);

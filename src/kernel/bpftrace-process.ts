@@ -16,6 +16,8 @@ import type { Readable } from 'node:stream';
 /** bpftrace compiles and attaches in a second or two; a loaded 2-core host took up to ~8 s. */
 export const ATTACH_TIMEOUT_MS = 30_000;
 const TRACEFS = '/sys/kernel/tracing';
+/** A batched read this big means output is streaming: read again at once rather than after the interval. */
+const BURST_BYTES = 16 * 1024;
 /**
  * Debian 12's bpftrace 0.17 finds the kernel's BTF by listing BTF objects, which needs CAP_SYS_ADMIN: under a
  * reduced capability set (the agent's DaemonSet) programs that read task structs then fail to compile. Naming
@@ -97,13 +99,21 @@ export async function startBpftraceProgram(program: string, options: BpftracePro
     const stdout = child.stdout as Readable;
     const interval = options.readIntervalMs ?? 0;
     let drainTimer: NodeJS.Timeout | undefined;
+    // A burst (the warm off-CPU tracer during a restart) is read as fast as it comes: a full pipe stops bpftrace
+    // reading the kernel's buffers, which then drop events.
+    let bursting = false;
     const drain = (): void => {
       drainTimer = undefined;
-      for (let chunk: Buffer | null; (chunk = stdout.read() as Buffer | null) !== null; ) onText(chunk.toString('utf8'));
+      let bytes = 0;
+      for (let chunk: Buffer | null; (chunk = stdout.read() as Buffer | null) !== null; ) {
+        bytes += chunk.length;
+        onText(chunk.toString('utf8'));
+      }
+      bursting = bytes >= BURST_BYTES;
     };
     if (interval > 0) {
       stdout.on('readable', () => {
-        drainTimer ??= setTimeout(drain, interval);
+        drainTimer ??= setTimeout(drain, bursting ? 0 : interval);
       });
     } else {
       stdout.on('data', (chunk: Buffer) => onText(chunk.toString('utf8')));

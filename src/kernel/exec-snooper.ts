@@ -22,15 +22,22 @@ export interface ExecSnooperOptions {
   onLost?: (count: number) => void;
   /** Read bpftrace's output at most this often (see BpftraceProgramOptions.readIntervalMs). */
   readIntervalMs?: number;
+  /**
+   * Run this program instead, which carries the snooper's probes (offcpu-tracer.ts warmTracerProgram): its
+   * lines that are not the snooper's go to `onOtherLine` ("Lost N events" goes to both).
+   */
+  carrier?: { program: string; env: Record<string, string>; readyLine: string; label: string; onOtherLine: (line: string) => void };
 }
 
 const LOST_LINE = /^Lost (\d+) events/;
 
 export async function startExecSnooper(options: ExecSnooperOptions = {}): Promise<RunningSnooper> {
   const lines: string[] = [];
-  const started = await startBpftraceProgram(EXEC_SNOOPER_PROGRAM, {
-    label: 'the exec snooper',
-    env: { BPFTRACE_STRLEN: String(SNOOPER_ARGV_BYTES) },
+  const carrier = options.carrier;
+  const started = await startBpftraceProgram(carrier?.program ?? EXEC_SNOOPER_PROGRAM, {
+    label: carrier?.label ?? 'the exec snooper',
+    env: { BPFTRACE_STRLEN: String(SNOOPER_ARGV_BYTES), ...carrier?.env },
+    readyLine: carrier?.readyLine,
     readIntervalMs: options.readIntervalMs,
     onLine: (line) => {
       if (line.startsWith('E\t') || line.startsWith('X\t')) {
@@ -45,6 +52,7 @@ export async function startExecSnooper(options: ExecSnooperOptions = {}): Promis
       // bpftrace reports lost events on stdout, not stderr (measured: ../shared/reference/offcpu.md).
       const lost = LOST_LINE.exec(line);
       if (lost !== null) options.onLost?.(Number(lost[1]));
+      carrier?.onOtherLine(line);
     },
   });
   if (started.unavailable !== undefined) return { unavailable: started.unavailable, stop: async () => [], kill: () => undefined, process: undefined };

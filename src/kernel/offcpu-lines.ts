@@ -31,6 +31,8 @@ export type TracerRecord =
   | { kind: 'file'; timeNs: number; pid: number; tid: number; call: string; result: number; path: string }
   | { kind: 'cpuwait-total'; pid: number; tid: number; ns: number }
   | { kind: 'cpuwait-count'; pid: number; tid: number; count: number }
+  /** The warm tracer's per-thread CPU waits since its previous such record (offcpu-program.ts `warm`). */
+  | { kind: 'cpuwait-delta'; timeNs: number; pid: number; tid: number; ns: number; count: number }
   | { kind: 'lost'; count: number };
 
 const LOST_LINE = /^Lost (\d+) events/;
@@ -129,6 +131,7 @@ export class TracerLineReader {
   // B	414293797963	416293860207	12980	12980	1	230	sleep
   // W	508724021126	508750573125	15285	15285
   // F	507342554605	15270	15270	access	-2	/tmp/simtest/data/IRIS/iris.cpf
+  // C	508750573125	15285	15285	2318211	12
   // @cpuwait_ns[15270, 15270]: 2318211
   // Lost 12 events
   private readLine(line: string): void {
@@ -153,6 +156,12 @@ export class TracerLineReader {
         if (numbers === undefined || fields[4] === '') return this.bad(line);
         const [timeNs, pid, tid, result] = numbers as [number, number, number, number];
         return this.onRecord({ kind: 'file', timeNs, pid, tid, call: fields[4]!, result, path: fields.slice(6).join('\t') });
+      }
+      case 'C': {
+        const numbers = fields.length === 6 ? integers(fields.slice(1)) : undefined;
+        if (numbers === undefined) return this.bad(line);
+        const [timeNs, pid, tid, ns, count] = numbers as [number, number, number, number, number];
+        return this.onRecord({ kind: 'cpuwait-delta', timeNs, pid, tid, ns, count });
       }
     }
     if (fields[0] === 'T' && fields.length === 2 && /^\d+$/.test(fields[1]!)) return void (this.endNs = Number(fields[1]));

@@ -30,6 +30,16 @@
  *     R                                                      every probe attached (BEGIN)
  *     S                                                      a sync line (see `syncPid`)
  *     @cpuwait_ns[pid, tid]: N   @cpuwait_count[pid, tid]: N  at END
+ *     C  time_ns  pid  tid  ns  count                        `warm` only: a thread's CPU waits since its last C line
+ *
+ * `warm` (the agent's long-running tracer) takes no user stacks: bpftrace's stack map never frees an entry and
+ * raw user addresses differ in every process (ASLR), so within minutes new stacks collided with old ones and
+ * their intervals were dropped (measured: 259 of 23,112 in 20 simulated restarts; kernel stacks repeat and fit).
+ * Nothing stops it, and the CPU-wait sums cannot wait for END, nor
+ * be printed and cleared by a probe (print() of a map is answered later, in user space, after a clear()).
+ * So each followed thread keeps its own sum in a plain map and prints it (`C`) when it next blocks (beside
+ * the `B` line that is printed anyway) and when it exits: a window of the stream holds the waits of the
+ * threads that blocked or exited in it, since their previous block.
  */
 /** True until the first sync line (`syncPid`): every probe but the sync's own checks it. */
 export const STOP_GUARD = '@stop[0] == 0';
@@ -90,6 +100,11 @@ export interface OffCpuProgramOptions {
    * told to stop, so blocked time and CPU waits cover the span the samples do.
    */
   syncPid?: number;
+  /**
+   * Run until killed (the agent): no stop at the first sync (every sync just prints `S`), and CPU-wait sums
+   * streamed per thread (`C` lines) instead of printed at END.
+   */
+  warm?: boolean;
 }
 
 /** The kernel's comm for an executable path: its base name, cut to 15 bytes. */
@@ -111,23 +126,36 @@ export function offCpuProgram(options: OffCpuProgramOptions): string {
   if (options.command !== undefined) {
     execMatch.push(`(curtask->real_parent->tgid == ${options.command.parentPid} && comm == ${literal(options.command.comm)})`);
   }
+  const warm = options.warm === true;
+  // `cond && GUARD`, or just `cond` when nothing ever stops the program (warm).
+  const guarded = (condition: string): string => (warm ? condition : `${condition} && ${STOP_GUARD}`);
   const parts: string[] = [];
   // @follow must exist even when empty, so BEGIN always writes (and deletes) a dummy key.
   // BEGIN runs once every probe is attached: its `R` line tells the recorder it may start the workload.
   parts.push(`BEGIN {\n  @stop[0] = 0;\n  @follow[0] = 0;\n${pids.map((pid) => `  @follow[${pid}] = 1;\n`).join('')}  delete(@follow[0]);\n  printf("${READY_LINE}\\n");\n}`);
-  if (execMatch.length > 0) parts.push(`tracepoint:sched:sched_process_exec /${STOP_GUARD} && (${execMatch.join(' || ')})/ {\n  @follow[pid] = 1;\n}`);
+  if (execMatch.length > 0) parts.push(`tracepoint:sched:sched_process_exec /${guarded(`(${execMatch.join(' || ')})`)}/ {\n  @follow[pid] = 1;\n}`);
   // Runs in the parent: `pid` is its process, whichever thread forked; child_pid is the new task's id.
   // A new task waits for a CPU from its creation to its first run (tens of ms on a busy host). Its process id
   // is not in the tracepoint: the child's own id is right for a process; a thread's first wait is filed under
   // its own id, which the reader puts right by its later records.
   const newTaskWaits = options.offCpu ? '\n  @runnable[args->child_pid] = (nsecs, (uint64)args->child_pid);' : '';
-  parts.push(`tracepoint:sched:sched_process_fork /@follow[pid] && ${STOP_GUARD}/ {\n  @follow[args->child_pid] = 1;${newTaskWaits}\n}`);
+  parts.push(`tracepoint:sched:sched_process_fork /${guarded('@follow[pid]')}/ {\n  @follow[args->child_pid] = 1;${newTaskWaits}\n}`);
 
-  const exitCleanup = options.offCpu ? '  delete(@off[tid]);\n  delete(@kstack[tid]);\n  delete(@ustack[tid]);\n  delete(@runnable[tid]);\n' : '';
-  parts.push(`tracepoint:sched:sched_process_exit /@follow[pid] && ${STOP_GUARD}/ {\n${exitCleanup}  if (pid == tid) { delete(@follow[pid]); }\n}`);
+  // warm: the thread's CPU waits not printed yet go out with its exit.
+  const flushWaits = (pidExpr: string, tidExpr: string, indent: string): string =>
+    `${indent}if (@cwcount[${tidExpr}] != 0) {\n` +
+    `${indent}  printf("C\\t%llu\\t%d\\t%d\\t%llu\\t%llu\\n", nsecs, ${pidExpr}, ${tidExpr}, @cwns[${tidExpr}], @cwcount[${tidExpr}]);\n` +
+    `${indent}  delete(@cwns[${tidExpr}]);\n${indent}  delete(@cwcount[${tidExpr}]);\n${indent}}\n`;
+  const exitCleanup = options.offCpu
+    ? `${warm ? flushWaits('pid', 'tid', '  ') : ''}  delete(@off[tid]);\n  delete(@kstack[tid]);\n${warm ? '' : '  delete(@ustack[tid]);\n'}  delete(@runnable[tid]);\n`
+    : '';
+  parts.push(`tracepoint:sched:sched_process_exit /${guarded('@follow[pid]')}/ {\n${exitCleanup}  if (pid == tid) { delete(@follow[pid]); }\n}`);
 
   if (options.offCpu) {
-    parts.push(`tracepoint:sched:sched_switch /${STOP_GUARD}/ {
+    const waitSums = warm
+      ? '      @cwns[$next] = @cwns[$next] + $wait;\n      @cwcount[$next] = @cwcount[$next] + 1;'
+      : '      @cpuwait_ns[$queued.1, $next] = sum($wait);\n      @cpuwait_count[$queued.1, $next] = count();';
+    parts.push(`tracepoint:sched:sched_switch${warm ? '' : ` /${STOP_GUARD}/`} {
   if (@follow[pid]) {
     $state = args->prev_state & ${STATE_MASK};
     if ($state == 0) {
@@ -135,23 +163,20 @@ export function offCpuProgram(options: OffCpuProgramOptions): string {
     } else if (($state & ${EXITING_STATES}) == 0) {
       $regs = (struct pt_regs *)((uint64)curtask->stack + ${KERNEL_STACK_BYTES - PT_REGS_BYTES});
       @off[tid] = (nsecs, pid, $state, $regs->orig_ax, comm);
-      @kstack[tid] = kstack;
-      @ustack[tid] = ustack;
+      @kstack[tid] = kstack;${warm ? '' : '\n      @ustack[tid] = ustack;'}
     }
   }
   $next = args->next_pid;
   $off = @off[$next];
   if ($off.0 != 0) {
-    printf("B\\t%llu\\t%llu\\t%d\\t%d\\t%d\\t%d\\t%s\\nk%su%s\\n", $off.0, nsecs, $off.1, $next, $off.2, $off.3, args->next_comm, @kstack[$next], @ustack[$next]);
+${warm ? flushWaits('$off.1', '$next', '    ') : ''}    printf("B\\t%llu\\t%llu\\t%d\\t%d\\t%d\\t%d\\t%s\\nk%s${warm ? 'u' : 'u%s'}\\n", $off.0, nsecs, $off.1, $next, $off.2, $off.3, args->next_comm, @kstack[$next]${warm ? '' : ', @ustack[$next]'});
     delete(@off[$next]);
-    delete(@kstack[$next]);
-    delete(@ustack[$next]);
+    delete(@kstack[$next]);${warm ? '' : '\n    delete(@ustack[$next]);'}
   } else {
     $queued = @runnable[$next];
     if ($queued.0 != 0) {
       $wait = nsecs - $queued.0;
-      @cpuwait_ns[$queued.1, $next] = sum($wait);
-      @cpuwait_count[$queued.1, $next] = count();
+${waitSums}
       if ($wait > ${threshold}) { printf("W\\t%llu\\t%llu\\t%d\\t%d\\n", $queued.0, nsecs, $queued.1, $next); }
       delete(@runnable[$next]);
     }
@@ -161,7 +186,7 @@ export function offCpuProgram(options: OffCpuProgramOptions): string {
 
   if (options.files) {
     for (const { tracepoint, call, emptyPathFlag } of FILE_CALLS) {
-      const following = `@follow[pid] && ${STOP_GUARD}`;
+      const following = guarded('@follow[pid]');
       const filter = emptyPathFlag === undefined ? following : `${following} && !(args->${emptyPathFlag} & ${AT_EMPTY_PATH})`;
       parts.push(`tracepoint:syscalls:sys_enter_${tracepoint} /${filter}/ {\n  @path[tid] = (uint64)args->filename;\n}`);
       parts.push(
@@ -174,7 +199,8 @@ export function offCpuProgram(options: OffCpuProgramOptions): string {
 
   // The first sync is the stop: from then on nothing is traced, and what is still blocked ends there.
   if (options.syncPid !== undefined) {
-    parts.push(`tracepoint:syscalls:sys_enter_getppid /pid == ${options.syncPid}/ {\n  if (@stop[0] == 0) { @stop[0] = nsecs; }\n  printf("S\\n");\n}`);
+    const stop = warm ? '' : '  if (@stop[0] == 0) { @stop[0] = nsecs; }\n';
+    parts.push(`tracepoint:syscalls:sys_enter_getppid /pid == ${options.syncPid}/ {\n${stop}  printf("S\\n");\n}`);
   }
   if (options.withExecSnooper !== undefined) parts.push(options.withExecSnooper.trim());
   // At the end: the stop time (`T`). bpftrace then prints every map left: the threads still blocked
@@ -184,7 +210,7 @@ export function offCpuProgram(options: OffCpuProgramOptions): string {
   const stopTime = options.offCpu ? '  printf("T\\t%llu\\n", @stop[0] != 0 ? @stop[0] : nsecs);\n' : '';
   // @stop stays: cleared, it would read 0 and wake every probe until bpftrace detaches them. It is printed
   // (`@stop[0]: T`) and ignored.
-  const internal = ['@follow', ...(options.files ? ['@path'] : [])];
+  const internal = ['@follow', ...(options.files ? ['@path'] : []), ...(warm && options.offCpu ? ['@cwns', '@cwcount'] : [])];
   parts.push(`END {\n${stopTime}${internal.map((map) => `  clear(${map});\n`).join('')}}`);
   return parts.join('\n') + '\n';
 }

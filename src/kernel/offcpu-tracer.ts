@@ -10,6 +10,7 @@ import { startBpftraceProgram, type RunningBpftrace } from './bpftrace-process.j
 import { SNOOPER_ARGV_BYTES, execSnooperProgram } from './exec-events.js';
 import { TracerLineReader, formatCpuWaitTotalLine, formatRecordLine, type TracedBlock } from './offcpu-lines.js';
 import { READY_LINE, STOP_GUARD, offCpuProgram, type OffCpuProgramOptions } from './offcpu-program.js';
+import type { OffCpuRing } from './offcpu-ring.js';
 
 /** How long to wait for a sync line before stopping anyway (a loaded 2-core host: well under a second). */
 const SYNC_TIMEOUT_MS = 5_000;
@@ -150,4 +151,68 @@ export async function startOffCpuTracer(options: OffCpuTracerOptions): Promise<R
     },
     kill: () => running.kill(),
   };
+}
+
+/**
+ * The tracer kept running (the agent's flight recorder): the exec snooper's probes and the off-CPU and file
+ * probes in one bpftrace (one start, ~120 MB and 0.5–3.5 s of CPU, instead of two), following the processes
+ * named `names` (IRIS's, and the iris/irisstop commands) and their descendants, from their exec on and those
+ * running when it starts. Nothing stops it; its records go to an OffCpuRing (`WarmOffCpuStream`).
+ */
+export function warmTracerProgram(names: readonly string[], syncPid: number = process.pid): { program: string; env: Record<string, string>; readyLine: string } {
+  const program = offCpuProgram({
+    offCpu: true,
+    files: true,
+    names,
+    pids: runningProcessesNamed(names),
+    syncPid,
+    warm: true,
+    withExecSnooper: execSnooperProgram(),
+  });
+  const env = { BPFTRACE_STRLEN: String(SNOOPER_ARGV_BYTES), BPFTRACE_NO_USER_SYMBOLS: '1', BPFTRACE_PERF_RB_PAGES: String(WARM_BUFFER_PAGES) };
+  return { program, env, readyLine: READY_LINE };
+}
+
+/**
+ * The kernel buffer bpftrace reads its events from, pages per CPU (default 64): a restart's burst of blocked
+ * intervals while the agent is busy (writing a record) overflowed 64 in tests, losing exec events with it.
+ * 256 pages is 1 MiB per CPU.
+ */
+const WARM_BUFFER_PAGES = 256;
+
+/** The warm tracer's off-CPU lines (not the snooper's E/X lines) into a ring, and syncs with it. */
+export class WarmOffCpuStream {
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(readonly ring: OffCpuRing) {}
+
+  /** A line of the warm tracer's output other than the exec snooper's. */
+  onLine(line: string): void {
+    if (line === 'S') {
+      for (const resolve of this.waiting.splice(0)) resolve();
+      return;
+    }
+    this.ring.push(line);
+  }
+
+  /**
+   * Resolves once the tracer has printed what the kernel wrote before this call (its sync line came back), or
+   * after `timeoutMs` (tracer down or slow): true when synced.
+   */
+  async sync(timeoutMs = SYNC_TIMEOUT_MS): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    // Twice, as in stop(): the first sync may be read in the same round as events from another CPU before it.
+    for (let round = 0; round < SYNC_ROUNDS; round++) {
+      const synced = await Promise.race([
+        new Promise<boolean>((resolve) => {
+          this.waiting.push(() => resolve(true));
+          void process.ppid; // getppid(2): the tracer prints `S`
+        }),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+      ]);
+      clearTimeout(timer);
+      if (!synced) return false;
+    }
+    return true;
+  }
 }

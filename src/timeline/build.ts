@@ -5,7 +5,7 @@
 import { isIrisProcess } from '../iris/processes.js';
 import { labelProcess, relabelRoot } from '../iris/lifecycle.js';
 import type { ArgvIndex } from '../kernel/argv-index.js';
-import type { ProcessLifetime, Timeline, TimelineSample } from './model.js';
+import type { ProcessLifetime, TaskEvent, Timeline, TimelineSample } from './model.js';
 import type { LifecycleCapture, RawSample } from './read.js';
 import type { TimelineOptions } from './options.js';
 import { selectLanes } from './lanes.js';
@@ -34,7 +34,9 @@ function isSynthesized(time: number): boolean {
 }
 
 export function buildTimeline(capture: LifecycleCapture, options: TimelineOptions): Timeline {
-  const { start, end } = timeSpan(capture);
+  const perfSpan = timeSpan(capture.events, capture.samples);
+  const lead = capture.leadFromSnooper ? snooperLead(capture, perfSpan.start) : [];
+  const { start, end } = lead.length > 0 ? timeSpan([...lead, ...capture.events], capture.samples) : perfSpan;
   const byPid = new Map<number, Building[]>();
   const live = new Map<number, Building>();
   const tidToPid = new Map<number, number>();
@@ -56,11 +58,15 @@ export function buildTimeline(capture: LifecycleCapture, options: TimelineOption
     return building;
   };
 
-  const events = [...capture.events].sort((a, b) => a.time - b.time);
+  // perf's synthesized events (processes alive when it started) belong at its start, after the snooper's lead.
+  const synthesizedAt = lead.length > 0 ? perfSpan.start : 0;
+  const at = (event: { time: number }): number => (isSynthesized(event.time) ? synthesizedAt : event.time);
+  const events = [...lead, ...capture.events].sort((a, b) => at(a) - at(b));
   for (const event of events) {
     tidToPid.set(event.tid, event.pid);
     switch (event.kind) {
       case 'fork':
+        if (isSynthesized(event.time) && live.has(event.pid)) break; // its exec was in the snooper's lead
         if (event.pid !== event.tid) {
           if (!live.has(event.pid)) open(event.pid, event.time, undefined, '');
           break; // a new thread of an existing process
@@ -196,16 +202,48 @@ function isIrisLifetime(lifetime: ProcessLifetime, irisDir: string): boolean {
   return isIrisProcess({ comm: lifetime.comm, path: argv0?.startsWith('/') ? argv0 : undefined }, irisDir);
 }
 
+/**
+ * The snooper's execs and exits from before perf's first event, as task events: a process it saw exec there
+ * forks (for the view) at its exec. Threads, forks without an exec and exits of processes exec'd before the
+ * capture are perf's alone, from its start on.
+ */
+function snooperLead(capture: LifecycleCapture, perfStart: number): TaskEvent[] {
+  const events: Array<{ event: TaskEvent; order: number }> = [];
+  for (const exec of capture.argv.allExecs()) {
+    if (exec.time >= perfStart) break;
+    events.push({ event: { kind: 'fork', time: exec.time, pid: exec.pid, tid: exec.pid, ppid: exec.ppid, ptid: exec.ppid }, order: 0 });
+    events.push({ event: { kind: 'exec', time: exec.time, pid: exec.pid, tid: exec.pid, comm: exec.comm }, order: 1 });
+  }
+  for (const exit of capture.argv.allExits()) {
+    if (exit.time >= perfStart) break;
+    events.push({ event: { kind: 'exit', time: exit.time, pid: exit.pid, tid: exit.pid, ppid: exit.pid }, order: 2 });
+  }
+  events.sort((a, b) => a.event.time - b.event.time || a.order - b.order);
+  // A second exec of a live process (sh -c exec …) is no new process: drop its fork.
+  const live = new Set<number>();
+  const lead: TaskEvent[] = [];
+  for (const { event } of events) {
+    if (event.kind === 'fork') {
+      if (live.has(event.pid)) continue;
+      live.add(event.pid);
+    } else if (event.kind === 'exit') {
+      // The exit of a process whose exec came before the capture: nothing names it (no comm, no argv).
+      if (!live.delete(event.pid)) continue;
+    }
+    lead.push(event);
+  }
+  return lead;
+}
+
 /** The span the capture covers, ignoring perf's time-0 synthesized events. */
-function timeSpan(capture: LifecycleCapture): { start: number; end: number } {
+function timeSpan(events: readonly TaskEvent[], samples: readonly RawSample[]): { start: number; end: number } {
   let start = Number.POSITIVE_INFINITY;
   let end = Number.NEGATIVE_INFINITY;
-  for (const event of capture.events) {
+  for (const event of events) {
     if (isSynthesized(event.time)) continue;
     if (event.time < start) start = event.time;
     if (event.time > end) end = event.time;
   }
-  const samples = capture.samples;
   if (samples.length > 0) {
     start = Math.min(start, samples[0]!.time);
     end = Math.max(end, samples[samples.length - 1]!.time);

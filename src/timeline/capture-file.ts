@@ -4,7 +4,7 @@
  * `#` lines at the top, so stackcollapse-perf.pl, `irisflame collapse` and any perf-script reader still
  * accept it (they skip `#` lines):
  *
- *     # irisflame-lifecycle 2 clock=monotonic
+ *     # irisflame-lifecycle 2 clock=monotonic [frequency=99] [lead=snoop]
  *     # irisflame-command 3 ["iris","stop","IRIS"]
  *     # irisflame-lost 2
  *     # irisflame-snoop E<TAB>568541922730<TAB>9115<TAB>9114<TAB>62<TAB>./irisdb\x00-s/data/IRIS/mgr/\x00-cV\x00<TAB>irisdb
@@ -35,7 +35,7 @@ export type CaptureLine =
   | { kind: 'lost'; count: number }
   | { kind: 'note'; text: string }
   | { kind: 'offcpu'; text: string }
-  | { kind: 'header'; version: number; clock: string | undefined; frequency: number | undefined }
+  | { kind: 'header'; version: number; clock: string | undefined; frequency: number | undefined; lead: string | undefined }
   | { kind: 'bad' };
 
 /** Read one `# irisflame-…` line. */
@@ -46,7 +46,8 @@ export function parseCaptureLine(line: string): CaptureLine {
     const version = Number(/^\S+ \S+ (\d+)/.exec(line)?.[1]);
     const clock = /clock=(\S+)/.exec(line)?.[1];
     const frequency = Number(/frequency=(\d+)/.exec(line)?.[1] ?? Number.NaN);
-    return Number.isInteger(version) ? { kind: 'header', version, clock, frequency: frequency > 0 ? frequency : undefined } : { kind: 'bad' };
+    const lead = /lead=(\S+)/.exec(line)?.[1];
+    return Number.isInteger(version) ? { kind: 'header', version, clock, frequency: frequency > 0 ? frequency : undefined, lead } : { kind: 'bad' };
   }
   if (line.startsWith(COMMAND_PREFIX)) {
     const rest = line.slice(COMMAND_PREFIX.length);
@@ -79,11 +80,19 @@ export interface CaptureHeaderFacts {
   offCpuLines?: string[];
   /** perf record's -F: each sample stands for 1/frequency s on a CPU (the view's on-CPU estimate). */
   frequency?: number;
+  /**
+   * The snooper's (and off-CPU tracer's) lines start before perf's events (the agent's flight recorder takes
+   * them from its rings): processes the snooper saw before perf started get lanes from its exec/exit events
+   * (`lead=snoop` in the first line; build.ts).
+   */
+  leadFromSnooper?: boolean;
 }
 
 /** The `#` lines to put before perf script's output. */
 export function formatCaptureHeader(facts: CaptureHeaderFacts): string {
-  const lines = [`${CAPTURE_HEADER}${CAPTURE_VERSION} clock=monotonic${facts.frequency === undefined ? '' : ` frequency=${facts.frequency}`}`];
+  const lines = [
+    `${CAPTURE_HEADER}${CAPTURE_VERSION} clock=monotonic${facts.frequency === undefined ? '' : ` frequency=${facts.frequency}`}${facts.leadFromSnooper ? ' lead=snoop' : ''}`,
+  ];
   if (facts.command) {
     const code = facts.command.exitCode === undefined ? '-' : String(facts.command.exitCode);
     lines.push(`${COMMAND_PREFIX}${code} ${JSON.stringify(facts.command.argv)}`);

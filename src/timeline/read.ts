@@ -37,6 +37,8 @@ export interface LifecycleCapture {
   collapse: CollapseReport | undefined;
   /** perf record's `-F`, when the snooper saw perf's own exec. */
   sampleFrequency?: number;
+  /** Processes the snooper saw before perf's first event get lanes (capture-file.ts `leadFromSnooper`). */
+  leadFromSnooper?: boolean;
   /** Blocked time, CPU waits and file events, when the capture has the off-CPU tracer's lines. */
   offCpu: OffCpuCapture | undefined;
 }
@@ -146,6 +148,7 @@ export class LifecycleReader {
         break;
       case 'header':
         if (parsed.frequency !== undefined) this.capture.sampleFrequency = parsed.frequency;
+        if (parsed.lead === 'snoop') this.capture.leadFromSnooper = true;
         break;
       case 'bad':
         this.badLine(line);

@@ -34,6 +34,7 @@ import { MarkerLines } from '../kernel/marker-lines.js';
 import { formatBlockLine, formatUnavailableLine } from '../kernel/offcpu-lines.js';
 import { commOf } from '../kernel/offcpu-program.js';
 import { runningProcessesNamed, startOffCpuTracer, type OffCpuTrace, type RunningOffCpuTracer } from '../kernel/offcpu-tracer.js';
+import type { OffCpuWindow } from '../kernel/offcpu-ring.js';
 import { MMAP_EVENT_MARKER, UserFrameNamer } from './user-frames.js';
 import { commandCriticalPath, describeCommandPath } from './command-path.js';
 import type { RecordedCommand, Timeline } from './model.js';
@@ -52,7 +53,9 @@ export interface LifecycleSessionOptions extends RecordSessionOptions {
    * - `followPids`: processes the off-CPU tracer follows from the start (with their descendants), beside IRIS's;
    * - `capturePath`: write the capture there and no SVG; `recordedCommand`, `notes`: for the capture's header;
    * - `onTimeline`: the timeline read back from the capture (its critical path); `onTracerDied`: bpftrace exited
-   *   before it was stopped (the capture keeps what it had).
+   *   before it was stopped (the capture keeps what it had);
+   * - `offCpuWindow`: blocked intervals, CPU waits and file lookups from the caller's warm tracer (kernel/
+   *   offcpu-ring.ts), read once sampling is over, instead of starting a bpftrace of its own.
    */
   agent?: {
     execLines: () => string[];
@@ -62,6 +65,7 @@ export interface LifecycleSessionOptions extends RecordSessionOptions {
     notes?: () => string[];
     onTimeline?: (timeline: Timeline) => void;
     onTracerDied?: (reason: string) => void;
+    offCpuWindow?: () => Promise<OffCpuWindow>;
   };
 }
 
@@ -70,6 +74,9 @@ export const LIFECYCLE_PERF_RECORD_ARGS = ['-k', 'CLOCK_MONOTONIC'];
 export const LIFECYCLE_PERF_SCRIPT_ARGS = ['--show-task-events', '--show-lost-events', '-F', '+pid'];
 /** With the off-CPU tracer: perf's memory maps name its raw user frames afterwards (user-frames.ts). */
 export const OFFCPU_PERF_SCRIPT_ARGS = ['--show-mmap-events'];
+
+/** The flight recorder's perf samples at least this long (perf needs a moment to have any sample at all). */
+const AGENT_MIN_SAMPLING_MS = 1_000;
 
 /** The file names of a lifecycle run, from `-o NAME.svg` (or irisflame's dated default). */
 export function lifecyclePaths(output: string | undefined, now: Date): { svg: string; capture: string } {
@@ -101,6 +108,14 @@ export function startLifecycleSession(options: LifecycleSessionOptions): RecordS
   let lostChunks = 0;
   let scriptStarted = false;
   let stopTracer = (): Promise<OffCpuTrace> | undefined => tracer?.stop();
+  // The flight recorder's stop is held until perf has sampled a while: a lifecycle that settled while perf was
+  // starting would otherwise leave no samples ("no samples were collected") and no record.
+  let perfReadyAt: number | undefined;
+  let stopTimer: NodeJS.Timeout | undefined;
+  const stopSoon = (): void => {
+    if (perfReadyAt === undefined || stopTimer !== undefined) return;
+    stopTimer = setTimeout(() => session?.stop(), Math.max(0, AGENT_MIN_SAMPLING_MS - (Date.now() - perfReadyAt)));
+  };
 
   const traceOffCpu = options.offCpu ?? true;
   const traceFiles = options.files ?? true;
@@ -110,9 +125,10 @@ export function startLifecycleSession(options: LifecycleSessionOptions): RecordS
     { bytes: Buffer.from('PERF_RECORD_FORK', 'latin1'), atLineStart: false, onLine: (line) => namer.onPerfLine(line) },
   ]);
   let tracerUnavailable: string | undefined;
+  const warmWindow = agent?.offCpuWindow;
 
   const run = async (): Promise<RecordSessionResult> => {
-    if (traceOffCpu || traceFiles) {
+    if ((traceOffCpu || traceFiles) && warmWindow === undefined) {
       // One bpftrace for both the tracer and the exec snooper: a second one costs seconds of CPU to start.
       tracer = await startOffCpuTracer({
         offCpu: traceOffCpu,
@@ -142,6 +158,8 @@ export function startLifecycleSession(options: LifecycleSessionOptions): RecordS
       if (snooper.unavailable !== undefined) options.log(`warning: ${snooper.unavailable}; the timeline will show process names without argv`);
     }
     if (aborted) throw new IrisflameError('RECORD', 'recording aborted; nothing written');
+    // perf's memory maps name the tracer's raw user frames (the agent's warm tracer takes none: offcpu-program.ts).
+    const offCpuFrames = traceOffCpu && tracer !== undefined;
     scriptOut = createWriteStream(scriptPath);
     // A failed session destroys it in `finally` while perf script's last chunks may still be written: not an
     // uncaught error (the agent runs many sessions and must outlive a failed one); the session's error says why.
@@ -163,8 +181,13 @@ export function startLifecycleSession(options: LifecycleSessionOptions): RecordS
         scriptArgs: [
           ...(options.perfExtension?.scriptArgs ?? []),
           ...LIFECYCLE_PERF_SCRIPT_ARGS,
-          ...(tracer !== undefined && traceOffCpu ? OFFCPU_PERF_SCRIPT_ARGS : []),
+          ...(offCpuFrames ? OFFCPU_PERF_SCRIPT_ARGS : []),
         ],
+        onReady: () => {
+          perfReadyAt = Date.now();
+          if (stopRequested && agent !== undefined) stopSoon();
+          options.perfExtension?.onReady?.();
+        },
         // The tracer stops when sampling does: its CPU-wait sums then cover the same span as the samples.
         onStop: () => {
           void stopTracer();
@@ -175,22 +198,26 @@ export function startLifecycleSession(options: LifecycleSessionOptions): RecordS
           scriptStarted = true;
           void snooper?.stop();
           void stopTracer();
-          if (tracer !== undefined && traceOffCpu) perfLines.push(chunk);
+          if (offCpuFrames) perfLines.push(chunk);
           scriptOut!.write(chunk);
           options.perfExtension?.onScriptChunk?.(chunk);
         },
       },
     });
-    // Stopped while the tracer was starting (the flight recorder's lifecycle settled early): sample no more.
-    // The flight recorder: a second of samples first, or perf may have none ("no samples were collected").
-    if (stopRequested) setTimeout(() => session?.stop(), agent === undefined ? 0 : 1_000);
+    // Stopped while the tracer was starting: sample no more (the flight recorder: once perf has sampled a while).
+    if (stopRequested && agent === undefined) setTimeout(() => session?.stop(), 0);
     const result = await session.done;
-    const trace = tracer === undefined ? undefined : await stopTracer();
+    let trace = tracer === undefined ? undefined : await stopTracer();
+    const warm = warmWindow === undefined ? undefined : await warmWindow();
+    if (warm !== undefined) {
+      trace = warm.unavailable === undefined ? warm.trace : undefined;
+      tracerUnavailable = warm.unavailable;
+    }
     const snoopLines = agent !== undefined ? agent.execLines() : (trace?.snoopLines ?? (await snooper!.stop()));
     await new Promise<void>((done, fail) => scriptOut!.end((error?: Error | null) => (error ? fail(error) : done())));
     perfLines.finish();
 
-    const notes = [...(snooper?.unavailable === undefined ? [] : [snooper.unavailable]), ...(agent?.notes?.() ?? [])];
+    const notes = [...(snooper?.unavailable === undefined ? [] : [snooper.unavailable]), ...(warm?.notes ?? []), ...(agent?.notes?.() ?? [])];
     const offCpuLines = offCpuCaptureLines(trace, namer, { offCpu: traceOffCpu, files: traceFiles, unavailable: tracerUnavailable });
     if (trace !== undefined) {
       if (trace.badLines > 0) options.log(`warning: ${trace.badLines} unreadable lines from the off-CPU tracer (e.g. ${trace.badExamples[0] ?? '?'})`);
@@ -207,6 +234,7 @@ export function startLifecycleSession(options: LifecycleSessionOptions): RecordS
       snoopLines,
       offCpuLines,
       frequency: record.frequency,
+      leadFromSnooper: agent !== undefined,
     });
     await writeCapture(paths.capture, header, scriptPath);
     const timelineOptions: Partial<TimelineOptions> = {
@@ -230,6 +258,7 @@ export function startLifecycleSession(options: LifecycleSessionOptions): RecordS
   };
 
   const done = run().finally(() => {
+    clearTimeout(stopTimer);
     snooper?.kill();
     tracer?.kill();
     scriptOut?.destroy();
@@ -239,6 +268,7 @@ export function startLifecycleSession(options: LifecycleSessionOptions): RecordS
   return {
     stop() {
       stopRequested = true;
+      if (agent !== undefined) return stopSoon();
       session?.stop();
       void snooper?.stop();
       void stopTracer();

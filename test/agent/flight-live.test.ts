@@ -13,6 +13,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { findExecutable } from '../../src/tools/executables.js';
 import { readTimeline } from '../../src/timeline/render.js';
 import type { LifecycleRecordMeta } from '../../src/agent/flight/record-meta.js';
+import type { BlockedInterval } from '../../src/kernel/offcpu-events.js';
+import type { ProcessLifetime, Timeline } from '../../src/timeline/model.js';
 import { reportSkip } from '../support/references.js';
 import { installSimulatedIris, startAgentCli, uniqueInstanceName, waitFor, type AgentProcess } from './support.js';
 
@@ -65,6 +67,59 @@ describe.skipIf(skip)('the flight recorder on the simulated IRIS', () => {
     );
     return { wall, record: list[count - 1]! };
   };
+  /**
+   * The simulated restart's waits (examples/simulated-iris, docs/dev/simulated-iris.md "What it waits on"), with
+   * the numbers the simulation sets, in the flight record's capture. Tolerances hold on a loaded 2-core host.
+   */
+  const expectRestartWaits = (timeline: Timeline): void => {
+    const offCpu = timeline.offCpu!;
+    expect(offCpu.offCpuUnavailable).toBeUndefined();
+    expect(offCpu.filesUnavailable).toBeUndefined();
+    const lane = (match: (process: ProcessLifetime) => boolean, what: string): ProcessLifetime => {
+      const found = timeline.processes.find(match);
+      expect(found, what).toBeDefined();
+      return found!;
+    };
+    const blockedOf = (process: ProcessLifetime): BlockedInterval[] => offCpu.blocked.filter((block) => block.pid === process.pid);
+    const seconds = (blocks: BlockedInterval[]): number => blocks.reduce((sum, block) => sum + block.duration, 0);
+    // iris waits in wait4 for irisstop (its only child) nearly all its life.
+    // Other simulated instances may run beside this one (other tests): this instance's processes name its dir.
+    const ours = (process: ProcessLifetime): boolean => process.argv?.some((arg) => arg === name || arg.includes(`/${name}/`)) === true;
+    const iris = lane((p) => p.comm === 'iris' && p.argv?.[1] === 'restart' && ours(p), 'iris restart');
+    const child = blockedOf(iris).filter((block) => block.reason === 'child' && block.syscall === 61);
+    expect(seconds(child) / (iris.end! - iris.start)).toBeGreaterThan(0.8);
+    // iriswdimj -t reads IRIS.WIJ (256 blocks of 8 KB, O_DIRECT), iriswdimj -j the two journal files (2 x 128)
+    // then writes 16 blocks to IRIS.DAT (O_DSYNC): a disk wait (state D) per read or write, in each process.
+    // (Counted by pid from its file lookups, not by lane: the blocked intervals hold even if an exec event was lost.)
+    const recovery = new Set(offCpu.files.filter((file) => file.path.includes(`/${name}/mgr/`)).map((file) => file.pid));
+    const diskWaits = new Map<number, number>();
+    for (const block of offCpu.blocked) {
+      if (block.comm === 'iriswdimj' && recovery.has(block.pid) && block.reason === 'disk' && block.state === 'D') {
+        diskWaits.set(block.pid, (diskWaits.get(block.pid) ?? 0) + 1);
+      }
+    }
+    const [wij, journal] = [...diskWaits.values()].sort((a, b) => a - b);
+    expect(diskWaits.size).toBe(2);
+    expect(wij).toBeGreaterThanOrEqual(200);
+    expect(wij).toBeLessThanOrEqual(300);
+    expect(journal).toBeGreaterThanOrEqual(230);
+    expect(journal).toBeLessThanOrEqual(340);
+    // QUIET^STU sleeps 20 ms after starting each of its 8 jobs (usleep; an interval ends when it runs again, so on a
+    // loaded host it is longer, never shorter).
+    const startup = lane((p) => p.argv?.some((arg) => arg.endsWith('QUIET^STU')) === true && ours(p), 'QUIET^STU');
+    const naps = blockedOf(startup).filter((block) => block.reason === 'sleep' && block.syscall === 230);
+    expect(naps).toHaveLength(8);
+    expect(naps.every((block) => block.duration >= 0.019)).toBe(true);
+    // The control process looks up the license key, which a community instance lacks: ENOENT.
+    const control = lane((p) => p.argv?.includes('-cc') === true && ours(p), 'the control process');
+    const key = offCpu.files.filter((file) => file.pid === control.pid && file.path.endsWith(`/${name}/mgr/iris.key`));
+    expect(key.length).toBeGreaterThan(0);
+    expect(key.every((file) => file.errno === 'ENOENT')).toBe(true);
+    // Its daemons sleep in steps of at most 200 ms (clock_nanosleep) between bursts of work.
+    const sleeps = offCpu.blocked.filter((block) => block.pid === control.pid && block.reason === 'sleep' && block.syscall === 230);
+    expect(sleeps.length).toBeGreaterThan(0);
+    expect(Math.max(...sleeps.map((block) => block.duration))).toBeLessThan(0.2 + 0.15);
+  };
   const expectDuration = (record: LifecycleRecordMeta, wall: number): void => {
     expect(Math.abs(record.duration_seconds - wall)).toBeLessThanOrEqual(Math.max(0.15, wall * 0.1));
   };
@@ -79,10 +134,11 @@ describe.skipIf(skip)('the flight recorder on the simulated IRIS', () => {
     expectDuration(restart.record, restart.wall);
     const timeline = await readTimeline(join(dataDir, restart.record.capture_file));
     expect(timeline.command?.argv.slice(1)).toEqual(['restart', name]);
-    // The restart's execs, with argv, come from the agent's snooper (from before the trigger: the ring). Its CPU
-    // samples and blocked intervals start only once perf and bpftrace have started (~1-2 s here), which a
-    // simulated restart at IRISSIM_MS=50 has mostly finished by: docs/agent.md "Flight recorder" says so.
+    // The restart's execs, with argv, come from the agent's snooper (from before the trigger: the ring), and so
+    // do its blocked intervals and file lookups (the warm tracer in the same bpftrace). Only CPU samples start
+    // once perf has (~1-2 s here), which a simulated restart at IRISSIM_MS=50 has mostly finished by.
     expect(timeline.report.snoopedExecs).toBeGreaterThan(5);
+    expectRestartWaits(timeline);
 
     const stop = await lifecycle('stop', 3);
     expect(stop.record).toMatchObject({ kind: 'stop', iris_instance: name, ended_by: 'settled' });
@@ -98,6 +154,13 @@ describe.skipIf(skip)('the flight recorder on the simulated IRIS', () => {
     expect(Math.abs(Date.parse(crash.started_at) - killedAt)).toBeLessThan(1500);
     expect(crash.pre_window_seconds).toBeGreaterThan(0);
     expect(crash.alive_at_death!.length).toBeGreaterThan(0);
+    // What the instance was doing before the death: blocked intervals (the warm tracer's ring) that end before it.
+    const crashTimeline = await readTimeline(join(dataDir, crash.capture_file));
+    const controlLane = crashTimeline.processes.find((process) => process.pid === control);
+    expect(controlLane?.end, 'the control process exits in the crash capture').toBeDefined();
+    const before = crashTimeline.offCpu!.blocked.filter((block) => block.start + block.duration < controlLane!.end! - 0.2);
+    expect(before.length).toBeGreaterThan(3);
+    expect(before.some((block) => block.pid === control && block.reason === 'sleep')).toBe(true);
     expect(records()).toHaveLength(5);
 
     const metrics = await agent.metrics();

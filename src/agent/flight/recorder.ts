@@ -9,8 +9,11 @@
  * - `irisstop` (no `iris` command around it): kind stop, its instance known once a child names its manager dir.
  * - a control process starting with no command recorded (systemd): kind start; ends when ^STU has exited.
  * - the control process exiting unexpectedly: kind crash; the capture starts with the last RING_SECONDS
- *   of exec/exit events (a count-capped ring) and ends when the instance's processes are gone or after
- *   POST_DEATH_SECONDS.
+ *   of exec/exit events (a count-capped ring) and of the warm tracer's blocked intervals, CPU waits and file
+ *   lookups (kernel/offcpu-ring.ts, bounded by age, count and bytes), and ends when the instance's processes
+ *   are gone or after POST_DEATH_SECONDS.
+ * Blocked intervals, CPU waits and file lookups come from the agent's warm tracer (`warm`), which runs all
+ * along, so every record has them from before its trigger; only perf (99 Hz samples) starts at the trigger.
  * Every record ends at `maxSeconds` at the latest (ended_by bound), or when the agent stops (partial).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -27,6 +30,7 @@ import { monotonicSeconds } from '../proc.js';
 import { CRITICAL_PATH_REASONS, type CriticalPathSummary, type EndedBy, type LifecycleKind, type LifecycleRecordMeta } from './record-meta.js';
 import { applyRetention, ensureDataDir, recordId, storeRecord } from './store.js';
 import { createFlightMetrics } from './metrics.js';
+import type { WarmOffCpuStream } from '../../kernel/offcpu-tracer.js';
 
 /** CPU samples per second while recording (the continuous sampler keeps its own 19 Hz). */
 export const FLIGHT_SAMPLING_HZ = 99;
@@ -50,6 +54,8 @@ export interface FlightRecorderOptions {
   tracker: InstanceTracker;
   registry: Registry;
   log: (line: string) => void;
+  /** The agent's warm off-CPU tracer's stream (its ring): each record takes its window from there. */
+  warm: WarmOffCpuStream;
 }
 
 export interface FlightRecorder {
@@ -58,6 +64,8 @@ export interface FlightRecorder {
   /** The same event, once the tracker has taken it (attribution known): triggers and settling. */
   afterEvent(event: Extract<SnoopLine, { kind: 'exec' | 'exit' }>): void;
   onTransition(transition: InstanceTransition): void;
+  /** The warm tracer (the bpftrace that also snoops execs) died: records under way end early, saying why. */
+  tracerDied(reason: string): void;
   /** Recordings under way (tests, metrics). */
   readonly active: number;
   /** Finish the records under way as partial (ended_by agent-stopping) and write them; bounded wait. */
@@ -69,6 +77,8 @@ interface ActiveRecord {
   kind: LifecycleKind;
   /** Monotonic seconds the lifecycle began (command exec, control exec, or the death). */
   begin: number;
+  /** Monotonic seconds the capture starts (events from the rings from here on). */
+  from?: number;
   commandPid?: number;
   commandArgv?: string[];
   commandExit?: { time: number; status: number };
@@ -78,6 +88,7 @@ interface ActiveRecord {
   endedBy?: EndedBy;
   end?: number;
   stopSession?: () => void;
+  onTracerDied?: (reason: string) => void;
   timeline?: Timeline;
   done?: Promise<void>;
 }
@@ -108,6 +119,7 @@ export function startFlightRecorder(options: FlightRecorderOptions): FlightRecor
 
   const begin = (record: ActiveRecord, fromTime: number): void => {
     if (stopping || records.has(record.instance)) return;
+    record.from = fromTime;
     record.lines = ring.filter((entry) => entry.time >= fromTime).map((entry) => entry.line);
     records.set(record.instance, record);
     updateActive();
@@ -138,13 +150,19 @@ export function startFlightRecorder(options: FlightRecorderOptions): FlightRecor
           recordedCommand: record.commandArgv === undefined ? undefined : { argv: record.commandArgv, exitCode: exitCodeOf(record.commandExit?.status) },
           notes: () => record.notes,
           onTimeline: (timeline) => (record.timeline = timeline),
-          onTracerDied: (reason) => {
-            tracerDied = reason;
-            log(`flight recorder (${record.instance}): ${reason}; ending the record early`);
-            finish(record, 'tracer-failed', monotonicSeconds());
+          offCpuWindow: async () => {
+            // What bpftrace wrote before now has been read (or the tracer is down: the ring says so).
+            await options.warm.sync();
+            const to = record.end ?? monotonicSeconds();
+            return options.warm.ring.take(Math.round((record.from ?? record.begin) * 1e9), Math.round(to * 1e9));
           },
         },
       });
+      record.onTracerDied = (reason) => {
+        tracerDied = reason;
+        log(`flight recorder (${record.instance}): ${reason}; ending the record early`);
+        finish(record, 'tracer-failed', monotonicSeconds());
+      };
       record.stopSession = () => session.stop();
       if (record.endedBy !== undefined) session.stop(); // ended while perf was starting
       await session.done;
@@ -181,7 +199,7 @@ export function startFlightRecorder(options: FlightRecorderOptions): FlightRecor
     const partial = record.endedBy === 'agent-stopping' || record.endedBy === 'tracer-failed';
     const notes = [
       ...record.notes,
-      `CPU samples at ${FLIGHT_SAMPLING_HZ} Hz from when the recording's perf and bpftrace had started (about a second after the trigger); exec/exit events from the agent's snooper cover the whole window`,
+      `CPU samples at ${FLIGHT_SAMPLING_HZ} Hz from when the recording's perf had started (about a second after the trigger); exec/exit events, blocked intervals, CPU waits and file lookups come from the agent's warm tracer${record.endedBy === 'tracer-failed' ? ' until it died' : ', from before the trigger'}`,
       ...(record.endedBy === 'agent-stopping' ? ['partial: the agent was stopping; the capture ends there'] : []),
       ...(record.endedBy === 'bound' ? [`ended at the ${options.maxSeconds} s bound before the instance settled`] : []),
     ];
@@ -303,6 +321,9 @@ export function startFlightRecorder(options: FlightRecorderOptions): FlightRecor
         { instance: transition.instance, kind: 'crash', begin: transition.time, death: { time: transition.time, status, alive, ringFrom }, lines: [], notes: [] },
         ringFrom,
       );
+    },
+    tracerDied(reason) {
+      for (const record of [...records.values()]) record.onTracerDied?.(reason);
     },
     get active() {
       return records.size + finishing.size;

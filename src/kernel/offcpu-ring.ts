@@ -1,0 +1,233 @@
+/**
+ * The warm off-CPU tracer's recent past: the records of a long-running tracer (offcpu-program.ts `warm`)
+ * kept for the last few seconds, bounded by age, count and bytes, so that a recording begun at a trigger
+ * (the agent's flight recorder) takes the blocked intervals, CPU waits and file lookups from before it, and
+ * a crash record has what happened before the death. Times are bpftrace's `nsecs` (CLOCK_MONOTONIC).
+ *
+ * Also kept: when the tracer was down, so a window that overlaps such a gap says its waits are missing.
+ */
+import { TracerLineReader, formatCpuWaitTotalLine, formatRecordLine, type TracedBlock, type TracerRecord } from './offcpu-lines.js';
+import type { OffCpuTrace } from './offcpu-tracer.js';
+
+export interface OffCpuRingLimits {
+  /** Records older than this (by the time they end) are dropped. */
+  seconds: number;
+  /** At most this many records… */
+  maxRecords: number;
+  /** …and about this many bytes of them (their text as printed, a fair measure of what they hold). */
+  maxBytes: number;
+}
+
+export const DEFAULT_RING_LIMITS: OffCpuRingLimits = { seconds: 30, maxRecords: 100_000, maxBytes: 16 * 1024 * 1024 };
+
+/** What a window of the ring holds. */
+export interface OffCpuWindow {
+  trace: OffCpuTrace;
+  /** The tracer was down for the whole window: why. */
+  unavailable: string | undefined;
+  /** One line each about what the window misses (tracer down for part of it, records dropped by the bounds). */
+  notes: string[];
+}
+
+interface Entry {
+  /** When the record ends (ns): what ages it out and places it in a window. */
+  endNs: number;
+  bytes: number;
+  record: TracerRecord;
+}
+
+interface Gap {
+  fromNs: number;
+  toNs: number | undefined;
+  reason: string;
+}
+
+const NANOS = 1e9;
+const MAX_GAPS = 64;
+
+/** CLOCK_MONOTONIC in ns, bpftrace's `nsecs` clock (Node's hrtime reads the same clock on Linux). */
+export function monotonicNs(): number {
+  return Number(process.hrtime.bigint());
+}
+
+export class OffCpuRing {
+  private entries: Entry[] = [];
+  private head = 0;
+  private bytes = 0;
+  private readonly gaps: Gap[] = [];
+  /** The oldest time a record was dropped for count or bytes (not age): windows reaching back there miss some. */
+  private droppedUntilNs = 0;
+  private reader: TracerLineReader;
+  /** Lines earlier readers could not read (counted, a few kept). */
+  private badLines = 0;
+  private readonly badExamples: string[] = [];
+  private badReported = 0;
+
+  constructor(
+    private readonly limits: OffCpuRingLimits = DEFAULT_RING_LIMITS,
+    private readonly now: () => number = monotonicNs,
+  ) {
+    this.reader = this.newReader();
+  }
+
+  /** One line of the tracer's output (a blocked interval spans several). */
+  push(line: string): void {
+    this.reader.push(line);
+  }
+
+  /** The tracer stopped (died, could not start): records end here until `up()`. */
+  down(reason: string): void {
+    this.reader.finish();
+    // A new reader for the next tracer (a cut interval must not swallow its first line); its counts are kept.
+    this.badLines += this.reader.badLines;
+    for (const example of this.reader.badExamples) if (this.badExamples.length < 3) this.badExamples.push(example);
+    this.reader = this.newReader();
+    const last = this.gaps[this.gaps.length - 1];
+    if (last !== undefined && last.toNs === undefined) return;
+    this.gaps.push({ fromNs: this.now(), toNs: undefined, reason });
+    if (this.gaps.length > MAX_GAPS) this.gaps.shift();
+  }
+
+  up(): void {
+    const last = this.gaps[this.gaps.length - 1];
+    if (last !== undefined && last.toNs === undefined) last.toNs = this.now();
+  }
+
+  /** Records held now (tests, metrics). */
+  get size(): { records: number; bytes: number } {
+    return { records: this.entries.length - this.head, bytes: this.bytes };
+  }
+
+  /**
+   * What the tracer saw between fromNs and toNs: blocked intervals and long CPU waits that overlap it, cut to
+   * it (an interval still going on at toNs ends there, `open`); file lookups inside it; CPU-wait sums printed
+   * inside it (a thread's sum is printed when it next blocks or exits: offcpu-program.ts `warm`).
+   */
+  take(fromNs: number, toNs: number): OffCpuWindow {
+    // Unreadable lines since the previous window (each record's log says how many; not the same ones again).
+    const bad = this.badLines + this.reader.badLines;
+    const trace: OffCpuTrace = { blocks: [], lines: [], snoopLines: [], lost: 0, badLines: bad - this.badReported, badExamples: [...this.badExamples, ...this.reader.badExamples].slice(0, 3) };
+    this.badReported = bad;
+    const waits = new Map<string, { pid: number; tid: number; ns: number; count: number }>();
+    for (let index = this.head; index < this.entries.length; index++) {
+      const { record } = this.entries[index]!;
+      switch (record.kind) {
+        case 'block': {
+          const block = record.block;
+          if (block.onNs < fromNs || block.offNs > toNs) continue;
+          const cut: TracedBlock = { ...block, offNs: Math.max(block.offNs, fromNs), onNs: Math.min(block.onNs, toNs) };
+          if (block.onNs > toNs) cut.open = true;
+          trace.blocks.push(cut);
+          continue;
+        }
+        case 'wait': {
+          if (record.endNs < fromNs || record.startNs > toNs) continue;
+          const line = formatRecordLine({ ...record, startNs: Math.max(record.startNs, fromNs), endNs: Math.min(record.endNs, toNs) });
+          if (line !== undefined) trace.lines.push(line);
+          continue;
+        }
+        case 'file': {
+          if (record.timeNs < fromNs || record.timeNs > toNs) continue;
+          const line = formatRecordLine(record);
+          if (line !== undefined) trace.lines.push(line);
+          continue;
+        }
+        case 'cpuwait-delta': {
+          if (record.timeNs < fromNs || record.timeNs > toNs) continue;
+          const key = `${record.pid}/${record.tid}`;
+          const sum = waits.get(key) ?? { pid: record.pid, tid: record.tid, ns: 0, count: 0 };
+          sum.ns += record.ns;
+          sum.count += record.count;
+          waits.set(key, sum);
+          continue;
+        }
+        case 'lost': {
+          if (this.entries[index]!.endNs < fromNs || this.entries[index]!.endNs > toNs) continue;
+          trace.lost += record.count;
+          const line = formatRecordLine(record);
+          if (line !== undefined) trace.lines.push(line);
+          continue;
+        }
+        default:
+          continue; // END's sums and counts: a warm tracer prints none
+      }
+    }
+    for (const wait of waits.values()) trace.lines.push(formatCpuWaitTotalLine(wait.pid, wait.tid, wait.ns, wait.count));
+
+    const notes: string[] = [
+      'CPU-wait sums are those each thread printed inside this window (when it blocked or exited), each covering its waits since its previous block',
+    ];
+    let unavailable: string | undefined;
+    const seconds = (ns: number): string => `${((ns - fromNs) / NANOS).toFixed(3)} s`;
+    for (const gap of this.gaps) {
+      const gapEnd = gap.toNs ?? Number.POSITIVE_INFINITY;
+      if (gapEnd < fromNs || gap.fromNs > toNs) continue;
+      if (gap.fromNs <= fromNs && gapEnd >= toNs) unavailable = `the off-CPU tracer was down (${gap.reason})`;
+      else {
+        const to = gap.toNs === undefined || gap.toNs > toNs ? 'the end' : seconds(gap.toNs);
+        notes.push(`no blocked intervals, CPU waits or file lookups from ${gap.fromNs <= fromNs ? 'the start' : seconds(gap.fromNs)} to ${to}: the off-CPU tracer was down (${gap.reason})`);
+      }
+    }
+    if (this.droppedUntilNs >= fromNs) notes.push(`off-CPU records before ${seconds(this.droppedUntilNs)} were dropped: the agent keeps at most ${this.limits.maxRecords} records / ${this.limits.maxBytes} bytes`);
+    const oldest = this.entries[this.head];
+    if (oldest !== undefined && oldest.endNs > fromNs && this.droppedUntilNs < fromNs && fromNs < this.now() - this.limits.seconds * NANOS) {
+      notes.push(`off-CPU records are kept for ${this.limits.seconds} s: the window's first ${((this.now() - this.limits.seconds * NANOS - fromNs) / NANOS).toFixed(1)} s has none`);
+    }
+    return { trace, unavailable, notes };
+  }
+
+  private newReader(): TracerLineReader {
+    return new TracerLineReader((record) => this.add(record));
+  }
+
+  private add(record: TracerRecord): void {
+    const endNs = endOf(record) ?? this.latestNs();
+    const bytes = sizeOf(record);
+    this.entries.push({ endNs, bytes, record });
+    this.bytes += bytes;
+    const oldest = endNs - this.limits.seconds * NANOS;
+    while (this.head < this.entries.length) {
+      const first = this.entries[this.head]!;
+      const over = this.entries.length - this.head > this.limits.maxRecords || this.bytes > this.limits.maxBytes;
+      if (!over && first.endNs >= oldest) break;
+      if (over) this.droppedUntilNs = Math.max(this.droppedUntilNs, first.endNs);
+      this.bytes -= first.bytes;
+      this.head++;
+    }
+    // Compact now and then: the array is a queue.
+    if (this.head > 1024 && this.head * 2 > this.entries.length) {
+      this.entries = this.entries.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  private latestNs(): number {
+    return this.entries[this.entries.length - 1]?.endNs ?? this.now();
+  }
+}
+
+function endOf(record: TracerRecord): number | undefined {
+  switch (record.kind) {
+    case 'block':
+      return record.block.onNs;
+    case 'wait':
+      return record.endNs;
+    case 'file':
+    case 'cpuwait-delta':
+      return record.timeNs;
+    default:
+      return undefined;
+  }
+}
+
+/** About the bytes a record holds (its text as bpftrace printed it). */
+function sizeOf(record: TracerRecord): number {
+  switch (record.kind) {
+    case 'block':
+      return 64 + record.block.comm.length + record.block.kernel.reduce((sum, frame) => sum + frame.length + 1, 0) + record.block.user.reduce((sum, frame) => sum + frame.length + 1, 0);
+    case 'file':
+      return 64 + record.path.length;
+    default:
+      return 48;
+  }
+}
