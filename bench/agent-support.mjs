@@ -24,7 +24,8 @@ export async function waitFor(what, check, timeoutMs = 90_000, everyMs = 100) {
 /** What to kill on the way out: pid → kill(). */
 const live = new Map();
 function killAll() {
-  for (const kill of live.values()) kill();
+  // Last registered first: agents before the cgroups they run in, instances before the temp dir holding `iris`.
+  for (const kill of [...live.values()].reverse()) kill();
   live.clear();
 }
 process.on('exit', killAll);

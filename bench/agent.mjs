@@ -43,8 +43,17 @@ function rssMiB(pid) {
   return Number(line.split(/\s+/)[1]) / 1024;
 }
 
+/** Asynchronous, so that a Ctrl-C during a storm (minutes on a loaded machine) still cleans up at once. */
 function storm() {
-  execFileSync('/bin/sh', ['-c', `i=0; while [ $i -lt ${STORM} ]; do /bin/true; i=$((i+1)); done`]);
+  return new Promise((resolve, reject) => {
+    const shell = spawn('/bin/sh', ['-c', `i=0; while [ $i -lt ${STORM} ]; do /bin/true; i=$((i+1)); done`], { stdio: 'ignore' });
+    const forget = onBenchExit(`storm ${shell.pid}`, () => shell.kill('SIGKILL'));
+    shell.on('exit', (code) => {
+      forget();
+      if (code === 0) resolve();
+      else reject(new Error(`exec storm exited ${code}`));
+    });
+  });
 }
 
 /** The agent's CPU over `seconds` of steady state: its node process and every descendant (processTree). */
@@ -65,10 +74,10 @@ async function measureAgent(frequency, seconds, dir) {
     // RSS: before, after one storm of 10,000 execs, after a second (flat = no growth per event).
     const rss = [rssMiB(agent.child.pid)];
     const execsBefore = await metric(agent.url, /^irisflame_exec_events_total /);
-    storm();
+    await storm();
     await sleep(3000);
     rss.push(rssMiB(agent.child.pid));
-    storm();
+    await storm();
     await sleep(3000);
     rss.push(rssMiB(agent.child.pid));
     const execs = (await metric(agent.url, /^irisflame_exec_events_total /)) - execsBefore;
@@ -123,6 +132,7 @@ export async function runAgentBench() {
   const seconds = Number(arg('seconds', process.env.BENCH_AGENT_SECONDS ?? 60));
   const parts = (process.env.BENCH_AGENT_PARTS ?? 'lifecycle,frequency').split(',').map((part) => part.trim());
   const dir = mkdtempSync(join(tmpdir(), 'irisflame-bench-agent-'));
+  const forgetDir = onBenchExit(`dir ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
   const iris = join(execFileSync(join(REPO, 'examples/simulated-iris/install.sh'), [join(dir, 'root')], { encoding: 'utf8' }).trim(), 'bin/iris');
   benchIris = iris;
   try {
@@ -133,6 +143,7 @@ export async function runAgentBench() {
     if (parts.includes('frequency')) await runFrequencyBench(iris, dir, seconds);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    forgetDir();
   }
 }
 
