@@ -21,6 +21,8 @@ import { onBenchExit, metric, metricsText, sleep, startAgent, waitFor } from './
 import { cpuGroup, processTree } from './process-tree.mjs';
 
 const SETTLE_MS = 2000;
+/** Idle windows are cut in slices this long, so that slices with a recording of other work's IRIS can be set apart. */
+const SLICE_SECONDS = 5;
 /** IRISSIM_MS of the restarts: undefined is the simulation's own default (250 ms of work per step). */
 const WORK_MS = [undefined, 50];
 
@@ -89,36 +91,65 @@ function describeMembers(comms) {
   return [...counts].map(([comm, count]) => (count > 1 ? `${comm} x${count}` : comm)).join(', ') || 'none';
 }
 
-/** Both agents over the same `seconds` of nothing happening (beyond whatever else runs on the machine). */
+/**
+ * Both agents over the same `seconds`, in slices of SLICE_SECONDS. The machine is shared: other work's IRIS
+ * (simulated or not) starting and stopping is recorded by the --lifecycle agent like any other. So besides the
+ * whole window, the CPU of the quiet slices alone is summed: slices in which the --lifecycle agent had no
+ * recording under way (irisflame_lifecycle_recordings 0 at both ends, no "recording" line in its log, no perf
+ * among its descendants at either end). That is "while nothing happens"; both agents are summed over the same slices.
+ */
 async function idleWindow(scenario, agents, seconds, name) {
   await sleep(SETTLE_MS);
+  const [, recorder] = agents;
   const execs = async (agent) => metric(agent.url, /^irisflame_exec_events_total /);
-  const before = await Promise.all(agents.map(async (agent) => ({ cpu: cpuNow(agent), execs: await execs(agent) })));
-  // Descendants that come and go within the window (a recording started by someone else's IRIS on the machine).
-  const seen = agents.map(() => new Set());
-  const watch = setInterval(() => agents.forEach((agent, i) => processTree(agent.pid)?.members.slice(1).forEach((m) => seen[i].add(m.comm))), 1000);
+  const snapshot = async () => {
+    const cpu = agents.map(cpuNow);
+    const busy =
+      (await metric(recorder.url, /^irisflame_lifecycle_recordings[ {]/)) !== 0 || cpu[1].tree.members.some((member) => member.comm === 'perf');
+    return { cpu, busy, log: recorder.stderr().length, at: performance.now() };
+  };
+  const first = await snapshot();
+  const execsBefore = await Promise.all(agents.map(execs));
   const logFrom = agents.map((agent) => agent.stderr().length);
-  const began = performance.now();
-  await sleep(seconds * 1000);
-  clearInterval(watch);
-  const window = (performance.now() - began) / 1000;
+  // Descendants that come and go within the window (a recording of someone else's IRIS on the machine).
+  const seen = agents.map(() => new Set());
+  const slices = Math.max(1, Math.round(seconds / SLICE_SECONDS));
+  const quiet = { seconds: 0, slices: 0, cpu: agents.map(() => 0) };
+  let previous = first;
+  for (let slice = 0; slice < slices; slice++) {
+    await sleep((seconds * 1000) / slices);
+    const current = await snapshot();
+    current.cpu.forEach((cpu, i) => cpu.tree.members.slice(1).forEach((member) => seen[i].add(member.comm)));
+    const recordingBegan = /flight recorder: recording /.test(recorder.stderr().slice(previous.log, current.log));
+    if (!previous.busy && !current.busy && !recordingBegan) {
+      quiet.seconds += (current.at - previous.at) / 1000;
+      quiet.slices++;
+      agents.forEach((_, i) => (quiet.cpu[i] += current.cpu[i].tree.cpu - previous.cpu[i].tree.cpu));
+    }
+    previous = current;
+  }
+  const window = (previous.at - first.at) / 1000;
   return Promise.all(
     agents.map(async (agent, i) => {
-      const after = cpuNow(agent);
+      const before = first.cpu[i];
+      const after = previous.cpu[i];
       const text = await metricsText(agent.url);
       const instances = text.split('\n').filter((l) => l.startsWith('iris_instance_status{')).length;
-      const cpu = after.tree.cpu - before[i].cpu.tree.cpu;
+      const cpu = after.tree.cpu - before.tree.cpu;
       return {
         scenario,
         mode: agent.mode,
         cpu,
         percent: (100 * cpu) / window,
-        groupCpu: after.group - before[i].cpu.group,
+        quietPercent: quiet.seconds > 0 ? (100 * quiet.cpu[i]) / quiet.seconds : NaN,
+        quietCpu: quiet.cpu[i],
+        quiet: `${quiet.slices}/${slices}`,
+        groupCpu: after.group - before.group,
         rss: after.tree.rss,
         treeRss: after.tree.treeRss,
         members: describeMembers(after.tree.members.slice(1).map((m) => m.comm)),
         comeAndGone: [...seen[i]].filter((comm) => !after.tree.members.some((m) => m.comm === comm)),
-        execs: (await execs(agent)) - before[i].execs,
+        execs: (await execs(agent)) - execsBefore[i],
         instances,
         others: agent.mode === '--lifecycle' ? otherRecordings(agent, logFrom[i], name) : '',
         start: agent.start,
@@ -178,7 +209,11 @@ async function measuredRestart({ iris, name, workMs, agents, irisGroup, dir }) {
   });
   const recordAfter = (performance.now() - began) / 1000;
   const after = agents.map(cpuNow);
-  const agentCpu = agents.map((_, i) => ({ tree: after[i].tree.cpu - before[i].tree.cpu, group: after[i].group - before[i].group }));
+  const agentCpu = agents.map((_, i) => ({
+    tree: after[i].tree.cpu - before[i].tree.cpu,
+    self: after[i].tree.self - before[i].tree.self,
+    group: after[i].group - before[i].group,
+  }));
   const others = otherRecordings(recorder, logFrom, name);
   return { workMs, wall, commandWall, commandCpu: user + system, irisCpu, recordAfter, agentCpu, record, others };
 }
@@ -247,15 +282,19 @@ export async function runLifecycleCostBench({ iris, dir, seconds, restarts }) {
 }
 
 function printIdle(rows) {
-  console.log('\n  idle, same window for both agents; CPU = agent + descendants (/proc); cgroup = the same from its cgroup counter');
+  console.log(
+    '\n  idle, same window for both agents; CPU = agent + descendants (/proc), whole window and quiet slices only (no recording' +
+      '\n  under way in the --lifecycle agent: other work\'s IRIS on this machine is recorded too); cgroup = the same from its cgroup counter',
+  );
   const offBy = new Map(rows.filter((row) => row.mode === '--no-lifecycle').map((row) => [row.scenario, row]));
   table(
-    ['scenario', 'agent', 'CPU s', '% core', 'on/off', 'cgroup s', 'RSS MiB node/tree', 'descendants', 'execs', 'IRIS seen', 'other recordings', 'start: wall s', 'start: CPU s'],
+    ['scenario', 'agent', 'CPU s', '% core', 'on/off', 'quiet slices', 'quiet % core', 'quiet on/off', 'cgroup s', 'RSS MiB node/tree', 'descendants', 'execs', 'IRIS seen', 'other recordings', 'start: wall s', 'start: CPU s'],
     rows.map((row) => {
       const off = offBy.get(row.scenario);
       const ratio = row.mode === '--lifecycle' && off !== undefined && off.cpu > 0 ? `${(row.cpu / off.cpu).toFixed(2)}x` : '';
+      const quietRatio = row.mode === '--lifecycle' && off !== undefined && off.quietCpu > 0 ? `${(row.quietCpu / off.quietCpu).toFixed(2)}x` : '';
       const extra = row.comeAndGone.length > 0 ? ` (+ came and went: ${row.comeAndGone.join(', ')})` : '';
-      return [row.scenario, row.mode, f2(row.cpu), f2(row.percent), ratio, f2(row.groupCpu), `${row.rss.toFixed(1)}/${row.treeRss.toFixed(1)}`, row.members + extra, row.execs, row.instances, row.others, f2(row.start.wall), f2(row.start.cpu)];
+      return [row.scenario, row.mode, f2(row.cpu), f2(row.percent), ratio, row.quiet, f2(row.quietPercent), quietRatio, f2(row.groupCpu), `${row.rss.toFixed(1)}/${row.treeRss.toFixed(1)}`, row.members + extra, row.execs, row.instances, row.others, f2(row.start.wall), f2(row.start.cpu)];
     }),
   );
 }
@@ -266,8 +305,11 @@ function printRestarts(rows) {
       '\n  /usr/bin/time) and all simulated IRIS processes (cgroup) over the command; agents = CPU from the restart\'s start until the' +
       '\n  --lifecycle record is in /lifecycle/index.json (same window for both; cgroup figure after the slash)',
   );
+  if (rows.some((row) => row.others > 0)) {
+    console.log("  (*) the --lifecycle agent also recorded other work's IRIS during that window: its figure includes that recording");
+  }
   table(
-    ['IRISSIM_MS', '#', 'wall s', 'restart CPU s', 'IRIS CPU s', 'record after s', '--lifecycle CPU s', '--no-lifecycle CPU s', 'recording adds s', 'adds / IRIS CPU', 'record KB', 'record s', 'ended by', 'other recordings'],
+    ['IRISSIM_MS', '#', 'wall s', 'restart CPU s', 'IRIS CPU s', 'record after s', '--lifecycle CPU s', 'of it node', '--no-lifecycle CPU s', 'recording adds s', 'adds / IRIS CPU', 'record KB', 'record s', 'ended by', 'other recordings'],
     rows.map((row) => {
       const [off, on] = row.agentCpu;
       const adds = on.tree - off.tree;
@@ -280,13 +322,14 @@ function printRestarts(rows) {
         f2(row.irisCpu),
         f2(row.recordAfter),
         `${f2(on.tree)}/${f2(on.group)}`,
+        f2(on.self),
         `${f2(off.tree)}/${f2(off.group)}`,
         f2(adds),
         base > 0 ? `${(adds / base).toFixed(2)}x` : '-',
         row.record.notWritten === undefined ? (row.record.capture_bytes / 1024).toFixed(0) : '-',
         row.record.notWritten === undefined ? f3(row.record.duration_seconds) : '-',
         row.record.notWritten === undefined ? row.record.ended_by : `NOT WRITTEN: ${row.record.notWritten}`,
-        row.others,
+        row.others > 0 ? `${row.others} (*)` : row.others,
       ];
     }),
   );

@@ -46,7 +46,7 @@ function comm(pid) {
 }
 
 /**
- * The tree under `pid` now: `cpu` seconds (as the header says), `members` (pid and comm of the root and its
+ * The tree under `pid` now: `cpu` seconds (as the header says), `self` the root's own utime + stime, `members` (pid and comm of the root and its
  * live descendants), `rss` MiB of the root alone and of the whole tree. undefined once the root is gone.
  */
 export function processTree(pid) {
@@ -54,6 +54,7 @@ export function processTree(pid) {
   const members = [];
   const queue = [pid];
   let cpu = 0;
+  let self = 0;
   while (queue.length > 0) {
     const next = queue.shift();
     const fields = statFields(next);
@@ -62,10 +63,11 @@ export function processTree(pid) {
       continue;
     }
     cpu += (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS;
+    if (next === pid) self = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
     members.push({ pid: next, comm: comm(next) });
     queue.push(...(links.get(next) ?? []));
   }
-  return { cpu, members, rss: rssMiB(pid), treeRss: members.reduce((sum, member) => sum + rssMiB(member.pid), 0) };
+  return { cpu, self, members, rss: rssMiB(pid), treeRss: members.reduce((sum, member) => sum + rssMiB(member.pid), 0) };
 }
 
 /** Where a cgroup with a CPU counter can be made: v1 cpuacct, else the v2 hierarchy (root or hybrid). */
