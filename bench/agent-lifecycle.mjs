@@ -18,7 +18,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { onBenchExit, metric, metricsText, sleep, startAgent, waitFor } from './agent-support.mjs';
-import { cpuGroup, processTree } from './process-tree.mjs';
+import { cpuGroup, processTree, watchNewDescendants } from './process-tree.mjs';
 
 const SETTLE_MS = 2000;
 /** Idle windows are cut in slices this long, so that slices with a recording of other work's IRIS can be set apart. */
@@ -180,6 +180,7 @@ async function measuredRestart({ iris, name, workMs, agents, irisGroup, dir }) {
   const recordsBefore = (await records(recorder.url, name)).length;
   const logFrom = recorder.stderr().length;
   const before = agents.map(cpuNow);
+  const breakdown = watchNewDescendants(recorder.pid);
   const irisBefore = irisGroup?.seconds();
   const timeFile = join(dir, 'restart.time');
   const env = { ...process.env };
@@ -209,13 +210,14 @@ async function measuredRestart({ iris, name, workMs, agents, irisGroup, dir }) {
   });
   const recordAfter = (performance.now() - began) / 1000;
   const after = agents.map(cpuNow);
+  const spentBy = breakdown();
   const agentCpu = agents.map((_, i) => ({
     tree: after[i].tree.cpu - before[i].tree.cpu,
     self: after[i].tree.self - before[i].tree.self,
     group: after[i].group - before[i].group,
   }));
   const others = otherRecordings(recorder, logFrom, name);
-  return { workMs, wall, commandWall, commandCpu: user + system, irisCpu, recordAfter, agentCpu, record, others };
+  return { workMs, wall, commandWall, commandCpu: user + system, irisCpu, recordAfter, agentCpu, record, others, spentBy };
 }
 
 async function stopInstance(iris, name) {
@@ -309,7 +311,7 @@ function printRestarts(rows) {
     console.log("  (*) the --lifecycle agent also recorded other work's IRIS during that window: its figure includes that recording");
   }
   table(
-    ['IRISSIM_MS', '#', 'wall s', 'restart CPU s', 'IRIS CPU s', 'record after s', '--lifecycle CPU s', 'of it node', '--no-lifecycle CPU s', 'recording adds s', 'adds / IRIS CPU', 'record KB', 'record s', 'ended by', 'other recordings'],
+    ['IRISSIM_MS', '#', 'wall s', 'restart CPU s', 'IRIS CPU s', 'record after s', '--lifecycle CPU s', 'of it node', 'new descendants (>=)', '--no-lifecycle CPU s', 'recording adds s', 'adds / IRIS CPU', 'record KB', 'record s', 'ended by', 'other recordings'],
     rows.map((row) => {
       const [off, on] = row.agentCpu;
       const adds = on.tree - off.tree;
@@ -323,6 +325,7 @@ function printRestarts(rows) {
         f2(row.recordAfter),
         `${f2(on.tree)}/${f2(on.group)}`,
         f2(on.self),
+        [...row.spentBy].sort((a, b) => b[1] - a[1]).map(([name, cpu]) => `${name} ${cpu.toFixed(2)}`).join(', ') || 'none',
         `${f2(off.tree)}/${f2(off.group)}`,
         f2(adds),
         base > 0 ? `${(adds / base).toFixed(2)}x` : '-',

@@ -46,8 +46,8 @@ function comm(pid) {
 }
 
 /**
- * The tree under `pid` now: `cpu` seconds (as the header says), `self` the root's own utime + stime, `members` (pid and comm of the root and its
- * live descendants), `rss` MiB of the root alone and of the whole tree. undefined once the root is gone.
+ * The tree under `pid` now: `cpu` seconds (as the header says), `self` the root's own utime + stime, `members` (pid, comm and cpu, cutime included,
+ * of the root and its live descendants), `rss` MiB of the root alone and of the whole tree. undefined once the root is gone.
  */
 export function processTree(pid) {
   const links = parentLinks();
@@ -64,7 +64,7 @@ export function processTree(pid) {
     }
     cpu += (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS;
     if (next === pid) self = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-    members.push({ pid: next, comm: comm(next) });
+    members.push({ pid: next, comm: comm(next), cpu: (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS });
     queue.push(...(links.get(next) ?? []));
   }
   return { cpu, self, members, rss: rssMiB(pid), treeRss: members.reduce((sum, member) => sum + rssMiB(member.pid), 0) };
@@ -126,4 +126,37 @@ export function cpuGroup(name) {
     }
     return { why: `cannot make a cgroup in ${root.dir}: ${error.code ?? error.message}` };
   }
+}
+
+/**
+ * Which descendants of `pid` that were not there at the start spent the CPU: sampled every `everyMs`, the last
+ * value seen per process, summed by name (`perf record` and `perf script` apart). A lower bound per process: CPU
+ * spent after the last sample before it exited is missed (the tree's total, from cutime, has it).
+ */
+export function watchNewDescendants(pid, everyMs = 200) {
+  const present = new Set(processTree(pid)?.members.map((member) => member.pid) ?? []);
+  const last = new Map();
+  const label = (member) => {
+    if (member.comm !== 'perf') return member.comm;
+    try {
+      return `perf ${readFileSync(`/proc/${member.pid}/cmdline`, 'latin1').split('\0')[1] ?? ''}`.trim();
+    } catch {
+      return 'perf';
+    }
+  };
+  const sample = () => {
+    for (const member of processTree(pid)?.members ?? []) {
+      if (present.has(member.pid)) continue;
+      const known = last.get(member.pid);
+      last.set(member.pid, { label: known?.label ?? label(member), cpu: member.cpu });
+    }
+  };
+  const timer = setInterval(sample, everyMs);
+  return () => {
+    clearInterval(timer);
+    sample();
+    const byLabel = new Map();
+    for (const { label: name, cpu } of last.values()) byLabel.set(name, (byLabel.get(name) ?? 0) + cpu);
+    return byLabel;
+  };
 }
