@@ -164,9 +164,19 @@ function otherRecordings(agent, from, name) {
   return begun.filter((instance) => instance !== name).length;
 }
 
-async function records(url, name) {
-  const index = await (await fetch(`${url}/lifecycle/index.json`)).json();
-  return (Array.isArray(index) ? index : index.captures).filter((record) => record.iris_instance === name);
+/**
+ * The agent's records of `name`; undefined when a request fails while the agent runs (a loaded machine: the caller
+ * polls again), an error once the agent has exited (with how and its last words).
+ */
+async function records(agent, name) {
+  try {
+    const index = await (await fetch(`${agent.url}/lifecycle/index.json`, { signal: AbortSignal.timeout(30_000) })).json();
+    return (Array.isArray(index) ? index : index.captures).filter((record) => record.iris_instance === name);
+  } catch (error) {
+    const { exitCode, signalCode } = agent.child;
+    if (exitCode === null && signalCode === null) return undefined;
+    throw new Error(`the ${agent.mode} agent exited (${signalCode ?? `status ${exitCode}`}): ${agent.stderr().trim().split('\n').slice(-5).join(' | ')}`);
+  }
 }
 
 /**
@@ -177,7 +187,7 @@ async function records(url, name) {
  */
 async function measuredRestart({ iris, name, workMs, agents, irisGroup, dir }) {
   const [, recorder] = agents;
-  const recordsBefore = (await records(recorder.url, name)).length;
+  const recordsBefore = (await waitFor('the record index', () => records(recorder, name))).length;
   const logFrom = recorder.stderr().length;
   const before = agents.map(cpuNow);
   const breakdown = watchNewDescendants(recorder.pid);
@@ -197,8 +207,8 @@ async function measuredRestart({ iris, name, workMs, agents, irisGroup, dir }) {
   const record = await waitFor(
     `the flight recorder's record of restart ${name}`,
     async () => {
-      const list = await records(recorder.url, name);
-      if (list.length > recordsBefore) return list.at(-1);
+      const list = await records(recorder, name);
+      if (list !== undefined && list.length > recordsBefore) return list.at(-1);
       // The recorder gave up on it (its log says why): reported in the table, the bench goes on.
       const failed = new RegExp(`flight recorder: \\S+ of ${name} not written: (.*)`).exec(recorder.stderr().slice(logFrom));
       return failed === null ? undefined : { notWritten: failed[1] };
@@ -249,14 +259,14 @@ export async function runLifecycleCostBench({ iris, dir, seconds, restarts }) {
     if (started.status !== 0) throw new Error(`iris start ${name} failed (${started.status ?? started.error?.message})`);
     agents = await startPair(join(dir, 'lifecycle-b'), notes);
     const up = new RegExp(`^iris_instance_status\\{[^}]*iris_instance="${name}"[^}]*\\} 1$`, 'm');
-    for (const agent of agents) await waitFor(`agent ${agent.mode} to see ${name} up`, async () => (up.test(await metricsText(agent.url)) ? true : undefined));
+    for (const agent of agents) await waitFor(`agent ${agent.mode} to see ${name} up`, async () => (up.test(await metricsText(agent.url).catch(() => '')) ? true : undefined));
     idleRows.push(...(await idleWindow(`(b) 1 idle simulated IRIS instance`, agents, seconds, name)));
 
     for (const workMs of WORK_MS) {
       for (let round = 1; round <= restarts; round++) {
         const result = await measuredRestart({ iris, name, workMs, agents, irisGroup, dir });
         restartRows.push({ ...result, round });
-        for (const agent of agents) await waitFor(`agent ${agent.mode} to see ${name} up`, async () => (up.test(await metricsText(agent.url)) ? true : undefined));
+        for (const agent of agents) await waitFor(`agent ${agent.mode} to see ${name} up`, async () => (up.test(await metricsText(agent.url).catch(() => '')) ? true : undefined));
         await sleep(SETTLE_MS); // the recording's processes gone, the next restart starts from idle
       }
     }
