@@ -244,6 +244,7 @@ export async function runLifecycleCostBench({ iris, dir, seconds, restarts }) {
   const idleRows = [];
   const restartRows = [];
   let agents = [];
+  let failure;
   const irisGroup = group('iris', notes);
   const forgetInstance = onBenchExit(`iris ${name}`, () => spawnSync(iris, ['force', name], { stdio: 'ignore' }));
   console.log(
@@ -272,6 +273,8 @@ export async function runLifecycleCostBench({ iris, dir, seconds, restarts }) {
         await sleep(SETTLE_MS); // the recording's processes gone, the next restart starts from idle
       }
     }
+  } catch (error) {
+    failure = error; // what was measured until then is still printed
   } finally {
     await stopPair(agents);
     await stopInstance(iris, name);
@@ -292,10 +295,12 @@ export async function runLifecycleCostBench({ iris, dir, seconds, restarts }) {
   printRestarts(restartRows);
   for (const note of notes) console.log(`  note: ${note}`);
   console.log(`  ${loads.join('; ')}`);
+  if (failure !== undefined) throw failure;
   return { idleRows, restartRows, loads };
 }
 
 function printIdle(rows) {
+  if (rows.length === 0) return;
   console.log(
     '\n  idle, same window for both agents; CPU = agent + descendants (/proc), whole window and quiet slices only (no recording' +
       '\n  under way in the --lifecycle agent: other work\'s IRIS on this machine is recorded too); cgroup = the same from its cgroup counter',
@@ -314,6 +319,7 @@ function printIdle(rows) {
 }
 
 function printRestarts(rows) {
+  if (rows.length === 0) return;
   console.log(
     '\n  recorded restarts of the simulated IRIS: restart = `iris restart` wall and CPU (command + the descendants it waited for,' +
       '\n  /usr/bin/time) and all simulated IRIS processes (cgroup) over the command; agents = CPU from the restart\'s start until the' +
