@@ -8,15 +8,22 @@
 //   BENCH_ONLY=agent npm run bench
 //
 // The runs include the profile sampler; the table says whether irisflame_tracer_up{tracer="sampler"} was 1
-// (without it they measure the status part alone: exec snooper, /proc scans, metrics).
+// (without it they measure the status part alone: exec snooper, /proc scans, metrics). CPU is the agent's node
+// process and all its descendants, exited ones included (process-tree.mjs).
+//
+// First, the flight recorder's cost (agent-lifecycle.mjs): --lifecycle beside --no-lifecycle, idle with and
+// without a simulated IRIS instance, and during recorded `iris restart`s. BENCH_AGENT_PARTS=lifecycle,frequency
+// picks parts; BENCH_AGENT_SECONDS (or --seconds) sets every window, BENCH_AGENT_RESTARTS (--restarts, 3) the
+// restarts per IRISSIM_MS. A quick run: BENCH_AGENT_SECONDS=10 BENCH_AGENT_RESTARTS=1 node bench/agent.mjs
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { REPO, metric, onBenchExit, sleep, startAgent, waitFor } from './agent-support.mjs';
+import { processTree } from './process-tree.mjs';
+import { runLifecycleCostBench } from './agent-lifecycle.mjs';
 import { CLOCK_TICKS, arg, statFields } from './proc-stat.mjs';
 
-const REPO = fileURLToPath(new URL('..', import.meta.url));
 const STORM = 10_000;
 
 /** utime + stime of a live process, seconds. */
@@ -36,64 +43,41 @@ function rssMiB(pid) {
   return Number(line.split(/\s+/)[1]) / 1024;
 }
 
-function childPids(pid) {
-  const result = spawnSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' });
-  return result.stdout.split('\n').filter((l) => l.trim() !== '').map(Number);
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor(what, check, timeoutMs = 90_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
-async function startAgent(frequency) {
-  const child = spawn('node', [join(REPO, 'bin/irisflame'), 'agent', '--listen', '127.0.0.1:0', '--frequency', String(frequency)], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  const url = await waitFor('the agent to listen', () => /listening on (http:\/\/\S+)/.exec(stderr)?.[1]);
-  await waitFor('the exec snooper', () => (stderr.includes('exec snooper attached') ? true : undefined));
-  const tracer = await waitFor('bpftrace', () => childPids(child.pid).find((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'bpftrace'));
-  return { child, url, tracer, stop: () => child.kill('SIGTERM') };
-}
-
-async function metric(url, pattern) {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const line = text.split('\n').find((l) => pattern.test(l));
-  return line === undefined ? undefined : Number(line.split(' ').pop());
-}
-
+/** Asynchronous, so that a Ctrl-C during a storm (minutes on a loaded machine) still cleans up at once. */
 function storm() {
-  execFileSync('/bin/sh', ['-c', `i=0; while [ $i -lt ${STORM} ]; do /bin/true; i=$((i+1)); done`]);
+  return new Promise((resolve, reject) => {
+    const shell = spawn('/bin/sh', ['-c', `i=0; while [ $i -lt ${STORM} ]; do /bin/true; i=$((i+1)); done`], { stdio: 'ignore' });
+    const forget = onBenchExit(`storm ${shell.pid}`, () => shell.kill('SIGKILL'));
+    shell.on('exit', (code) => {
+      forget();
+      if (code === 0) resolve();
+      else reject(new Error(`exec storm exited ${code}`));
+    });
+  });
 }
 
-/** The agent's (and bpftrace's) CPU over `seconds` of steady state, all pids it has. */
-async function measureAgent(frequency, seconds) {
-  const agent = await startAgent(frequency);
+/** The agent's CPU over `seconds` of steady state: its node process and every descendant (processTree). */
+async function measureAgent(frequency, seconds, dir) {
+  // The agent as deployed (flight recorder on: its `iris start`/`force` rounds below leave records, kept in the
+  // bench's temp dir); runLifecycleCostBench sets it beside --no-lifecycle.
+  const agent = await startAgent({ frequency, args: ['--data-dir', join(dir, `lifecycle-${frequency}`)] });
   try {
     await sleep(2000); // let start-up (bpftrace's compile, the first scan) settle
-    const pids = () => [agent.child.pid, ...childPids(agent.child.pid)];
-    const before = new Map(pids().map((pid) => [pid, cpuSeconds(pid)]));
+    const before = processTree(agent.pid);
+    const nodeBefore = cpuSeconds(agent.pid);
     const windowExecsBefore = await metric(agent.url, /^irisflame_exec_events_total /);
     await sleep(seconds * 1000);
     const windowExecs = (await metric(agent.url, /^irisflame_exec_events_total /)) - windowExecsBefore;
-    let cpu = 0;
-    for (const pid of pids()) cpu += cpuSeconds(pid) - (before.get(pid) ?? 0);
+    const cpu = processTree(agent.pid).cpu - before.cpu;
     const sampler = (await metric(agent.url, /^irisflame_tracer_up\{tracer="sampler"\}/)) === 1;
-    const agentOnly = cpuSeconds(agent.child.pid) - before.get(agent.child.pid);
+    const agentOnly = cpuSeconds(agent.pid) - nodeBefore;
     // RSS: before, after one storm of 10,000 execs, after a second (flat = no growth per event).
     const rss = [rssMiB(agent.child.pid)];
     const execsBefore = await metric(agent.url, /^irisflame_exec_events_total /);
-    storm();
+    await storm();
     await sleep(3000);
     rss.push(rssMiB(agent.child.pid));
-    storm();
+    await storm();
     await sleep(3000);
     rss.push(rssMiB(agent.child.pid));
     const execs = (await metric(agent.url, /^irisflame_exec_events_total /)) - execsBefore;
@@ -101,8 +85,7 @@ async function measureAgent(frequency, seconds) {
     const latency = await statusLatency(agent.url);
     return { cpu, agentOnly, sampler, rss, execs, lost, windowExecs, latency };
   } finally {
-    agent.stop();
-    await sleep(2500);
+    await agent.stop();
   }
 }
 
@@ -147,24 +130,39 @@ export async function runAgentBench() {
     return;
   }
   const seconds = Number(arg('seconds', process.env.BENCH_AGENT_SECONDS ?? 60));
+  const parts = (process.env.BENCH_AGENT_PARTS ?? 'lifecycle,frequency').split(',').map((part) => part.trim());
   const dir = mkdtempSync(join(tmpdir(), 'irisflame-bench-agent-'));
+  const forgetDir = onBenchExit(`dir ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
   const iris = join(execFileSync(join(REPO, 'examples/simulated-iris/install.sh'), [join(dir, 'root')], { encoding: 'utf8' }).trim(), 'bin/iris');
   benchIris = iris;
+  try {
+    if (parts.includes('lifecycle')) {
+      const restarts = Number(arg('restarts', process.env.BENCH_AGENT_RESTARTS ?? 3));
+      await runLifecycleCostBench({ iris, dir, seconds, restarts });
+    }
+    if (parts.includes('frequency')) await runFrequencyBench(iris, dir, seconds);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    forgetDir();
+  }
+}
+
+/** Issue 9's figures: the agent at 19 and 99 Hz with an idle simulated IRIS instance, beside perf record. */
+async function runFrequencyBench(iris, dir, seconds) {
   const instance = `BENCH${process.pid}`;
+  const forget = onBenchExit(`iris ${instance}`, () => spawnSync(iris, ['force', instance], { stdio: 'ignore' }));
   execFileSync(iris, ['start', instance], { stdio: 'ignore' });
   try {
-    console.log(`simulated IRIS instance ${instance} running; ${seconds} s windows; 2 cores shared with other work (figures are of this machine, this run)`);
-    const rows = [];
+    console.log(`\nsimulated IRIS instance ${instance} running; ${seconds} s windows; 2 cores shared with other work (figures are of this machine, this run)`);
     for (const frequency of [19, 99]) {
-      const result = await measureAgent(frequency, seconds);
+      const result = await measureAgent(frequency, seconds, dir);
       const percent = (100 * result.cpu) / seconds;
-      rows.push(
+      console.log(
         `irisflame agent --frequency ${frequency} (${result.sampler ? 'status + sampler' : 'status only: sampler not wired'})  ` +
           `CPU ${result.cpu.toFixed(2)} s = ${percent.toFixed(2)}% of a core (node ${result.agentOnly.toFixed(2)} s; ${result.windowExecs} execs on the node meanwhile); ` +
           `RSS ${result.rss.map((v) => v.toFixed(1)).join(' -> ')} MiB over ${result.execs} exec events (${result.lost} lost); ` +
           `crash to status 0 in a scrape: at most ${result.latency.toFixed(0)} ms (3 crashes)`,
       );
-      console.log(rows.at(-1));
     }
     const perf = measurePerf(seconds, dir);
     const perfTotal = perf.record + perf.script;
@@ -174,7 +172,7 @@ export async function runAgentBench() {
     );
   } finally {
     spawnSync(iris, ['stop', instance], { stdio: 'ignore' });
-    rmSync(dir, { recursive: true, force: true });
+    forget();
   }
 }
 
