@@ -49,8 +49,9 @@ export async function storeRecord(dir: string, capturePath: string, meta: Lifecy
     }
   } catch (error) {
     // One line that names the data dir and the reason (ENOSPC, EROFS): a write error's own message names neither.
-    const code = (error as NodeJS.ErrnoException).code ?? ((error as Error).cause as NodeJS.ErrnoException | undefined)?.code;
-    const reason = code === 'ENOSPC' ? 'no space left on the device' : code === 'EROFS' ? 'the file system is read-only' : (error as Error).message.split('\n')[0];
+    // The errno is the error's own (a failed write) or its cause's (a failed open, src/atomic-output.ts).
+    const codes = [(error as NodeJS.ErrnoException).code, ((error as Error).cause as NodeJS.ErrnoException | undefined)?.code];
+    const reason = codes.includes('ENOSPC') ? 'no space left on the device' : codes.includes('EROFS') ? 'the file system is read-only' : (error as Error).message.split('\n')[0];
     throw new Error(`cannot write record ${meta.id} to ${dir}: ${reason}`, { cause: error });
   }
   return written;
