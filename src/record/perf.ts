@@ -28,6 +28,8 @@ export interface PerfRecordExtension {
   onSample?: (sample: PerfSample) => void;
   onScriptChunk?: (chunk: Buffer) => void;
   onStop?: () => void;
+  /** perf is sampling (its events are enabled). */
+  onReady?: () => void;
 }
 
 /** perf record exits 130 after SIGINT (our "stop"), having written perf.data properly. */
@@ -91,6 +93,7 @@ export function startPerfRecording(plan: RecordPlan, extension: PerfRecordExtens
       clearTimeout(timer);
       exitedEarly.catch(() => undefined);
     }
+    extension?.onReady?.();
     if (stopRequested) signalChild(child, 'SIGINT');
   });
 

@@ -71,6 +71,9 @@ export const LIFECYCLE_PERF_SCRIPT_ARGS = ['--show-task-events', '--show-lost-ev
 /** With the off-CPU tracer: perf's memory maps name its raw user frames afterwards (user-frames.ts). */
 export const OFFCPU_PERF_SCRIPT_ARGS = ['--show-mmap-events'];
 
+/** The flight recorder's perf samples at least this long (perf needs a moment to have any sample at all). */
+const AGENT_MIN_SAMPLING_MS = 1_000;
+
 /** The file names of a lifecycle run, from `-o NAME.svg` (or irisflame's dated default). */
 export function lifecyclePaths(output: string | undefined, now: Date): { svg: string; capture: string } {
   const svg = outputPaths(output, now).svg;
@@ -101,6 +104,14 @@ export function startLifecycleSession(options: LifecycleSessionOptions): RecordS
   let lostChunks = 0;
   let scriptStarted = false;
   let stopTracer = (): Promise<OffCpuTrace> | undefined => tracer?.stop();
+  // The flight recorder's stop is held until perf has sampled a while: a lifecycle that settled while perf was
+  // starting would otherwise leave no samples ("no samples were collected") and no record.
+  let perfReadyAt: number | undefined;
+  let stopTimer: NodeJS.Timeout | undefined;
+  const stopSoon = (): void => {
+    if (perfReadyAt === undefined || stopTimer !== undefined) return;
+    stopTimer = setTimeout(() => session?.stop(), Math.max(0, AGENT_MIN_SAMPLING_MS - (Date.now() - perfReadyAt)));
+  };
 
   const traceOffCpu = options.offCpu ?? true;
   const traceFiles = options.files ?? true;
@@ -163,6 +174,11 @@ export function startLifecycleSession(options: LifecycleSessionOptions): RecordS
           ...LIFECYCLE_PERF_SCRIPT_ARGS,
           ...(tracer !== undefined && traceOffCpu ? OFFCPU_PERF_SCRIPT_ARGS : []),
         ],
+        onReady: () => {
+          perfReadyAt = Date.now();
+          if (stopRequested && agent !== undefined) stopSoon();
+          options.perfExtension?.onReady?.();
+        },
         // The tracer stops when sampling does: its CPU-wait sums then cover the same span as the samples.
         onStop: () => {
           void stopTracer();
@@ -179,9 +195,8 @@ export function startLifecycleSession(options: LifecycleSessionOptions): RecordS
         },
       },
     });
-    // Stopped while the tracer was starting (the flight recorder's lifecycle settled early): sample no more.
-    // The flight recorder: a second of samples first, or perf may have none ("no samples were collected").
-    if (stopRequested) setTimeout(() => session?.stop(), agent === undefined ? 0 : 1_000);
+    // Stopped while the tracer was starting: sample no more (the flight recorder: once perf has sampled a while).
+    if (stopRequested && agent === undefined) setTimeout(() => session?.stop(), 0);
     const result = await session.done;
     const trace = tracer === undefined ? undefined : await stopTracer();
     const snoopLines = agent !== undefined ? agent.execLines() : (trace?.snoopLines ?? (await snooper!.stop()));
@@ -228,6 +243,7 @@ export function startLifecycleSession(options: LifecycleSessionOptions): RecordS
   };
 
   const done = run().finally(() => {
+    clearTimeout(stopTimer);
     snooper?.kill();
     tracer?.kill();
     scriptOut?.destroy();
@@ -237,6 +253,7 @@ export function startLifecycleSession(options: LifecycleSessionOptions): RecordS
   return {
     stop() {
       stopRequested = true;
+      if (agent !== undefined) return stopSoon();
       session?.stop();
       void snooper?.stop();
       void stopTracer();

@@ -36,9 +36,13 @@ function halfWritten(dataDir: string): string[] {
 
 const counter = (metrics: ParsedMetrics, name: string, labels: Record<string, string> = {}): number => metrics.value(name, labels) ?? 0;
 
-/** The agent's log line that says a record of `what` (e.g. `restart of NAME`) was not written. */
-const notWrittenLine = (agent: AgentProcess, what: string): string | undefined =>
-  agent.stderr().split('\n').find((line) => line.includes(`flight recorder: ${what} not written`));
+/** The agent's log line that says a record of `what` (e.g. `restart of NAME`) was not written, once it is there. */
+const notWrittenLine = (agent: AgentProcess, what: string): Promise<string> =>
+  waitFor(`"${what} not written" in the agent's log`, () => agent.stderr().split('\n').find((line) => line.includes(`flight recorder: ${what} not written`)), 120_000).catch(
+    (error: Error) => {
+      throw new Error(`${error.message}\nagent: ${agent.stderr().slice(-3000)}`);
+    },
+  );
 
 async function lifecycleIndex(agent: AgentProcess): Promise<LifecycleRecordMeta[]> {
   const body = (await (await fetch(`${agent.url}/lifecycle/index.json`)).json()) as LifecycleRecordMeta[] | { captures: LifecycleRecordMeta[] };
@@ -99,15 +103,11 @@ describe.skipIf(skip)('the flight recorder with a full, then a read-only data di
     const before = await agent!.metrics();
     const restart = await timedIris(command, 'restart', name);
     expect(restart.exitCode).toBe(0);
-    await waitFor('the failed record to be counted', async () =>
-      counter(await agent!.metrics(), 'irisflame_lifecycle_records_total', { result: 'failed' }) > counter(before, 'irisflame_lifecycle_records_total', { result: 'failed' }) ? true : undefined,
-    90_000).catch((error: Error) => {
-      throw new Error(`${error.message}\nagent: ${agent!.stderr().slice(-3000)}`);
-    });
     // The restart was recorded (attempted), and one line says why it is not on disk.
+    expect(await notWrittenLine(agent!, `restart of ${name}`)).toMatch(new RegExp(`cannot write record \\S+ to ${dataDir}: no space left on the device$`));
     expect(agent!.stderr()).toContain(`recording restart of ${name}`);
-    expect(notWrittenLine(agent!, `restart of ${name}`)).toMatch(new RegExp(`cannot write record \\S+ to ${dataDir}: no space left on the device$`));
     const after = await agent!.metrics();
+    expect(counter(after, 'irisflame_lifecycle_records_total', { result: 'failed' })).toBeGreaterThan(counter(before, 'irisflame_lifecycle_records_total', { result: 'failed' }));
     expect(counter(after, 'irisflame_lifecycle_write_errors_total')).toBeGreaterThan(counter(before, 'irisflame_lifecycle_write_errors_total'));
     expect(counter(after, 'irisflame_lifecycle_records_total', { result: 'written' })).toBe(counter(before, 'irisflame_lifecycle_records_total', { result: 'written' }));
     expect(await status()).toBe(1);
@@ -134,13 +134,10 @@ describe.skipIf(skip)('the flight recorder with a full, then a read-only data di
     try {
       const before = await agent!.metrics();
       await timedIris(command, 'stop', name);
-      await waitFor('the failed record to be counted', async () =>
-        counter(await agent!.metrics(), 'irisflame_lifecycle_records_total', { result: 'failed' }) > counter(before, 'irisflame_lifecycle_records_total', { result: 'failed' }) ? true : undefined,
-      90_000).catch((error: Error) => {
-        throw new Error(`${error.message}\nagent: ${agent!.stderr().slice(-3000)}`);
-      });
-      expect(notWrittenLine(agent!, `stop of ${name}`)).toMatch(new RegExp(`cannot write record \\S+ to ${dataDir}: the file system is read-only$`));
-      expect(counter(await agent!.metrics(), 'irisflame_lifecycle_write_errors_total')).toBeGreaterThan(counter(before, 'irisflame_lifecycle_write_errors_total'));
+      expect(await notWrittenLine(agent!, `stop of ${name}`)).toMatch(new RegExp(`cannot write record \\S+ to ${dataDir}: the file system is read-only$`));
+      const after = await agent!.metrics();
+      expect(counter(after, 'irisflame_lifecycle_write_errors_total')).toBeGreaterThan(counter(before, 'irisflame_lifecycle_write_errors_total'));
+      expect(counter(after, 'irisflame_lifecycle_records_total', { result: 'failed' })).toBeGreaterThan(counter(before, 'irisflame_lifecycle_records_total', { result: 'failed' }));
       expect(await waitFor('status 0 after the stop', async () => ((await status()) === 0 ? 0 : undefined), 30_000)).toBe(0);
       expect(halfWritten(dataDir)).toEqual([]);
       expect(recordsIn(dataDir, name)).toHaveLength(count);
