@@ -307,12 +307,15 @@ describe.skipIf(skip)('the flight recorder under a killed tracer, concurrent res
     const name = instance('TRM');
     await timedIris(command, 'start', name);
     await waitForRecords(dataDir, name, 1, agent);
-    // IRISSIM_MS=2000: a restart of ~20 s, still under way when the agent is stopped a few seconds in.
+    // IRISSIM_MS=5000: a restart of ~50 s, still under way when the agent is stopped while its record's perf samples
+    // (SIGTERM before that leaves perf's start, a second of samples and perf script to the bounded wait: more than
+    // it has on a host with a load of 20 on 2 cores, where a record takes ~30 s to be written).
     let restartDone = false;
-    const restarting = timedIris(command, 'restart', name, 2000).finally(() => (restartDone = true));
+    const restarting = timedIris(command, 'restart', name, 5000).finally(() => (restartDone = true));
     pending.push(restarting);
     await waitForLog(`recording restart of ${name}`);
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await waitFor('the record\'s perf', () => (descendantsOf(agent.child.pid!).some((pid) => commOf(pid) === 'perf' && cmdlineOf(pid).includes('record')) ? true : undefined), 60_000);
+    await new Promise((resolve) => setTimeout(resolve, 2000));
     expect(restartDone, 'the restart still under way when SIGTERM is sent').toBe(false);
 
     const old = agent;
