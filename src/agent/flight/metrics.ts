@@ -1,7 +1,7 @@
 /**
  * The flight recorder's series: its own health (records written or failed, write errors, tracer failures,
- * recordings under way) and what the records measured (restart duration, start/stop histograms, the last critical path by
- * reason). Labels are bounded: node, iris_instance, result, reason (CRITICAL_PATH_REASONS).
+ * recordings under way) and what the records measured (restart duration, start/stop histograms, the last
+ * critical path by reason). Labels are bounded: node, iris_instance, result, reason (CRITICAL_PATH_REASONS).
  *
  * iris_instance_last_start/stop_duration_seconds come from the instance tracker (metrics.ts), not from
  * here: the tracker's start runs from the first process of the start to the exit of ^STU and its stop is
