@@ -121,7 +121,7 @@ describe.skipIf(skip)('the flight recorder with a full, then a read-only data di
     expect(list[1]).toMatchObject({ kind: 'restart', iris_instance: name, ended_by: 'settled', partial: false });
     expectDurationNear(list[1]!.duration_seconds, again.wall);
     expect(halfWritten(dataDir)).toEqual([]);
-  }, 400_000);
+  }, 900_000);
 
   test('a read-only data dir: the stop is recorded, its write fails, said in one log line and in metrics; status reads 0; writable again, the next record is written', async (context) => {
     if (reportSkip('agent: flight recorder, read-only data dir', mountRefused)) return context.skip();
@@ -150,7 +150,7 @@ describe.skipIf(skip)('the flight recorder with a full, then a read-only data di
     expect(list[count]).toMatchObject({ kind: 'start', iris_instance: name, ended_by: 'settled' });
     expectDurationNear(list[count]!.duration_seconds, start.wall);
     expect(await status()).toBe(1);
-  }, 400_000);
+  }, 900_000);
 });
 
 /** Descendants of `pid`, depth first. */
@@ -248,7 +248,7 @@ describe.skipIf(skip)('the flight recorder under a killed tracer, concurrent res
     expect(tracerTrouble(metrics)).toBeGreaterThan(tracerTrouble(before));
     expect(counter(metrics, 'irisflame_tracer_up', { tracer: 'exec_snooper' })).toBe(1);
     await waitFor('the record in index.json', async () => ((await lifecycleIndex(agent)).some((listed) => listed.id === record.id) ? true : undefined), 30_000);
-  }, 400_000);
+  }, 900_000);
 
   test('two instances restarting at once: one restart record each, each with its own processes and timed like its command', async () => {
     const [a, b] = [instance('TWA'), instance('TWB')];
@@ -280,7 +280,7 @@ describe.skipIf(skip)('the flight recorder under a killed tracer, concurrent res
       expect(lines.filter((line) => line.includes(`*${other}`) || line.includes(`/data/${other}/`) || line.includes(` restart ${other} `)), `${other}'s processes in ${own}'s capture`).toEqual([]);
       expect((await readTimeline(join(dataDir, record.capture_file))).command?.argv.slice(1)).toEqual(['restart', own]);
     }
-  }, 400_000);
+  }, 900_000);
 
   test('retention under the live agent (--lifecycle-keep 2): after three records only the two newest remain, and index.json agrees', async () => {
     const name = instance('RET');
@@ -301,7 +301,7 @@ describe.skipIf(skip)('the flight recorder under a killed tracer, concurrent res
       const listed = (await lifecycleIndex(agent)).filter((record) => record.iris_instance === name).map((record) => record.id);
       return JSON.stringify(listed) === JSON.stringify(kept.map((record) => record.id)) ? true : undefined;
     }, 30_000);
-  }, 400_000);
+  }, 900_000);
 
   test('SIGTERM mid-record: the agent exits 0 within its bounded wait, the partial capture is kept and says so; a new agent lists it', async () => {
     const name = instance('TRM');
@@ -346,5 +346,5 @@ describe.skipIf(skip)('the flight recorder under a killed tracer, concurrent res
       const listed = (await lifecycleIndex(agent)).find((meta) => meta.id === record.id);
       return listed?.partial === true && listed.ended_by === 'agent-stopping' ? true : undefined;
     }, 30_000);
-  }, 400_000);
+  }, 900_000);
 });

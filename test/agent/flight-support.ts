@@ -12,6 +12,13 @@ import { findExecutable } from '../../src/tools/executables.js';
 import type { LifecycleRecordMeta } from '../../src/agent/flight/record-meta.js';
 import { waitFor, type AgentProcess } from './support.js';
 
+/** Wait (best effort) until the agent has no record under way, so a test's own lifecycle does not queue behind others. */
+export async function waitForIdleRecorder(agent: AgentProcess, timeoutMs = 180_000): Promise<void> {
+  await waitFor('no record under way', async () => ((await agent.metrics()).value('irisflame_lifecycle_recordings') === 0 ? true : undefined), timeoutMs).catch(
+    () => undefined,
+  );
+}
+
 const run = promisify(execFile);
 
 /** Why the live flight-recorder tests cannot run here (root for bpftrace; perf; gcc for the simulated IRIS). */
@@ -48,8 +55,12 @@ export async function timedIris(command: string, action: string, name: string, s
   return { wall: to! - from!, exitCode: code! };
 }
 
-/** Wait until `instance` has at least `count` records in `dataDir`; the error carries the agent's log. */
-export async function waitForRecords(dataDir: string, instance: string, count: number, agent: AgentProcess, timeoutMs = 90_000): Promise<LifecycleRecordMeta[]> {
+/**
+ * Wait until `instance` has at least `count` records in `dataDir`; the error carries the agent's log. Generous: the
+ * agent records every instance on the node (other tests' too), each record with its own perf and bpftrace, and on
+ * a host with a load of 20 on 2 cores a record takes 30 s or more to be written.
+ */
+export async function waitForRecords(dataDir: string, instance: string, count: number, agent: AgentProcess, timeoutMs = 180_000): Promise<LifecycleRecordMeta[]> {
   return waitFor(`${count} record(s) of ${instance}`, () => {
     const list = recordsIn(dataDir, instance);
     return list.length >= count ? list : undefined;

@@ -15,7 +15,7 @@ import { findExecutable } from '../../src/tools/executables.js';
 import { REPO_ROOT } from '../support/cli.js';
 import { reportSkip } from '../support/references.js';
 import { startLocalPrometheus, type LocalPrometheus } from './local-prometheus.js';
-import { expectDurationNear, timedIris, waitForRecords } from './flight-support.js';
+import { expectDurationNear, timedIris, waitForIdleRecorder, waitForRecords } from './flight-support.js';
 import { installSimulatedIris, iris, startAgentCli, uniqueInstanceName, waitFor, type AgentProcess } from './support.js';
 
 function missing(): string | undefined {
@@ -106,6 +106,8 @@ describe.skipIf(skip)('a real Prometheus scraping the agent', () => {
     const labels = `{iris_instance="${timedName}"}`;
     const valueOf = (metric: string): Promise<number> =>
       prometheus.soon(`count(${metric}${labels})`, '1', 60_000).then(async () => Number(await query(`${metric}${labels}`)));
+    // The test above left records being written (one per lifecycle): let them finish first.
+    await waitForIdleRecorder(agent);
     const start = await timedIris(command, 'start', timedName);
     await waitForRecords(dataDir, timedName, 1, agent);
     const restart = await timedIris(command, 'restart', timedName);
@@ -127,5 +129,5 @@ describe.skipIf(skip)('a real Prometheus scraping the agent', () => {
     expect(body).toContain('iris_instance_last_restart_duration_seconds{');
     // promtool prints problems and exits 1; execFileSync throws on that with its output.
     expect(execFileSync('promtool', ['check', 'metrics'], { input: body, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] }).trim()).toBe('');
-  }, 300_000);
+  }, 900_000);
 });
