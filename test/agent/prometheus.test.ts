@@ -121,9 +121,13 @@ describe.skipIf(skip)('a real Prometheus scraping the agent', () => {
     expectDurationNear(await valueOf('iris_instance_last_restart_duration_seconds'), restart.wall);
     expectDurationNear(await valueOf('iris_instance_start_duration_seconds_sum'), start.wall);
     expectDurationNear(await valueOf('iris_instance_stop_duration_seconds_sum'), stop.wall);
-    // The tracker's: first process of the start to the end of ^STU, and irisstop's lifetime; inside the commands.
-    expectDurationNear(await valueOf('iris_instance_last_start_duration_seconds'), start.wall);
-    expectDurationNear(await valueOf('iris_instance_last_stop_duration_seconds'), stop.wall);
+    // The tracker's own (docs/agent.md): first process of the start to the end of ^STU, and irisstop's lifetime. They
+    // lie inside the commands but are not their wall time (measured: 0.93 s for an `iris start` of 1.45 s).
+    for (const [metric, wall] of [['iris_instance_last_start_duration_seconds', start.wall], ['iris_instance_last_stop_duration_seconds', stop.wall]] as const) {
+      const seconds = await valueOf(metric);
+      expect(seconds, metric).toBeGreaterThan(0);
+      expect(seconds, metric).toBeLessThanOrEqual(wall + 0.15);
+    }
 
     const body = await (await fetch(`${agent.url}/metrics`)).text();
     expect(body).toContain('iris_instance_last_restart_duration_seconds{');
