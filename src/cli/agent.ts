@@ -55,10 +55,13 @@ export const agentCommand: CommandModule = {
     const agent = await startAgent({ ...options, log });
     log(`listening on ${agent.url} (node ${options.node})`);
     await new Promise<void>((resolve) => {
+      let stopping = false;
       const onSignal = (signal: NodeJS.Signals): void => {
+        // The handlers stay: a second SIGTERM (a supervisor repeating itself) must not kill the agent by the default
+        // action while a lifecycle record is being written; the exit timer below bounds the stop anyway.
+        if (stopping) return log(`${signal}: already stopping`);
+        stopping = true;
         log(`${signal}: stopping`);
-        process.off('SIGTERM', onSignal);
-        process.off('SIGINT', onSignal);
         // Whatever happens, gone within 2 s: tracers get ~1 s to exit, then the exit hook kills them; a lifecycle
         // record under way gets longer to be written as partial (agent.stopGraceMs).
         setTimeout(() => process.exit(0), agent.stopGraceMs).unref();

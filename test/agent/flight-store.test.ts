@@ -1,9 +1,9 @@
 /**
  * The flight recorder's store: records written as capture then metadata, retention per instance by count and
- * bytes (oldest first, other instances untouched), and a data dir that really refuses writes even to root
- * (a path under a regular file).
+ * bytes (oldest first, other instances untouched), no capture left without its metadata, and a data dir that
+ * really refuses writes even to root (a path under a regular file).
  */
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
@@ -56,6 +56,17 @@ describe('flight recorder store', () => {
     // Nothing half-deleted: every capture left has its metadata.
     const files = readdirSync(join(dir, 'data'));
     for (const file of files.filter((name) => name.endsWith('.lifecycle.txt.gz'))) expect(files).toContain(file.replace('.lifecycle.txt.gz', '.json'));
+  });
+
+  test('metadata that cannot be written takes its capture away too: no capture without metadata, no temp file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'irisflame-flight-store-'));
+    dirs.push(dir);
+    await ensureDataDir(join(dir, 'data'));
+    const id = recordId(new Date(Date.UTC(2026, 11, 6, 3, 12)), 'IRIS', 'restart');
+    // A non-empty directory where ID.json goes: the capture is written, the metadata's rename fails (even for root).
+    mkdirSync(join(dir, 'data', `${id}.json`, 'in-the-way'), { recursive: true });
+    await expect(fakeRecord(dir, 'IRIS', 12, 1000)).rejects.toThrow(new RegExp(`^cannot write record ${id} to ${join(dir, 'data')}: `));
+    expect(readdirSync(join(dir, 'data'))).toEqual([`${id}.json`]);
   });
 
   test('a data dir under a regular file fails with a message, even for root', async () => {

@@ -1,7 +1,7 @@
 /**
- * The flight recorder's series: its own health (records written or failed, write errors, recordings under
- * way) and what the records measured (restart duration, start/stop histograms, the last critical path by
- * reason). Labels are bounded: node, iris_instance, result, reason (CRITICAL_PATH_REASONS).
+ * The flight recorder's series: its own health (records written or failed, write errors, tracer failures,
+ * recordings under way) and what the records measured (restart duration, start/stop histograms, the last
+ * critical path by reason). Labels are bounded: node, iris_instance, result, reason (CRITICAL_PATH_REASONS).
  *
  * iris_instance_last_start/stop_duration_seconds come from the instance tracker (metrics.ts), not from
  * here: the tracker's start runs from the first process of the start to the exit of ^STU and its stop is
@@ -17,6 +17,8 @@ const DURATION_BUCKETS = [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600];
 export interface FlightMetrics {
   recorded(result: 'written' | 'failed'): void;
   writeError(): void;
+  /** A record's off-CPU tracer died before it was stopped (the record goes on, partial). */
+  tracerFailed(): void;
   setActive(count: number): void;
   observe(meta: LifecycleRecordMeta): void;
 }
@@ -33,6 +35,11 @@ export function createFlightMetrics(registry: Registry, node: string): FlightMet
   const writeErrors = new Counter({
     name: 'irisflame_lifecycle_write_errors_total',
     help: 'Failures to write a record or apply retention in the data dir (full disk, unwritable dir).',
+    registers,
+  });
+  const tracerFailures = new Counter({
+    name: 'irisflame_lifecycle_tracer_failures_total',
+    help: 'Records whose off-CPU tracer (bpftrace) died mid-record: kept, partial, without blocked intervals from then on.',
     registers,
   });
   const active = new Gauge({ name: 'irisflame_lifecycle_recordings', help: 'Lifecycle recordings under way.', registers });
@@ -66,6 +73,7 @@ export function createFlightMetrics(registry: Registry, node: string): FlightMet
   return {
     recorded: (result) => records.inc({ result }),
     writeError: () => writeErrors.inc(),
+    tracerFailed: () => tracerFailures.inc(),
     setActive: (count) => active.set(count),
     observe(meta) {
       const series = { node, iris_instance: meta.iris_instance };

@@ -14,7 +14,8 @@
  *   are gone or after POST_DEATH_SECONDS.
  * Blocked intervals, CPU waits and file lookups come from the agent's warm tracer (`warm`), which runs all
  * along, so every record has them from before its trigger; only perf (99 Hz samples) starts at the trigger.
- * Every record ends at `maxSeconds` at the latest (ended_by bound), or when the agent stops (partial).
+ * Every record ends at `maxSeconds` at the latest (ended_by bound), or when the agent stops (partial). A tracer
+ * that dies mid-record makes it partial, not shorter.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
@@ -84,7 +85,14 @@ interface ActiveRecord {
   commandExit?: { time: number; status: number };
   death?: { time: number; status: number | undefined; alive: Array<{ pid: number; comm: string; label: string }>; ringFrom: number };
   lines: string[];
+  /**
+   * Whose exec/exit events go into `lines`: the command, its descendants and the instance's processes. Set by
+   * begin(). Another instance restarting at the same moment stays out of this one's capture.
+   */
+  pids?: Set<number>;
   notes: string[];
+  /** Why the off-CPU tracer died mid-record (the record goes on without it, partial). */
+  tracerDied?: string;
   endedBy?: EndedBy;
   end?: number;
   stopSession?: () => void;
@@ -98,7 +106,9 @@ const IRIS_VERBS: Record<string, LifecycleKind> = { start: 'start', stop: 'stop'
 export function startFlightRecorder(options: FlightRecorderOptions): FlightRecorder {
   const { tracker, log } = options;
   const metrics = createFlightMetrics(options.registry, options.node);
-  const ring: Array<{ time: number; line: string }> = [];
+  const ring: Array<{ time: number; line: string; event: Extract<SnoopLine, { kind: 'exec' | 'exit' }> }> = [];
+  /** The line of the event being handed to the tracker: it goes to the records it belongs to afterwards. */
+  let lineInFlight: string | undefined;
   /** Recording, by instance: at most one each. */
   const records = new Map<string, ActiveRecord>();
   /** Ended, being written (perf script, the timeline): a new lifecycle of the instance may begin meanwhile. */
@@ -120,7 +130,10 @@ export function startFlightRecorder(options: FlightRecorderOptions): FlightRecor
   const begin = (record: ActiveRecord, fromTime: number): void => {
     if (stopping || records.has(record.instance)) return;
     record.from = fromTime;
-    record.lines = ring.filter((entry) => entry.time >= fromTime).map((entry) => entry.line);
+    record.pids = new Set([...(record.commandPid === undefined ? [] : [record.commandPid]), ...tracker.processesOf(record.instance).map((p) => p.pid)]);
+    // A crash's window is kept whole: the dead instance's processes are no longer known to the tracker.
+    const window = ring.filter((entry) => entry.time >= fromTime);
+    record.lines = window.filter((entry) => record.kind === 'crash' || belongs(record, entry.event)).map((entry) => entry.line);
     records.set(record.instance, record);
     updateActive();
     log(`flight recorder: recording ${record.kind} of ${record.instance}${record.commandArgv ? ` (${record.commandArgv.join(' ')})` : ''}`);
@@ -134,7 +147,8 @@ export function startFlightRecorder(options: FlightRecorderOptions): FlightRecor
   const capture = async (record: ActiveRecord): Promise<void> => {
     const workDir = mkdtempSync(join(tmpdir(), 'irisflame-flight-'));
     const capturePath = join(workDir, 'capture.lifecycle.txt.gz');
-    let tracerDied: string | undefined;
+    /** Past the recording: a failure from here on is the data dir's (full, read-only), counted as a write error. */
+    let writing = false;
     try {
       const session = startLifecycleSession({
         record: { frequency: FLIGHT_SAMPLING_HZ, seconds: options.maxSeconds + 5, iris: true, open: false },
@@ -158,15 +172,20 @@ export function startFlightRecorder(options: FlightRecorderOptions): FlightRecor
           },
         },
       });
+      // The record goes on (perf and, once the snooper is back, exec/exit events still run) and ends as it would
+      // have: its duration and kind stay right, and the lifecycle's second half is not taken for a start of its own.
+      // The note goes into the capture's header too (read when the session writes it), so the file says it.
       record.onTracerDied = (reason) => {
-        tracerDied = reason;
-        log(`flight recorder (${record.instance}): ${reason}; ending the record early`);
-        finish(record, 'tracer-failed', monotonicSeconds());
+        if (record.tracerDied !== undefined) return;
+        record.tracerDied = reason;
+        record.notes.push(`partial: ${reason} ${(monotonicSeconds() - record.begin).toFixed(1)} s into the record; blocked intervals and file lookups end there`);
+        metrics.tracerFailed();
+        log(`flight recorder (${record.instance}): ${reason}; recording goes on without blocked intervals and file lookups`);
       };
       record.stopSession = () => session.stop();
       if (record.endedBy !== undefined) session.stop(); // ended while perf was starting
       await session.done;
-      if (tracerDied !== undefined) record.notes.push(`${tracerDied}: blocked intervals and file lookups end there`);
+      writing = true;
       await (dirReady ??= ensureDataDir(options.dataDir));
       const meta = await storeRecord(options.dataDir, capturePath, describe(record));
       await applyRetention(options.dataDir, record.instance, { keep: options.keep, maxBytes: options.maxBytes });
@@ -176,17 +195,29 @@ export function startFlightRecorder(options: FlightRecorderOptions): FlightRecor
     } catch (error) {
       dirReady = undefined;
       metrics.recorded('failed');
-      metrics.writeError();
+      if (writing) metrics.writeError();
       log(`flight recorder: ${record.kind} of ${record.instance} not written: ${(error as Error).message.split('\n')[0]}`);
     } finally {
       rmSync(workDir, { recursive: true, force: true });
     }
   };
 
+  /** Whether an exec/exit event is this record's (see ActiveRecord.pids); an exec joins it by parent or attribution. */
+  const belongs = (record: ActiveRecord, event: Extract<SnoopLine, { kind: 'exec' | 'exit' }>): boolean => {
+    const pids = record.pids!;
+    if (event.kind === 'exit') return pids.has(event.exit.pid);
+    const { pid, ppid } = event.exec;
+    if (!pids.has(pid) && !pids.has(ppid) && tracker.process(pid)?.instance !== record.instance) return false;
+    pids.add(pid);
+    return true;
+  };
+
   const finish = (record: ActiveRecord, endedBy: EndedBy, time: number): void => {
     if (record.endedBy !== undefined) return;
     record.endedBy = endedBy;
     record.end = time;
+    // Into the capture's header as well as the metadata: the file alone must say it is partial.
+    if (endedBy === 'agent-stopping') record.notes.push('partial: the agent was stopping; the capture ends there');
     if (records.get(record.instance) === record) records.delete(record.instance);
     finishing.add(record);
     record.stopSession?.();
@@ -196,11 +227,10 @@ export function startFlightRecorder(options: FlightRecorderOptions): FlightRecor
     const startedAt = new Date(Date.now() - (monotonicSeconds() - record.begin) * 1000);
     const id = recordId(startedAt, record.instance, record.kind);
     const end = record.commandExit?.time ?? record.end ?? monotonicSeconds();
-    const partial = record.endedBy === 'agent-stopping' || record.endedBy === 'tracer-failed';
+    const partial = record.endedBy === 'agent-stopping' || record.endedBy === 'tracer-failed' || record.tracerDied !== undefined;
     const notes = [
       ...record.notes,
-      `CPU samples at ${FLIGHT_SAMPLING_HZ} Hz from when the recording's perf had started (about a second after the trigger); exec/exit events, blocked intervals, CPU waits and file lookups come from the agent's warm tracer${record.endedBy === 'tracer-failed' ? ' until it died' : ', from before the trigger'}`,
-      ...(record.endedBy === 'agent-stopping' ? ['partial: the agent was stopping; the capture ends there'] : []),
+      `CPU samples at ${FLIGHT_SAMPLING_HZ} Hz from when the recording's perf had started (about a second after the trigger); exec/exit events, blocked intervals, CPU waits and file lookups come from the agent's warm tracer${record.tracerDied !== undefined ? ' until it died' : ', from before the trigger'}`,
       ...(record.endedBy === 'bound' ? [`ended at the ${options.maxSeconds} s bound before the instance settled`] : []),
     ];
     const state = tracker.instance(record.instance);
@@ -290,17 +320,19 @@ export function startFlightRecorder(options: FlightRecorderOptions): FlightRecor
   return {
     noteEvent(event, line) {
       const time = event.kind === 'exec' ? event.exec.time : event.exit.time;
-      ring.push({ time, line });
+      ring.push({ time, line, event });
       if (ring.length > RING_EVENTS || ring[0]!.time < time - RING_SECONDS) {
         let drop = Math.max(0, ring.length - RING_EVENTS);
         while (drop < ring.length && ring[drop]!.time < time - RING_SECONDS) drop++;
         ring.splice(0, drop);
       }
-      for (const record of records.values()) if (record.endedBy === undefined) record.lines.push(line);
+      lineInFlight = line;
       exitInFlight = event.kind === 'exit' ? event.exit.status : undefined;
     },
     afterEvent(event) {
       exitInFlight = undefined;
+      // Attribution is known now; a record this event begins takes it from the ring instead.
+      for (const record of records.values()) if (record.endedBy === undefined && belongs(record, event)) record.lines.push(lineInFlight!);
       if (event.kind === 'exec') triggerOnExec(event.exec.pid, event.exec.time, event.exec.argv);
       else {
         pendingStoppers.delete(event.exit.pid);

@@ -36,19 +36,34 @@ export async function storeRecord(dir: string, capturePath: string, meta: Lifecy
   if (!RECORD_ID_PATTERN.test(meta.id)) throw new Error(`bad record id ${meta.id}`);
   const target = join(dir, captureFileName(meta.id));
   const bytes = await fs.readFile(capturePath);
-  await writeFileAtomically(
-    target,
+  const written: LifecycleRecordMeta = { ...meta, capture_file: captureFileName(meta.id), capture_bytes: bytes.length };
+  const json = Buffer.from(`${JSON.stringify(written, null, 2)}\n`);
+  try {
+    await writeBytesAtomically(target, bytes);
+    try {
+      await writeBytesAtomically(join(dir, metaFileName(meta.id)), json);
+    } catch (error) {
+      // A capture without its metadata is never listed, so retention would never remove it: it goes now.
+      await fs.rm(target, { force: true });
+      throw error;
+    }
+  } catch (error) {
+    // One line that names the data dir and the reason (ENOSPC, EROFS): a write error's own message names neither.
+    // The errno is the error's own (a failed write) or its cause's (a failed open, src/atomic-output.ts).
+    const codes = [(error as NodeJS.ErrnoException).code, ((error as Error).cause as NodeJS.ErrnoException | undefined)?.code];
+    const reason = codes.includes('ENOSPC') ? 'no space left on the device' : codes.includes('EROFS') ? 'the file system is read-only' : (error as Error).message.split('\n')[0];
+    throw new Error(`cannot write record ${meta.id} to ${dir}: ${reason}`, { cause: error });
+  }
+  return written;
+}
+
+/** Temporary file beside `path`, renamed over it once complete; removed on failure (src/atomic-output.ts). */
+function writeBytesAtomically(path: string, bytes: Buffer): Promise<Buffer> {
+  return writeFileAtomically(
+    path,
     async () => bytes,
     (value, out) => new Promise<void>((done, fail) => out.write(value, (error) => (error ? fail(error) : done()))),
   );
-  const written: LifecycleRecordMeta = { ...meta, capture_file: captureFileName(meta.id), capture_bytes: bytes.length };
-  const json = Buffer.from(`${JSON.stringify(written, null, 2)}\n`);
-  await writeFileAtomically(
-    join(dir, metaFileName(meta.id)),
-    async () => json,
-    (value, out) => new Promise<void>((done, fail) => out.write(value, (error) => (error ? fail(error) : done()))),
-  );
-  return written;
 }
 
 interface StoredRecord {
