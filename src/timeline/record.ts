@@ -273,7 +273,14 @@ export function startLifecycleSession(options: LifecycleSessionOptions): RecordS
       title: options.flamegraph.title ?? 'Process lifecycle',
       ...options.timeline,
     };
-    const timeline = await readTimeline(paths.capture, timelineOptions);
+    let timeline: Timeline;
+    try {
+      timeline = await readTimeline(paths.capture, timelineOptions);
+    } catch (error) {
+      // Without samples a capture may hold nothing for lanes (no exec seen): kept all the same, no critical path.
+      if (agent !== undefined && noSamples !== undefined) return sampleLessResult();
+      throw error;
+    }
     agent?.onTimeline?.(timeline);
     if (paths.svg === undefined || result === undefined) return result ?? sampleLessResult();
     await writeTimelineSvg(timeline, paths.svg, timelineOptions);
