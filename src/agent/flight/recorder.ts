@@ -194,6 +194,7 @@ export function startFlightRecorder(options: FlightRecorderOptions): FlightRecor
       record.stopSession = () => session.stop();
       if (record.endedBy !== undefined) session.stop(); // ended while perf was starting
       await session.done;
+      releaseSampling();
       if (tracerDied !== undefined) record.notes.push(`${tracerDied}: blocked intervals and file lookups end there`);
       await (dirReady ??= ensureDataDir(options.dataDir));
       const meta = await storeRecord(options.dataDir, capturePath, describe(record));
@@ -229,7 +230,7 @@ export function startFlightRecorder(options: FlightRecorderOptions): FlightRecor
     const notes = [
       ...record.notes,
       record.noSamples !== undefined
-        ? `no CPU samples: ${record.noSamples}; exec/exit events, blocked intervals, CPU waits and file lookups come from the agent's warm tracer`
+        ? `no CPU samples: ${record.noSamples}; exec/exit events, blocked intervals, CPU waits and file lookups come from the agent's warm tracer${record.endedBy === 'tracer-failed' ? ' until it died' : ''}`
         : `CPU samples at ${FLIGHT_SAMPLING_HZ} Hz from when the recording's perf had started (about a second after the trigger); exec/exit events, blocked intervals, CPU waits and file lookups come from the agent's warm tracer${record.endedBy === 'tracer-failed' ? ' until it died' : ', from before the trigger'}`,
       ...(record.endedBy === 'agent-stopping' ? ['partial: the agent was stopping; the capture ends there'] : []),
       ...(record.endedBy === 'bound' ? [`ended at the ${options.maxSeconds} s bound before the instance settled`] : []),
