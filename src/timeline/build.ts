@@ -35,7 +35,9 @@ function isSynthesized(time: number): boolean {
 
 export function buildTimeline(capture: LifecycleCapture, options: TimelineOptions): Timeline {
   const perfSpan = timeSpan(capture.events, capture.samples);
-  const lead = capture.leadFromSnooper ? snooperLead(capture, perfSpan.start) : [];
+  // A flight record whose perf failed has no perf part: the snooper's events are then all there is.
+  const perfEmpty = capture.samples.length === 0 && capture.events.every((event) => isSynthesized(event.time));
+  const lead = capture.leadFromSnooper ? snooperLead(capture, perfEmpty ? Number.POSITIVE_INFINITY : perfSpan.start) : [];
   const { start, end } = lead.length > 0 ? timeSpan([...lead, ...capture.events], capture.samples) : perfSpan;
   const byPid = new Map<number, Building[]>();
   const live = new Map<number, Building>();

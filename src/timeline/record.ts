@@ -24,6 +24,7 @@ import { IrisflameError, UsageError } from '../errors.js';
 import { outputPaths } from '../record/naming.js';
 import { resolveRecordOptions } from '../record/options.js';
 import { startRecordSession, type RecordSession, type RecordSessionOptions, type RecordSessionResult } from '../record/session.js';
+import { summarize } from '../record/summary.js';
 import { formatCaptureHeader } from './capture-file.js';
 import type { TimelineOptions } from './options.js';
 import { readTimeline, writeTimelineSvg } from './render.js';
@@ -55,7 +56,10 @@ export interface LifecycleSessionOptions extends RecordSessionOptions {
    * - `onTimeline`: the timeline read back from the capture (its critical path); `onTracerDied`: bpftrace exited
    *   before it was stopped (the capture keeps what it had);
    * - `offCpuWindow`: blocked intervals, CPU waits and file lookups from the caller's warm tracer (kernel/
-   *   offcpu-ring.ts), read once sampling is over, instead of starting a bpftrace of its own.
+   *   offcpu-ring.ts), read once sampling is over, instead of starting a bpftrace of its own;
+   * - `withoutSamples`: start no perf (why, for the capture's notes); `onNoSamples`: perf is not sampling (not
+   *   started, failed to start, collected nothing). Either way the capture is still written once stopped, with the
+   *   exec/exit lines and the warm window, an empty CPU-sample part and a note saying why.
    */
   agent?: {
     execLines: () => string[];
@@ -66,6 +70,8 @@ export interface LifecycleSessionOptions extends RecordSessionOptions {
     onTimeline?: (timeline: Timeline) => void;
     onTracerDied?: (reason: string) => void;
     offCpuWindow?: () => Promise<OffCpuWindow>;
+    withoutSamples?: string;
+    onNoSamples?: (reason: string) => void;
   };
 }
 
@@ -105,6 +111,9 @@ export function startLifecycleSession(options: LifecycleSessionOptions): RecordS
   let session: RecordSession | undefined;
   let aborted = false;
   let stopRequested = false;
+  // The flight recorder's record ends when it calls stop(); a capture without samples is written then.
+  let stopped = (): void => undefined;
+  const untilStopped = new Promise<void>((resolve) => (stopped = resolve));
   let lostChunks = 0;
   let scriptStarted = false;
   let stopTracer = (): Promise<OffCpuTrace> | undefined => tracer?.stop();
@@ -157,56 +166,72 @@ export function startLifecycleSession(options: LifecycleSessionOptions): RecordS
       snooper = await startExecSnooper();
       if (snooper.unavailable !== undefined) options.log(`warning: ${snooper.unavailable}; the timeline will show process names without argv`);
     }
-    if (aborted) throw new IrisflameError('RECORD', 'recording aborted; nothing written');
+    if (aborted) throw abortedError();
     // perf's memory maps name the tracer's raw user frames (the agent's warm tracer takes none: offcpu-program.ts).
     const offCpuFrames = traceOffCpu && tracer !== undefined;
     scriptOut = createWriteStream(scriptPath);
     // A failed session destroys it in `finally` while perf script's last chunks may still be written: not an
     // uncaught error (the agent runs many sessions and must outlive a failed one); the session's error says why.
     scriptOut.on('error', () => undefined);
-    session = startRecordSession({
-      ...options,
-      // No --iris/--comm filter in the session: it would fail with "no samples" when IRIS barely ran (a stop that
-      // fails at once), and the timeline must still be written. The timeline applies --iris itself.
-      record: { ...options.record, output: join(workDir, 'flamegraph.svg'), backend: 'perf', open: false, iris: false, comm: undefined },
-      // Unfiltered, but with --iris IRIS's binaries still choose the unwinding (IRIS may start only later).
-      irisCallGraph: options.record.iris === true,
-      log: (line) => {
-        lostChunks = Math.max(lostChunks, lostChunksInPerfStderr(line));
-        if (!scriptStarted || PASSED_ON_AFTER_SAMPLING.test(line)) options.log(line);
-      },
-      perfExtension: {
-        ...options.perfExtension,
-        recordArgs: [...(options.perfExtension?.recordArgs ?? []), ...LIFECYCLE_PERF_RECORD_ARGS],
-        scriptArgs: [
-          ...(options.perfExtension?.scriptArgs ?? []),
-          ...LIFECYCLE_PERF_SCRIPT_ARGS,
-          ...(offCpuFrames ? OFFCPU_PERF_SCRIPT_ARGS : []),
-        ],
-        onReady: () => {
-          perfReadyAt = Date.now();
-          if (stopRequested && agent !== undefined) stopSoon();
-          options.perfExtension?.onReady?.();
+    let noSamples = agent?.withoutSamples;
+    let result: RecordSessionResult | undefined;
+    if (noSamples === undefined) {
+      session = startRecordSession({
+        ...options,
+        // No --iris/--comm filter in the session: it would fail with "no samples" when IRIS barely ran (a stop that
+        // fails at once), and the timeline must still be written. The timeline applies --iris itself.
+        record: { ...options.record, output: join(workDir, 'flamegraph.svg'), backend: 'perf', open: false, iris: false, comm: undefined },
+        // Unfiltered, but with --iris IRIS's binaries still choose the unwinding (IRIS may start only later).
+        irisCallGraph: options.record.iris === true,
+        log: (line) => {
+          lostChunks = Math.max(lostChunks, lostChunksInPerfStderr(line));
+          if (!scriptStarted || PASSED_ON_AFTER_SAMPLING.test(line)) options.log(line);
         },
-        // The tracer stops when sampling does: its CPU-wait sums then cover the same span as the samples.
-        onStop: () => {
-          void stopTracer();
-          options.perfExtension?.onStop?.();
+        perfExtension: {
+          ...options.perfExtension,
+          recordArgs: [...(options.perfExtension?.recordArgs ?? []), ...LIFECYCLE_PERF_RECORD_ARGS],
+          scriptArgs: [
+            ...(options.perfExtension?.scriptArgs ?? []),
+            ...LIFECYCLE_PERF_SCRIPT_ARGS,
+            ...(offCpuFrames ? OFFCPU_PERF_SCRIPT_ARGS : []),
+          ],
+          onReady: () => {
+            perfReadyAt = Date.now();
+            if (stopRequested && agent !== undefined) stopSoon();
+            options.perfExtension?.onReady?.();
+          },
+          // The tracer stops when sampling does: its CPU-wait sums then cover the same span as the samples.
+          onStop: () => {
+            void stopTracer();
+            options.perfExtension?.onStop?.();
+          },
+          onScriptChunk: (chunk) => {
+            // perf script starts once sampling has stopped: the snooper's job is done too.
+            scriptStarted = true;
+            void snooper?.stop();
+            void stopTracer();
+            if (offCpuFrames) perfLines.push(chunk);
+            scriptOut!.write(chunk);
+            options.perfExtension?.onScriptChunk?.(chunk);
+          },
         },
-        onScriptChunk: (chunk) => {
-          // perf script starts once sampling has stopped: the snooper's job is done too.
-          scriptStarted = true;
-          void snooper?.stop();
-          void stopTracer();
-          if (offCpuFrames) perfLines.push(chunk);
-          scriptOut!.write(chunk);
-          options.perfExtension?.onScriptChunk?.(chunk);
-        },
-      },
-    });
-    // Stopped while the tracer was starting: sample no more (the flight recorder: once perf has sampled a while).
-    if (stopRequested && agent === undefined) setTimeout(() => session?.stop(), 0);
-    const result = await session.done;
+      });
+      // Stopped while the tracer was starting: sample no more (the flight recorder: once perf has sampled a while).
+      if (stopRequested && agent === undefined) setTimeout(() => session?.stop(), 0);
+      try {
+        result = await session.done;
+      } catch (error) {
+        // `record --lifecycle` fails as it did; the flight recorder keeps what its own tracers collected.
+        if (agent === undefined || aborted) throw error;
+        noSamples = `perf failed: ${(error as Error).message.split('\n')[0]}`;
+      }
+    }
+    if (noSamples !== undefined) {
+      agent?.onNoSamples?.(noSamples);
+      // The lifecycle goes on without perf: its exec/exit events and warm window are taken when the record ends.
+      await untilStopped;
+      if (aborted) throw abortedError();
+    }
     let trace = tracer === undefined ? undefined : await stopTracer();
     const warm = warmWindow === undefined ? undefined : await warmWindow();
     if (warm !== undefined) {
@@ -217,7 +242,12 @@ export function startLifecycleSession(options: LifecycleSessionOptions): RecordS
     await new Promise<void>((done, fail) => scriptOut!.end((error?: Error | null) => (error ? fail(error) : done())));
     perfLines.finish();
 
-    const notes = [...(snooper?.unavailable === undefined ? [] : [snooper.unavailable]), ...(warm?.notes ?? []), ...(agent?.notes?.() ?? [])];
+    const notes = [
+      ...(snooper?.unavailable === undefined ? [] : [snooper.unavailable]),
+      ...(warm?.notes ?? []),
+      ...(agent?.notes?.() ?? []),
+      ...(noSamples === undefined ? [] : [`no CPU samples: ${noSamples}`]),
+    ];
     const offCpuLines = offCpuCaptureLines(trace, namer, { offCpu: traceOffCpu, files: traceFiles, unavailable: tracerUnavailable });
     if (trace !== undefined) {
       if (trace.badLines > 0) options.log(`warning: ${trace.badLines} unreadable lines from the off-CPU tracer (e.g. ${trace.badExamples[0] ?? '?'})`);
@@ -228,7 +258,7 @@ export function startLifecycleSession(options: LifecycleSessionOptions): RecordS
       );
     }
     const header = formatCaptureHeader({
-      command: agent !== undefined ? agent.recordedCommand : record.command.length > 0 ? { argv: record.command, exitCode: result.exitCode } : undefined,
+      command: agent !== undefined ? agent.recordedCommand : record.command.length > 0 ? { argv: record.command, exitCode: result!.exitCode } : undefined,
       lostChunks,
       notes,
       snoopLines,
@@ -243,9 +273,16 @@ export function startLifecycleSession(options: LifecycleSessionOptions): RecordS
       title: options.flamegraph.title ?? 'Process lifecycle',
       ...options.timeline,
     };
-    const timeline = await readTimeline(paths.capture, timelineOptions);
+    let timeline: Timeline;
+    try {
+      timeline = await readTimeline(paths.capture, timelineOptions);
+    } catch (error) {
+      // Without samples a capture may hold nothing for lanes (no exec seen): kept all the same, no critical path.
+      if (agent !== undefined && noSamples !== undefined) return sampleLessResult();
+      throw error;
+    }
     agent?.onTimeline?.(timeline);
-    if (paths.svg === undefined) return result;
+    if (paths.svg === undefined || result === undefined) return result ?? sampleLessResult();
     await writeTimelineSvg(timeline, paths.svg, timelineOptions);
     options.log(
       `lifecycle: ${timeline.processes.length} processes, ${timeline.report.samples} samples, ` +
@@ -268,6 +305,7 @@ export function startLifecycleSession(options: LifecycleSessionOptions): RecordS
   return {
     stop() {
       stopRequested = true;
+      stopped();
       if (agent !== undefined) return stopSoon();
       session?.stop();
       void snooper?.stop();
@@ -275,12 +313,22 @@ export function startLifecycleSession(options: LifecycleSessionOptions): RecordS
     },
     abort() {
       aborted = true;
+      stopped();
       session?.abort();
       snooper?.kill();
       tracer?.kill();
     },
     done,
   };
+}
+
+function abortedError(): IrisflameError {
+  return new IrisflameError('RECORD', 'recording aborted; nothing written');
+}
+
+/** What a flight-recorder session without CPU samples resolves to (its caller reads the capture, not this). */
+function sampleLessResult(): RecordSessionResult {
+  return { exitCode: 0, paths: { svg: '', folded: '', perfData: '' }, summary: summarize(new Map(), 0, 0), backend: 'perf', transfers: [] };
 }
 
 /**

@@ -16,7 +16,9 @@ export async function readTimeline(path: string | undefined, options: Partial<Ti
   const resolved = resolveTimelineOptions(options);
   const input = await openInput(path);
   const capture = await readLifecycleCapture(input.chunks);
-  if (capture.samples.length === 0 && capture.events.length === 0) {
+  // A flight record without CPU samples (its perf failed) still has the agent's snooped execs for its lanes.
+  const snooped = capture.leadFromSnooper === true && capture.argv.allExecs().length > 0;
+  if (capture.samples.length === 0 && capture.events.length === 0 && !snooped) {
     throw new InputError('NO_STACKS', `${input.displayName}: no samples and no task events found`, {
       hint: 'give the output of "perf script --show-task-events" or a capture saved by "irisflame record --lifecycle"',
     });

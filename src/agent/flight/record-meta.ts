@@ -46,7 +46,7 @@ export interface LifecycleRecordMeta {
   /** The command's wall time (start/stop/restart), or for a crash from the death to the last process gone. */
   duration_seconds: number;
   ended_by: EndedBy;
-  /** True when the capture is incomplete (agent stopping, tracer failed); `notes` say what is missing. */
+  /** True when the capture is incomplete (agent stopping, tracer failed, no CPU samples); `notes` say what is missing. */
   partial: boolean;
   /** The command that began it, e.g. `iris restart IRIS`; absent for a crash or an unattributed start. */
   command?: string;
@@ -59,7 +59,7 @@ export interface LifecycleRecordMeta {
   alive_at_death?: Array<{ pid: number; comm: string; label: string }>;
   /** Seconds of rolling window recorded before the death (crash only). */
   pre_window_seconds?: number;
-  /** CPU samples per second used for the window. */
+  /** CPU samples per second used for the window; 0 when it has none (`notes` say why). */
   sampling_hz: number;
   /** `ID.lifecycle.txt.gz`, beside this file. */
   capture_file: string;

@@ -16,6 +16,8 @@
  * along, so every record has them from before its trigger; only perf (99 Hz samples) starts at the trigger.
  * Every record ends at `maxSeconds` at the latest (ended_by bound), or when the agent stops (partial). A tracer
  * that dies mid-record makes it partial, not shorter.
+ * A record whose perf cannot sample (not installed, failed, nothing collected, or MAX_SAMPLING_RECORDS others
+ * sampling) is still written, with everything but CPU samples (partial, a note says why).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
@@ -43,6 +45,12 @@ export const POST_DEATH_SECONDS = 5;
 /** Events from this long before a command's exec are taken from the ring (they are read in batches). */
 const EXEC_SLACK_SECONDS = 1;
 const SETTLE_CHECK_MS = 200;
+/**
+ * At most this many records sample CPU at once. Each runs its own perf (every CPU at FLIGHT_SAMPLING_HZ, then
+ * perf script): a dozen instances cycling together started a dozen and swamped a 2-core host
+ * (bench/agent-lifecycle.mjs). Records beyond it keep their exec/exit events and warm window, without samples.
+ */
+export const MAX_SAMPLING_RECORDS = 2;
 /** SIGTERM: how long stop() waits for records under way to be written. */
 const STOP_WAIT_MS = 15_000;
 
@@ -93,6 +101,8 @@ interface ActiveRecord {
   notes: string[];
   /** Why the off-CPU tracer died mid-record (the record goes on without it, partial). */
   tracerDied?: string;
+  /** Why the record has no CPU samples (perf failed or was not started). */
+  noSamples?: string;
   endedBy?: EndedBy;
   end?: number;
   stopSession?: () => void;
@@ -122,6 +132,8 @@ export function startFlightRecorder(options: FlightRecorderOptions): FlightRecor
    */
   let exitInFlight: number | undefined;
   let stopping = false;
+  /** Records whose perf is sampling or being read (perf script): at most MAX_SAMPLING_RECORDS. */
+  let sampling = 0;
   let dirReady: Promise<void> | undefined;
 
   const settleTimer = setInterval(() => checkSettled(monotonicSeconds()), SETTLE_CHECK_MS);
@@ -149,6 +161,16 @@ export function startFlightRecorder(options: FlightRecorderOptions): FlightRecor
     const capturePath = join(workDir, 'capture.lifecycle.txt.gz');
     /** Past the recording: a failure from here on is the data dir's (full, read-only), counted as a write error. */
     let writing = false;
+    const withoutSamples =
+      sampling >= MAX_SAMPLING_RECORDS
+        ? `${sampling} other records were sampling CPU (at most ${MAX_SAMPLING_RECORDS} at once, MAX_SAMPLING_RECORDS)`
+        : undefined;
+    let holdsSampling = withoutSamples === undefined;
+    if (holdsSampling) sampling++;
+    const releaseSampling = (): void => {
+      if (holdsSampling) sampling--;
+      holdsSampling = false;
+    };
     try {
       const session = startLifecycleSession({
         record: { frequency: FLIGHT_SAMPLING_HZ, seconds: options.maxSeconds + 5, iris: true, open: false },
@@ -164,6 +186,12 @@ export function startFlightRecorder(options: FlightRecorderOptions): FlightRecor
           recordedCommand: record.commandArgv === undefined ? undefined : { argv: record.commandArgv, exitCode: exitCodeOf(record.commandExit?.status) },
           notes: () => record.notes,
           onTimeline: (timeline) => (record.timeline = timeline),
+          withoutSamples,
+          onNoSamples: (reason) => {
+            record.noSamples = reason;
+            releaseSampling();
+            log(`flight recorder (${record.instance}): no CPU samples (${reason}); recording the rest`);
+          },
           offCpuWindow: async () => {
             // What bpftrace wrote before now has been read (or the tracer is down: the ring says so).
             await options.warm.sync();
@@ -185,6 +213,7 @@ export function startFlightRecorder(options: FlightRecorderOptions): FlightRecor
       record.stopSession = () => session.stop();
       if (record.endedBy !== undefined) session.stop(); // ended while perf was starting
       await session.done;
+      releaseSampling();
       writing = true;
       await (dirReady ??= ensureDataDir(options.dataDir));
       const meta = await storeRecord(options.dataDir, capturePath, describe(record));
@@ -198,6 +227,7 @@ export function startFlightRecorder(options: FlightRecorderOptions): FlightRecor
       if (writing) metrics.writeError();
       log(`flight recorder: ${record.kind} of ${record.instance} not written: ${(error as Error).message.split('\n')[0]}`);
     } finally {
+      releaseSampling();
       rmSync(workDir, { recursive: true, force: true });
     }
   };
@@ -227,10 +257,13 @@ export function startFlightRecorder(options: FlightRecorderOptions): FlightRecor
     const startedAt = new Date(Date.now() - (monotonicSeconds() - record.begin) * 1000);
     const id = recordId(startedAt, record.instance, record.kind);
     const end = record.commandExit?.time ?? record.end ?? monotonicSeconds();
-    const partial = record.endedBy === 'agent-stopping' || record.endedBy === 'tracer-failed' || record.tracerDied !== undefined;
+    const partial = record.endedBy === 'agent-stopping' || record.endedBy === 'tracer-failed' || record.tracerDied !== undefined || record.noSamples !== undefined;
+    const fromWarm = `exec/exit events, blocked intervals, CPU waits and file lookups come from the agent's warm tracer${record.tracerDied !== undefined ? ' until it died' : ', from before the trigger'}`;
     const notes = [
       ...record.notes,
-      `CPU samples at ${FLIGHT_SAMPLING_HZ} Hz from when the recording's perf had started (about a second after the trigger); exec/exit events, blocked intervals, CPU waits and file lookups come from the agent's warm tracer${record.tracerDied !== undefined ? ' until it died' : ', from before the trigger'}`,
+      record.noSamples !== undefined
+        ? `no CPU samples: ${record.noSamples}; ${fromWarm}`
+        : `CPU samples at ${FLIGHT_SAMPLING_HZ} Hz from when the recording's perf had started (about a second after the trigger); ${fromWarm}`,
       ...(record.endedBy === 'bound' ? [`ended at the ${options.maxSeconds} s bound before the instance settled`] : []),
     ];
     const state = tracker.instance(record.instance);
@@ -245,7 +278,7 @@ export function startFlightRecorder(options: FlightRecorderOptions): FlightRecor
       partial,
       command: record.commandArgv?.join(' '),
       critical_path: summarize(record, notes),
-      sampling_hz: FLIGHT_SAMPLING_HZ,
+      sampling_hz: record.noSamples === undefined ? FLIGHT_SAMPLING_HZ : 0,
       capture_file: '',
       capture_bytes: 0,
       notes,
