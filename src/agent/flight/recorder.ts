@@ -114,7 +114,11 @@ export function startFlightRecorder(options: FlightRecorderOptions): FlightRecor
   let stopping = false;
   let dirReady: Promise<void> | undefined;
 
-  const settleTimer = setInterval(() => checkSettled(monotonicSeconds()), SETTLE_CHECK_MS);
+  const settleTimer = setInterval(() => {
+    checkSettled(monotonicSeconds());
+    // The off-CPU ring ages out on new lines only: without this, a burst stays held while the tracer is quiet.
+    options.warm.ring.expire();
+  }, SETTLE_CHECK_MS);
   settleTimer.unref();
 
   const begin = (record: ActiveRecord, fromTime: number): void => {
