@@ -281,8 +281,8 @@ function withFrames(block: TracedBlock, frames: string): TracedBlock {
 /**
  * A copy that shares no memory with `text`: V8 may keep a substring (slice, split, trim) or a concatenation
  * as a view into its parent, which then lives as long as the view (here: bpftrace's whole output chunk); a
- * UTF-8 round trip through a Buffer always builds a new flat string.
+ * UTF-8 round trip through a Buffer always builds a new flat string. For strings kept long (rings).
  */
-function flatCopy(text: string): string {
+export function flatCopy(text: string): string {
   return text.length === 0 ? '' : Buffer.from(text, 'utf8').toString('utf8');
 }

@@ -31,6 +31,7 @@ import { CRITICAL_PATH_REASONS, type CriticalPathSummary, type EndedBy, type Lif
 import { applyRetention, ensureDataDir, recordId, storeRecord } from './store.js';
 import { createFlightMetrics } from './metrics.js';
 import type { WarmOffCpuStream } from '../../kernel/offcpu-tracer.js';
+import { flatCopy } from '../../kernel/offcpu-ring.js';
 
 /** CPU samples per second while recording (the continuous sampler keeps its own 19 Hz). */
 export const FLIGHT_SAMPLING_HZ = 99;
@@ -294,6 +295,9 @@ export function startFlightRecorder(options: FlightRecorderOptions): FlightRecor
   return {
     noteEvent(event, line) {
       const time = event.kind === 'exec' ? event.exec.time : event.exit.time;
+      // A copy: `line` is a slice of bpftrace's whole output chunk (warm tracer bursts included), which the ring
+      // would otherwise keep alive for RING_SECONDS through any one of its lines.
+      line = flatCopy(line);
       ring.push({ time, line });
       if (ring.length > RING_EVENTS || ring[0]!.time < time - RING_SECONDS) {
         let drop = Math.max(0, ring.length - RING_EVENTS);
