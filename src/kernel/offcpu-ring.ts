@@ -14,10 +14,15 @@ export interface OffCpuRingLimits {
   seconds: number;
   /** At most this many records… */
   maxRecords: number;
-  /** …and about this many bytes of them (their text as printed, a fair measure of what they hold). */
+  /** …and about this many bytes of JavaScript heap for them (sizeOf: what an entry really costs, not its text). */
   maxBytes: number;
 }
 
+/**
+ * 16 MiB of heap. The bound used to count the records' text: filled, the ring held ~8x that in heap (a record's
+ * frames are one string each, ~100 bytes of headers and slices apiece), ~135 MiB for 16 MiB counted, more than
+ * the agent's whole 120 MB target. Entries now keep their frames joined (see Entry) and count their real cost.
+ */
 export const DEFAULT_RING_LIMITS: OffCpuRingLimits = { seconds: 30, maxRecords: 100_000, maxBytes: 16 * 1024 * 1024 };
 
 /** What a window of the ring holds. */
@@ -33,8 +38,19 @@ interface Entry {
   /** When the record ends (ns): what ages it out and places it in a window. */
   endNs: number;
   bytes: number;
+  /** A block's frames are kept in `frames` (its arrays emptied) and rebuilt when a window takes it. */
   record: TracerRecord;
+  /**
+   * A block's kernel frames, then its user frames, one flat string (FRAME_JOINER between frames, KERNEL_USER
+   * between the two stacks): one string instead of one per frame, and a copy, so the slices of bpftrace's
+   * output chunk the frames were cut from do not keep the chunk alive.
+   */
+  frames?: string;
 }
+
+/** Frames come from lines, so they hold no newline; a form feed is as unlikely and marks the stack boundary. */
+const FRAME_JOINER = '\n';
+const KERNEL_USER = '\f';
 
 interface Gap {
   fromNs: number;
@@ -110,10 +126,10 @@ export class OffCpuRing {
     this.badReported = bad;
     const waits = new Map<string, { pid: number; tid: number; ns: number; count: number }>();
     for (let index = this.head; index < this.entries.length; index++) {
-      const { record } = this.entries[index]!;
+      const { record, frames } = this.entries[index]!;
       switch (record.kind) {
         case 'block': {
-          const block = record.block;
+          const block = frames === undefined ? record.block : withFrames(record.block, frames);
           if (block.onNs < fromNs || block.offNs > toNs) continue;
           const cut: TracedBlock = { ...block, offNs: Math.max(block.offNs, fromNs), onNs: Math.min(block.onNs, toNs) };
           if (block.onNs > toNs) cut.open = true;
@@ -182,10 +198,22 @@ export class OffCpuRing {
 
   private add(record: TracerRecord): void {
     const endNs = endOf(record) ?? this.latestNs();
-    const bytes = sizeOf(record);
-    this.entries.push({ endNs, bytes, record });
-    this.bytes += bytes;
-    const oldest = endNs - this.limits.seconds * NANOS;
+    const entry: Entry = record.kind === 'block' ? compactBlock(record.block, endNs) : { endNs, bytes: sizeOf(record), record };
+    this.entries.push(entry);
+    this.bytes += entry.bytes;
+    this.evict(endNs - this.limits.seconds * NANOS);
+  }
+
+  /**
+   * Drop what is older than `seconds` now, even if the tracer prints nothing new: after a burst (a recorded
+   * restart) a quiet tracer would otherwise keep the burst, up to maxBytes, for as long as it stays quiet.
+   * The agent calls this now and then (flight recorder's settle timer).
+   */
+  expire(): void {
+    this.evict(this.now() - this.limits.seconds * NANOS);
+  }
+
+  private evict(oldest: number): void {
     while (this.head < this.entries.length) {
       const first = this.entries[this.head]!;
       const over = this.entries.length - this.head > this.limits.maxRecords || this.bytes > this.limits.maxBytes;
@@ -194,8 +222,11 @@ export class OffCpuRing {
       this.bytes -= first.bytes;
       this.head++;
     }
-    // Compact now and then: the array is a queue.
-    if (this.head > 1024 && this.head * 2 > this.entries.length) {
+    // Compact now and then: the array is a queue (emptied at once, so a quiet ring holds nothing it dropped).
+    if (this.head === this.entries.length) {
+      this.entries = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.entries.length) {
       this.entries = this.entries.slice(this.head);
       this.head = 0;
     }
@@ -220,14 +251,38 @@ function endOf(record: TracerRecord): number | undefined {
   }
 }
 
-/** About the bytes a record holds (its text as bpftrace printed it). */
+/**
+ * About the heap a record's entry holds: the entry, the record and its numbers (measured with V8 on x64, Node 20: a
+ * block's ~570 bytes, a wait's or a sum's ~150; test/kernel/offcpu-ring.test.ts checks the bound against the
+ * heap a filled ring holds) plus its strings, at up to two bytes a character (V8 stores a string with any
+ * character past U+00FF in two).
+ */
+const BLOCK_OVERHEAD = 640;
+const ENTRY_OVERHEAD = 160;
+const STRING_HEADER = 24;
 function sizeOf(record: TracerRecord): number {
-  switch (record.kind) {
-    case 'block':
-      return 64 + record.block.comm.length + record.block.kernel.reduce((sum, frame) => sum + frame.length + 1, 0) + record.block.user.reduce((sum, frame) => sum + frame.length + 1, 0);
-    case 'file':
-      return 64 + record.path.length;
-    default:
-      return 48;
-  }
+  if (record.kind === 'file') return ENTRY_OVERHEAD + STRING_HEADER * 2 + 2 * (record.path.length + record.call.length);
+  return ENTRY_OVERHEAD;
+}
+
+/** A block's entry with its frames in one flat string (Entry.frames) and its comm copied out of its line. */
+function compactBlock(block: TracedBlock, endNs: number): Entry {
+  const frames = flatCopy(`${block.kernel.join(FRAME_JOINER)}${KERNEL_USER}${block.user.join(FRAME_JOINER)}`);
+  const comm = flatCopy(block.comm);
+  const record: TracerRecord = { kind: 'block', block: { ...block, comm, kernel: [], user: [] } };
+  return { endNs, bytes: BLOCK_OVERHEAD + 2 * STRING_HEADER + 2 * (frames.length + comm.length), record, frames };
+}
+
+function withFrames(block: TracedBlock, frames: string): TracedBlock {
+  const [kernel = '', user = ''] = frames.split(KERNEL_USER);
+  return { ...block, kernel: kernel === '' ? [] : kernel.split(FRAME_JOINER), user: user === '' ? [] : user.split(FRAME_JOINER) };
+}
+
+/**
+ * A copy that shares no memory with `text`: V8 may keep a substring (slice, split, trim) or a concatenation
+ * as a view into its parent, which then lives as long as the view (here: bpftrace's whole output chunk); a
+ * UTF-8 round trip through a Buffer always builds a new flat string. For strings kept long (rings).
+ */
+export function flatCopy(text: string): string {
+  return text.length === 0 ? '' : Buffer.from(text, 'utf8').toString('utf8');
 }

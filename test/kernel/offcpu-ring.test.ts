@@ -2,6 +2,8 @@
  * The warm off-CPU tracer's ring (src/kernel/offcpu-ring.ts): bpftrace's lines in, a window of capture
  * records out, bounded by age, count and bytes, and honest about when the tracer was down.
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, test } from 'vitest';
 import { OffCpuRing } from '../../src/kernel/offcpu-ring.js';
 import { OffCpuCaptureReader, formatBlockLine } from '../../src/kernel/offcpu-lines.js';
@@ -72,9 +74,9 @@ describe('OffCpuRing', () => {
     expect(small.size.records).toBe(10);
     expect(small.take(39 * S, 50 * S).notes.join(' ')).toMatch(/dropped: the agent keeps at most 10 records/);
 
-    const bytes = new OffCpuRing({ seconds: 30, maxRecords: 1000, maxBytes: 2000 }, () => 50 * S);
+    const bytes = new OffCpuRing({ seconds: 30, maxRecords: 1000, maxBytes: 8000 }, () => 50 * S);
     for (let i = 0; i < 100; i++) block(bytes, 40 * S + i, 40 * S + i + 1, 7);
-    expect(bytes.size.bytes).toBeLessThanOrEqual(2000);
+    expect(bytes.size.bytes).toBeLessThanOrEqual(8000);
     expect(bytes.size.records).toBeGreaterThan(5);
   });
 
@@ -98,5 +100,55 @@ describe('OffCpuRing', () => {
     ring.up();
     ring.push(`F\t${19 * S}\t8\t8\topenat\t3\t/x`);
     expect(ring.take(17 * S, 20 * S).trace.lines.some((line) => line.endsWith('/x'))).toBe(true);
+  });
+
+  test('the byte bound holds the heap the ring really keeps, frames and all, from lines cut out of big chunks', () => {
+    // What the agent sees: bpftrace's output read in chunks and split into lines (bpftrace-process.ts), so each
+    // line and frame may be a slice of its chunk. Before the bound counted real bytes, a ring "at 4 MiB" held ~8x that.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const heap = (): number => {
+      gc();
+      gc();
+      return process.memoryUsage().heapUsed;
+    };
+    const maxBytes = 4 * 1024 * 1024;
+    const before = heap();
+    const ring = new OffCpuRing({ seconds: 30, maxRecords: 1_000_000, maxBytes }, () => 50 * S);
+    let chunk: string[] = [];
+    const flush = (): void => {
+      for (const line of `${chunk.join('\n')}\n`.split('\n').slice(0, -1)) ring.push(line);
+      chunk = [];
+    };
+    for (let i = 0; i < 40_000; i++) {
+      const off = 40 * S + i * 1000;
+      chunk.push(`B\t${off}\t${off + 500}\t${1000 + (i % 50)}\t${1000 + (i % 50)}\t1\t230\tirisdb`, 'k');
+      for (let frame = 0; frame < 12; frame++) chunk.push(`        kernel_function_${frame}_${i % 7}+${frame * 4}`);
+      chunk.push('u');
+      for (let frame = 0; frame < 12; frame++) chunk.push(`        0x7f00${(i * 31 + frame).toString(16).padStart(8, '0')}`);
+      chunk.push('');
+      if (chunk.length > 2000) flush();
+    }
+    flush();
+    const held = heap() - before;
+    expect(ring.size.bytes).toBeLessThanOrEqual(maxBytes);
+    expect(ring.size.records).toBeGreaterThan(1000);
+    expect(held, `${(held / 2 ** 20).toFixed(1)} MiB held for ${ring.size.records} records`).toBeLessThan(1.5 * maxBytes);
+    // The frames come back as they went in.
+    const last = ring.take(0, 60 * S).trace.blocks.at(-1)!;
+    expect(last.kernel).toHaveLength(12);
+    expect(last.kernel[0]).toBe(`kernel_function_0_${39_999 % 7}`);
+    expect(last.user[11]).toBe(`0x7f00${(39_999 * 31 + 11).toString(16).padStart(8, '0')}`);
+  });
+
+  test('a quiet tracer does not keep an old burst: expire() ages records out by the clock', () => {
+    let now = 10 * S;
+    const ring = new OffCpuRing({ seconds: 30, maxRecords: 1000, maxBytes: 1 << 20 }, () => now);
+    for (let i = 0; i < 100; i++) block(ring, 10 * S + i, 10 * S + i + 1, 7);
+    ring.expire();
+    expect(ring.size.records).toBe(100);
+    now = 41 * S; // nothing printed since
+    ring.expire();
+    expect(ring.size).toEqual({ records: 0, bytes: 0 });
   });
 });

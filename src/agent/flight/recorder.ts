@@ -34,6 +34,7 @@ import { CRITICAL_PATH_REASONS, type CriticalPathSummary, type EndedBy, type Lif
 import { applyRetention, ensureDataDir, recordId, storeRecord } from './store.js';
 import { createFlightMetrics } from './metrics.js';
 import type { WarmOffCpuStream } from '../../kernel/offcpu-tracer.js';
+import { flatCopy } from '../../kernel/offcpu-ring.js';
 
 /** CPU samples per second while recording (the continuous sampler keeps its own 19 Hz). */
 export const FLIGHT_SAMPLING_HZ = 99;
@@ -116,7 +117,7 @@ const IRIS_VERBS: Record<string, LifecycleKind> = { start: 'start', stop: 'stop'
 export function startFlightRecorder(options: FlightRecorderOptions): FlightRecorder {
   const { tracker, log } = options;
   const metrics = createFlightMetrics(options.registry, options.node);
-  const ring: Array<{ time: number; line: string; event: Extract<SnoopLine, { kind: 'exec' | 'exit' }> }> = [];
+  const ring: Array<{ time: number; line: string; who: EventPids }> = [];
   /** The line of the event being handed to the tracker: it goes to the records it belongs to afterwards. */
   let lineInFlight: string | undefined;
   /** Recording, by instance: at most one each. */
@@ -136,7 +137,11 @@ export function startFlightRecorder(options: FlightRecorderOptions): FlightRecor
   let sampling = 0;
   let dirReady: Promise<void> | undefined;
 
-  const settleTimer = setInterval(() => checkSettled(monotonicSeconds()), SETTLE_CHECK_MS);
+  const settleTimer = setInterval(() => {
+    checkSettled(monotonicSeconds());
+    // The off-CPU ring ages out on new lines only: without this, a burst stays held while the tracer is quiet.
+    options.warm.ring.expire();
+  }, SETTLE_CHECK_MS);
   settleTimer.unref();
 
   const begin = (record: ActiveRecord, fromTime: number): void => {
@@ -145,7 +150,7 @@ export function startFlightRecorder(options: FlightRecorderOptions): FlightRecor
     record.pids = new Set([...(record.commandPid === undefined ? [] : [record.commandPid]), ...tracker.processesOf(record.instance).map((p) => p.pid)]);
     // A crash's window is kept whole: the dead instance's processes are no longer known to the tracker.
     const window = ring.filter((entry) => entry.time >= fromTime);
-    record.lines = window.filter((entry) => record.kind === 'crash' || belongs(record, entry.event)).map((entry) => entry.line);
+    record.lines = window.filter((entry) => record.kind === 'crash' || belongs(record, entry.who)).map((entry) => entry.line);
     records.set(record.instance, record);
     updateActive();
     log(`flight recorder: recording ${record.kind} of ${record.instance}${record.commandArgv ? ` (${record.commandArgv.join(' ')})` : ''}`);
@@ -233,12 +238,11 @@ export function startFlightRecorder(options: FlightRecorderOptions): FlightRecor
   };
 
   /** Whether an exec/exit event is this record's (see ActiveRecord.pids); an exec joins it by parent or attribution. */
-  const belongs = (record: ActiveRecord, event: Extract<SnoopLine, { kind: 'exec' | 'exit' }>): boolean => {
+  const belongs = (record: ActiveRecord, who: EventPids): boolean => {
     const pids = record.pids!;
-    if (event.kind === 'exit') return pids.has(event.exit.pid);
-    const { pid, ppid } = event.exec;
-    if (!pids.has(pid) && !pids.has(ppid) && tracker.process(pid)?.instance !== record.instance) return false;
-    pids.add(pid);
+    if (who.ppid === undefined) return pids.has(who.pid);
+    if (!pids.has(who.pid) && !pids.has(who.ppid) && tracker.process(who.pid)?.instance !== record.instance) return false;
+    pids.add(who.pid);
     return true;
   };
 
@@ -353,7 +357,11 @@ export function startFlightRecorder(options: FlightRecorderOptions): FlightRecor
   return {
     noteEvent(event, line) {
       const time = event.kind === 'exec' ? event.exec.time : event.exit.time;
-      ring.push({ time, line, event });
+      // A copy: `line` is a slice of bpftrace's whole output chunk (warm tracer bursts included), which the ring
+      // would otherwise keep alive for RING_SECONDS through any one of its lines. Of the event, only the pids
+      // (numbers) are kept: its argv strings are slices of the same chunk.
+      line = flatCopy(line);
+      ring.push({ time, line, who: whoOf(event) });
       if (ring.length > RING_EVENTS || ring[0]!.time < time - RING_SECONDS) {
         let drop = Math.max(0, ring.length - RING_EVENTS);
         while (drop < ring.length && ring[drop]!.time < time - RING_SECONDS) drop++;
@@ -365,7 +373,7 @@ export function startFlightRecorder(options: FlightRecorderOptions): FlightRecor
     afterEvent(event) {
       exitInFlight = undefined;
       // Attribution is known now; a record this event begins takes it from the ring instead.
-      for (const record of records.values()) if (record.endedBy === undefined && belongs(record, event)) record.lines.push(lineInFlight!);
+      for (const record of records.values()) if (record.endedBy === undefined && belongs(record, whoOf(event))) record.lines.push(lineInFlight!);
       if (event.kind === 'exec') triggerOnExec(event.exec.pid, event.exec.time, event.exec.argv);
       else {
         pendingStoppers.delete(event.exit.pid);
@@ -402,6 +410,16 @@ export function startFlightRecorder(options: FlightRecorderOptions): FlightRecor
       await Promise.race([Promise.all(pending.map((record) => record.done)), new Promise((resolve) => setTimeout(resolve, STOP_WAIT_MS).unref())]);
     },
   };
+}
+
+/** What belongs() needs of an exec/exit event: its pid, and for an exec its parent's. */
+interface EventPids {
+  pid: number;
+  ppid?: number;
+}
+
+function whoOf(event: Extract<SnoopLine, { kind: 'exec' | 'exit' }>): EventPids {
+  return event.kind === 'exit' ? { pid: event.exit.pid } : { pid: event.exec.pid, ppid: event.exec.ppid };
 }
 
 function exitCodeOf(status: number | undefined): number | undefined {
