@@ -5,7 +5,7 @@
  * and a capture the timeline reader opens. Skips, saying why, without root, bpftrace, perf or gcc.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -17,6 +17,7 @@ import type { BlockedInterval } from '../../src/kernel/offcpu-events.js';
 import type { ProcessLifetime, Timeline } from '../../src/timeline/model.js';
 import { reportSkip } from '../support/references.js';
 import { installSimulatedIris, startAgentCli, uniqueInstanceName, waitFor, type AgentProcess } from './support.js';
+import { recordsIn } from './flight-support.js';
 
 function missing(): string | undefined {
   if (process.getuid?.() !== 0) return 'not root (bpftrace needs it)';
@@ -45,14 +46,7 @@ describe.skipIf(skip)('the flight recorder on the simulated IRIS', () => {
     rmSync(dir, { recursive: true, force: true });
   }, 120_000);
 
-  const records = (): LifecycleRecordMeta[] =>
-    existsSync(dataDir)
-      ? readdirSync(dataDir)
-          .filter((file) => file.endsWith('.json') && !file.startsWith('.'))
-          .map((file) => JSON.parse(readFileSync(join(dataDir, file), 'utf8')) as LifecycleRecordMeta)
-          .filter((meta) => meta.iris_instance === name)
-          .sort((a, b) => (a.started_at < b.started_at ? -1 : 1))
-      : [];
+  const records = (): LifecycleRecordMeta[] => recordsIn(dataDir, name);
   /** Run `iris ACTION NAME`, timed; then wait for the record it should leave. */
   const lifecycle = async (action: string, count: number): Promise<{ wall: number; record: LifecycleRecordMeta }> => {
     // Timed by bash around the command's own fork and wait, not around node's spawn of bash (loaded host: 0.3 s).
