@@ -10,7 +10,7 @@ import type { ProcessExec } from './process-table.js';
 import { AgentHealth, TRACERS, createAgentMetrics } from './metrics.js';
 import { superviseExecSnooper, type SupervisedSnooper } from './event-source.js';
 import { bootToMonotonicOffset, listProcesses, monotonicSeconds, readExecutable, readProcStat, readProcessDetails } from './proc.js';
-import { parseListenAddress, type AgentOptions } from './options.js';
+import { instanceNameMatcher, parseListenAddress, type AgentOptions } from './options.js';
 import { startAgentServer, type AgentRoute } from './server.js';
 import { startProfiling, type RunningProfiling } from './profiling.js';
 import type { ContinuousSampler } from './sampler.js';
@@ -99,6 +99,7 @@ export async function startAgent(options: AgentStartOptions): Promise<RunningAge
       keep: options.lifecycleKeep,
       maxBytes: options.lifecycleMaxBytes,
       maxSeconds: options.lifecycleMaxSeconds,
+      records: options.lifecycleInstances === undefined ? undefined : instanceNameMatcher(options.lifecycleInstances),
       node: options.node,
       tracker,
       registry,

@@ -91,6 +91,12 @@ export interface AgentOptions {
    * @default 200 MB (200 * 1024 * 1024)
    */
   lifecycleMaxBytes: number;
+  /**
+   * Record only the instances whose name matches this regular expression, anchored at both ends as Prometheus
+   * anchors its regexes (`TEST.*`, `PROD|DR`). Status and profiles still cover every instance.
+   * @default undefined (every instance)
+   */
+  lifecycleInstances: string | undefined;
 }
 
 export const DEFAULT_LISTEN = '127.0.0.1:9464';
@@ -110,11 +116,23 @@ export const DEFAULT_AGENT_OPTIONS: Omit<AgentOptions, 'node'> = {
   lifecycleMaxSeconds: 600,
   lifecycleKeep: 20,
   lifecycleMaxBytes: 200 * 1024 * 1024,
+  lifecycleInstances: undefined,
 };
 
 export function defaultNodeName(): string {
   const fromEnv = process.env.NODE_NAME;
   return fromEnv !== undefined && fromEnv !== '' ? fromEnv : hostname();
+}
+
+/** `--lifecycle-instances REGEX` as a test of an instance's name; a bad expression is a usage error. */
+export function instanceNameMatcher(source: string): (instance: string) => boolean {
+  let pattern: RegExp;
+  try {
+    pattern = new RegExp(`^(?:${source})$`, 'i');
+  } catch (error) {
+    throw new UsageError(`--lifecycle-instances: not a regular expression: ${source} (${(error as Error).message})`);
+  }
+  return (instance) => pattern.test(instance);
 }
 
 export function resolveAgentOptions(given: Partial<AgentOptions>): AgentOptions {
@@ -142,6 +160,7 @@ export function resolveAgentOptions(given: Partial<AgentOptions>): AgentOptions 
   if (!(options.lifecycleMaxBytes >= 1024 * 1024)) {
     throw new UsageError(`--lifecycle-max-bytes must be at least 1 MB (1048576), not ${options.lifecycleMaxBytes}`);
   }
+  if (options.lifecycleInstances !== undefined) instanceNameMatcher(options.lifecycleInstances);
   if (options.push !== undefined) {
     let url: URL | undefined;
     try {

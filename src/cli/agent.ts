@@ -32,6 +32,7 @@ export const AGENT_YARGS_OPTIONS = {
   'lifecycle-max-seconds': { type: 'number', group: FLIGHT, default: D.lifecycleMaxSeconds, describe: 'longest recording, seconds' },
   'lifecycle-keep': { type: 'number', group: FLIGHT, default: D.lifecycleKeep, describe: 'records kept per instance' },
   'lifecycle-max-bytes': { type: 'number', group: FLIGHT, default: D.lifecycleMaxBytes, describe: 'bytes of records kept per instance' },
+  'lifecycle-instances': { type: 'string', group: FLIGHT, describe: 'record only instances whose name matches this regex (anchored, case-insensitive; default all)' },
 } satisfies Record<string, Options>;
 
 export const agentCommand: CommandModule = {
@@ -95,6 +96,7 @@ export function agentOptionsFromArgv(argv: Record<string, unknown>): Partial<Age
     lifecycleMaxSeconds: last(argv['lifecycle-max-seconds']) as number | undefined,
     lifecycleKeep: last(argv['lifecycle-keep']) as number | undefined,
     lifecycleMaxBytes: last(argv['lifecycle-max-bytes']) as number | undefined,
+    lifecycleInstances: last(argv['lifecycle-instances']) as string | undefined,
   };
 }
 

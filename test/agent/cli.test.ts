@@ -2,7 +2,7 @@
 import { describe, expect, test } from 'vitest';
 import { execa } from 'execa';
 import { findExecutable } from '../../src/tools/executables.js';
-import { parseListenAddress, resolveAgentOptions } from '../../src/agent/options.js';
+import { instanceNameMatcher, parseListenAddress, resolveAgentOptions } from '../../src/agent/options.js';
 import { IRISFLAME_BIN, runCli } from '../support/cli.js';
 
 describe('irisflame agent options', () => {
@@ -21,6 +21,7 @@ describe('irisflame agent options', () => {
     [['--push', 'ftp://x'], /--push must be an http\(s\) URL/],
     [['--backend', 'dtrace'], /Invalid values|Argument: backend/],
     [['--call-graph', 'lbr'], /Invalid values|Argument: call-graph/],
+    [['--lifecycle-instances', 'PROD('], /--lifecycle-instances: not a regular expression: PROD\(/],
   ])('%j is a usage error in one line', async (args, message) => {
     const result = await runCli(['agent', ...args]);
     expect(result.exitCode).toBe(2);
@@ -32,6 +33,13 @@ describe('irisflame agent options', () => {
     expect(resolveAgentOptions({}).callGraph).toBe('auto');
     expect(resolveAgentOptions({ callGraph: 'dwarf' }).callGraph).toBe('dwarf');
     expect(() => resolveAgentOptions({ callGraph: 'lbr' as never })).toThrow(/--call-graph must be one of auto, fp, dwarf/);
+  });
+
+  test('--lifecycle-instances is anchored at both ends and case-insensitive, as Prometheus regexes are anchored', () => {
+    const records = instanceNameMatcher(resolveAgentOptions({ lifecycleInstances: 'PROD|DR[0-9]' }).lifecycleInstances!);
+    expect(['PROD', 'prod', 'DR1'].filter(records)).toEqual(['PROD', 'prod', 'DR1']);
+    expect(['PRODX', 'XPROD', 'DR', 'DR12', 'TEST'].filter(records)).toEqual([]);
+    expect(resolveAgentOptions({}).lifecycleInstances).toBeUndefined();
   });
 
   test('listen addresses: IPv4, IPv6 in brackets, host names, port 0', () => {

@@ -17,8 +17,8 @@ import { readTimeline } from '../../src/timeline/render.js';
 import type { LifecycleRecordMeta } from '../../src/agent/flight/record-meta.js';
 import { runCli } from '../support/cli.js';
 import { reportSkip } from '../support/references.js';
-import { expectDurationNear, flightMissing, recordsIn, timedIris, waitForRecords } from './flight-support.js';
-import { childrenOf, cmdlineOf, commOf, installSimulatedIris, startAgentCli, uniqueInstanceName, waitFor, type AgentProcess, type ParsedMetrics } from './support.js';
+import { expectDurationNear, flightMissing, recordsIn, timedIris, waitForIdleRecorder, waitForRecords } from './flight-support.js';
+import { childrenOf, cmdlineOf, commOf, installSimulatedIris, startAgentCli, OWN_INSTANCES_ONLY, uniqueInstanceName, waitFor, type AgentProcess, type ParsedMetrics } from './support.js';
 
 const skip = reportSkip('agent: flight recorder faults', flightMissing());
 const run = promisify(execFile);
@@ -71,7 +71,7 @@ describe.skipIf(skip)('the flight recorder with a full, then a read-only data di
       return;
     }
     command = installSimulatedIris(join(dir, 'root'));
-    agent = await startAgentCli(['--scan-interval', '1', '--data-dir', dataDir]);
+    agent = await startAgentCli(['--scan-interval', '1', '--data-dir', dataDir, ...OWN_INSTANCES_ONLY]);
   }, 120_000);
 
   afterAll(async () => {
@@ -187,7 +187,7 @@ describe.skipIf(skip)('the flight recorder under a killed tracer, concurrent res
   const names: string[] = [];
   let command = '';
   let agent: AgentProcess;
-  const agentArgs = ['--scan-interval', '1', '--data-dir', dataDir, '--lifecycle-keep', '2'];
+  const agentArgs = ['--scan-interval', '1', '--data-dir', dataDir, '--lifecycle-keep', '2', ...OWN_INSTANCES_ONLY];
   const pending: Promise<unknown>[] = [];
 
   beforeAll(async () => {
@@ -301,6 +301,19 @@ describe.skipIf(skip)('the flight recorder under a killed tracer, concurrent res
       const listed = (await lifecycleIndex(agent)).filter((record) => record.iris_instance === name).map((record) => record.id);
       return JSON.stringify(listed) === JSON.stringify(kept.map((record) => record.id)) ? true : undefined;
     }, 30_000);
+  }, 900_000);
+
+  test('an instance --lifecycle-instances does not match has its status but no record', async () => {
+    // Ends in a letter: OWN_INSTANCES_ONLY (`[A-Z]+PID[0-9]+`) cannot match it.
+    const other = `SKIP${Math.floor(Math.random() * 1e6)}X`;
+    names.push(other);
+    const own = instance('OWN');
+    await Promise.all([timedIris(command, 'start', other), timedIris(command, 'start', own)]);
+    await waitForRecords(dataDir, own, 1, agent);
+    await waitFor(`${other} up`, async () => ((await agent.metrics()).value('iris_instance_status', { iris_instance: other }) === 1 ? true : undefined), 60_000);
+    await waitForIdleRecorder(agent);
+    expect(recordsIn(dataDir, other)).toEqual([]);
+    expect(agent.stderr()).not.toContain(`recording start of ${other}`);
   }, 900_000);
 
   test('SIGTERM mid-record: the agent exits 0 within its bounded wait, the partial capture is kept and says so; a new agent lists it', async () => {

@@ -16,7 +16,7 @@ import type { LifecycleRecordMeta } from '../../src/agent/flight/record-meta.js'
 import type { BlockedInterval } from '../../src/kernel/offcpu-events.js';
 import type { ProcessLifetime, Timeline } from '../../src/timeline/model.js';
 import { reportSkip } from '../support/references.js';
-import { installSimulatedIris, startAgentCli, uniqueInstanceName, waitFor, type AgentProcess } from './support.js';
+import { installSimulatedIris, startAgentCli, OWN_INSTANCES_ONLY, uniqueInstanceName, waitFor, type AgentProcess } from './support.js';
 import { recordsIn } from './flight-support.js';
 
 function missing(): string | undefined {
@@ -37,7 +37,7 @@ describe.skipIf(skip)('the flight recorder on the simulated IRIS', () => {
 
   beforeAll(async () => {
     command = installSimulatedIris(join(dir, 'root'));
-    agent = await startAgentCli(['--scan-interval', '1', '--data-dir', dataDir]);
+    agent = await startAgentCli(['--scan-interval', '1', '--data-dir', dataDir, ...OWN_INSTANCES_ONLY]);
   }, 120_000);
 
   afterAll(async () => {

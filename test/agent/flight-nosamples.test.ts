@@ -19,7 +19,7 @@ import type { LifecycleRecordMeta } from '../../src/agent/flight/record-meta.js'
 import { IRISFLAME_BIN, REPO_ROOT } from '../support/cli.js';
 import { reportSkip } from '../support/references.js';
 import { pathWithOnly } from '../record/support.js';
-import { installSimulatedIris, startAgentCli, uniqueInstanceName, waitFor, type AgentProcess } from './support.js';
+import { installSimulatedIris, startAgentCli, OWN_INSTANCES_ONLY, uniqueInstanceName, waitFor, type AgentProcess } from './support.js';
 
 function missing(): string | undefined {
   if (process.getuid?.() !== 0) return 'not root (bpftrace needs it)';
@@ -46,7 +46,7 @@ async function startAgentWithPath(dataDir: string, extra: (dir: string) => void)
   extra(path);
   process.env.PATH = path;
   try {
-    return { agent: await startAgentCli(['--scan-interval', '1', '--data-dir', dataDir]), path };
+    return { agent: await startAgentCli(['--scan-interval', '1', '--data-dir', dataDir, ...OWN_INSTANCES_ONLY]), path };
   } finally {
     process.env.PATH = saved;
   }

@@ -16,7 +16,7 @@ import { REPO_ROOT } from '../support/cli.js';
 import { reportSkip } from '../support/references.js';
 import { startLocalPrometheus, type LocalPrometheus } from './local-prometheus.js';
 import { expectDurationNear, timedIris, waitForIdleRecorder, waitForRecords } from './flight-support.js';
-import { installSimulatedIris, iris, startAgentCli, uniqueInstanceName, waitFor, type AgentProcess } from './support.js';
+import { installSimulatedIris, iris, startAgentCli, OWN_INSTANCES_ONLY, uniqueInstanceName, waitFor, type AgentProcess } from './support.js';
 
 function missing(): string | undefined {
   if (process.getuid?.() !== 0) return 'not root (bpftrace needs it)';
@@ -42,7 +42,7 @@ describe.skipIf(skip)('a real Prometheus scraping the agent', () => {
 
   beforeAll(async () => {
     command = installSimulatedIris(join(dir, 'root'));
-    agent = await startAgentCli(['--scan-interval', '2', '--data-dir', dataDir]);
+    agent = await startAgentCli(['--scan-interval', '2', '--data-dir', dataDir, ...OWN_INSTANCES_ONLY]);
     const target = new URL(agent.url).host;
     const config = join(dir, 'prom.yml');
     writeFileSync(

@@ -154,3 +154,10 @@ export function iris(command: string, action: string, name: string): void {
 export function uniqueInstanceName(prefix: string): string {
   return `${prefix}${process.pid}${Math.floor(Math.random() * 1e6)}`;
 }
+
+/**
+ * `--lifecycle-instances` for the instances uniqueInstanceName makes in this test file's process (vitest runs
+ * each file in its own process): another file's instances, started at the same moment, must not take this
+ * agent's recording slots (MAX_SAMPLING_RECORDS) and leave its own records without CPU samples.
+ */
+export const OWN_INSTANCES_ONLY = ['--lifecycle-instances', `[A-Z]+${process.pid}[0-9]+`];

@@ -29,7 +29,7 @@ import type { Timeline } from '../../timeline/model.js';
 import type { SnoopLine } from '../../kernel/exec-events.js';
 import type { InstanceTracker, InstanceTransition } from '../instances.js';
 import { processLabel } from '../process-table.js';
-import { monotonicSeconds } from '../proc.js';
+import { monotonicSeconds, readProcStat } from '../proc.js';
 import { CRITICAL_PATH_REASONS, type CriticalPathSummary, type EndedBy, type LifecycleKind, type LifecycleRecordMeta } from './record-meta.js';
 import { applyRetention, ensureDataDir, recordId, storeRecord } from './store.js';
 import { createFlightMetrics } from './metrics.js';
@@ -54,12 +54,16 @@ const SETTLE_CHECK_MS = 200;
 export const MAX_SAMPLING_RECORDS = 2;
 /** SIGTERM: how long stop() waits for records under way to be written. */
 const STOP_WAIT_MS = 15_000;
+/** How long a command's pid must be gone from /proc, with no exit event, before its exit is taken as lost. */
+const LOST_EXIT_GRACE_SECONDS = 5;
 
 export interface FlightRecorderOptions {
   dataDir: string;
   keep: number;
   maxBytes: number;
   maxSeconds: number;
+  /** Which instances are recorded (`--lifecycle-instances`); all when undefined. */
+  records?: (instance: string) => boolean;
   node: string;
   tracker: InstanceTracker;
   registry: Registry;
@@ -91,7 +95,9 @@ interface ActiveRecord {
   from?: number;
   commandPid?: number;
   commandArgv?: string[];
-  commandExit?: { time: number; status: number };
+  commandExit?: { time: number; status: number | undefined };
+  /** When the command's pid was first found gone from /proc with no exit event seen (noteLostCommandExit). */
+  commandGoneAt?: number;
   death?: { time: number; status: number | undefined; alive: Array<{ pid: number; comm: string; label: string }>; ringFrom: number };
   lines: string[];
   /**
@@ -145,7 +151,7 @@ export function startFlightRecorder(options: FlightRecorderOptions): FlightRecor
   settleTimer.unref();
 
   const begin = (record: ActiveRecord, fromTime: number): void => {
-    if (stopping || records.has(record.instance)) return;
+    if (stopping || records.has(record.instance) || options.records?.(record.instance) === false) return;
     record.from = fromTime;
     record.pids = new Set([...(record.commandPid === undefined ? [] : [record.commandPid]), ...tracker.processesOf(record.instance).map((p) => p.pid)]);
     // A crash's window is kept whole: the dead instance's processes are no longer known to the tracker.
@@ -326,8 +332,25 @@ export function startFlightRecorder(options: FlightRecorderOptions): FlightRecor
     return alive.length === 0;
   };
 
+  /**
+   * The command's exit can be missed while the snooper is restarted (a killed bpftrace): without this the record
+   * would wait for its bound. Gone from /proc and still no exit event LOST_EXIT_GRACE_SECONDS later (under load the
+   * snooper's lines lag by a second or more) means lost; its end is then when the agent first found it gone.
+   */
+  const noteLostCommandExit = (record: ActiveRecord, now: number): void => {
+    if (record.commandPid === undefined || record.commandExit !== undefined) return;
+    if (record.commandGoneAt === undefined) {
+      if (readProcStat(record.commandPid, 0) === undefined) record.commandGoneAt = now;
+      return;
+    }
+    if (now - record.commandGoneAt < LOST_EXIT_GRACE_SECONDS) return;
+    record.commandExit = { time: record.commandGoneAt, status: undefined };
+    record.notes.push(`the command's exit was not seen (the tracer was down); it ends where the agent found it gone`);
+  };
+
   const checkSettled = (now: number): void => {
     for (const record of [...records.values()]) {
+      noteLostCommandExit(record, now);
       if (now - record.begin >= options.maxSeconds) finish(record, 'bound', now);
       else if (settled(record, now)) finish(record, 'settled', now);
     }
