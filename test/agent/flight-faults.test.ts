@@ -293,7 +293,7 @@ describe.skipIf(skip)('the flight recorder under a killed tracer, concurrent res
       const list = recordsIn(dataDir, name);
       return list.length === 2 && list[0]!.id === second.id && list[1]!.id !== second.id ? list : undefined;
     }, 90_000);
-    expect(kept.map((record) => record.kind)).toEqual(['restart', 'restart']);
+    expect(kept.map((record) => record.kind), `${JSON.stringify(kept.map((record) => [record.kind, record.notes]))}\nagent: ${agent.stderr().slice(-3000)}`).toEqual(['restart', 'restart']);
     expect(existsSync(join(dataDir, first!.capture_file))).toBe(false);
     expect(halfWritten(dataDir)).toEqual([]);
     // The catalog caches its listing for a few seconds: wait for it to agree.

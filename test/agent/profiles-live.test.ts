@@ -116,7 +116,9 @@ describe.skipIf(skip)('continuous profiles of a simulated IRIS', () => {
     const started = Date.now();
     const responses = await Promise.all(
       Array.from({ length: 20 }, () =>
-        fetch(`${server!.url}/debug/pprof/profile?seconds=2`).then(async (r) => ({ status: r.status, retryAfter: r.headers.get('retry-after'), bytes: Buffer.from(await r.arrayBuffer()), ms: Date.now() - started })),
+        // 5 s: with 2 s, a run at a load of 18 on 2 cores had two served: the last fetches reached the server
+        // after the first profile had ended.
+        fetch(`${server!.url}/debug/pprof/profile?seconds=5`).then(async (r) => ({ status: r.status, retryAfter: r.headers.get('retry-after'), bytes: Buffer.from(await r.arrayBuffer()), ms: Date.now() - started })),
       ),
     );
     const served = responses.filter((response) => response.status === 200);
@@ -125,8 +127,8 @@ describe.skipIf(skip)('continuous profiles of a simulated IRIS', () => {
     expect(refused).toHaveLength(19);
     expect(parcaProblems(decodeProfile(served[0]!.bytes))).toEqual([]);
     for (const response of refused) {
-      expect(response.bytes.toString()).toMatch(/^another CPU profile is being taken \(one at a time, as in Go\); retry in [12] s\n$/);
-      expect(response.retryAfter).toMatch(/^[12]$/);
+      expect(response.bytes.toString()).toMatch(/^another CPU profile is being taken \(one at a time, as in Go\); retry in [1-5] s\n$/);
+      expect(response.retryAfter).toMatch(/^[1-5]$/);
       expect(response.ms).toBeLessThan(served[0]!.ms);
     }
     // Once it is done, the next one is served.
@@ -192,7 +194,7 @@ describe.skipIf(skip)('continuous profiles of a simulated IRIS', () => {
     } finally {
       await fast.stop();
     }
-  });
+  }, 180_000); // up to 20 jobs of ~2 s each on a loaded host
 
   test('a killed bpftrace is restarted, counted, and sampling resumes', async () => {
     const pid = sampler!.processId!;

@@ -45,7 +45,7 @@ describe.skipIf(skip)('irisflame record --lifecycle on the simulated IRIS', () =
     // Other IRIS-named processes may be running on the machine (other tests burn CPU in a simulated irisdb):
     // the recorded command's tree is contiguous, starting at its own lane.
     const first = labels.indexOf('iris restart IRIS');
-    expect(labels.slice(first, first + expected.length)).toEqual(expected);
+    expect(labels.slice(first, first + expected.length), `every lane:\n${labels.join('\n')}`).toEqual(expected);
     expect(labels).toContain('irisdb startWork^%SYS.WorkQueueMgr');
     expect(timeline.samples.some((sample) => sample.stack.startsWith('irisdb QUIET^STU;'))).toBe(true);
   }, 120_000);
