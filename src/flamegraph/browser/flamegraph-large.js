@@ -14,24 +14,15 @@ var fgLarge = (function () {
 
   // The same model from the frame table of a large graph (fgFrames, docs/dev/svg-contract.md section 5): every frame,
   // in pre-order, as depth, gap from its expected start, weight and entry * 2 + (1 if drawn as an element).
-  // Decoded with a character loop (no split): 640k numbers at 160k frames.
+  // Also turns the table's names and entryColors into arrays, in place (they come as strings: see decodeEntries).
   function buildModel(table) {
-    var s = table.frames, len = s.length, vals = new Float64Array(Math.ceil(len / 2) + 4), nv = 0, pos = 0;
-    while (pos < len) {
-      var v = 0, c = s.charCodeAt(pos), begin = pos, simple = true;
-      while (pos < len && c !== 44) { // ','
-        if (c >= 48 && c <= 57) v = v * 10 + (c - 48); else simple = false;
-        c = s.charCodeAt(++pos);
-      }
-      vals[nv++] = simple ? v : parseFloat(s.slice(begin, pos));
-      pos++;
-    }
-    var n = Math.floor(nv / 4), i;
+    decodeEntries(table);
+    var vals = numbers(table.frames), n = Math.floor(vals.n / 4), i;
     var sx = new Float64Array(n), sw = new Float64Array(n), parent = new Int32Array(n), end = new Int32Array(n);
     var depth = new Int32Array(n), entry = new Int32Array(n), isEl = new Uint8Array(n);
     var stack = new Int32Array(n + 2), lastEnd = new Float64Array(n + 2), sp = 0, prevDepth = -1, prevStart = 0;
     for (i = 0; i < n; i++) {
-      var d = vals[4 * i], gap = vals[4 * i + 1], w = vals[4 * i + 2], code = vals[4 * i + 3];
+      var d = vals.v[4 * i], gap = vals.v[4 * i + 1], w = vals.v[4 * i + 2], code = vals.v[4 * i + 3];
       var x = (d > prevDepth ? prevStart : lastEnd[d]) + gap;
       while (sp > d) end[stack[--sp]] = i; // close the frames this one is not inside
       parent[i] = sp > 0 ? stack[sp - 1] : -1;
@@ -44,6 +35,32 @@ var fgLarge = (function () {
       n: n, sx: sx, sw: sw, parent: parent, end: end, depth: depth, rects: null, entry: entry, isEl: isEl,
       flags: new Uint8Array(n), names: null, byDepth: null,
     };
+  }
+
+  // The comma-separated numbers of s, decoded with a character loop (no split): 640k of them at 160k frames.
+  // Returns { v: a Float64Array with room to spare, n: how many there are }.
+  function numbers(s) {
+    var len = s.length, vals = new Float64Array(Math.ceil(len / 2) + 4), nv = 0, pos = 0;
+    while (pos < len) {
+      var v = 0, c = s.charCodeAt(pos), begin = pos, simple = true;
+      while (pos < len && c !== 44) { // ','
+        if (c >= 48 && c <= 57) v = v * 10 + (c - 48); else simple = false;
+        c = s.charCodeAt(++pos);
+      }
+      vals[nv++] = simple ? v : parseFloat(s.slice(begin, pos));
+      pos++;
+    }
+    return { v: vals, n: nv };
+  }
+
+  // The table's names (one string, joined with line feeds) and entryColors (comma-separated) as arrays, once:
+  // string literals compile in no time while the page loads, arrays of 20k strings did not.
+  function decodeEntries(table) {
+    if (typeof table.names === 'string') table.names = table.names.split('\n');
+    if (typeof table.entryColors === 'string') {
+      var c = numbers(table.entryColors);
+      table.entryColors = Array.prototype.slice.call(c.v, 0, c.n);
+    }
   }
 
   // C's printf("%.Nf") for N in 0..3 (ties to even on the exact binary value), as the writer prints numbers.

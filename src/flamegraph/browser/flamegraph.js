@@ -134,9 +134,12 @@
     window.addEventListener('keydown', onKey);
     restoreFromUrl();
     scrollToGraph();
-    // Within a second even in a page that never idles (a 160k-frame table decodes in 30-60 ms).
-    whenIdle(function () { model(); if (!labeler.measured()) labeler.measure(frames.parentNode); }, 1000);
-    whenIdle(names);
+    // Within a second even in a page that never idles (a 160k-frame table decodes in 30-60 ms), but after the first
+    // frame is painted: Firefox runs idle callbacks before a document's first paint, and this work then delayed it.
+    afterFirstPaint(function () {
+      whenIdle(function () { model(); if (!labeler.measured()) labeler.measure(frames.parentNode); }, 1000);
+      whenIdle(names);
+    });
   }
 
   // A graph taller than the window opens with its roots in view: at the bottom (non-inverted), where the widest
@@ -150,6 +153,13 @@
     if (zoomed === 0) { if (!inv) window.scrollTo(0, height - view); return; }
     var y = parseFloat(rectY(zoomed));
     window.scrollTo(0, inv ? y - 2 * fh : y + 3 * fh - view);
+  }
+
+  // fn once the document's first frame is on screen: after two animation frames (none run in a hidden page: then
+  // the model is built on demand, at the first interaction).
+  function afterFirstPaint(fn) {
+    if (!window.requestAnimationFrame) { setTimeout(fn, 0); return; }
+    requestAnimationFrame(function () { requestAnimationFrame(function () { setTimeout(fn, 0); }); });
   }
 
   // Build the model and measure glyphs once the page is idle, so the first click does not pay for it; the same
