@@ -10,10 +10,9 @@
  *   2 px rounding as four arcs doubled the path's segments, and Firefox spent about twice as long parsing and
  *   painting them (docs/benchmarks.md, "Firefox's first frame"); frames too narrow for a label show little of it.
  *   Without script the picture is otherwise flamegraph.pl's.
- * - Every frame (wide ones too) is listed in pre-order in a compact table, `fgFrames`, in a script at the end,
- *   from which the browser script builds its model, searches, names frames and creates the elements of
- *   narrow frames when a zoom makes them wide enough. Names and their colours are strings too (decoded with
- *   the model, after the first paint): a 20k-name array literal took Firefox 100-300 ms to compile during load.
+ * - Every frame (wide ones too) is listed in pre-order in a compact table, a JSON data block (`#fgframes`) at
+ *   the end, from which the browser script builds its model (after the first paint), searches, names frames and
+ *   creates the elements of narrow frames when a zoom makes them wide enough.
  *
  * One pass over the rects, strings built in large pieces; the only per-frame allocations are the strings
  * of two rounded coordinates.
@@ -53,7 +52,7 @@ export function isLargeGraph(layout: Layout, differential: boolean, context: Fra
 }
 
 /**
- * The frames after `<g id="frames">`: wide frames, the close of `#frames`, `#narrowframes`, the table script.
+ * The frames after `<g id="frames">`: wide frames, the close of `#frames`, `#narrowframes`, the table and its script.
  * The document's tail is then only `</svg>`.
  */
 export function* largeFrameChunks(layout: Layout, context: FrameWriterContext): Generator<string> {
@@ -181,18 +180,20 @@ export function* largeFrameChunks(layout: Layout, context: FrameWriterContext): 
   out.ascii('</g>\n');
   yield out.take();
 
-  // Everything per frame or per name as string literals: compiled in no time, decoded when first needed (an
-  // array literal of 640k numbers took 190 ms to compile at 160k frames, one of 20k names 100-300 ms in Firefox).
-  // Names are joined with a line feed, which no frame name holds (names come from lines of folded text).
+  // The table is a JSON data block, parsed by the page only when first needed (after the first paint): as a
+  // script, its literals were compiled during load (an array literal of 640k numbers took 190 ms at 160k frames in
+  // Chromium; 20k names and the frames as one string 50-200 ms in Firefox, against 30 ms to read the same text).
+  // Per-frame and per-name data as strings (fewer bytes); names are joined with a line feed, which no frame name
+  // holds (names come from lines of folded text).
   const header = {
     v: 2, factor: context.options.factor, colors,
     names: entryNames.map((name) => name.replaceAll('\n', '\ufffd')).join('\n'), entryColors: entryColors.join(','),
   };
-  yield `<script type="text/ecmascript"><![CDATA[var fgFrames = ${scriptSafeJson(header).slice(0, -1)},"frames":"`;
+  yield `<script type="application/json" id="fgframes"><![CDATA[${scriptSafeJson(header).slice(0, -1)},"frames":"`;
   table.trimLast();
   yield table.take();
   // The script that reads the table comes with it (small graphs do without it).
-  yield `"};\n${browserAsset('flamegraph', 'flamegraph-large.js')}]]></script>\n`;
+  yield `"}]]></script>\n<script type="text/ecmascript"><![CDATA[${browserAsset('flamegraph', 'flamegraph-large.js')}]]></script>\n`;
 }
 
 const COMMA = 0x2c;

@@ -36,7 +36,8 @@
   var F_MATCH = 1; // per-frame state bits
 
   var svg, frames, narrow, details, unzoomBtn, searchBtn, icBtn, matchedTxt;
-  var TABLE = window.fgFrames && typeof window.fgFrames.frames === 'string' ? window.fgFrames : null; // see start()
+  var LARGE = false; // a large graph: its frame table (#fgframes) and flamegraph-large.js are in the file
+  var TABLE = null; // that table, read with the model (fgLarge.table())
   var framesBox = null; // the inner <svg> (in #framesbox, a foreignObject) that holds #frames
   var highlights, overlay, hoverBox, cursorBox; // layers above #frames, created by start()
   var els; // frame elements, in document (pre-)order
@@ -104,10 +105,10 @@
     searchBtn = document.getElementById('search');
     icBtn = document.getElementById('ignorecase');
     wrapFrames(frames); // when the observer could not run (script placed after #frames)
-    TABLE = window.fgFrames && typeof window.fgFrames.frames === 'string' ? window.fgFrames : null;
+    LARGE = !!(window.fgLarge && document.getElementById('fgframes'));
     narrow = document.getElementById('narrowframes');
     wrapNarrow(narrow);
-    if (!TABLE) els = Array.prototype.slice.call(frames.children); // else built with the model
+    if (!LARGE) els = Array.prototype.slice.call(frames.children); // else built with the model
     makeLayers();
     // On the overlay only: an inherited property set on the root would restyle every frame.
     if (cfg.searchcolor) highlights.parentNode.style.setProperty('--fg-searchcolor', String(cfg.searchcolor));
@@ -238,10 +239,11 @@
 
   function model() {
     if (m) return m;
-    if (!TABLE) {
+    if (!LARGE) {
       m = fgLib.buildModel(frames.getElementsByTagName('rect')); // one rect per frame, same order as els
       return m;
     }
+    TABLE = fgLarge.table();
     m = fgLarge.buildModel(TABLE);
     // Frames drawn as elements are #frames' children, in the same pre-order.
     els = new Array(m.n);
