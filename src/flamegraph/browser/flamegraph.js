@@ -137,9 +137,15 @@
     scrollToGraph();
     // Within a second even in a page that never idles (a 160k-frame table decodes in 30-60 ms), but after the first
     // frame is painted: Firefox runs idle callbacks before a document's first paint, and this work then delayed it.
+    // In steps of a few tens of ms each (read the table, build the model, measure glyphs), one per idle period.
     afterFirstPaint(function () {
-      whenIdle(function () { model(); if (!labeler.measured()) labeler.measure(frames.parentNode); }, 1000);
-      whenIdle(names);
+      whenIdle(function () {
+        if (LARGE) fgLarge.table();
+        whenIdle(function () {
+          model();
+          whenIdle(function () { if (!labeler.measured()) labeler.measure(frames.parentNode); whenIdle(names); }, 1000);
+        }, 1000);
+      }, 1000);
     });
   }
 
@@ -156,11 +162,15 @@
     window.scrollTo(0, inv ? y - 2 * fh : y + 3 * fh - view);
   }
 
-  // fn once the document's first frame is on screen: after two animation frames (none run in a hidden page: then
-  // the model is built on demand, at the first interaction).
+  // fn once the document's first frame is on screen: two animation frames after the load event (no animation frame
+  // runs in a hidden page: there the model is built on demand, at the first interaction).
   function afterFirstPaint(fn) {
-    if (!window.requestAnimationFrame) { setTimeout(fn, 0); return; }
-    requestAnimationFrame(function () { requestAnimationFrame(function () { setTimeout(fn, 0); }); });
+    var painted = function () {
+      if (!window.requestAnimationFrame) { setTimeout(fn, 0); return; }
+      requestAnimationFrame(function () { requestAnimationFrame(function () { setTimeout(fn, 0); }); });
+    };
+    if (document.readyState === 'complete') painted();
+    else window.addEventListener('load', painted);
   }
 
   // Build the model and measure glyphs once the page is idle, so the first click does not pay for it; the same
