@@ -318,11 +318,16 @@ async function openAndTime(context, file) {
   return { page, load };
 }
 
+/** Pause before each timed load: the browser finishes closing the previous tab (a 30 MB document's teardown
+ * overlapped the next load by up to 0.4 s in Firefox). */
+const LOAD_SETTLE_MS = 1_000;
+
 /** Loads of `file` in `repeats` new tabs (the first tab kept open when `keep`): the load times and that tab. */
 async function timeLoads(context, file, repeats, keep) {
   const loads = [];
   let kept = null;
   for (let k = 0; k < repeats; k++) {
+    await sleep(LOAD_SETTLE_MS);
     const { page, load } = await openAndTime(context, file);
     loads.push(load);
     if (keep && k === 0) kept = page; else await page.close();
@@ -415,6 +420,7 @@ export async function runBrowserBench({
       try {
         const empty = join(work, 'empty.svg');
         writeFileSync(empty, '<svg xmlns="http://www.w3.org/2000/svg" width="1200" height="100"></svg>\n');
+        await timeLoads(context, empty, 1, false); // untimed: the browser's first tab is slower than any other
         const floor = await timeLoads(context, empty, Math.max(3, repeats), false);
         rows.push({ browser: browserName, size: 0, renderer: 'empty SVG (floor)', bytes: statSync(empty).size,
           load: median(floor.loads), loads: floor.loads });
