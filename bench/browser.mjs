@@ -11,8 +11,10 @@
  * double requestAnimationFrame, so style, layout and paint of the next frame are included.
  *   load   = navigation start -> load event -> two animation frames, in a new tab: median of REPEATS loads (each in a
  *            tab of its own; the "loads" field lists them all). An empty SVG is measured the same way first: the
- *            floor, what a browser takes to open any file in a new tab (Firefox starts a content process for file://
- *            pages: about 0.3 s of every load there).
+ *            floor, what a browser takes to open any file in a new tab. A tab showing an empty SVG stays open all
+ *            along, so every load finds the browser's file:// content process running: Firefox starts one when no
+ *            file:// tab is open (0.3-0.6 s, and up to 1 s more while the previous one shuts down), which the bench
+ *            used to measure in some loads and not in others, whichever tabs happened to be open.
  *   zoom   = click on a fixed mid-depth frame (the widest one at a third of the depth) -> painted
  *   zoom big = click on the root's widest child -> painted, measured on a variant of the input where half of
  *            the stacks (and so about half the frames) pass through one child of the root, as one busy process
@@ -420,11 +422,13 @@ export async function runBrowserBench({
       try {
         const empty = join(work, 'empty.svg');
         writeFileSync(empty, '<svg xmlns="http://www.w3.org/2000/svg" width="1200" height="100"></svg>\n');
-        await timeLoads(context, empty, 1, false); // untimed: the browser's first tab is slower than any other
+        // Untimed, and kept open (see the header): the browser's first tab is slower than any other.
+        const anchor = (await openAndTime(context, empty)).page;
         const floor = await timeLoads(context, empty, Math.max(3, repeats), false);
         rows.push({ browser: browserName, size: 0, renderer: 'empty SVG (floor)', bytes: statSync(empty).size,
           load: median(floor.loads), loads: floor.loads });
         log(`  ${browserName} empty SVG (floor): ${JSON.stringify(floor.loads)}`);
+        void anchor; // closed with the browser
         for (const size of sizes) {
           const wide = typeof size === 'string' && size.endsWith('w');
           const input = wide ? cachedWideInput(parseInt(size, 10)) : cachedInput(size);
