@@ -9,7 +9,12 @@
  *
  * Each SVG is loaded from file:// and timed in the page: performance.now() around a dispatched event plus a
  * double requestAnimationFrame, so style, layout and paint of the next frame are included.
- *   load   = navigation start -> load event -> two animation frames
+ *   load   = navigation start -> load event -> two animation frames, in a new tab: median of REPEATS loads (each in a
+ *            tab of its own; the "loads" field lists them all). An empty SVG is measured the same way first: the
+ *            floor, what a browser takes to open any file in a new tab. A tab showing an empty SVG stays open all
+ *            along, so every load finds the browser's file:// content process running: Firefox starts one when no
+ *            file:// tab is open (0.3-0.6 s, and up to 1 s more while the previous one shuts down), which the bench
+ *            used to measure in some loads and not in others, whichever tabs happened to be open.
  *   zoom   = click on a fixed mid-depth frame (the widest one at a third of the depth) -> painted
  *   zoom big = click on the root's widest child -> painted, measured on a variant of the input where half of
  *            the stacks (and so about half the frames) pass through one child of the root, as one busy process
@@ -305,16 +310,40 @@ async function restPointer(page, on) {
   await page.mouse.move(x, y);
 }
 
-async function measureSvg(context, file, target, repeats, interact = true) {
+/** A new tab, the file loaded in it, and its first frame: navigation start -> load -> two animation frames. */
+async function openAndTime(context, file) {
   const page = await context.newPage();
   page.setDefaultTimeout(600_000);
   await page.goto(pathToFileURL(file).href, { waitUntil: 'load', timeout: 600_000 });
   const load = await page.evaluate(() => new Promise((resolve) =>
     requestAnimationFrame(() => requestAnimationFrame(() => resolve(performance.now())))));
-  if (!interact) { await page.close(); return { load }; }
+  return { page, load };
+}
+
+/** Pause before each timed load: the browser finishes closing the previous tab (a 30 MB document's teardown
+ * overlapped the next load by up to 0.4 s in Firefox). */
+const LOAD_SETTLE_MS = 1_000;
+
+/** Loads of `file` in `repeats` new tabs (the first tab kept open when `keep`): the load times and that tab. */
+async function timeLoads(context, file, repeats, keep) {
+  const loads = [];
+  let kept = null;
+  for (let k = 0; k < repeats; k++) {
+    await sleep(LOAD_SETTLE_MS);
+    const { page, load } = await openAndTime(context, file);
+    loads.push(load);
+    if (keep && k === 0) kept = page; else await page.close();
+  }
+  return { loads, page: kept };
+}
+
+async function measureSvg(context, file, target, repeats, interact = true) {
+  const { loads, page } = await timeLoads(context, file, Math.max(1, repeats), interact);
+  const load = median(loads);
+  if (!interact) return { load, loads };
   await sleep(SETTLE_MS);
   const run = (action) => page.evaluate(pageMeasure, { action, target, regex: SEARCH_REGEX });
-  const out = { load };
+  const out = { load, loads };
   for (const on of [false, true]) {
     await restPointer(page, on);
     const zooms = [], resets = [], searches = [];
@@ -391,6 +420,15 @@ export async function runBrowserBench({
       if (!context) { log(`[skip] browser bench in ${browserName}: executable not found`); continue; }
       log(`## ${browserName}`);
       try {
+        const empty = join(work, 'empty.svg');
+        writeFileSync(empty, '<svg xmlns="http://www.w3.org/2000/svg" width="1200" height="100"></svg>\n');
+        // Untimed, and kept open (see the header): the browser's first tab is slower than any other.
+        const anchor = (await openAndTime(context, empty)).page;
+        const floor = await timeLoads(context, empty, Math.max(3, repeats), false);
+        rows.push({ browser: browserName, size: 0, renderer: 'empty SVG (floor)', bytes: statSync(empty).size,
+          load: median(floor.loads), loads: floor.loads });
+        log(`  ${browserName} empty SVG (floor): ${JSON.stringify(floor.loads)}`);
+        void anchor; // closed with the browser
         for (const size of sizes) {
           const wide = typeof size === 'string' && size.endsWith('w');
           const input = wide ? cachedWideInput(parseInt(size, 10)) : cachedInput(size);
@@ -431,24 +469,31 @@ export async function runBrowserBench({
 function formatTable(rows) {
   const ms = (v) => (v === undefined ? '-' : v >= 100 ? v.toFixed(0) : v.toFixed(1));
   const out = ['', 'Pointer off the graph, then (on) resting on it:',
-    '| browser | frames | renderer | SVG KB | load ms | 1st zoom ms | zoom ms | zoom big ms | reset ms | search ms | idle ms | ' +
+    '| browser | frames | renderer | SVG KB | load ms | loads ms | 1st zoom ms | zoom ms | zoom big ms | reset ms | search ms | idle ms | ' +
     'zoom on | reset on | search on | idle on |',
-    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |'];
+    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |'];
   for (const r of rows) {
-    out.push(`| ${r.browser} | ~${r.size} | ${r.renderer} | ${(r.bytes / 1024).toFixed(0)} | ${ms(r.load)} | ${ms(r.firstZoom)} | ` +
+    out.push(`| ${r.browser} | ~${r.size} | ${r.renderer} | ${(r.bytes / 1024).toFixed(0)} | ${ms(r.load)} | ${(r.loads ?? []).map(ms).join(' / ')} | ` +
+      `${ms(r.firstZoom)} | ` +
       `${ms(r.zoom)} | ${ms(r.zoomBig)} | ${ms(r.reset)} | ${ms(r.search)} | ${ms(r.idle)} | ${ms(r.zoomOn)} | ` +
       `${ms(r.resetOn)} | ${ms(r.searchOn)} | ${ms(r.idleOn)} |`);
   }
+  // "load, each": their k-th load over our k-th (run k of each, minutes apart); "above floor": both medians less the
+  // empty SVG's (the part of the load that is the file's own).
   out.push('', 'Speed-up of ours (their time / our time; >1 = ours faster):',
-    '| browser | frames | vs | size ratio (ours/theirs) | load | 1st zoom | zoom | zoom big | reset | search |',
-    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    '| browser | frames | vs | size ratio (ours/theirs) | load | load, each | load above floor | 1st zoom | zoom | zoom big | reset | search |',
+    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const key of new Set(rows.map((r) => `${r.browser} ${r.size}`))) {
     const same = rows.filter((r) => `${r.browser} ${r.size}` === key);
     const ours = same.find((r) => r.renderer.startsWith('ours'));
     if (!ours) continue;
+    const floor = rows.find((r) => r.browser === ours.browser && r.size === 0)?.load;
     for (const other of same.filter((r) => !r.renderer.startsWith('ours'))) {
       const x = (k) => (other[k] === undefined ? '-' : `${(other[k] / ours[k]).toFixed(1)}x`);
+      const each = (other.loads ?? []).map((t, k) => (ours.loads?.[k] ? `${(t / ours.loads[k]).toFixed(1)}x` : '-')).join(' / ');
+      const above = floor === undefined ? '-' : `${((other.load - floor) / (ours.load - floor)).toFixed(1)}x`;
       out.push(`| ${ours.browser} | ~${ours.size} | ${other.renderer} | ${(ours.bytes / other.bytes).toFixed(2)} | ${x('load')} | ` +
+        `${each || '-'} | ${above} | ` +
         `${x('firstZoom')} | ${x('zoom')} | ${x('zoomBig')} | ${x('reset')} | ${x('search')} |`);
     }
   }

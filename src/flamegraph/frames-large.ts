@@ -5,12 +5,14 @@
  * - Frames at least NARROW_PX wide are written as today, one `<g><title><rect>[<text>]</g>` each (frames.ts),
  *   unless there are more than ELEMENT_BUDGET of them: then only frames wide enough for a label (3 characters).
  * - Narrower frames (at 160k frames, 99.7% of them) are drawn as one `<path>` per colour in `#narrowframes`:
- *   a rectangle per frame at the coordinates flamegraph.pl gives it (x and width to 0.1 px); under NARROW_PX,
- *   touching rectangles of one colour in one row joined; from NARROW_PX on (over the budget), each with
- *   flamegraph.pl's rounded corners. Without script the picture is flamegraph.pl's.
- * - Every frame (wide ones too) is listed in pre-order in a compact table, `fgFrames`, in a script at the end,
- *   from which the browser script builds its model, searches, names frames and creates the elements of
- *   narrow frames when a zoom makes them wide enough.
+ *   a rectangle per frame at the coordinates flamegraph.pl gives it (x and width to 0.1 px), touching rectangles
+ *   of one colour in one row joined. Square corners, also from NARROW_PX on (over the budget): flamegraph.pl's
+ *   2 px rounding as four arcs doubled the path's segments, and Firefox spent about twice as long parsing and
+ *   painting them (docs/benchmarks.md, "Firefox's first frame"); frames too narrow for a label show little of it.
+ *   Without script the picture is otherwise flamegraph.pl's.
+ * - Every frame (wide ones too) is listed in pre-order in a compact table, a JSON data block (`#fgframes`) at
+ *   the end, from which the browser script builds its model (after the first paint), searches, names frames and
+ *   creates the elements of narrow frames when a zoom makes them wide enough.
  *
  * One pass over the rects, strings built in large pieces; the only per-frame allocations are the strings
  * of two rounded coordinates.
@@ -25,7 +27,7 @@ import { browserAsset } from '../browser-assets.js';
 
 /** Up to this many drawn frames a graph keeps one element per frame (the differential tests' territory). */
 export const LARGE_GRAPH_FRAMES = 2000;
-/** Frames narrower than this (px, as printed) are joined with touching ones of their colour and row. */
+/** Frames narrower than this (px, as printed) never get an element: they are drawn merged in `#narrowframes`. */
 export const NARROW_PX = 1;
 /**
  * Up to this many frames of NARROW_PX or more, each is an element; beyond, only frames wide enough for a label
@@ -50,7 +52,7 @@ export function isLargeGraph(layout: Layout, differential: boolean, context: Fra
 }
 
 /**
- * The frames after `<g id="frames">`: wide frames, the close of `#frames`, `#narrowframes`, the table script.
+ * The frames after `<g id="frames">`: wide frames, the close of `#frames`, `#narrowframes`, the table and its script.
  * The document's tail is then only `</svg>`.
  */
 export function* largeFrameChunks(layout: Layout, context: FrameWriterContext): Generator<string> {
@@ -69,8 +71,6 @@ export function* largeFrameChunks(layout: Layout, context: FrameWriterContext): 
   let runStart = new Int32Array(0);
   let runEnd = new Int32Array(0);
   const runs = new RunList();
-  // Frames from NARROW_PX wide up to a label's width: one rounded rectangle each, in their colour's path.
-  const rounded = new RunList();
   const labelTenths = Math.ceil(3 * context.options.fontsize * context.options.fontwidth * 10);
   const elementTenths = pointableFrames(rects) <= ELEMENT_BUDGET ? NARROW_PX * 10 : labelTenths;
   const lastEnd = new Float64Array(rows + 1);
@@ -119,7 +119,6 @@ export function* largeFrameChunks(layout: Layout, context: FrameWriterContext): 
     const t2 = tenths(rect.x2);
     const isWide = depth === 0 || t2 - t1 >= elementTenths;
     if (isWide) wide.push(rect);
-    else if (t2 - t1 >= NARROW_PX * 10) rounded.add(color * rows + depth, t1, t2);
     else {
       const k = color * rows + depth;
       if (runEnd[k] === t1) runEnd[k] = t2;
@@ -154,16 +153,13 @@ export function* largeFrameChunks(layout: Layout, context: FrameWriterContext): 
   yield '</g>\n<g id="narrowframes">\n';
   const keys = colors.length * rows;
   const order = runs.sortedByKey(keys);
-  const roundedOrder = rounded.sortedByKey(keys);
   const out = new AsciiWriter(1 << 20);
-  const rowHeight = Number(height);
   let r = 0;
-  let q = 0;
   for (let color = 0; color < colors.length; color++) {
-    const inColor = (list: RunList, o: Int32Array, i: number) => i < o.length && Math.floor(list.key[o[i]!]! / rows) === color;
-    if (!inColor(runs, order, r) && !inColor(rounded, roundedOrder, q)) continue;
+    const inColor = (i: number) => i < order.length && Math.floor(runs.key[order[i]!]! / rows) === color;
+    if (!inColor(r)) continue;
     out.ascii(`<path fill="${colors[color]}" d="`);
-    for (; inColor(runs, order, r); r++) {
+    for (; inColor(r); r++) {
       const run = order[r]!;
       const w = runs.end[run]! - runs.start[run]!;
       out.byte(0x4d); // M
@@ -178,38 +174,29 @@ export function* largeFrameChunks(layout: Layout, context: FrameWriterContext): 
       out.tenths(w);
       out.byte(0x7a); // z
     }
-    for (; inColor(rounded, roundedOrder, q); q++) {
-      const frame = roundedOrder[q]!;
-      const x = rounded.start[frame]! / 10;
-      const w = (rounded.end[frame]! - rounded.start[frame]!) / 10;
-      out.ascii(roundedRect(x, rowY[rounded.key[frame]! % rows]!, w, rowHeight));
-    }
     out.ascii('"/>\n');
     if (out.length >= CHUNK_CHARS) yield out.take();
   }
   out.ascii('</g>\n');
   yield out.take();
 
-  const header = { v: 1, factor: context.options.factor, names: entryNames, colors, entryColors };
-  // The frames as one string literal: compiled in no time, decoded when first needed (an array literal of
-  // 640k numbers took 190 ms to compile at 160k frames, during load).
-  yield `<script type="text/ecmascript"><![CDATA[var fgFrames = ${scriptSafeJson(header).slice(0, -1)},"frames":"`;
+  // The table is a JSON data block, parsed by the page only when first needed (after the first paint): as a
+  // script, its literals were compiled during load (an array literal of 640k numbers took 190 ms at 160k frames in
+  // Chromium; 20k names and the frames as one string 50-200 ms in Firefox, against 30 ms to read the same text).
+  // Per-frame and per-name data as strings (fewer bytes); names are joined with a line feed, which no frame name
+  // holds (names come from lines of folded text).
+  const header = {
+    v: 2, factor: context.options.factor, colors,
+    names: entryNames.map((name) => name.replaceAll('\n', '\ufffd')).join('\n'), entryColors: entryColors.join(','),
+  };
+  yield `<script type="application/json" id="fgframes"><![CDATA[${scriptSafeJson(header).slice(0, -1)},"frames":"`;
   table.trimLast();
   yield table.take();
   // The script that reads the table comes with it (small graphs do without it).
-  yield `"};\n${browserAsset('flamegraph', 'flamegraph-large.js')}]]></script>\n`;
+  yield `"}]]></script>\n<script type="text/ecmascript"><![CDATA[${browserAsset('flamegraph', 'flamegraph-large.js')}]]></script>\n`;
 }
 
 const COMMA = 0x2c;
-
-/** flamegraph.pl's `<rect rx="2" ry="2">` as a subpath (the radius clamped to half the width, as SVG does). */
-function roundedRect(x: number, y: string, w: number, h: number): string {
-  const r = Math.min(2, w / 2);
-  const n = (v: number) => String(Math.round(v * 100) / 100);
-  const a = n(r);
-  return `M${n(x + r)} ${y}h${n(w - 2 * r)}a${a} ${a} 0 0 1 ${a} ${a}v${n(h - 2 * r)}a${a} ${a} 0 0 1 -${a} ${a}` +
-    `h-${n(w - 2 * r)}a${a} ${a} 0 0 1 -${a} -${a}v-${n(h - 2 * r)}a${a} ${a} 0 0 1 ${a} -${a}z`;
-}
 
 /** `value` rounded to tenths as C's %.1f rounds it (ties to even on the exact binary value), times ten. */
 function tenths(value: number): number {

@@ -79,18 +79,14 @@ describe.each(BROWSERS)('large graphs in %s', (browserName) => {
     expect(elements).toBeGreaterThan(100);
     expect(elements).toBeLessThan(perlFrames.length / 4);
     expect(svg).toContain('<g id="narrowframes">');
-    expect(svg).toContain('var fgFrames = {');
+    expect(svg).toContain('<script type="application/json" id="fgframes">');
     // The narrow frame has no element of its own.
     expect(parseSvgFrames(svg).some((f) => f.title.startsWith(`${bare(narrow.name)} (`))).toBe(false);
   });
 
   /** A point inside frame f: for a frame under a pixel wide, the whole pixel it covers. */
   test.skipIf(skip)('the frame table, read by the page\'s own decoder, holds every frame flamegraph.pl draws, title and place', () => {
-    const start = svg.indexOf('var fgFrames');
-    const sandbox: Record<string, any> = {};
-    createContext(sandbox);
-    runInContext(svg.slice(start, svg.indexOf(']]></script>', start)), sandbox);
-    const { fgLarge, fgFrames } = sandbox;
+    const { fgLarge, fgFrames } = pageTable(svg);
     const m = fgLarge.buildModel(fgFrames);
     expect(m.n).toBe(perlFrames.length);
     const ours = new Map<string, string>();
@@ -152,11 +148,7 @@ describe.each(BROWSERS)('large graphs in %s', (browserName) => {
    * flamegraph.pl's order (the folded lines' sort, which the test's own merge does not reproduce).
    */
   const zoomedSubtree = (top: Folded): { f: Folded; x: number; width: number; title: string }[] => {
-    const start = svg.indexOf('var fgFrames');
-    const sandbox: Record<string, any> = {};
-    createContext(sandbox);
-    runInContext(svg.slice(start, svg.indexOf(']]></script>', start)), sandbox);
-    const { fgLarge, fgFrames } = sandbox;
+    const { fgLarge, fgFrames } = pageTable(svg);
     const m = fgLarge.buildModel(fgFrames);
     const topAt = Array.from({ length: m.n }, (_, k) => k)
       .find((k) => m.depth[k] === top.depth && fgFrames.names[m.entry[k]] === bare(top.name) && m.sw[k] === top.samples)!;
@@ -347,6 +339,21 @@ describe.each(BROWSERS)('large graphs in %s', (browserName) => {
     expect(diff.strongPixels / diff.pixels).toBeLessThan(0.0005);
   });
 });
+
+/**
+ * The page's own table reader (flamegraph-large.js, the script after the table) run on the SVG's frame table (the
+ * JSON data block #fgframes), outside a browser: fgLarge, and the table as fgLarge.table() reads it.
+ */
+function pageTable(svg: string): { fgLarge: any; fgFrames: any } {
+  const cdata = (from: number): string => svg.slice(svg.indexOf('<![CDATA[', from) + 9, svg.indexOf(']]></script>', from));
+  const at = svg.indexOf('<script type="application/json" id="fgframes">');
+  expect(at).toBeGreaterThan(0);
+  const json = cdata(at);
+  const sandbox: Record<string, any> = { document: { getElementById: (id: string) => (id === 'fgframes' ? { textContent: json } : null) } };
+  createContext(sandbox);
+  runInContext(cdata(svg.indexOf('<script type="text/ecmascript">', at)), sandbox);
+  return { fgLarge: sandbox.fgLarge, fgFrames: sandbox.fgLarge.table() };
+}
 
 /** Per-channel comparison of two same-size PNG screenshots, decoded by ImageMagick (raw RGB). */
 function pixelDifference(a: Buffer, b: Buffer): { meanAbsolute: number; strongPixels: number; pixels: number } {

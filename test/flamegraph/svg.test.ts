@@ -127,3 +127,38 @@ describe('the SVG document', () => {
     expect(svg.startsWith('<?xml version="1.0" encoding="ISO-8859-1" standalone="no"?>')).toBe(true);
   });
 });
+
+describe('a large graph with thousands of frames of 1 px or more (docs/dev/svg-contract.md section 5)', () => {
+  // 400 stacks 12 deep, 2.95 px each: 4,800 frames of 1 px or more (over the 4,000 elements budget), none wide
+  // enough for a label (21.24 px), every name its own.
+  const folded = Array.from({ length: 400 }, (_, k) =>
+    `${Array.from({ length: 12 }, (_, d) => `f${k}_${d}`).join(';')} 1`).join('\n');
+  const svg = renderFlamegraph(parseFolded(`${folded}\n`), {});
+
+  it('draws them merged, with square corners: four segments per frame, no arcs', () => {
+    expect(parseSvgFrames(svg).length).toBe(1); // the root alone
+    const narrow = svg.slice(svg.indexOf('<g id="narrowframes">'), svg.indexOf('</g>', svg.indexOf('<g id="narrowframes">')));
+    const data = [...narrow.matchAll(/ d="([^"]*)"/g)].map((m) => m[1]!).join('');
+    expect(data).not.toMatch(/[aAcCqQ]/);
+    // 400 x 12 frames, fewer where neighbours of one colour in a row are joined.
+    const rects = data.split('M').length - 1;
+    expect(rects).toBeGreaterThan(1000);
+    expect(rects).toBeLessThanOrEqual(4800);
+    expect(data).toMatch(/^M[\d.]+ [\d.]+h[\d.]+v15h-[\d.]+z/);
+  });
+
+  it('lists every frame in a JSON data block, names and colours as strings', () => {
+    const at = svg.indexOf('<script type="application/json" id="fgframes"><![CDATA[');
+    expect(at).toBeGreaterThan(0);
+    const json = svg.slice(svg.indexOf('<![CDATA[', at) + 9, svg.indexOf(']]></script>', at));
+    const table = JSON.parse(json);
+    expect(table.v).toBe(2);
+    const names = table.names.split('\n');
+    expect(names).toHaveLength(4801);
+    expect(names).toContain('f399_11');
+    expect(table.entryColors.split(',')).toHaveLength(4801);
+    expect(table.frames.split(',')).toHaveLength(4801 * 4);
+    expect(svg.slice(at)).toContain('<script type="text/ecmascript"><![CDATA[');
+    expect(checkXml(svg).error).toBeUndefined();
+  });
+});

@@ -4,7 +4,7 @@
  * script at the end of the document; flamegraph.js uses it through the one global, fgLarge.
  *
  * Such graphs draw frames under 1 px (or too narrow for a label) as merged paths (#narrowframes) and list every frame
- * in a table (window.fgFrames): the model, names and titles come from it. A zoom draws the subtree's frames that get a
+ * in a table (the JSON data block #fgframes, read by table() after the first paint): the model, names and titles come from it. A zoom draws the subtree's frames that get a
  * label as elements (one is created for a frame that has none) and the others merged again (mergedView): 5k frame
  * elements took 100 ms of layout and paint in Chromium, 200-400 ms in Firefox. The pointer finds a merged frame by
  * its row and sample position (frameAt).
@@ -12,26 +12,17 @@
 var fgLarge = (function () {
   'use strict';
 
-  // The same model from the frame table of a large graph (fgFrames, docs/dev/svg-contract.md section 5): every frame,
+  // The same model from the frame table of a large graph (#fgframes, docs/dev/svg-contract.md section 5): every frame,
   // in pre-order, as depth, gap from its expected start, weight and entry * 2 + (1 if drawn as an element).
-  // Decoded with a character loop (no split): 640k numbers at 160k frames.
+  // Also turns the table's names and entryColors into arrays, in place (they come as strings: see decodeEntries).
   function buildModel(table) {
-    var s = table.frames, len = s.length, vals = new Float64Array(Math.ceil(len / 2) + 4), nv = 0, pos = 0;
-    while (pos < len) {
-      var v = 0, c = s.charCodeAt(pos), begin = pos, simple = true;
-      while (pos < len && c !== 44) { // ','
-        if (c >= 48 && c <= 57) v = v * 10 + (c - 48); else simple = false;
-        c = s.charCodeAt(++pos);
-      }
-      vals[nv++] = simple ? v : parseFloat(s.slice(begin, pos));
-      pos++;
-    }
-    var n = Math.floor(nv / 4), i;
+    decodeEntries(table);
+    var vals = numbers(table.frames), n = Math.floor(vals.n / 4), i;
     var sx = new Float64Array(n), sw = new Float64Array(n), parent = new Int32Array(n), end = new Int32Array(n);
     var depth = new Int32Array(n), entry = new Int32Array(n), isEl = new Uint8Array(n);
     var stack = new Int32Array(n + 2), lastEnd = new Float64Array(n + 2), sp = 0, prevDepth = -1, prevStart = 0;
     for (i = 0; i < n; i++) {
-      var d = vals[4 * i], gap = vals[4 * i + 1], w = vals[4 * i + 2], code = vals[4 * i + 3];
+      var d = vals.v[4 * i], gap = vals.v[4 * i + 1], w = vals.v[4 * i + 2], code = vals.v[4 * i + 3];
       var x = (d > prevDepth ? prevStart : lastEnd[d]) + gap;
       while (sp > d) end[stack[--sp]] = i; // close the frames this one is not inside
       parent[i] = sp > 0 ? stack[sp - 1] : -1;
@@ -44,6 +35,43 @@ var fgLarge = (function () {
       n: n, sx: sx, sw: sw, parent: parent, end: end, depth: depth, rects: null, entry: entry, isEl: isEl,
       flags: new Uint8Array(n), names: null, byDepth: null,
     };
+  }
+
+  // The frame table, parsed once from its data block: a <script type="application/json"> that the browser parses
+  // as text and never compiles (as JavaScript literals, names and numbers took Firefox 50-200 ms during load).
+  var parsed;
+  function table() {
+    if (parsed === undefined) {
+      var el = document.getElementById('fgframes');
+      parsed = el ? JSON.parse(el.textContent) : null;
+    }
+    return parsed;
+  }
+
+  // The comma-separated numbers of s, decoded with a character loop (no split): 640k of them at 160k frames.
+  // Returns { v: a Float64Array with room to spare, n: how many there are }.
+  function numbers(s) {
+    var len = s.length, vals = new Float64Array(Math.ceil(len / 2) + 4), nv = 0, pos = 0;
+    while (pos < len) {
+      var v = 0, c = s.charCodeAt(pos), begin = pos, simple = true;
+      while (pos < len && c !== 44) { // ','
+        if (c >= 48 && c <= 57) v = v * 10 + (c - 48); else simple = false;
+        c = s.charCodeAt(++pos);
+      }
+      vals[nv++] = simple ? v : parseFloat(s.slice(begin, pos));
+      pos++;
+    }
+    return { v: vals, n: nv };
+  }
+
+  // The table's names (one string, joined with line feeds) and entryColors (comma-separated) as arrays, once:
+  // fewer bytes to parse, and decoded only here.
+  function decodeEntries(table) {
+    if (typeof table.names === 'string') table.names = table.names.split('\n');
+    if (typeof table.entryColors === 'string') {
+      var c = numbers(table.entryColors);
+      table.entryColors = Array.prototype.slice.call(c.v, 0, c.n);
+    }
   }
 
   // C's printf("%.Nf") for N in 0..3 (ties to even on the exact binary value), as the writer prints numbers.
@@ -178,6 +206,6 @@ var fgLarge = (function () {
   }
 
   return {
-    buildModel: buildModel, frameAt: frameAt, frameUnder: frameUnder, frameTitle: frameTitle, cfixed: cfixed, short: short, mergedView: mergedView,
+    table: table, buildModel: buildModel, frameAt: frameAt, frameUnder: frameUnder, frameTitle: frameTitle, cfixed: cfixed, short: short, mergedView: mergedView,
   };
 })();

@@ -36,7 +36,8 @@
   var F_MATCH = 1; // per-frame state bits
 
   var svg, frames, narrow, details, unzoomBtn, searchBtn, icBtn, matchedTxt;
-  var TABLE = window.fgFrames && typeof window.fgFrames.frames === 'string' ? window.fgFrames : null; // see start()
+  var LARGE = false; // a large graph: its frame table (#fgframes) and flamegraph-large.js are in the file
+  var TABLE = null; // that table, read with the model (fgLarge.table())
   var framesBox = null; // the inner <svg> (in #framesbox, a foreignObject) that holds #frames
   var highlights, overlay, hoverBox, cursorBox; // layers above #frames, created by start()
   var els; // frame elements, in document (pre-)order
@@ -104,10 +105,10 @@
     searchBtn = document.getElementById('search');
     icBtn = document.getElementById('ignorecase');
     wrapFrames(frames); // when the observer could not run (script placed after #frames)
-    TABLE = window.fgFrames && typeof window.fgFrames.frames === 'string' ? window.fgFrames : null;
+    LARGE = !!(window.fgLarge && document.getElementById('fgframes'));
     narrow = document.getElementById('narrowframes');
     wrapNarrow(narrow);
-    if (!TABLE) els = Array.prototype.slice.call(frames.children); // else built with the model
+    if (!LARGE) els = Array.prototype.slice.call(frames.children); // else built with the model
     makeLayers();
     // On the overlay only: an inherited property set on the root would restyle every frame.
     if (cfg.searchcolor) highlights.parentNode.style.setProperty('--fg-searchcolor', String(cfg.searchcolor));
@@ -134,9 +135,18 @@
     window.addEventListener('keydown', onKey);
     restoreFromUrl();
     scrollToGraph();
-    // Within a second even in a page that never idles (a 160k-frame table decodes in 30-60 ms).
-    whenIdle(function () { model(); if (!labeler.measured()) labeler.measure(frames.parentNode); }, 1000);
-    whenIdle(names);
+    // Within a second even in a page that never idles (a 160k-frame table decodes in 30-60 ms), but after the first
+    // frame is painted: Firefox runs idle callbacks before a document's first paint, and this work then delayed it.
+    // In steps of a few tens of ms each (read the table, build the model, measure glyphs), one per idle period.
+    afterFirstPaint(function () {
+      whenIdle(function () {
+        if (LARGE) fgLarge.table();
+        whenIdle(function () {
+          model();
+          whenIdle(function () { if (!labeler.measured()) labeler.measure(frames.parentNode); whenIdle(names); }, 1000);
+        }, 1000);
+      }, 1000);
+    });
   }
 
   // A graph taller than the window opens with its roots in view: at the bottom (non-inverted), where the widest
@@ -150,6 +160,17 @@
     if (zoomed === 0) { if (!inv) window.scrollTo(0, height - view); return; }
     var y = parseFloat(rectY(zoomed));
     window.scrollTo(0, inv ? y - 2 * fh : y + 3 * fh - view);
+  }
+
+  // fn once the document's first frame is on screen: two animation frames after the load event (no animation frame
+  // runs in a hidden page: there the model is built on demand, at the first interaction).
+  function afterFirstPaint(fn) {
+    var painted = function () {
+      if (!window.requestAnimationFrame) { setTimeout(fn, 0); return; }
+      requestAnimationFrame(function () { requestAnimationFrame(function () { setTimeout(fn, 0); }); });
+    };
+    if (document.readyState === 'complete') painted();
+    else window.addEventListener('load', painted);
   }
 
   // Build the model and measure glyphs once the page is idle, so the first click does not pay for it; the same
@@ -228,10 +249,11 @@
 
   function model() {
     if (m) return m;
-    if (!TABLE) {
+    if (!LARGE) {
       m = fgLib.buildModel(frames.getElementsByTagName('rect')); // one rect per frame, same order as els
       return m;
     }
+    TABLE = fgLarge.table();
     m = fgLarge.buildModel(TABLE);
     // Frames drawn as elements are #frames' children, in the same pre-order.
     els = new Array(m.n);
