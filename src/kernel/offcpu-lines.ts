@@ -42,6 +42,11 @@ const PENDING_LINE = /^@off\[(\d+)\]: \((\d+), (\d+), (\d+), (-?\d+), (.*)\)\s*$
 // @runnable[30412]: (2406078850639, 30412)
 const PENDING_RUNNABLE_LINE = /^@runnable\[(\d+)\]: \((\d+), (\d+)\)\s*$/;
 const PENDING_STACK_LINE = /^@(kstack|ustack)\[(\d+)\]:\s*$/;
+// The warm tracer's kept intervals, printed by an arming (offcpu-program.ts `warm`), then `D  time_ns`:
+// @r0[30412, 2406078850639]: (2406278911002, 30412, 1, 230, irisdb)
+// @rk0[30412, 2406078850639]:   (then the kernel frames, as @kstack's)
+const KEPT_LINE = /^@r\d\[(\d+), (\d+)\]: \((\d+), (\d+), (\d+), (-?\d+), (.*)\)\s*$/;
+const KEPT_STACK_LINE = /^@rk\d\[(\d+), (\d+)\]:\s*$/;
 const CPU_WAIT_LINE = /^@cpuwait_(ns|count)\[(\d+), (\d+)\]: (\d+)\s*$/;
 /** `        __schedule+1560` → `__schedule`; `0x7f23e63c724a` stays. */
 const FRAME_OFFSET = /\+\d+$/;
@@ -64,6 +69,9 @@ export class TracerLineReader {
   private readonly runnable: Array<{ tid: number; pid: number; sinceNs: number }> = [];
   private pendingStack: string[] | undefined;
   private endNs: number | undefined;
+  /** Kept intervals being printed (by `tid/off_ns`), until the `D` line; the keys of the previous printing. */
+  private kept = new Map<string, TracedBlock>();
+  private keptBefore = new Set<string>();
   /** Lines that were none of the above (counted; the first few kept for the report). */
   badLines = 0;
   readonly badExamples: string[] = [];
@@ -97,6 +105,7 @@ export class TracerLineReader {
   /** The end of the stream: a pending interval is kept with the frames it has; threads still blocked end at `T`. */
   finish(): void {
     this.flush();
+    this.flushKept();
     if (this.endNs === undefined) return;
     for (const block of this.pending.values()) {
       if (block.offNs === 0 || block.offNs > this.endNs) continue; // stacks without an @off entry: not blocked
@@ -120,6 +129,29 @@ export class TracerLineReader {
       this.pending.set(tid, block);
     }
     return block;
+  }
+
+  private keptOf(tid: number, offNs: number): TracedBlock {
+    const key = `${tid}/${offNs}`;
+    let block = this.kept.get(key);
+    if (block === undefined) {
+      block = { offNs, onNs: 0, pid: tid, tid, state: 0, syscall: -1, comm: '', kernel: [], user: [] };
+      this.kept.set(key, block);
+    }
+    return block;
+  }
+
+  /**
+   * The kept intervals printed so far, as blocked intervals, oldest first. Two armings at once (two CPUs) may
+   * print the same ones twice: those of the previous printing are not repeated.
+   */
+  private flushKept(): void {
+    if (this.kept.size === 0) return;
+    const blocks = [...this.kept].filter(([key, block]) => block.onNs >= block.offNs && block.onNs !== 0 && !this.keptBefore.has(key));
+    this.keptBefore = new Set(this.kept.keys());
+    this.kept = new Map();
+    blocks.sort((a, b) => a[1].offNs - b[1].offNs);
+    for (const [, block] of blocks) this.onRecord({ kind: 'block', block });
   }
 
   private flush(): void {
@@ -164,6 +196,7 @@ export class TracerLineReader {
         return this.onRecord({ kind: 'cpuwait-delta', timeNs, pid, tid, ns, count });
       }
     }
+    if (fields[0] === 'D' && fields.length === 2 && /^\d+$/.test(fields[1]!)) return this.flushKept();
     if (fields[0] === 'T' && fields.length === 2 && /^\d+$/.test(fields[1]!)) return void (this.endNs = Number(fields[1]));
     const pending = PENDING_LINE.exec(line);
     if (pending !== null) {
@@ -171,6 +204,14 @@ export class TracerLineReader {
       Object.assign(block, { offNs: Number(pending[2]), pid: Number(pending[3]), state: Number(pending[4]), syscall: Number(pending[5]), comm: pending[6]! });
       return;
     }
+    const kept = KEPT_LINE.exec(line);
+    if (kept !== null) {
+      const block = this.keptOf(Number(kept[1]), Number(kept[2]));
+      Object.assign(block, { onNs: Number(kept[3]), pid: Number(kept[4]), state: Number(kept[5]), syscall: Number(kept[6]), comm: kept[7]! });
+      return;
+    }
+    const keptStack = KEPT_STACK_LINE.exec(line);
+    if (keptStack !== null) return void (this.pendingStack = this.keptOf(Number(keptStack[1]), Number(keptStack[2])).kernel);
     const runnable = PENDING_RUNNABLE_LINE.exec(line);
     if (runnable !== null) return void this.runnable.push({ tid: Number(runnable[1]), sinceNs: Number(runnable[2]), pid: Number(runnable[3]) });
     const stack = PENDING_STACK_LINE.exec(line);

@@ -107,6 +107,23 @@ export interface OffCpuProgramOptions {
   warm?: boolean;
 }
 
+/**
+ * `warm`: how long an arming keeps the tracer printing every blocked interval (ns). Each exec of a followed
+ * name, each exit of a followed process and each arm call of the agent (`getegid` from `syncPid`, every 200 ms
+ * while a record is under way) pushes the end this far ahead.
+ */
+export const WARM_ARM_NS = 3_000_000_000;
+/**
+ * `warm`, unarmed: blocked intervals are kept in the kernel, one map per generation of this many seconds (three
+ * in turn: the current one, the previous one, and the one cleared now to be current next); an arming prints what
+ * the maps hold, so it reaches back between one and two generations.
+ */
+export const WARM_GENERATION_SECONDS = 5;
+/** The kept intervals' maps (values: on_ns, pid, state, syscall, comm) and their kernel stacks, per generation. */
+const KEPT = [0, 1, 2].map((generation) => ({ intervals: `@r${generation}`, stacks: `@rk${generation}` }));
+/** Printed after the kept intervals, when an arming has printed them (`D  time_ns`). */
+export const KEPT_END_LINE = 'D';
+
 /** The kernel's comm for an executable path: its base name, cut to 15 bytes. */
 export function commOf(path: string): string {
   const base = path.slice(path.lastIndexOf('/') + 1);
@@ -132,8 +149,18 @@ export function offCpuProgram(options: OffCpuProgramOptions): string {
   const parts: string[] = [];
   // @follow must exist even when empty, so BEGIN always writes (and deletes) a dummy key.
   // BEGIN runs once every probe is attached: its `R` line tells the recorder it may start the workload.
-  parts.push(`BEGIN {\n  @stop[0] = 0;\n  @follow[0] = 0;\n${pids.map((pid) => `  @follow[${pid}] = 1;\n`).join('')}  delete(@follow[0]);\n  printf("${READY_LINE}\\n");\n}`);
-  if (execMatch.length > 0) parts.push(`tracepoint:sched:sched_process_exec /${guarded(`(${execMatch.join(' || ')})`)}/ {\n  @follow[pid] = 1;\n}`);
+  const warmState = warm && options.offCpu ? '  @arm[0] = 0;\n  @gen[0] = 0;\n' : '';
+  parts.push(`BEGIN {\n  @stop[0] = 0;\n${warmState}  @follow[0] = 0;\n${pids.map((pid) => `  @follow[${pid}] = 1;\n`).join('')}  delete(@follow[0]);\n  printf("${READY_LINE}\\n");\n}`);
+  // warm: what arms the tracer (module comment); an arming from unarmed first prints the intervals kept meanwhile.
+  const keeping = warm && options.offCpu;
+  const arm = (indent: string): string =>
+    keeping
+      ? `${indent}if (nsecs >= @arm[0]) {\n` +
+        KEPT.map(({ intervals, stacks }) => `${indent}  print(${intervals});\n${indent}  print(${stacks});\n`).join('') +
+        KEPT.map(({ intervals, stacks }) => `${indent}  clear(${intervals});\n${indent}  clear(${stacks});\n`).join('') +
+        `${indent}  printf("${KEPT_END_LINE}\\t%llu\\n", nsecs);\n${indent}}\n${indent}@arm[0] = nsecs + ${WARM_ARM_NS};\n`
+      : '';
+  if (execMatch.length > 0) parts.push(`tracepoint:sched:sched_process_exec /${guarded(`(${execMatch.join(' || ')})`)}/ {\n  @follow[pid] = 1;\n${arm('  ')}}`);
   // Runs in the parent: `pid` is its process, whichever thread forked; child_pid is the new task's id.
   // A new task waits for a CPU from its creation to its first run (tens of ms on a busy host). Its process id
   // is not in the tracepoint: the child's own id is right for a process; a thread's first wait is filed under
@@ -149,9 +176,22 @@ export function offCpuProgram(options: OffCpuProgramOptions): string {
   const exitCleanup = options.offCpu
     ? `${warm ? flushWaits('pid', 'tid', '  ') : ''}  delete(@off[tid]);\n  delete(@kstack[tid]);\n${warm ? '' : '  delete(@ustack[tid]);\n'}  delete(@runnable[tid]);\n`
     : '';
-  parts.push(`tracepoint:sched:sched_process_exit /${guarded('@follow[pid]')}/ {\n${exitCleanup}  if (pid == tid) { delete(@follow[pid]); }\n}`);
+  const processExit = keeping ? `  if (pid == tid) {\n${arm('    ')}    delete(@follow[pid]);\n  }\n` : '  if (pid == tid) { delete(@follow[pid]); }\n';
+  parts.push(`tracepoint:sched:sched_process_exit /${guarded('@follow[pid]')}/ {\n${exitCleanup}${processExit}}`);
 
   if (options.offCpu) {
+    const printBlock = (indent: string): string =>
+      `${indent}printf("B\\t%llu\\t%llu\\t%d\\t%d\\t%d\\t%d\\t%s\\nk%s${warm ? 'u' : 'u%s'}\\n", $off.0, nsecs, $off.1, $next, $off.2, $off.3, args->next_comm, @kstack[$next]${warm ? '' : ', @ustack[$next]'});\n`;
+    // warm: printed while armed; kept in the kernel (this generation's map) while not.
+    const keep = KEPT.map(
+      ({ intervals, stacks }, generation) =>
+        `${generation === 0 ? '      if' : ' else if'} ($generation == ${generation}) {\n` +
+        `        ${intervals}[$next, $off.0] = (nsecs, $off.1, $off.2, $off.3, args->next_comm);\n` +
+        `        ${stacks}[$next, $off.0] = @kstack[$next];\n      }`,
+    ).join('');
+    const warmBlock =
+      `    if (nsecs < @arm[0]) {\n${flushWaits('$off.1', '$next', '      ')}${printBlock('      ')}    } else {\n` +
+      `      $generation = @gen[0];\n${keep}\n    }\n`;
     const waitSums = warm
       ? '      @cwns[$next] = @cwns[$next] + $wait;\n      @cwcount[$next] = @cwcount[$next] + 1;'
       : '      @cpuwait_ns[$queued.1, $next] = sum($wait);\n      @cpuwait_count[$queued.1, $next] = count();';
@@ -169,8 +209,7 @@ export function offCpuProgram(options: OffCpuProgramOptions): string {
   $next = args->next_pid;
   $off = @off[$next];
   if ($off.0 != 0) {
-${warm ? flushWaits('$off.1', '$next', '    ') : ''}    printf("B\\t%llu\\t%llu\\t%d\\t%d\\t%d\\t%d\\t%s\\nk%s${warm ? 'u' : 'u%s'}\\n", $off.0, nsecs, $off.1, $next, $off.2, $off.3, args->next_comm, @kstack[$next]${warm ? '' : ', @ustack[$next]'});
-    delete(@off[$next]);
+${warm ? warmBlock : printBlock('    ')}    delete(@off[$next]);
     delete(@kstack[$next]);${warm ? '' : '\n    delete(@ustack[$next]);'}
   } else {
     $queued = @runnable[$next];
@@ -202,6 +241,18 @@ ${waitSums}
     const stop = warm ? '' : '  if (@stop[0] == 0) { @stop[0] = nsecs; }\n';
     parts.push(`tracepoint:syscalls:sys_enter_getppid /pid == ${options.syncPid}/ {\n${stop}  printf("S\\n");\n}`);
   }
+  if (keeping && options.syncPid !== undefined) {
+    parts.push(`tracepoint:syscalls:sys_enter_getegid /pid == ${options.syncPid}/ {\n${arm('  ')}}`);
+  }
+  // warm: a new generation; the map of two generations ago is cleared (printed or not, it is too old), before it is
+  // written again a generation from now (clear() is done by bpftrace's user space, after the probe).
+  if (keeping) {
+    const turns = KEPT.map((_, generation) => {
+      const stale = KEPT[(generation + 2) % KEPT.length]!;
+      return `  ${generation === 0 ? '' : 'else '}if ($generation == ${generation}) { clear(${stale.intervals}); clear(${stale.stacks}); @gen[0] = ${(generation + 1) % KEPT.length}; }\n`;
+    }).join('');
+    parts.push(`interval:s:${WARM_GENERATION_SECONDS} {\n  $generation = @gen[0];\n${turns}}`);
+  }
   if (options.withExecSnooper !== undefined) parts.push(options.withExecSnooper.trim());
   // At the end: the stop time (`T`). bpftrace then prints every map left: the threads still blocked
   // (@off, @kstack, @ustack) and still waiting for a CPU (@runnable), whose intervals end at T, and the
@@ -210,7 +261,11 @@ ${waitSums}
   const stopTime = options.offCpu ? '  printf("T\\t%llu\\n", @stop[0] != 0 ? @stop[0] : nsecs);\n' : '';
   // @stop stays: cleared, it would read 0 and wake every probe until bpftrace detaches them. It is printed
   // (`@stop[0]: T`) and ignored.
-  const internal = ['@follow', ...(options.files ? ['@path'] : []), ...(warm && options.offCpu ? ['@cwns', '@cwcount'] : [])];
+  const internal = [
+    '@follow',
+    ...(options.files ? ['@path'] : []),
+    ...(keeping ? ['@cwns', '@cwcount', '@arm', '@gen', ...KEPT.flatMap(({ intervals, stacks }) => [intervals, stacks])] : []),
+  ];
   parts.push(`END {\n${stopTime}${internal.map((map) => `  clear(${map});\n`).join('')}}`);
   return parts.join('\n') + '\n';
 }

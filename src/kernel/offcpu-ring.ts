@@ -5,6 +5,9 @@
  * a crash record has what happened before the death. Times are bpftrace's `nsecs` (CLOCK_MONOTONIC).
  *
  * Also kept: when the tracer was down, so a window that overlaps such a gap says its waits are missing.
+ * While nothing happens the tracer keeps blocked intervals in the kernel and prints none (unarmed): they reach
+ * the ring when something arms it, printed late: entries are in arrival order, so such an interval ages out
+ * behind the newer ones printed before it (the count and byte bounds hold regardless).
  */
 import { TracerLineReader, formatCpuWaitTotalLine, formatRecordLine, type TracedBlock, type TracerRecord } from './offcpu-lines.js';
 import type { OffCpuTrace } from './offcpu-tracer.js';
@@ -171,7 +174,7 @@ export class OffCpuRing {
     for (const wait of waits.values()) trace.lines.push(formatCpuWaitTotalLine(wait.pid, wait.tid, wait.ns, wait.count));
 
     const notes: string[] = [
-      'CPU-wait sums are those each thread printed inside this window (when it blocked or exited), each covering its waits since its previous block',
+      'CPU-wait sums are those each thread printed inside this window (when it blocked while the tracer was armed, or exited), each covering its waits since it last printed one',
     ];
     let unavailable: string | undefined;
     const seconds = (ns: number): string => `${((ns - fromNs) / NANOS).toFixed(3)} s`;

@@ -196,6 +196,15 @@ export class WarmOffCpuStream {
   }
 
   /**
+   * Keep the tracer printing every blocked interval for the next WARM_ARM_NS (offcpu-program.ts `warm`): the
+   * flight recorder calls this while a record is under way. From unarmed, the intervals the kernel kept come
+   * out first (the last one to two generations), so a window reaching back before its trigger has them.
+   */
+  arm(): void {
+    void process.getegid?.(); // getegid(2): the tracer's arming probe
+  }
+
+  /**
    * Resolves once the tracer has printed what the kernel wrote before this call (its sync line came back), or
    * after `timeoutMs` (tracer down or slow): true when synced.
    */
