@@ -31,6 +31,8 @@
  *     S                                                      a sync line (see `syncPid`)
  *     @cpuwait_ns[pid, tid]: N   @cpuwait_count[pid, tid]: N  at END
  *     C  time_ns  pid  tid  ns  count                        `warm` only: a thread's CPU waits since its last C line
+ *     @rN[tid, off_ns]: (on_ns, pid, state, syscall, comm)   `warm` only, printed by an arming: kept intervals,
+ *     @rkN[tid, off_ns]: then kernel frames                  with their kernel stacks; then `D  time_ns`
  *
  * `warm` (the agent's long-running tracer) takes no user stacks: bpftrace's stack map never frees an entry and
  * raw user addresses differ in every process (ASLR), so within minutes new stacks collided with old ones and
@@ -40,6 +42,19 @@
  * So each followed thread keeps its own sum in a plain map and prints it (`C`) when it next blocks (beside
  * the `B` line that is printed anyway) and when it exits: a window of the stream holds the waits of the
  * threads that blocked or exited in it, since their previous block.
+ *
+ * `warm` prints a blocked interval only while armed: unarmed, an idle instance's daemons (the simulated one's
+ * wake every 200 ms) made bpftrace and the agent wake for every interval, ~60 a second, which cost an idle
+ * agent 3.85% of a core instead of 1.06% (docs/agent.md, "Cost"). An exec of a followed name (an `iris`
+ * command, a control process starting), the exit of a followed process (a death) and the agent's getegid()
+ * (the flight recorder, while a record is under way) arm it for WARM_ARM_NS. Unarmed, each interval goes
+ * into the current generation's map, in the kernel; a timer starts a new generation every
+ * WARM_GENERATION_SECONDS and clears the oldest map. An arming from unarmed prints all three maps and clears
+ * them (print() and clear() are done in order by bpftrace's user space), so a record that starts at an exec,
+ * a death or a second before one still has every blocked interval of the last one to two generations.
+ * CPU-wait sums (`C`) go out with an armed block or an exit; W and F lines are printed armed or not (rare
+ * while idle). The maps hold at most BPFTRACE_MAP_KEYS_MAX (4096) intervals each: beyond ~800 a second of
+ * followed threads unarmed, a generation's later intervals are not kept.
  */
 /** True until the first sync line (`syncPid`): every probe but the sync's own checks it. */
 export const STOP_GUARD = '@stop[0] == 0';
