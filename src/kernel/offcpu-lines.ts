@@ -33,7 +33,12 @@ export type TracerRecord =
   | { kind: 'cpuwait-count'; pid: number; tid: number; count: number }
   /** The warm tracer's per-thread CPU waits since its previous such record (offcpu-program.ts `warm`). */
   | { kind: 'cpuwait-delta'; timeNs: number; pid: number; tid: number; ns: number; count: number }
-  | { kind: 'lost'; count: number };
+  | { kind: 'lost'; count: number }
+  /**
+   * The warm tracer was armed at `timeNs` and printed the intervals it had kept, the oldest blocked from
+   * `keptFromNs` (`timeNs` when it kept none): before that, while it was unarmed, nothing is known.
+   */
+  | { kind: 'armed'; timeNs: number; keptFromNs: number };
 
 const LOST_LINE = /^Lost (\d+) events/;
 // @off[30412]: (2406078850639, 30412, 1, 230, irisdb)
@@ -145,7 +150,12 @@ export class TracerLineReader {
    * The kept intervals printed so far, as blocked intervals, oldest first. Two armings at once (two CPUs) may
    * print the same ones twice: those of the previous printing are not repeated.
    */
-  private flushKept(): void {
+  private flushKept(armedNs?: number): void {
+    if (armedNs !== undefined) {
+      let keptFromNs = armedNs;
+      for (const block of this.kept.values()) if (block.offNs < keptFromNs) keptFromNs = block.offNs;
+      this.onRecord({ kind: 'armed', timeNs: armedNs, keptFromNs });
+    }
     if (this.kept.size === 0) return;
     const blocks = [...this.kept].filter(([key, block]) => block.onNs >= block.offNs && block.onNs !== 0 && !this.keptBefore.has(key));
     this.keptBefore = new Set(this.kept.keys());
@@ -196,7 +206,7 @@ export class TracerLineReader {
         return this.onRecord({ kind: 'cpuwait-delta', timeNs, pid, tid, ns, count });
       }
     }
-    if (fields[0] === 'D' && fields.length === 2 && /^\d+$/.test(fields[1]!)) return this.flushKept();
+    if (fields[0] === 'D' && fields.length === 2 && /^\d+$/.test(fields[1]!)) return this.flushKept(Number(fields[1]));
     if (fields[0] === 'T' && fields.length === 2 && /^\d+$/.test(fields[1]!)) return void (this.endNs = Number(fields[1]));
     const pending = PENDING_LINE.exec(line);
     if (pending !== null) {

@@ -11,6 +11,7 @@
  */
 import { TracerLineReader, formatCpuWaitTotalLine, formatRecordLine, type TracedBlock, type TracerRecord } from './offcpu-lines.js';
 import type { OffCpuTrace } from './offcpu-tracer.js';
+import { WARM_GENERATION_SECONDS } from './offcpu-program.js';
 
 export interface OffCpuRingLimits {
   /** Records older than this (by the time they end) are dropped. */
@@ -74,6 +75,8 @@ export class OffCpuRing {
   private head = 0;
   private bytes = 0;
   private readonly gaps: Gap[] = [];
+  /** The warm tracer's armings from unarmed: how far back what it had kept reached (see `take`'s notes). */
+  private readonly armings: Array<{ timeNs: number; keptFromNs: number }> = [];
   /** The oldest time a record was dropped for count or bytes (not age): windows reaching back there miss some. */
   private droppedUntilNs = 0;
   private reader: TracerLineReader;
@@ -187,6 +190,15 @@ export class OffCpuRing {
         notes.push(`no blocked intervals, CPU waits or file lookups from ${gap.fromNs <= fromNs ? 'the start' : seconds(gap.fromNs)} to ${to}: the off-CPU tracer was down (${gap.reason})`);
       }
     }
+    // Unarmed, the tracer prints nothing; an arming prints what it kept, from one to two generations back.
+    // A window reaching back past that (a crash's pre-window) has no blocked intervals there.
+    const arming = this.armings.find((armed) => armed.timeNs >= fromNs && armed.timeNs <= toNs);
+    if (arming !== undefined && arming.keptFromNs > fromNs) {
+      notes.push(
+        `no blocked intervals from the start to ${seconds(arming.keptFromNs)}: the warm tracer was unarmed (nothing under way), ` +
+          `and its arming at ${seconds(arming.timeNs)} printed those it had kept in the kernel, the last one to two generations of ${WARM_GENERATION_SECONDS} s`,
+      );
+    }
     if (this.droppedUntilNs >= fromNs) notes.push(`off-CPU records before ${seconds(this.droppedUntilNs)} were dropped: the agent keeps at most ${this.limits.maxRecords} records / ${this.limits.maxBytes} bytes`);
     const oldest = this.entries[this.head];
     if (oldest !== undefined && oldest.endNs > fromNs && this.droppedUntilNs < fromNs && fromNs < this.now() - this.limits.seconds * NANOS) {
@@ -200,6 +212,11 @@ export class OffCpuRing {
   }
 
   private add(record: TracerRecord): void {
+    if (record.kind === 'armed') {
+      this.armings.push({ timeNs: record.timeNs, keptFromNs: record.keptFromNs });
+      if (this.armings.length > MAX_GAPS) this.armings.shift();
+      return;
+    }
     const endNs = endOf(record) ?? this.latestNs();
     const entry: Entry = record.kind === 'block' ? compactBlock(record.block, endNs) : { endNs, bytes: sizeOf(record), record };
     this.entries.push(entry);

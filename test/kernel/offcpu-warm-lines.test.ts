@@ -88,6 +88,21 @@ describe('the warm tracer, armed after a quiet spell', () => {
     // Two daemons sleeping 200 ms at a time: about five intervals each overlap the second before.
     expect(before.length).toBeGreaterThanOrEqual(8);
     expect(window.trace.badLines).toBe(0);
+    expect(window.notes.some((note) => note.includes('unarmed'))).toBe(false);
+  });
+
+  test('a window reaching back past what the kernel kept (a crash\'s 30 s) says where its blocked intervals begin', () => {
+    const ring = new OffCpuRing({ seconds: 30, maxRecords: 100_000, maxBytes: 1 << 24 }, () => ARMED_NS + 2 * S);
+    const stream = new WarmOffCpuStream(ring);
+    for (const line of LINES) stream.onLine(line);
+    const window = ring.take(ARMED_NS - 30 * S, ARMED_NS + 2 * S);
+    const oldest = Math.min(...window.trace.blocks.map((block) => block.offNs));
+    const note = window.notes.find((text) => text.includes('the warm tracer was unarmed'));
+    expect(note).toBe(
+      `no blocked intervals from the start to ${((oldest - (ARMED_NS - 30 * S)) / S).toFixed(3)} s: the warm tracer was unarmed (nothing under way), ` +
+        `and its arming at ${(30 + (Number(/^D\t(\d+)/m.exec(FIXTURE)![1]) - ARMED_NS) / S).toFixed(3)} s printed those it had kept in the kernel, ` +
+        `the last one to two generations of ${WARM_GENERATION_SECONDS} s`,
+    );
   });
 });
 
