@@ -191,11 +191,14 @@ export class OffCpuRing {
       }
     }
     // Unarmed, the tracer prints nothing; an arming prints what it kept, from one to two generations back.
-    // A window reaching back past that (a crash's pre-window) has no blocked intervals there.
+    // A window reaching back past that (a crash's pre-window) has no blocked intervals there, back to the last
+    // one printed before (armed earlier in the window) or to its start.
     const arming = this.armings.find((armed) => armed.timeNs >= fromNs && armed.timeNs <= toNs);
     if (arming !== undefined && arming.keptFromNs > fromNs) {
+      let printedUntil = fromNs;
+      for (const block of trace.blocks) if (block.onNs < arming.keptFromNs && block.onNs > printedUntil) printedUntil = block.onNs;
       notes.push(
-        `no blocked intervals from the start to ${seconds(arming.keptFromNs)}: the warm tracer was unarmed (nothing under way), ` +
+        `no blocked intervals from ${printedUntil === fromNs ? 'the start' : seconds(printedUntil)} to ${seconds(arming.keptFromNs)}: the warm tracer was unarmed (nothing under way), ` +
           `and its arming at ${seconds(arming.timeNs)} printed those it had kept in the kernel, the last one to two generations of ${WARM_GENERATION_SECONDS} s`,
       );
     }

@@ -106,6 +106,20 @@ describe('the warm tracer, armed after a quiet spell', () => {
   });
 });
 
+describe('the warm tracer, armed earlier in the window too', () => {
+  test('the note starts where the intervals printed before (armed) end, not at the window start', () => {
+    const ring = new OffCpuRing({ seconds: 60, maxRecords: 100_000, maxBytes: 1 << 24 }, () => ARMED_NS + 2 * S);
+    const stream = new WarmOffCpuStream(ring);
+    // An interval printed live 25 s before the arming (another lifecycle had armed the tracer then).
+    const earlierOff = ARMED_NS - 25 * S;
+    for (const line of [`B\t${earlierOff}\t${earlierOff + 0.2 * S}\t23456\t23456\t1\t230\tirisdb`, 'k', '        schedule+35', 'u', '']) stream.onLine(line);
+    for (const line of LINES) stream.onLine(line);
+    const from = ARMED_NS - 30 * S;
+    const note = ring.take(from, ARMED_NS + 2 * S).notes.find((text) => text.includes('the warm tracer was unarmed'));
+    expect(note).toMatch(new RegExp(`^no blocked intervals from ${((earlierOff + 0.2 * S - from) / S).toFixed(3)} s to \\d+\\.\\d{3} s: `));
+  });
+});
+
 describe('the warm program', () => {
   const program = offCpuProgram({ offCpu: true, files: true, names: ['irisdb'], syncPid: 4242, warm: true });
 
