@@ -45,13 +45,15 @@
  *
  * `warm` prints a blocked interval only while armed: unarmed, an idle instance's daemons (the simulated one's
  * wake every 200 ms) made bpftrace and the agent wake for every interval, ~60 a second, which cost an idle
- * agent 3.85% of a core instead of 1.06% (docs/agent.md, "Cost"). An exec of a followed name (an `iris`
- * command, a control process starting), the exit of a followed process (a death) and the agent's getegid()
- * (the flight recorder, while a record is under way) arm it for WARM_ARM_NS. Unarmed, each interval goes
+ * agent 3.85% of a core instead of 1.06% (docs/agent.md, "Cost"). The agent's getegid() (the flight recorder,
+ * when a record begins and every 200 ms while one is under way) and an exec of an `armNames` name (a lifecycle
+ * command, before the agent has read its exec) arm it for WARM_ARM_NS; nothing else does, so other IRIS
+ * processes starting and ending (jobs, `irisdb` run by hand) cost nothing more. Unarmed, each interval goes
  * into the current generation's map, in the kernel; a timer starts a new generation every
  * WARM_GENERATION_SECONDS and clears the oldest map. An arming from unarmed prints all three maps and clears
- * them (print() and clear() are done in order by bpftrace's user space), so a record that starts at an exec,
- * a death or a second before one still has every blocked interval of the last one to two generations.
+ * them (print() and clear() are done in order by bpftrace's user space), so a record that begins at an exec
+ * or a death, and its window a second before, still has every blocked interval of the last one to two generations
+ * (a crash record arms it when the agent reads the death: the dead process's kept intervals stay in the maps).
  * CPU-wait sums (`C`) go out with an armed block or an exit; W and F lines are printed armed or not (rare
  * while idle). The maps hold at most BPFTRACE_MAP_KEYS_MAX (4096) intervals each: beyond ~800 a second of
  * followed threads unarmed, a generation's later intervals are not kept.
@@ -120,12 +122,17 @@ export interface OffCpuProgramOptions {
    * streamed per thread (`C` lines) instead of printed at END.
    */
   warm?: boolean;
+  /**
+   * `warm`: an exec of one of these names (among `names`: the lifecycle commands, `iris` and `irisstop`) arms
+   * the tracer in the kernel, before the agent has read the exec.
+   */
+  armNames?: readonly string[];
 }
 
 /**
- * `warm`: how long an arming keeps the tracer printing every blocked interval (ns). Each exec of a followed
- * name, each exit of a followed process and each arm call of the agent (`getegid` from `syncPid`, every 200 ms
- * while a record is under way) pushes the end this far ahead.
+ * `warm`: how long an arming keeps the tracer printing every blocked interval (ns). Each exec of an `armNames`
+ * name and each arm call of the agent (`getegid` from `syncPid`, every 200 ms while a record is under way)
+ * pushes the end this far ahead.
  */
 export const WARM_ARM_NS = 3_000_000_000;
 /**
@@ -175,7 +182,9 @@ export function offCpuProgram(options: OffCpuProgramOptions): string {
         KEPT.map(({ intervals, stacks }) => `${indent}  clear(${intervals});\n${indent}  clear(${stacks});\n`).join('') +
         `${indent}  printf("${KEPT_END_LINE}\\t%llu\\n", nsecs);\n${indent}}\n${indent}@arm[0] = nsecs + ${WARM_ARM_NS};\n`
       : '';
-  if (execMatch.length > 0) parts.push(`tracepoint:sched:sched_process_exec /${guarded(`(${execMatch.join(' || ')})`)}/ {\n  @follow[pid] = 1;\n${arm('  ')}}`);
+  const armNames = (options.armNames ?? []).filter((name) => names.includes(name));
+  const armOnExec = keeping && armNames.length > 0 ? `  if (${armNames.map((name) => `comm == ${literal(name)}`).join(' || ')}) {\n${arm('    ')}  }\n` : '';
+  if (execMatch.length > 0) parts.push(`tracepoint:sched:sched_process_exec /${guarded(`(${execMatch.join(' || ')})`)}/ {\n  @follow[pid] = 1;\n${armOnExec}}`);
   // Runs in the parent: `pid` is its process, whichever thread forked; child_pid is the new task's id.
   // A new task waits for a CPU from its creation to its first run (tens of ms on a busy host). Its process id
   // is not in the tracepoint: the child's own id is right for a process; a thread's first wait is filed under
@@ -191,8 +200,7 @@ export function offCpuProgram(options: OffCpuProgramOptions): string {
   const exitCleanup = options.offCpu
     ? `${warm ? flushWaits('pid', 'tid', '  ') : ''}  delete(@off[tid]);\n  delete(@kstack[tid]);\n${warm ? '' : '  delete(@ustack[tid]);\n'}  delete(@runnable[tid]);\n`
     : '';
-  const processExit = keeping ? `  if (pid == tid) {\n${arm('    ')}    delete(@follow[pid]);\n  }\n` : '  if (pid == tid) { delete(@follow[pid]); }\n';
-  parts.push(`tracepoint:sched:sched_process_exit /${guarded('@follow[pid]')}/ {\n${exitCleanup}${processExit}}`);
+  parts.push(`tracepoint:sched:sched_process_exit /${guarded('@follow[pid]')}/ {\n${exitCleanup}  if (pid == tid) { delete(@follow[pid]); }\n}`);
 
   if (options.offCpu) {
     const printBlock = (indent: string): string =>

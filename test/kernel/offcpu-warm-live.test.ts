@@ -2,8 +2,8 @@
  * The warm off-CPU tracer's arming for real (bpftrace 0.17, src/kernel/offcpu-program.ts `warm`): an idle
  * simulated IRIS instance (examples/simulated-iris; not IRIS) followed by pid, so that other work's IRIS-named
  * processes on the machine neither are followed nor arm it. Unarmed it prints no blocked interval; the agent's
- * arm() prints those the kernel kept, then every new one for WARM_ARM_NS; a `kill -9` of the control process
- * arms it from the kernel and prints the intervals from before the death. Needs root, bpftrace and gcc.
+ * arm() prints those the kernel kept, then every new one for WARM_ARM_NS; after a `kill -9` of the control
+ * process, an arming still prints the intervals from before the death. Needs root, bpftrace and gcc.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -95,10 +95,14 @@ describe.skipIf(skip)('the warm tracer on an idle simulated IRIS instance', () =
     expect(late.length).toBeLessThan(pids.length);
   }, 120_000);
 
-  test('kill -9 of the control process: its exit arms the tracer, which prints the naps before the death', async () => {
+  test("kill -9 of the control process, then arm() (the agent's crash record): the naps before the death come back", async () => {
     const [control] = pids;
     const killedNs = monotonicNs();
     process.kill(control!, 'SIGKILL');
+    // The agent reads the death from the snooper's X line and begins a crash record, which arms the tracer: a
+    // moment later. The dead process's kept intervals are still in the maps.
+    await sleep(500);
+    stream.arm();
     // The daemons see the control process gone and exit; their intervals print as they end (armed).
     expect(await waitUntil(() => blocks().some((block) => block.pid === control && block.onNs >= killedNs), 30_000)).toBe(true);
     expect(await stream.sync()).toBe(true);
