@@ -52,6 +52,8 @@ const PENDING_STACK_LINE = /^@(kstack|ustack)\[(\d+)\]:\s*$/;
 // @rk0[30412, 2406078850639]:   (then the kernel frames, as @kstack's)
 const KEPT_LINE = /^@r\d\[(\d+), (\d+)\]: \((\d+), (\d+), (\d+), (-?\d+), (.*)\)\s*$/;
 const KEPT_STACK_LINE = /^@rk\d\[(\d+), (\d+)\]:\s*$/;
+// @w0[30412, 2406078850639]: (2406098850639, 30412)   (a long CPU wait: tid, start; end, pid)
+const KEPT_WAIT_LINE = /^@w\d\[(\d+), (\d+)\]: \((\d+), (\d+)\)\s*$/;
 const CPU_WAIT_LINE = /^@cpuwait_(ns|count)\[(\d+), (\d+)\]: (\d+)\s*$/;
 /** `        __schedule+1560` → `__schedule`; `0x7f23e63c724a` stays. */
 const FRAME_OFFSET = /\+\d+$/;
@@ -76,6 +78,7 @@ export class TracerLineReader {
   private endNs: number | undefined;
   /** Kept intervals being printed (by `tid/off_ns`), until the `D` line; the keys of the previous printing. */
   private kept = new Map<string, TracedBlock>();
+  private keptWaits = new Map<string, Extract<TracerRecord, { kind: 'wait' }>>();
   private keptBefore = new Set<string>();
   /** Lines that were none of the above (counted; the first few kept for the report). */
   badLines = 0;
@@ -156,12 +159,15 @@ export class TracerLineReader {
       for (const block of this.kept.values()) if (block.offNs < keptFromNs) keptFromNs = block.offNs;
       this.onRecord({ kind: 'armed', timeNs: armedNs, keptFromNs });
     }
-    if (this.kept.size === 0) return;
+    if (this.kept.size === 0 && this.keptWaits.size === 0) return;
     const blocks = [...this.kept].filter(([key, block]) => block.onNs >= block.offNs && block.onNs !== 0 && !this.keptBefore.has(key));
-    this.keptBefore = new Set(this.kept.keys());
+    const waits = [...this.keptWaits].filter(([key]) => !this.keptBefore.has(key));
+    this.keptBefore = new Set([...this.kept.keys(), ...this.keptWaits.keys()]);
     this.kept = new Map();
+    this.keptWaits = new Map();
     blocks.sort((a, b) => a[1].offNs - b[1].offNs);
     for (const [, block] of blocks) this.onRecord({ kind: 'block', block });
+    for (const [, wait] of waits) this.onRecord(wait);
   }
 
   private flush(): void {
@@ -219,6 +225,11 @@ export class TracerLineReader {
       const block = this.keptOf(Number(kept[1]), Number(kept[2]));
       Object.assign(block, { onNs: Number(kept[3]), pid: Number(kept[4]), state: Number(kept[5]), syscall: Number(kept[6]), comm: kept[7]! });
       return;
+    }
+    const keptWait = KEPT_WAIT_LINE.exec(line);
+    if (keptWait !== null) {
+      const [tid, startNs, endNs, pid] = keptWait.slice(1, 5).map(Number) as [number, number, number, number];
+      return void this.keptWaits.set(`w${tid}/${startNs}`, { kind: 'wait', startNs, endNs, pid, tid });
     }
     const keptStack = KEPT_STACK_LINE.exec(line);
     if (keptStack !== null) return void (this.pendingStack = this.keptOf(Number(keptStack[1]), Number(keptStack[2])).kernel);

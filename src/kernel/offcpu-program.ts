@@ -32,7 +32,8 @@
  *     @cpuwait_ns[pid, tid]: N   @cpuwait_count[pid, tid]: N  at END
  *     C  time_ns  pid  tid  ns  count                        `warm` only: a thread's CPU waits since its last C line
  *     @rN[tid, off_ns]: (on_ns, pid, state, syscall, comm)   `warm` only, printed by an arming: kept intervals,
- *     @rkN[tid, off_ns]: then kernel frames                  with their kernel stacks; then `D  time_ns`
+ *     @rkN[tid, off_ns]: then kernel frames                  with their kernel stacks, long CPU waits
+ *     @wN[tid, start_ns]: (end_ns, pid)                      (`W`); then `D  time_ns`
  *
  * `warm` (the agent's long-running tracer) takes no user stacks: bpftrace's stack map never frees an entry and
  * raw user addresses differ in every process (ASLR), so within minutes new stacks collided with old ones and
@@ -54,8 +55,8 @@
  * them (print() and clear() are done in order by bpftrace's user space), so a record that begins at an exec
  * or a death, and its window a second before, still has every blocked interval of the last one to two generations
  * (a crash record arms it when the agent reads the death: the dead process's kept intervals stay in the maps).
- * CPU-wait sums (`C`) go out with an armed block or an exit; W and F lines are printed armed or not (rare
- * while idle). The maps hold at most BPFTRACE_MAP_KEYS_MAX (4096) intervals each: beyond ~800 a second of
+ * Long CPU waits (`W`) are kept and printed the same way; CPU-wait sums (`C`) go out with an armed block or an
+ * exit; file lookups (`F`) are printed armed or not (rare while idle). The maps hold at most BPFTRACE_MAP_KEYS_MAX (4096) intervals each: beyond ~800 a second of
  * followed threads unarmed, a generation's later intervals are not kept.
  */
 /** True until the first sync line (`syncPid`): every probe but the sync's own checks it. */
@@ -141,8 +142,11 @@ export const WARM_ARM_NS = 3_000_000_000;
  * the maps hold, so it reaches back between one and two generations.
  */
 export const WARM_GENERATION_SECONDS = 5;
-/** The kept intervals' maps (values: on_ns, pid, state, syscall, comm) and their kernel stacks, per generation. */
-const KEPT = [0, 1, 2].map((generation) => ({ intervals: `@r${generation}`, stacks: `@rk${generation}` }));
+/**
+ * The kept intervals' maps (values: on_ns, pid, state, syscall, comm), their kernel stacks, and the long CPU waits
+ * (`@wN[tid, start_ns]: (end_ns, pid)`), per generation.
+ */
+const KEPT = [0, 1, 2].map((generation) => ({ intervals: `@r${generation}`, stacks: `@rk${generation}`, waits: `@w${generation}` }));
 /** Printed after the kept intervals, when an arming has printed them (`D  time_ns`). */
 export const KEPT_END_LINE = 'D';
 
@@ -178,8 +182,8 @@ export function offCpuProgram(options: OffCpuProgramOptions): string {
   const arm = (indent: string): string =>
     keeping
       ? `${indent}if (nsecs >= @arm[0]) {\n` +
-        KEPT.map(({ intervals, stacks }) => `${indent}  print(${intervals});\n${indent}  print(${stacks});\n`).join('') +
-        KEPT.map(({ intervals, stacks }) => `${indent}  clear(${intervals});\n${indent}  clear(${stacks});\n`).join('') +
+        KEPT.map(({ intervals, stacks, waits }) => `${indent}  print(${intervals});\n${indent}  print(${stacks});\n${indent}  print(${waits});\n`).join('') +
+        KEPT.map(({ intervals, stacks, waits }) => `${indent}  clear(${intervals});\n${indent}  clear(${stacks});\n${indent}  clear(${waits});\n`).join('') +
         `${indent}  printf("${KEPT_END_LINE}\\t%llu\\n", nsecs);\n${indent}}\n${indent}@arm[0] = nsecs + ${WARM_ARM_NS};\n`
       : '';
   const armNames = (options.armNames ?? []).filter((name) => names.includes(name));
@@ -215,6 +219,13 @@ export function offCpuProgram(options: OffCpuProgramOptions): string {
     const warmBlock =
       `    if (nsecs < @arm[0]) {\n${flushWaits('$off.1', '$next', '      ')}${printBlock('      ')}    } else {\n` +
       `      $generation = @gen[0];\n${keep}\n    }\n`;
+    const printLongWait = 'printf("W\\t%llu\\t%llu\\t%d\\t%d\\n", $queued.0, nsecs, $queued.1, $next);';
+    const keepWait = KEPT.map(
+      ({ waits }, generation) => `${generation === 0 ? '        if' : ' else if'} ($generation == ${generation}) { ${waits}[$next, $queued.0] = (nsecs, $queued.1); }`,
+    ).join('');
+    const warmLongWait =
+      `      if ($wait > ${threshold}) {\n        if (nsecs < @arm[0]) { ${printLongWait} }\n` +
+      `        else {\n          $generation = @gen[0];\n  ${keepWait}\n        }\n      }\n`;
     const waitSums = warm
       ? '      @cwns[$next] = @cwns[$next] + $wait;\n      @cwcount[$next] = @cwcount[$next] + 1;'
       : '      @cpuwait_ns[$queued.1, $next] = sum($wait);\n      @cpuwait_count[$queued.1, $next] = count();';
@@ -239,8 +250,7 @@ ${warm ? warmBlock : printBlock('    ')}    delete(@off[$next]);
     if ($queued.0 != 0) {
       $wait = nsecs - $queued.0;
 ${waitSums}
-      if ($wait > ${threshold}) { printf("W\\t%llu\\t%llu\\t%d\\t%d\\n", $queued.0, nsecs, $queued.1, $next); }
-      delete(@runnable[$next]);
+${warm ? warmLongWait : `      if ($wait > ${threshold}) { ${printLongWait} }\n`}      delete(@runnable[$next]);
     }
   }
 }`);
@@ -272,7 +282,7 @@ ${waitSums}
   if (keeping) {
     const turns = KEPT.map((_, generation) => {
       const stale = KEPT[(generation + 2) % KEPT.length]!;
-      return `  ${generation === 0 ? '' : 'else '}if ($generation == ${generation}) { clear(${stale.intervals}); clear(${stale.stacks}); @gen[0] = ${(generation + 1) % KEPT.length}; }\n`;
+      return `  ${generation === 0 ? '' : 'else '}if ($generation == ${generation}) { clear(${stale.intervals}); clear(${stale.stacks}); clear(${stale.waits}); @gen[0] = ${(generation + 1) % KEPT.length}; }\n`;
     }).join('');
     parts.push(`interval:s:${WARM_GENERATION_SECONDS} {\n  $generation = @gen[0];\n${turns}}`);
   }
@@ -287,7 +297,7 @@ ${waitSums}
   const internal = [
     '@follow',
     ...(options.files ? ['@path'] : []),
-    ...(keeping ? ['@cwns', '@cwcount', '@arm', '@gen', ...KEPT.flatMap(({ intervals, stacks }) => [intervals, stacks])] : []),
+    ...(keeping ? ['@cwns', '@cwcount', '@arm', '@gen', ...KEPT.flatMap(({ intervals, stacks, waits }) => [intervals, stacks, waits])] : []),
   ];
   parts.push(`END {\n${stopTime}${internal.map((map) => `  clear(${map});\n`).join('')}}`);
   return parts.join('\n') + '\n';

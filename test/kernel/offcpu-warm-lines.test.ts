@@ -1,6 +1,7 @@
 /**
- * The warm tracer's arming (src/kernel/offcpu-program.ts `warm`): while unarmed it keeps blocked intervals in
- * the kernel and prints none; an arming prints them (`@rN[tid, off]` maps, their `@rkN` stacks, then `D`)
+ * The warm tracer's arming (src/kernel/offcpu-program.ts `warm`): while unarmed it keeps blocked intervals and
+ * long CPU waits in the kernel and prints none; an arming prints them (`@rN[tid, off]` maps, their `@rkN` stacks,
+ * `@wN[tid, start]` waits, then `D`)
  * before it prints each new interval as it ends. The fixture is real bpftrace 0.17 output, recorded on the
  * project's machine around one arming: two daemons of an idle simulated IRIS instance, unarmed for 7 s.
  */
@@ -106,6 +107,32 @@ describe('the warm tracer, armed after a quiet spell', () => {
   });
 });
 
+describe('long CPU waits kept while unarmed', () => {
+  // Real output too: four busy loops on the 2 CPUs followed for 6 s unarmed, then armed; cut to two of them.
+  const WAITS = readFileSync(join(REPO_ROOT, 'fixtures/kernel/offcpu/warm-arming-waits.bpftrace.txt'), 'utf8').trimEnd().split('\n');
+  const armedNs = Number(/armed at (\d+)/.exec(WAITS[0]!)![1]);
+  const lines = WAITS.slice(1);
+  const waitsOf = (records: TracerRecord[]) => records.flatMap((record) => (record.kind === 'wait' ? [record] : []));
+
+  test('come back as waits at the arming (none printed before it), then each is printed as it ends', () => {
+    const { records, reader } = read(lines.filter((line) => line !== 'S'));
+    expect(reader.badLines).toBe(0);
+    const waits = waitsOf(records);
+    const kept = waits.filter((wait) => wait.endNs < armedNs);
+    expect(kept.length).toBe(lines.filter((line) => /^@w\d\[/.test(line)).length);
+    expect(kept.length).toBeGreaterThan(100);
+    expect(new Set(kept.map((wait) => wait.tid)).size).toBe(2);
+    for (const wait of waits) {
+      expect(wait.pid).toBe(wait.tid);
+      expect(wait.endNs - wait.startNs).toBeGreaterThan(10_000_000); // DEFAULT_LONG_CPU_WAIT_NS
+    }
+    expect(waits.filter((wait) => wait.endNs > armedNs).length).toBe(lines.filter((line) => line.startsWith('W\t')).length);
+    // Printed twice (two armings at once): not repeated.
+    const printing = lines.slice(0, lines.findIndex((line) => line.startsWith('D\t')) + 1);
+    expect(waitsOf(read([...printing, ...printing]).records).length).toBe(kept.length);
+  });
+});
+
 describe('the warm tracer, armed earlier in the window too', () => {
   test('the note starts where the intervals printed before (armed) end, not at the window start', () => {
     const ring = new OffCpuRing({ seconds: 60, maxRecords: 100_000, maxBytes: 1 << 24 }, () => ARMED_NS + 2 * S);
@@ -125,7 +152,10 @@ describe('the warm program', () => {
 
   test('prints a blocked interval only while armed; keeps it in the generation map otherwise', () => {
     expect(program).toMatch(/if \(nsecs < @arm\[0\]\) \{[^}]*\{[^}]*\}\s*printf\("B\\t/);
-    for (const generation of [0, 1, 2]) expect(program).toContain(`@r${generation}[$next, $off.0] = (nsecs, $off.1, $off.2, $off.3, args->next_comm);`);
+    for (const generation of [0, 1, 2]) {
+      expect(program).toContain(`@r${generation}[$next, $off.0] = (nsecs, $off.1, $off.2, $off.3, args->next_comm);`);
+      expect(program).toContain(`@w${generation}[$next, $queued.0] = (nsecs, $queued.1);`);
+    }
   });
 
   test('arms at the exec of a lifecycle command (one that is followed) and at the agent\'s getegid, nowhere else', () => {
