@@ -95,8 +95,8 @@ function describeMembers(comms) {
  * Both agents over the same `seconds`, in slices of SLICE_SECONDS. The machine is shared: other work's IRIS
  * (simulated or not) starting and stopping is recorded by the --lifecycle agent like any other. So besides the
  * whole window, the CPU of the quiet slices alone is summed: slices in which the --lifecycle agent had no
- * recording under way (irisflame_lifecycle_recordings 0 at both ends, no "recording" line in its log, no perf
- * among its descendants at either end). That is "while nothing happens"; both agents are summed over the same slices.
+ * recording under way (irisflame_lifecycle_recordings 0 at both ends, no "recording" line in its log, no more perf
+ * among its descendants than the --no-lifecycle agent's at either end: the profile sampler may run one in both). That is "while nothing happens"; both agents are summed over the same slices.
  */
 async function idleWindow(scenario, agents, seconds, name) {
   await sleep(SETTLE_MS);
@@ -104,8 +104,9 @@ async function idleWindow(scenario, agents, seconds, name) {
   const execs = async (agent) => metric(agent.url, /^irisflame_exec_events_total /);
   const snapshot = async () => {
     const cpu = agents.map(cpuNow);
-    const busy =
-      (await metric(recorder.url, /^irisflame_lifecycle_recordings[ {]/)) !== 0 || cpu[1].tree.members.some((member) => member.comm === 'perf');
+    // A recording's perf: one more perf than the --no-lifecycle agent has (the profile sampler may run perf in both).
+    const perfs = cpu.map((one) => one.tree.members.filter((member) => member.comm === 'perf').length);
+    const busy = (await metric(recorder.url, /^irisflame_lifecycle_recordings[ {]/)) !== 0 || perfs[1] > perfs[0];
     return { cpu, busy, log: recorder.stderr().length, at: performance.now() };
   };
   const first = await snapshot();

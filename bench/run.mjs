@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench`: every speed and memory target, measured side by side in one run.
 // Each stage's benchmark lives in its own file and can also run alone (node bench/<stage>.mjs).
-// BENCH_ONLY=collapse,render,browser,timeline,record,record-callgraph,agent,agent-dwarf picks a subset.
+// BENCH_ONLY=collapse,render,browser,timeline,record,record-callgraph,agent,warm-idle,agent-dwarf picks a subset.
 const STAGES = [
   { name: 'collapse', file: './collapse.mjs', run: 'runCollapseBench' },
   { name: 'render', file: './render.mjs', run: 'runRenderBench' },
@@ -13,6 +13,8 @@ const STAGES = [
   { name: 'record-callgraph', file: './record-callgraph.mjs', run: 'runRecordCallGraphBench' },
   // Needs root and bpftrace: the node agent's CPU and RSS with the simulated IRIS running, beside perf record.
   { name: 'agent', file: './agent.mjs', run: 'runAgentBench' },
+  // Needs root, bpftrace and gcc: the warm off-CPU tracer following an idle simulated IRIS, unarmed vs armed vs nothing.
+  { name: 'warm-idle', file: './warm-idle.mjs', run: 'runWarmIdleBench' },
   // Needs root, bpftrace and perf: whole stacks for programs without frame pointers, agent fp vs auto vs perf -a dwarf.
   { name: 'agent-dwarf', file: './agent-dwarf.mjs', run: 'runAgentDwarfBench' },
 ];

@@ -33,7 +33,12 @@ export type TracerRecord =
   | { kind: 'cpuwait-count'; pid: number; tid: number; count: number }
   /** The warm tracer's per-thread CPU waits since its previous such record (offcpu-program.ts `warm`). */
   | { kind: 'cpuwait-delta'; timeNs: number; pid: number; tid: number; ns: number; count: number }
-  | { kind: 'lost'; count: number };
+  | { kind: 'lost'; count: number }
+  /**
+   * The warm tracer was armed at `timeNs` and printed the intervals it had kept, the oldest blocked from
+   * `keptFromNs` (`timeNs` when it kept none): before that, while it was unarmed, nothing is known.
+   */
+  | { kind: 'armed'; timeNs: number; keptFromNs: number };
 
 const LOST_LINE = /^Lost (\d+) events/;
 // @off[30412]: (2406078850639, 30412, 1, 230, irisdb)
@@ -42,6 +47,13 @@ const PENDING_LINE = /^@off\[(\d+)\]: \((\d+), (\d+), (\d+), (-?\d+), (.*)\)\s*$
 // @runnable[30412]: (2406078850639, 30412)
 const PENDING_RUNNABLE_LINE = /^@runnable\[(\d+)\]: \((\d+), (\d+)\)\s*$/;
 const PENDING_STACK_LINE = /^@(kstack|ustack)\[(\d+)\]:\s*$/;
+// The warm tracer's kept intervals, printed by an arming (offcpu-program.ts `warm`), then `D  time_ns`:
+// @r0[30412, 2406078850639]: (2406278911002, 30412, 1, 230, irisdb)
+// @rk0[30412, 2406078850639]:   (then the kernel frames, as @kstack's)
+const KEPT_LINE = /^@r\d\[(\d+), (\d+)\]: \((\d+), (\d+), (\d+), (-?\d+), (.*)\)\s*$/;
+const KEPT_STACK_LINE = /^@rk\d\[(\d+), (\d+)\]:\s*$/;
+// @w0[30412, 2406078850639]: (2406098850639, 30412)   (a long CPU wait: tid, start; end, pid)
+const KEPT_WAIT_LINE = /^@w\d\[(\d+), (\d+)\]: \((\d+), (\d+)\)\s*$/;
 const CPU_WAIT_LINE = /^@cpuwait_(ns|count)\[(\d+), (\d+)\]: (\d+)\s*$/;
 /** `        __schedule+1560` → `__schedule`; `0x7f23e63c724a` stays. */
 const FRAME_OFFSET = /\+\d+$/;
@@ -64,6 +76,10 @@ export class TracerLineReader {
   private readonly runnable: Array<{ tid: number; pid: number; sinceNs: number }> = [];
   private pendingStack: string[] | undefined;
   private endNs: number | undefined;
+  /** Kept intervals being printed (by `tid/off_ns`), until the `D` line; the keys of the previous printing. */
+  private kept = new Map<string, TracedBlock>();
+  private keptWaits = new Map<string, Extract<TracerRecord, { kind: 'wait' }>>();
+  private keptBefore = new Set<string>();
   /** Lines that were none of the above (counted; the first few kept for the report). */
   badLines = 0;
   readonly badExamples: string[] = [];
@@ -97,6 +113,7 @@ export class TracerLineReader {
   /** The end of the stream: a pending interval is kept with the frames it has; threads still blocked end at `T`. */
   finish(): void {
     this.flush();
+    this.flushKept();
     if (this.endNs === undefined) return;
     for (const block of this.pending.values()) {
       if (block.offNs === 0 || block.offNs > this.endNs) continue; // stacks without an @off entry: not blocked
@@ -120,6 +137,37 @@ export class TracerLineReader {
       this.pending.set(tid, block);
     }
     return block;
+  }
+
+  private keptOf(tid: number, offNs: number): TracedBlock {
+    const key = `${tid}/${offNs}`;
+    let block = this.kept.get(key);
+    if (block === undefined) {
+      block = { offNs, onNs: 0, pid: tid, tid, state: 0, syscall: -1, comm: '', kernel: [], user: [] };
+      this.kept.set(key, block);
+    }
+    return block;
+  }
+
+  /**
+   * The kept intervals printed so far, as blocked intervals, oldest first. Two armings at once (two CPUs) may
+   * print the same ones twice: those of the previous printing are not repeated.
+   */
+  private flushKept(armedNs?: number): void {
+    if (armedNs !== undefined) {
+      let keptFromNs = armedNs;
+      for (const block of this.kept.values()) if (block.offNs < keptFromNs) keptFromNs = block.offNs;
+      this.onRecord({ kind: 'armed', timeNs: armedNs, keptFromNs });
+    }
+    if (this.kept.size === 0 && this.keptWaits.size === 0) return;
+    const blocks = [...this.kept].filter(([key, block]) => block.onNs >= block.offNs && block.onNs !== 0 && !this.keptBefore.has(key));
+    const waits = [...this.keptWaits].filter(([key]) => !this.keptBefore.has(key));
+    this.keptBefore = new Set([...this.kept.keys(), ...this.keptWaits.keys()]);
+    this.kept = new Map();
+    this.keptWaits = new Map();
+    blocks.sort((a, b) => a[1].offNs - b[1].offNs);
+    for (const [, block] of blocks) this.onRecord({ kind: 'block', block });
+    for (const [, wait] of waits) this.onRecord(wait);
   }
 
   private flush(): void {
@@ -164,6 +212,7 @@ export class TracerLineReader {
         return this.onRecord({ kind: 'cpuwait-delta', timeNs, pid, tid, ns, count });
       }
     }
+    if (fields[0] === 'D' && fields.length === 2 && /^\d+$/.test(fields[1]!)) return this.flushKept(Number(fields[1]));
     if (fields[0] === 'T' && fields.length === 2 && /^\d+$/.test(fields[1]!)) return void (this.endNs = Number(fields[1]));
     const pending = PENDING_LINE.exec(line);
     if (pending !== null) {
@@ -171,6 +220,19 @@ export class TracerLineReader {
       Object.assign(block, { offNs: Number(pending[2]), pid: Number(pending[3]), state: Number(pending[4]), syscall: Number(pending[5]), comm: pending[6]! });
       return;
     }
+    const kept = KEPT_LINE.exec(line);
+    if (kept !== null) {
+      const block = this.keptOf(Number(kept[1]), Number(kept[2]));
+      Object.assign(block, { onNs: Number(kept[3]), pid: Number(kept[4]), state: Number(kept[5]), syscall: Number(kept[6]), comm: kept[7]! });
+      return;
+    }
+    const keptWait = KEPT_WAIT_LINE.exec(line);
+    if (keptWait !== null) {
+      const [tid, startNs, endNs, pid] = keptWait.slice(1, 5).map(Number) as [number, number, number, number];
+      return void this.keptWaits.set(`w${tid}/${startNs}`, { kind: 'wait', startNs, endNs, pid, tid });
+    }
+    const keptStack = KEPT_STACK_LINE.exec(line);
+    if (keptStack !== null) return void (this.pendingStack = this.keptOf(Number(keptStack[1]), Number(keptStack[2])).kernel);
     const runnable = PENDING_RUNNABLE_LINE.exec(line);
     if (runnable !== null) return void this.runnable.push({ tid: Number(runnable[1]), sinceNs: Number(runnable[2]), pid: Number(runnable[3]) });
     const stack = PENDING_STACK_LINE.exec(line);

@@ -31,6 +31,9 @@
  *     S                                                      a sync line (see `syncPid`)
  *     @cpuwait_ns[pid, tid]: N   @cpuwait_count[pid, tid]: N  at END
  *     C  time_ns  pid  tid  ns  count                        `warm` only: a thread's CPU waits since its last C line
+ *     @rN[tid, off_ns]: (on_ns, pid, state, syscall, comm)   `warm` only, printed by an arming: kept intervals,
+ *     @rkN[tid, off_ns]: then kernel frames                  with their kernel stacks, long CPU waits
+ *     @wN[tid, start_ns]: (end_ns, pid)                      (`W`); then `D  time_ns`
  *
  * `warm` (the agent's long-running tracer) takes no user stacks: bpftrace's stack map never frees an entry and
  * raw user addresses differ in every process (ASLR), so within minutes new stacks collided with old ones and
@@ -40,6 +43,21 @@
  * So each followed thread keeps its own sum in a plain map and prints it (`C`) when it next blocks (beside
  * the `B` line that is printed anyway) and when it exits: a window of the stream holds the waits of the
  * threads that blocked or exited in it, since their previous block.
+ *
+ * `warm` prints a blocked interval only while armed: unarmed, an idle instance's daemons (the simulated one's
+ * wake every 200 ms) made bpftrace and the agent wake for every interval, ~60 a second, which cost an idle
+ * agent 3.85% of a core instead of 1.06% (docs/agent.md, "Cost"). The agent's getegid() (the flight recorder,
+ * when a record begins and every 200 ms while one is under way) and an exec of an `armNames` name (a lifecycle
+ * command, before the agent has read its exec) arm it for WARM_ARM_NS; nothing else does, so other IRIS
+ * processes starting and ending (jobs, `irisdb` run by hand) cost nothing more. Unarmed, each interval goes
+ * into the current generation's map, in the kernel; a timer starts a new generation every
+ * WARM_GENERATION_SECONDS and clears the oldest map. An arming from unarmed prints all three maps and clears
+ * them (print() and clear() are done in order by bpftrace's user space), so a record that begins at an exec
+ * or a death, and its window a second before, still has every blocked interval of the last one to two generations
+ * (a crash record arms it when the agent reads the death: the dead process's kept intervals stay in the maps).
+ * Long CPU waits (`W`) are kept and printed the same way; CPU-wait sums (`C`) go out with an armed block or an
+ * exit; file lookups (`F`) are printed armed or not (rare while idle). The maps hold at most BPFTRACE_MAP_KEYS_MAX (4096) intervals each: beyond ~800 a second of
+ * followed threads unarmed, a generation's later intervals are not kept.
  */
 /** True until the first sync line (`syncPid`): every probe but the sync's own checks it. */
 export const STOP_GUARD = '@stop[0] == 0';
@@ -105,7 +123,32 @@ export interface OffCpuProgramOptions {
    * streamed per thread (`C` lines) instead of printed at END.
    */
   warm?: boolean;
+  /**
+   * `warm`: an exec of one of these names (among `names`: the lifecycle commands, `iris` and `irisstop`) arms
+   * the tracer in the kernel, before the agent has read the exec.
+   */
+  armNames?: readonly string[];
 }
+
+/**
+ * `warm`: how long an arming keeps the tracer printing every blocked interval (ns). Each exec of an `armNames`
+ * name and each arm call of the agent (`getegid` from `syncPid`, every 200 ms while a record is under way)
+ * pushes the end this far ahead.
+ */
+export const WARM_ARM_NS = 3_000_000_000;
+/**
+ * `warm`, unarmed: blocked intervals are kept in the kernel, one map per generation of this many seconds (three
+ * in turn: the current one, the previous one, and the one cleared now to be current next); an arming prints what
+ * the maps hold, so it reaches back between one and two generations.
+ */
+export const WARM_GENERATION_SECONDS = 5;
+/**
+ * The kept intervals' maps (values: on_ns, pid, state, syscall, comm), their kernel stacks, and the long CPU waits
+ * (`@wN[tid, start_ns]: (end_ns, pid)`), per generation.
+ */
+const KEPT = [0, 1, 2].map((generation) => ({ intervals: `@r${generation}`, stacks: `@rk${generation}`, waits: `@w${generation}` }));
+/** Printed after the kept intervals, when an arming has printed them (`D  time_ns`). */
+export const KEPT_END_LINE = 'D';
 
 /** The kernel's comm for an executable path: its base name, cut to 15 bytes. */
 export function commOf(path: string): string {
@@ -132,8 +175,20 @@ export function offCpuProgram(options: OffCpuProgramOptions): string {
   const parts: string[] = [];
   // @follow must exist even when empty, so BEGIN always writes (and deletes) a dummy key.
   // BEGIN runs once every probe is attached: its `R` line tells the recorder it may start the workload.
-  parts.push(`BEGIN {\n  @stop[0] = 0;\n  @follow[0] = 0;\n${pids.map((pid) => `  @follow[${pid}] = 1;\n`).join('')}  delete(@follow[0]);\n  printf("${READY_LINE}\\n");\n}`);
-  if (execMatch.length > 0) parts.push(`tracepoint:sched:sched_process_exec /${guarded(`(${execMatch.join(' || ')})`)}/ {\n  @follow[pid] = 1;\n}`);
+  const warmState = warm && options.offCpu ? '  @arm[0] = 0;\n  @gen[0] = 0;\n' : '';
+  parts.push(`BEGIN {\n  @stop[0] = 0;\n${warmState}  @follow[0] = 0;\n${pids.map((pid) => `  @follow[${pid}] = 1;\n`).join('')}  delete(@follow[0]);\n  printf("${READY_LINE}\\n");\n}`);
+  // warm: what arms the tracer (module comment); an arming from unarmed first prints the intervals kept meanwhile.
+  const keeping = warm && options.offCpu;
+  const arm = (indent: string): string =>
+    keeping
+      ? `${indent}if (nsecs >= @arm[0]) {\n` +
+        KEPT.map(({ intervals, stacks, waits }) => `${indent}  print(${intervals});\n${indent}  print(${stacks});\n${indent}  print(${waits});\n`).join('') +
+        KEPT.map(({ intervals, stacks, waits }) => `${indent}  clear(${intervals});\n${indent}  clear(${stacks});\n${indent}  clear(${waits});\n`).join('') +
+        `${indent}  printf("${KEPT_END_LINE}\\t%llu\\n", nsecs);\n${indent}}\n${indent}@arm[0] = nsecs + ${WARM_ARM_NS};\n`
+      : '';
+  const armNames = (options.armNames ?? []).filter((name) => names.includes(name));
+  const armOnExec = keeping && armNames.length > 0 ? `  if (${armNames.map((name) => `comm == ${literal(name)}`).join(' || ')}) {\n${arm('    ')}  }\n` : '';
+  if (execMatch.length > 0) parts.push(`tracepoint:sched:sched_process_exec /${guarded(`(${execMatch.join(' || ')})`)}/ {\n  @follow[pid] = 1;\n${armOnExec}}`);
   // Runs in the parent: `pid` is its process, whichever thread forked; child_pid is the new task's id.
   // A new task waits for a CPU from its creation to its first run (tens of ms on a busy host). Its process id
   // is not in the tracepoint: the child's own id is right for a process; a thread's first wait is filed under
@@ -152,6 +207,25 @@ export function offCpuProgram(options: OffCpuProgramOptions): string {
   parts.push(`tracepoint:sched:sched_process_exit /${guarded('@follow[pid]')}/ {\n${exitCleanup}  if (pid == tid) { delete(@follow[pid]); }\n}`);
 
   if (options.offCpu) {
+    const printBlock = (indent: string): string =>
+      `${indent}printf("B\\t%llu\\t%llu\\t%d\\t%d\\t%d\\t%d\\t%s\\nk%s${warm ? 'u' : 'u%s'}\\n", $off.0, nsecs, $off.1, $next, $off.2, $off.3, args->next_comm, @kstack[$next]${warm ? '' : ', @ustack[$next]'});\n`;
+    // warm: printed while armed; kept in the kernel (this generation's map) while not.
+    const keep = KEPT.map(
+      ({ intervals, stacks }, generation) =>
+        `${generation === 0 ? '      if' : ' else if'} ($generation == ${generation}) {\n` +
+        `        ${intervals}[$next, $off.0] = (nsecs, $off.1, $off.2, $off.3, args->next_comm);\n` +
+        `        ${stacks}[$next, $off.0] = @kstack[$next];\n      }`,
+    ).join('');
+    const warmBlock =
+      `    if (nsecs < @arm[0]) {\n${flushWaits('$off.1', '$next', '      ')}${printBlock('      ')}    } else {\n` +
+      `      $generation = @gen[0];\n${keep}\n    }\n`;
+    const printLongWait = 'printf("W\\t%llu\\t%llu\\t%d\\t%d\\n", $queued.0, nsecs, $queued.1, $next);';
+    const keepWait = KEPT.map(
+      ({ waits }, generation) => `${generation === 0 ? '        if' : ' else if'} ($generation == ${generation}) { ${waits}[$next, $queued.0] = (nsecs, $queued.1); }`,
+    ).join('');
+    const warmLongWait =
+      `      if ($wait > ${threshold}) {\n        if (nsecs < @arm[0]) { ${printLongWait} }\n` +
+      `        else {\n          $generation = @gen[0];\n  ${keepWait}\n        }\n      }\n`;
     const waitSums = warm
       ? '      @cwns[$next] = @cwns[$next] + $wait;\n      @cwcount[$next] = @cwcount[$next] + 1;'
       : '      @cpuwait_ns[$queued.1, $next] = sum($wait);\n      @cpuwait_count[$queued.1, $next] = count();';
@@ -169,16 +243,14 @@ export function offCpuProgram(options: OffCpuProgramOptions): string {
   $next = args->next_pid;
   $off = @off[$next];
   if ($off.0 != 0) {
-${warm ? flushWaits('$off.1', '$next', '    ') : ''}    printf("B\\t%llu\\t%llu\\t%d\\t%d\\t%d\\t%d\\t%s\\nk%s${warm ? 'u' : 'u%s'}\\n", $off.0, nsecs, $off.1, $next, $off.2, $off.3, args->next_comm, @kstack[$next]${warm ? '' : ', @ustack[$next]'});
-    delete(@off[$next]);
+${warm ? warmBlock : printBlock('    ')}    delete(@off[$next]);
     delete(@kstack[$next]);${warm ? '' : '\n    delete(@ustack[$next]);'}
   } else {
     $queued = @runnable[$next];
     if ($queued.0 != 0) {
       $wait = nsecs - $queued.0;
 ${waitSums}
-      if ($wait > ${threshold}) { printf("W\\t%llu\\t%llu\\t%d\\t%d\\n", $queued.0, nsecs, $queued.1, $next); }
-      delete(@runnable[$next]);
+${warm ? warmLongWait : `      if ($wait > ${threshold}) { ${printLongWait} }\n`}      delete(@runnable[$next]);
     }
   }
 }`);
@@ -202,6 +274,18 @@ ${waitSums}
     const stop = warm ? '' : '  if (@stop[0] == 0) { @stop[0] = nsecs; }\n';
     parts.push(`tracepoint:syscalls:sys_enter_getppid /pid == ${options.syncPid}/ {\n${stop}  printf("S\\n");\n}`);
   }
+  if (keeping && options.syncPid !== undefined) {
+    parts.push(`tracepoint:syscalls:sys_enter_getegid /pid == ${options.syncPid}/ {\n${arm('  ')}}`);
+  }
+  // warm: a new generation; the map of two generations ago is cleared (printed or not, it is too old), before it is
+  // written again a generation from now (clear() is done by bpftrace's user space, after the probe).
+  if (keeping) {
+    const turns = KEPT.map((_, generation) => {
+      const stale = KEPT[(generation + 2) % KEPT.length]!;
+      return `  ${generation === 0 ? '' : 'else '}if ($generation == ${generation}) { clear(${stale.intervals}); clear(${stale.stacks}); clear(${stale.waits}); @gen[0] = ${(generation + 1) % KEPT.length}; }\n`;
+    }).join('');
+    parts.push(`interval:s:${WARM_GENERATION_SECONDS} {\n  $generation = @gen[0];\n${turns}}`);
+  }
   if (options.withExecSnooper !== undefined) parts.push(options.withExecSnooper.trim());
   // At the end: the stop time (`T`). bpftrace then prints every map left: the threads still blocked
   // (@off, @kstack, @ustack) and still waiting for a CPU (@runnable), whose intervals end at T, and the
@@ -210,7 +294,11 @@ ${waitSums}
   const stopTime = options.offCpu ? '  printf("T\\t%llu\\n", @stop[0] != 0 ? @stop[0] : nsecs);\n' : '';
   // @stop stays: cleared, it would read 0 and wake every probe until bpftrace detaches them. It is printed
   // (`@stop[0]: T`) and ignored.
-  const internal = ['@follow', ...(options.files ? ['@path'] : []), ...(warm && options.offCpu ? ['@cwns', '@cwcount'] : [])];
+  const internal = [
+    '@follow',
+    ...(options.files ? ['@path'] : []),
+    ...(keeping ? ['@cwns', '@cwcount', '@arm', '@gen', ...KEPT.flatMap(({ intervals, stacks, waits }) => [intervals, stacks, waits])] : []),
+  ];
   parts.push(`END {\n${stopTime}${internal.map((map) => `  clear(${map});\n`).join('')}}`);
   return parts.join('\n') + '\n';
 }

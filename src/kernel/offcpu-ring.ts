@@ -5,9 +5,13 @@
  * a crash record has what happened before the death. Times are bpftrace's `nsecs` (CLOCK_MONOTONIC).
  *
  * Also kept: when the tracer was down, so a window that overlaps such a gap says its waits are missing.
+ * While nothing happens the tracer keeps blocked intervals in the kernel and prints none (unarmed): they reach
+ * the ring when something arms it, printed late: entries are in arrival order, so such an interval ages out
+ * behind the newer ones printed before it (the count and byte bounds hold regardless).
  */
 import { TracerLineReader, formatCpuWaitTotalLine, formatRecordLine, type TracedBlock, type TracerRecord } from './offcpu-lines.js';
 import type { OffCpuTrace } from './offcpu-tracer.js';
+import { WARM_GENERATION_SECONDS } from './offcpu-program.js';
 
 export interface OffCpuRingLimits {
   /** Records older than this (by the time they end) are dropped. */
@@ -71,6 +75,8 @@ export class OffCpuRing {
   private head = 0;
   private bytes = 0;
   private readonly gaps: Gap[] = [];
+  /** The warm tracer's armings from unarmed: how far back what it had kept reached (see `take`'s notes). */
+  private readonly armings: Array<{ timeNs: number; keptFromNs: number }> = [];
   /** The oldest time a record was dropped for count or bytes (not age): windows reaching back there miss some. */
   private droppedUntilNs = 0;
   private reader: TracerLineReader;
@@ -171,7 +177,7 @@ export class OffCpuRing {
     for (const wait of waits.values()) trace.lines.push(formatCpuWaitTotalLine(wait.pid, wait.tid, wait.ns, wait.count));
 
     const notes: string[] = [
-      'CPU-wait sums are those each thread printed inside this window (when it blocked or exited), each covering its waits since its previous block',
+      'CPU-wait sums are those each thread printed inside this window (when it blocked while the tracer was armed, or exited), each covering its waits since it last printed one',
     ];
     let unavailable: string | undefined;
     const seconds = (ns: number): string => `${((ns - fromNs) / NANOS).toFixed(3)} s`;
@@ -183,6 +189,18 @@ export class OffCpuRing {
         const to = gap.toNs === undefined || gap.toNs > toNs ? 'the end' : seconds(gap.toNs);
         notes.push(`no blocked intervals, CPU waits or file lookups from ${gap.fromNs <= fromNs ? 'the start' : seconds(gap.fromNs)} to ${to}: the off-CPU tracer was down (${gap.reason})`);
       }
+    }
+    // Unarmed, the tracer prints nothing; an arming prints what it kept, from one to two generations back.
+    // A window reaching back past that (a crash's pre-window) has no blocked intervals there, back to the last
+    // one printed before (armed earlier in the window) or to its start.
+    const arming = this.armings.find((armed) => armed.timeNs >= fromNs && armed.timeNs <= toNs);
+    if (arming !== undefined && arming.keptFromNs > fromNs) {
+      let printedUntil = fromNs;
+      for (const block of trace.blocks) if (block.onNs < arming.keptFromNs && block.onNs > printedUntil) printedUntil = block.onNs;
+      notes.push(
+        `no blocked intervals from ${printedUntil === fromNs ? 'the start' : seconds(printedUntil)} to ${seconds(arming.keptFromNs)}: the warm tracer was unarmed (nothing under way), ` +
+          `and its arming at ${seconds(arming.timeNs)} printed those it had kept in the kernel, the last one to two generations of ${WARM_GENERATION_SECONDS} s`,
+      );
     }
     if (this.droppedUntilNs >= fromNs) notes.push(`off-CPU records before ${seconds(this.droppedUntilNs)} were dropped: the agent keeps at most ${this.limits.maxRecords} records / ${this.limits.maxBytes} bytes`);
     const oldest = this.entries[this.head];
@@ -197,6 +215,11 @@ export class OffCpuRing {
   }
 
   private add(record: TracerRecord): void {
+    if (record.kind === 'armed') {
+      this.armings.push({ timeNs: record.timeNs, keptFromNs: record.keptFromNs });
+      if (this.armings.length > MAX_GAPS) this.armings.shift();
+      return;
+    }
     const endNs = endOf(record) ?? this.latestNs();
     const entry: Entry = record.kind === 'block' ? compactBlock(record.block, endNs) : { endNs, bytes: sizeOf(record), record };
     this.entries.push(entry);

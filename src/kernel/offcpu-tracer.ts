@@ -157,13 +157,20 @@ export async function startOffCpuTracer(options: OffCpuTracerOptions): Promise<R
  * The tracer kept running (the agent's flight recorder): the exec snooper's probes and the off-CPU and file
  * probes in one bpftrace (one start, ~120 MB and 0.5–3.5 s of CPU, instead of two), following the processes
  * named `names` (IRIS's, and the iris/irisstop commands) and their descendants, from their exec on and those
- * running when it starts. Nothing stops it; its records go to an OffCpuRing (`WarmOffCpuStream`).
+ * running when it starts. Nothing stops it; its records go to an OffCpuRing (`WarmOffCpuStream`). It prints
+ * blocked intervals only while armed (an exec of `armNames`, or `WarmOffCpuStream.arm`), keeping them in the
+ * kernel otherwise (offcpu-program.ts `warm`).
  */
-export function warmTracerProgram(names: readonly string[], syncPid: number = process.pid): { program: string; env: Record<string, string>; readyLine: string } {
+export function warmTracerProgram(
+  names: readonly string[],
+  armNames: readonly string[] = [],
+  syncPid: number = process.pid,
+): { program: string; env: Record<string, string>; readyLine: string } {
   const program = offCpuProgram({
     offCpu: true,
     files: true,
     names,
+    armNames,
     pids: runningProcessesNamed(names),
     syncPid,
     warm: true,
@@ -193,6 +200,15 @@ export class WarmOffCpuStream {
       return;
     }
     this.ring.push(line);
+  }
+
+  /**
+   * Keep the tracer printing every blocked interval for the next WARM_ARM_NS (offcpu-program.ts `warm`): the
+   * flight recorder calls this while a record is under way. From unarmed, the intervals the kernel kept come
+   * out first (the last one to two generations), so a window reaching back before its trigger has them.
+   */
+  arm(): void {
+    void process.getegid?.(); // getegid(2): the tracer's arming probe
   }
 
   /**

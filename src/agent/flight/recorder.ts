@@ -145,6 +145,8 @@ export function startFlightRecorder(options: FlightRecorderOptions): FlightRecor
 
   const settleTimer = setInterval(() => {
     checkSettled(monotonicSeconds());
+    // The warm tracer prints every blocked interval only while armed (kernel/offcpu-program.ts `warm`).
+    if (records.size > 0) options.warm.arm();
     // The off-CPU ring ages out on new lines only: without this, a burst stays held while the tracer is quiet.
     options.warm.ring.expire();
   }, SETTLE_CHECK_MS);
@@ -153,6 +155,7 @@ export function startFlightRecorder(options: FlightRecorderOptions): FlightRecor
   const begin = (record: ActiveRecord, fromTime: number): void => {
     if (stopping || records.has(record.instance) || options.records?.(record.instance) === false) return;
     record.from = fromTime;
+    options.warm.arm();
     record.pids = new Set([...(record.commandPid === undefined ? [] : [record.commandPid]), ...tracker.processesOf(record.instance).map((p) => p.pid)]);
     // A crash's window is kept whole: the dead instance's processes are no longer known to the tracker.
     const window = ring.filter((entry) => entry.time >= fromTime);
