@@ -50,10 +50,10 @@ const PENDING_STACK_LINE = /^@(kstack|ustack)\[(\d+)\]:\s*$/;
 // The warm tracer's kept intervals, printed by an arming (offcpu-program.ts `warm`), then `D  time_ns`:
 // @r0[30412, 2406078850639]: (2406278911002, 30412, 1, 230, irisdb)
 // @rk0[30412, 2406078850639]:   (then the kernel frames, as @kstack's)
-const KEPT_LINE = /^@r\d\[(\d+), (\d+)\]: \((\d+), (\d+), (\d+), (-?\d+), (.*)\)\s*$/;
-const KEPT_STACK_LINE = /^@rk\d\[(\d+), (\d+)\]:\s*$/;
+const KEPT_LINE = /^@r\d+\[(\d+), (\d+)\]: \((\d+), (\d+), (\d+), (-?\d+), (.*)\)\s*$/;
+const KEPT_STACK_LINE = /^@rk\d+\[(\d+), (\d+)\]:\s*$/;
 // @w0[30412, 2406078850639]: (2406098850639, 30412)   (a long CPU wait: tid, start; end, pid)
-const KEPT_WAIT_LINE = /^@w\d\[(\d+), (\d+)\]: \((\d+), (\d+)\)\s*$/;
+const KEPT_WAIT_LINE = /^@w\d+\[(\d+), (\d+)\]: \((\d+), (\d+)\)\s*$/;
 const CPU_WAIT_LINE = /^@cpuwait_(ns|count)\[(\d+), (\d+)\]: (\d+)\s*$/;
 /** `        __schedule+1560` → `__schedule`; `0x7f23e63c724a` stays. */
 const FRAME_OFFSET = /\+\d+$/;

@@ -51,9 +51,9 @@
  * command, before the agent has read its exec) arm it for WARM_ARM_NS; nothing else does, so other IRIS
  * processes starting and ending (jobs, `irisdb` run by hand) cost nothing more. Unarmed, each interval goes
  * into the current generation's map, in the kernel; a timer starts a new generation every
- * WARM_GENERATION_SECONDS and clears the oldest map. An arming from unarmed prints all three maps and clears
+ * WARM_GENERATION_SECONDS and clears the oldest map. An arming from unarmed prints all the maps and clears
  * them (print() and clear() are done in order by bpftrace's user space), so a record that begins at an exec
- * or a death, and its window a second before, still has every blocked interval of the last one to two generations
+ * or a death, and its window a second before, still has every blocked interval of the last 30-35 s (WARM_GENERATIONS)
  * (a crash record arms it when the agent reads the death: the dead process's kept intervals stay in the maps).
  * Long CPU waits (`W`) are kept and printed the same way; CPU-wait sums (`C`) go out with an armed block or an
  * exit; file lookups (`F`) are printed armed or not (rare while idle). The maps hold at most BPFTRACE_MAP_KEYS_MAX (4096) intervals each: beyond ~800 a second of
@@ -137,16 +137,20 @@ export interface OffCpuProgramOptions {
  */
 export const WARM_ARM_NS = 3_000_000_000;
 /**
- * `warm`, unarmed: blocked intervals are kept in the kernel, one map per generation of this many seconds (three
- * in turn: the current one, the previous one, and the one cleared now to be current next); an arming prints what
- * the maps hold, so it reaches back between one and two generations.
+ * `warm`, unarmed: blocked intervals are kept in the kernel, one map per generation of this many seconds
+ * (WARM_GENERATIONS in turn); an arming prints what the maps hold.
  */
 export const WARM_GENERATION_SECONDS = 5;
+/**
+ * Maps in turn: the current one, the one cleared for the next turn, and the rest kept, so an arming reaches back
+ * (WARM_GENERATIONS - 2) to (WARM_GENERATIONS - 1) generations: 30-35 s, the crash post-mortem's ~30 s (issue 14).
+ */
+export const WARM_GENERATIONS = 8;
 /**
  * The kept intervals' maps (values: on_ns, pid, state, syscall, comm), their kernel stacks, and the long CPU waits
  * (`@wN[tid, start_ns]: (end_ns, pid)`), per generation.
  */
-const KEPT = [0, 1, 2].map((generation) => ({ intervals: `@r${generation}`, stacks: `@rk${generation}`, waits: `@w${generation}` }));
+const KEPT = Array.from({ length: WARM_GENERATIONS }, (_, generation) => ({ intervals: `@r${generation}`, stacks: `@rk${generation}`, waits: `@w${generation}` }));
 /** Printed after the kept intervals, when an arming has printed them (`D  time_ns`). */
 export const KEPT_END_LINE = 'D';
 
