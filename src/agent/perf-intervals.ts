@@ -10,8 +10,10 @@
  * scoping happens here, on the comm. Each interval with samples gets a fresh collapser (fed whole samples, split at perf
  * script's blank lines), so memory holds one interval, however long the agent runs.
  *
- * The same pipeline, given `pids` and `dwarfStackBytes`, is the DWARF sampler for processes built without
- * frame pointers (dwarf-sampler.ts): `perf record -p PIDS --call-graph dwarf,N`, `perf script --no-inline`.
+ * The same pipeline, given `dwarfStackBytes`, is the DWARF sampler for processes built without frame pointers
+ * (dwarf-sampler.ts): `perf record -a --call-graph dwarf,N`, `perf script --no-inline --comms NAMES`. perf script
+ * unwinds a sample only when it prints it, so `--comms` keeps the unwinding (1-2.5 ms of CPU per sample) to
+ * the sampled names; the other processes' samples cost their copy through the pipe only.
  */
 import { createPerfCollapser } from '../collapse/perf.js';
 import { resolvePerfCollapseOptions } from '../collapse/perf-options.js';
@@ -19,7 +21,7 @@ import { LineSplitter } from '../collapse/lines.js';
 import type { Collapser } from '../collapse/types.js';
 import { signalChild, spawnTracked, stderrText } from '../tools/children.js';
 import { findExecutable } from '../tools/executables.js';
-import type { IntervalSample, IntervalSourceOptions, IntervalSourceStart } from './bpftrace-intervals.js';
+import type { IntervalSample, IntervalSource, IntervalSourceOptions } from './bpftrace-intervals.js';
 
 /** perf record fails fast (no permission, unknown event); alive after this long means sampling. */
 const SETTLE_MS = 1_500;
@@ -28,31 +30,37 @@ const COMM_BYTES = 15;
 const NEWLINE = Buffer.from('\n');
 
 export interface PerfIntervalOptions extends IntervalSourceOptions {
-  /** Sample these processes (and threads they start) only, instead of the whole node (`-a`). */
-  pids?: readonly number[];
   /** Unwind user stacks with DWARF from this many bytes of copied stack, instead of frame pointers. */
   dwarfStackBytes?: number;
   /** Who is starting, for the reason it could not: "the continuous sampler (perf)" by default. */
   label?: string;
 }
 
-export async function startPerfIntervals(options: PerfIntervalOptions): Promise<IntervalSourceStart> {
+/** The running pipeline: `pid` is perf record's, `scriptPid` perf script's (the owner watches their memory). */
+export interface PerfIntervalSource extends IntervalSource {
+  readonly scriptPid: number | undefined;
+}
+
+export type PerfIntervalStart = { running: PerfIntervalSource; unavailable?: undefined } | { running?: undefined; unavailable: string };
+
+export async function startPerfIntervals(options: PerfIntervalOptions): Promise<PerfIntervalStart> {
   const perf = findExecutable('perf');
-  if (perf === undefined) return { unavailable: options.pids === undefined ? 'neither bpftrace nor perf is installed' : 'perf is not installed' };
-  const target = options.pids === undefined ? ['-a'] : ['-p', options.pids.join(',')];
-  const callGraph = options.dwarfStackBytes === undefined ? ['-g'] : ['--call-graph', `dwarf,${options.dwarfStackBytes}`];
+  if (perf === undefined) return { unavailable: options.dwarfStackBytes === undefined ? 'neither bpftrace nor perf is installed' : 'perf is not installed' };
+  const dwarf = options.dwarfStackBytes !== undefined;
+  const callGraph = dwarf ? ['--call-graph', `dwarf,${options.dwarfStackBytes}`] : ['-g'];
   // perf script's inline lookups run addr2line per frame: with DWARF stacks, most of its time (record's perf.ts).
-  const inline = options.dwarfStackBytes === undefined ? [] : ['--no-inline'];
+  // --comms: only the sampled names' samples are unwound (the fallback's -g stacks cost nothing to walk).
   const names = options.commNames === undefined ? undefined : new Set(options.commNames.map((name) => name.slice(0, COMM_BYTES)));
+  const scriptFilter = dwarf ? ['--no-inline', ...(names === undefined ? [] : ['--comms', [...names].join(',')])] : [];
   const spawnOptions = { detached: true, parentDeathSignal: 'SIGKILL' as const };
   // --no-bpf-event: perf script 6.1 reading a pipe dies on the KSYMBOL records BPF programs loading elsewhere
   // on the node produce ("failed to process type: 17", seen here after 33 and 98 s); they name no samples of ours.
   const record = spawnTracked(
     perf,
-    ['record', '-F', String(options.frequency), ...target, ...callGraph, '--no-buffering', '--no-bpf-event', '-q', '-o', '-'],
+    ['record', '-F', String(options.frequency), '-a', ...callGraph, '--no-buffering', '--no-bpf-event', '-q', '-o', '-'],
     spawnOptions,
   );
-  const script = spawnTracked(perf, ['script', '-i', '-', '-F', '+pid', ...inline], { ...spawnOptions, stdin: 'pipe' });
+  const script = spawnTracked(perf, ['script', '-i', '-', '-F', '+pid', ...scriptFilter], { ...spawnOptions, stdin: 'pipe' });
   (record.stdout as NodeJS.ReadableStream).pipe(script.stdin as NodeJS.WritableStream);
   (script.stdin as NodeJS.WritableStream).on('error', () => undefined); // perf script gone first: record's exit says why
 
@@ -95,7 +103,7 @@ export async function startPerfIntervals(options: PerfIntervalOptions): Promise<
   const exited = Promise.all([record, script]).then(async ([recordDone]) => {
     clearInterval(tick);
     await reading;
-    // The last part-second too: the DWARF sampler stops and starts perf as processes come and go.
+    // The last part-second too: the DWARF sampler's perf may stop while the main sampler runs on.
     collapser?.finish();
     if (samples.length > 0) options.onInterval(samples, Date.now());
     return recordDone;
@@ -117,6 +125,7 @@ export async function startPerfIntervals(options: PerfIntervalOptions): Promise<
   return {
     running: {
       pid: record.pid,
+      scriptPid: script.pid,
       exited,
       async stop() {
         signalChild(record, 'SIGINT');
