@@ -21,6 +21,7 @@ import { LineSplitter } from '../collapse/lines.js';
 import type { Collapser } from '../collapse/types.js';
 import { signalChild, spawnTracked, stderrText } from '../tools/children.js';
 import { findExecutable } from '../tools/executables.js';
+import { PerfPipeFilter } from './perf-pipe-filter.js';
 import type { IntervalSample, IntervalSource, IntervalSourceOptions } from './bpftrace-intervals.js';
 
 /** perf record fails fast (no permission, unknown event); alive after this long means sampling. */
@@ -53,15 +54,15 @@ export async function startPerfIntervals(options: PerfIntervalOptions): Promise<
   const names = options.commNames === undefined ? undefined : new Set(options.commNames.map((name) => name.slice(0, COMM_BYTES)));
   const scriptFilter = dwarf ? ['--no-inline', ...(names === undefined ? [] : ['--comms', [...names].join(',')])] : [];
   const spawnOptions = { detached: true, parentDeathSignal: 'SIGKILL' as const };
-  // --no-bpf-event: perf script 6.1 reading a pipe dies on the KSYMBOL records BPF programs loading elsewhere
-  // on the node produce ("failed to process type: 17", seen here after 33 and 98 s); they name no samples of ours.
+  // --no-bpf-event: no BPF records (the KSYMBOL ones perf asks for anyway are filtered out below).
   const record = spawnTracked(
     perf,
     ['record', '-F', String(options.frequency), '-a', ...callGraph, '--no-buffering', '--no-bpf-event', '-q', '-o', '-'],
     spawnOptions,
   );
   const script = spawnTracked(perf, ['script', '-i', '-', '-F', '+pid', ...scriptFilter], { ...spawnOptions, stdin: 'pipe' });
-  (record.stdout as NodeJS.ReadableStream).pipe(script.stdin as NodeJS.WritableStream);
+  // Through the filter that drops the kernel-symbol records perf script 6.1 dies on (perf-pipe-filter.ts).
+  (record.stdout as NodeJS.ReadableStream).pipe(new PerfPipeFilter()).pipe(script.stdin as NodeJS.WritableStream);
   (script.stdin as NodeJS.WritableStream).on('error', () => undefined); // perf script gone first: record's exit says why
 
   let samples: IntervalSample[] = [];
