@@ -12,8 +12,8 @@
  * down (died, restarting) the main sampler counts everything, as with `--call-graph fp`.
  *
  * If perf dies it is started again after a pause that doubles on each failure in a row (1 s up to 30 s);
- * if perf record + perf script grow past MAX_RSS_MIB (perf script caches every binary's unwind tables) they
- * are started afresh. Both are counted (`starts`, `restarts`) for the agent's tracer metrics.
+ * if perf record + perf script grow past MAX_RSS_MIB (perf script keeps every process it saw) a fresh pair
+ * replaces them. Both are counted (`starts`, `restarts`) for the agent's tracer metrics.
  */
 import { readFileSync } from 'node:fs';
 import type { IntervalSample } from './bpftrace-intervals.js';
@@ -36,8 +36,8 @@ const MAX_BACKOFF_MS = 30_000;
 const HEALTHY_RUN_MS = 60_000;
 /** perf is stopped when no process has needed DWARF for this long (IRIS stopped), and started again when one does. */
 const IDLE_STOP_MS = 300_000;
-/** perf record + perf script resident memory past which they are started afresh; checked this often. */
-const MAX_RSS_MIB = 512;
+/** perf record + perf script resident memory past which a fresh pair replaces them; checked this often. */
+const MAX_RSS_MIB = 256;
 const RSS_CHECK_MS = 10_000;
 /** perf gets this long to flush and exit on SIGINT when the agent stops before it is killed. */
 const STOP_GRACE_MS = 800;
@@ -49,10 +49,12 @@ export interface DwarfSamplerOptions {
   mode: AgentCallGraph;
   /** Process names unwound with DWARF when they need it; undefined: every process (`--all --call-graph dwarf`). */
   commNames: ReadonlySet<string> | undefined;
+  /** perf record + perf script resident MiB past which a fresh pair replaces them (default MAX_RSS_MIB). */
+  maxRssMiB?: number;
   /** What is unwound how changed (for the log and /healthz). */
   onChange?: (state: DwarfState) => void;
-  /** perf runs (again, when `restarted`): for the agent's tracer metrics and log. */
-  onUp?: (restarted: boolean) => void;
+  /** perf runs (again, when `restarted`, and why when not after a death): for the agent's tracer metrics and log. */
+  onUp?: (restarted: boolean, why?: string) => void;
   /** perf died or could not start, and why; it is retried. */
   onDown?: (reason: string) => void;
   /** perf was stopped because no process needs it (or the agent stops): not a failure. */
@@ -77,6 +79,7 @@ export class DwarfSampler {
   private readonly targets: DwarfTargets;
   private source: PerfIntervalSource | undefined;
   private launching = false;
+  private rotating = false;
   private pending: IntervalSample[] = [];
   private stopping = false;
   private started = false;
@@ -107,7 +110,7 @@ export class DwarfSampler {
       if (!this.listed) this.noteProcesses(listProcesses(this.bootOffset), false);
     }, SCAN_MS);
     this.scanTimer.unref();
-    this.rssTimer = setInterval(() => this.checkMemory(), RSS_CHECK_MS);
+    this.rssTimer = setInterval(() => void this.checkMemory(), RSS_CHECK_MS);
     this.rssTimer.unref();
     if (!this.listed) this.noteProcesses(listProcesses(this.bootOffset), false);
     else this.review();
@@ -188,41 +191,56 @@ export class DwarfSampler {
     void this.launch();
   }
 
+  /** Start perf record + perf script; their samples are delivered only while they are `this.source`. */
+  private async spawnSource(): Promise<PerfIntervalSource | string> {
+    let mine: PerfIntervalSource | undefined;
+    const started = await startPerfIntervals({
+      frequency: this.options.frequency,
+      commNames: this.options.commNames === undefined ? undefined : [...this.options.commNames],
+      dwarfStackBytes: DWARF_STACK_BYTES,
+      label: 'the DWARF sampler (perf --call-graph dwarf)',
+      onInterval: (samples) => {
+        if (mine !== undefined && this.source === mine) this.deliver(samples);
+      },
+    });
+    if (started.unavailable !== undefined) return started.unavailable;
+    mine = started.running;
+    return mine;
+  }
+
   private async launch(): Promise<void> {
     this.launching = true;
     const restarted = this.restartNext;
-    let started;
+    let started: PerfIntervalSource | string;
     try {
-      started = await startPerfIntervals({
-        frequency: this.options.frequency,
-        commNames: this.options.commNames === undefined ? undefined : [...this.options.commNames],
-        dwarfStackBytes: DWARF_STACK_BYTES,
-        label: 'the DWARF sampler (perf --call-graph dwarf)',
-        onInterval: (samples) => this.deliver(samples),
-      });
+      started = await this.spawnSource();
     } finally {
       this.launching = false;
     }
-    if (started.unavailable !== undefined) {
+    if (typeof started === 'string') {
       if (this.stopping) return;
-      this.lastError = started.unavailable;
-      this.options.onDown?.(started.unavailable);
+      this.lastError = started;
+      this.options.onDown?.(started);
       this.report();
       this.restartNext = true;
       this.retry();
       return;
     }
-    const source = started.running;
     if (this.stopping) {
-      source.kill();
+      started.kill();
       return;
     }
+    this.adopt(started, restarted);
+  }
+
+  /** `source` is the DWARF sampler from now on: count it, report it, start it again if it dies. */
+  private adopt(source: PerfIntervalSource, restarted: boolean, why?: string): void {
     this.source = source;
     this.starts++;
     if (restarted) this.restarts++;
     this.restartNext = false;
     this.lastError = undefined;
-    this.options.onUp?.(restarted);
+    this.options.onUp?.(restarted, why);
     this.report();
     const startedAt = Date.now();
     void source.exited.then(() => {
@@ -260,19 +278,31 @@ export class DwarfSampler {
     this.report();
   }
 
-  /** perf script keeps every binary's unwind tables: past the bound, perf starts afresh (counted as a restart). */
-  private checkMemory(): void {
-    const source = this.source;
-    if (source === undefined) return;
-    const rss = residentMiB(source.pid) + residentMiB(source.scriptPid);
-    if (rss <= MAX_RSS_MIB) return;
-    this.source = undefined;
-    this.lastError = `the DWARF sampler (perf) grew to ${Math.round(rss)} MiB, over ${MAX_RSS_MIB}: started afresh`;
-    this.options.onDown?.(this.lastError);
-    this.restartNext = true;
-    void source.stop().then(() => {
-      if (!this.stopping) this.needed();
-    });
+  /**
+   * perf script keeps every process it has seen (≈40 KiB per exec on the node, measured) and every binary's
+   * unwind tables: past the bound, a fresh perf takes over once it samples, then the old one stops, so no
+   * second goes without DWARF stacks (counted as a restart; samples are taken from one of the two at a time).
+   */
+  private async checkMemory(): Promise<void> {
+    const old = this.source;
+    if (old === undefined || this.rotating || this.stopping) return;
+    const rss = residentMiB(old.pid) + residentMiB(old.scriptPid);
+    const bound = this.options.maxRssMiB ?? MAX_RSS_MIB;
+    if (rss <= bound) return;
+    this.rotating = true;
+    try {
+      const fresh = await this.spawnSource();
+      if (typeof fresh === 'string') return; // the old one goes on; tried again at the next check
+      if (this.stopping || this.source !== old) {
+        fresh.kill();
+        return;
+      }
+      this.adopt(fresh, true, `perf record + perf script grew to ${Math.round(rss)} MiB, over ${bound}`);
+      const grace = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), STOP_GRACE_MS).unref());
+      if ((await Promise.race([old.stop().then(() => 'done' as const), grace])) === 'late') old.kill();
+    } finally {
+      this.rotating = false;
+    }
   }
 
   private deliver(samples: IntervalSample[]): void {

@@ -21,7 +21,7 @@ import { LineSplitter } from '../collapse/lines.js';
 import type { Collapser } from '../collapse/types.js';
 import { signalChild, spawnTracked, stderrText } from '../tools/children.js';
 import { findExecutable } from '../tools/executables.js';
-import { PerfPipeFilter } from './perf-pipe-filter.js';
+import { pipePerfStream } from './perf-pipe-filter.js';
 import type { IntervalSample, IntervalSource, IntervalSourceOptions } from './bpftrace-intervals.js';
 
 /** perf record fails fast (no permission, unknown event); alive after this long means sampling. */
@@ -62,7 +62,7 @@ export async function startPerfIntervals(options: PerfIntervalOptions): Promise<
   );
   const script = spawnTracked(perf, ['script', '-i', '-', '-F', '+pid', ...scriptFilter], { ...spawnOptions, stdin: 'pipe' });
   // Through the filter that drops the kernel-symbol records perf script 6.1 dies on (perf-pipe-filter.ts).
-  (record.stdout as NodeJS.ReadableStream).pipe(new PerfPipeFilter()).pipe(script.stdin as NodeJS.WritableStream);
+  pipePerfStream(record.stdout as NodeJS.ReadableStream, script.stdin as NodeJS.WritableStream);
   (script.stdin as NodeJS.WritableStream).on('error', () => undefined); // perf script gone first: record's exit says why
 
   let samples: IntervalSample[] = [];

@@ -10,7 +10,13 @@
  * (size includes the header). Anything unexpected (a record shorter than its header, tracing data, whose
  * bytes follow outside the record's size) turns the filter into a plain pass-through for the rest.
  */
-import { Transform, type TransformCallback } from 'node:stream';
+/**
+ * How long the reading side pauses after each read: perf record with --no-buffering writes every record on
+ * its own (≈1300 a second on a busy 2-core host, mostly other processes' mmap/exit records), and a read, a
+ * filter and a write per record cost the agent ~2% of a core. Pausing lets them pile up in the pipe (64 KiB)
+ * and in perf's per-CPU ring buffers (seconds of samples), so a read takes tens of records at a time.
+ */
+export const PERF_PIPE_BATCH_MS = 100;
 
 const PIPE_HEADER_BYTES = 16;
 const RECORD_HEADER_BYTES = 8;
@@ -20,23 +26,23 @@ const PERF_RECORD_BPF_EVENT = 18;
 const PERF_RECORD_HEADER_TRACING_DATA = 66;
 const DROPPED = new Set([PERF_RECORD_KSYMBOL, PERF_RECORD_BPF_EVENT]);
 
-export class PerfPipeFilter extends Transform {
-  /** Records dropped so far. */
+export class PerfPipeFilter {
+  /** Records dropped so far, and their bytes. */
   dropped = 0;
+  droppedBytes = 0;
   private headerLeft = PIPE_HEADER_BYTES;
   private carry: Buffer | undefined;
   private passThrough = false;
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
-    if (this.passThrough) {
-      done(null, chunk);
-      return;
-    }
+  /** The bytes of `chunk` (and of the record the last chunk cut) to pass on; a record cut at its end waits. */
+  feed(chunk: Buffer): Buffer[] {
+    if (this.passThrough) return [chunk];
+    const out: Buffer[] = [];
     let buffer = this.carry === undefined ? chunk : Buffer.concat([this.carry, chunk]);
     this.carry = undefined;
     if (this.headerLeft > 0) {
       const take = Math.min(this.headerLeft, buffer.length);
-      this.push(buffer.subarray(0, take));
+      out.push(buffer.subarray(0, take));
       this.headerLeft -= take;
       buffer = buffer.subarray(take);
     }
@@ -47,24 +53,65 @@ export class PerfPipeFilter extends Transform {
       const size = buffer.readUInt16LE(at + 6);
       if (size < RECORD_HEADER_BYTES || type === PERF_RECORD_HEADER_TRACING_DATA) {
         this.passThrough = true;
-        done(null, buffer.subarray(keptFrom));
-        return;
+        out.push(buffer.subarray(keptFrom));
+        return out;
       }
       if (buffer.length - at < size) break;
       if (DROPPED.has(type)) {
-        if (at > keptFrom) this.push(buffer.subarray(keptFrom, at));
+        if (at > keptFrom) out.push(buffer.subarray(keptFrom, at));
         keptFrom = at + size;
         this.dropped++;
+        this.droppedBytes += size;
       }
       at += size;
     }
-    if (at > keptFrom) this.push(buffer.subarray(keptFrom, at));
-    // A record cut by the chunk's end waits for the rest (copied: the chunk's memory is not ours to keep).
+    if (at > keptFrom) out.push(buffer.subarray(keptFrom, at));
+    // Copied: the chunk's memory is not ours to keep.
     if (at < buffer.length) this.carry = Buffer.from(buffer.subarray(at));
-    done();
+    return out;
   }
 
-  override _flush(done: TransformCallback): void {
-    done(null, this.carry);
+  /** What is left at the end of the stream (a record cut short: perf script says what it makes of it). */
+  finish(): Buffer[] {
+    return this.carry === undefined ? [] : [this.carry];
   }
+}
+
+/**
+ * perf record's stdout into perf script's stdin through the filter, read in batches (PERF_PIPE_BATCH_MS
+ * apart), with backpressure: while perf script is behind, perf record waits (its ring buffers hold seconds).
+ */
+export function pipePerfStream(from: NodeJS.ReadableStream, to: NodeJS.WritableStream, batchMs = PERF_PIPE_BATCH_MS): PerfPipeFilter {
+  const filter = new PerfPipeFilter();
+  let resumeTimer: NodeJS.Timeout | undefined;
+  let draining = false;
+  const resumeLater = (): void => {
+    if (resumeTimer !== undefined || draining) return;
+    from.pause();
+    resumeTimer = setTimeout(() => {
+      resumeTimer = undefined;
+      if (!draining) from.resume();
+    }, batchMs);
+  };
+  const write = (parts: Buffer[]): void => {
+    if (parts.length === 0) return;
+    if (!to.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts)) && !draining) {
+      draining = true;
+      from.pause();
+      to.once('drain', () => {
+        draining = false;
+        if (resumeTimer === undefined) from.resume();
+      });
+    }
+  };
+  from.on('data', (chunk: Buffer) => {
+    write(filter.feed(chunk));
+    resumeLater();
+  });
+  from.on('end', () => {
+    clearTimeout(resumeTimer);
+    write(filter.finish());
+    to.end();
+  });
+  return filter;
 }

@@ -58,11 +58,11 @@ export function startProfiling(options: ProfilingOptions): RunningProfiling {
       if (line !== lastDwarf) log(line);
       lastDwarf = line;
     },
-    onDwarfUp: (restarted) => {
+    onDwarfUp: (restarted, why) => {
       health.setTracerUp(DWARF_TRACER, true);
       if (!health.tracerRestarts.has(DWARF_TRACER)) health.tracerRestarts.set(DWARF_TRACER, 0);
       if (restarted) health.noteTracerRestart(DWARF_TRACER);
-      if (restarted) log(`DWARF sampler restarted: perf -a --call-graph dwarf at ${options.frequency} Hz`);
+      if (restarted) log(`DWARF sampler restarted${why === undefined ? '' : ` (${why})`}: perf -a --call-graph dwarf at ${options.frequency} Hz`);
     },
     onDwarfDown: (reason) => {
       health.setTracerUp(DWARF_TRACER, false);

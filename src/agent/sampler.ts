@@ -59,7 +59,7 @@ export interface SamplerOptions {
   /** The processes unwound with DWARF changed: for the agent's log, metrics and /healthz. */
   onDwarfChange?: (state: DwarfState) => void;
   /** The DWARF sampler's perf runs (again), died, or was stopped as unneeded: for the agent's tracer metrics. */
-  onDwarfUp?: (restarted: boolean) => void;
+  onDwarfUp?: (restarted: boolean, why?: string) => void;
   onDwarfDown?: (reason: string) => void;
   onDwarfIdle?: () => void;
   /** The agent's process lookup (instance, routine); /proc is read when absent. */
