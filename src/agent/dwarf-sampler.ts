@@ -39,6 +39,8 @@ const IDLE_STOP_MS = 300_000;
 /** perf record + perf script resident memory past which a fresh pair replaces them; checked this often. */
 const MAX_RSS_MIB = 256;
 const RSS_CHECK_MS = 10_000;
+/** Longest wait for a new perf script's first samples before it takes over anyway (a node without IRIS activity). */
+const FLOW_WAIT_MS = 10_000;
 /** perf gets this long to flush and exit on SIGINT when the agent stops before it is killed. */
 const STOP_GRACE_MS = 800;
 /** Samples kept for the main sampler while it is not taking them (restarting): bounded. */
@@ -80,6 +82,8 @@ export class DwarfSampler {
   private source: PerfIntervalSource | undefined;
   private launching = false;
   private rotating = false;
+  /** A perf started and waiting for its first samples (stop() kills it). */
+  private starting: PerfIntervalSource | undefined;
   private pending: IntervalSample[] = [];
   private stopping = false;
   private started = false;
@@ -169,6 +173,7 @@ export class DwarfSampler {
     clearInterval(this.scanTimer);
     clearInterval(this.rssTimer);
     clearTimeout(this.retryTimer);
+    this.starting?.kill();
     const source = this.source;
     this.source = undefined;
     if (source === undefined) return;
@@ -191,9 +196,17 @@ export class DwarfSampler {
     void this.launch();
   }
 
-  /** Start perf record + perf script; their samples are delivered only while they are `this.source`. */
+  /**
+   * Start perf record + perf script; their samples are delivered only while they are `this.source`. Resolves
+   * once perf script prints samples (or after FLOW_WAIT_MS, or when perf exits): perf script spends its
+   * first seconds loading symbols, and the samples of that time would reach the buckets seconds late, after
+   * the main sampler stopped counting those processes. Until then the main sampler (or the perf being
+   * replaced) goes on counting them, and what perf script prints before is dropped, never counted twice.
+   */
   private async spawnSource(): Promise<PerfIntervalSource | string> {
     let mine: PerfIntervalSource | undefined;
+    let flowing: () => void = () => undefined;
+    const flows = new Promise<void>((resolve) => (flowing = resolve));
     const started = await startPerfIntervals({
       frequency: this.options.frequency,
       commNames: this.options.commNames === undefined ? undefined : [...this.options.commNames],
@@ -201,10 +214,21 @@ export class DwarfSampler {
       label: 'the DWARF sampler (perf --call-graph dwarf)',
       onInterval: (samples) => {
         if (mine !== undefined && this.source === mine) this.deliver(samples);
+        else if (samples.length > 0) flowing();
       },
     });
     if (started.unavailable !== undefined) return started.unavailable;
     mine = started.running;
+    this.starting = mine;
+    let timer: NodeJS.Timeout | undefined;
+    const exited = await Promise.race([
+      flows.then(() => false),
+      mine.exited.then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), FLOW_WAIT_MS))),
+    ]);
+    clearTimeout(timer);
+    this.starting = undefined;
+    if (exited) return 'the DWARF sampler (perf --call-graph dwarf) exited as it started';
     return mine;
   }
 
