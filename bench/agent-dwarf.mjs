@@ -180,8 +180,8 @@ async function measureAgent(callGraph, seconds, installDir, busy) {
   const agent = await startAgent(callGraph);
   const churn = [];
   try {
-    // Past start-up (bpftrace's compile, the first scans, perf's start: seconds on a loaded host).
-    await sleep(8000);
+    // Past start-up (bpftrace's compile, the first scans, perf script's first seconds, whose samples arrive late).
+    await sleep(15_000);
     const startsBefore = (await metric(agent.url, /^irisflame_profile_dwarf_sampler_starts_total /)) ?? 0;
     const cpuBefore = treeCpu(agent.child.pid);
     const perfBefore = new Map(treeOf(agent.child.pid).filter(isDwarfPerf).map((pid) => [pid, cpuSeconds(pid)]));
