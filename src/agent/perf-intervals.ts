@@ -7,8 +7,9 @@
  * (tenths of a second of latency, measured) instead of when its buffer fills, which at 19 Hz is minutes.
  *
  * perf cannot filter by process name in the kernel, so the whole node's samples reach user space and IRIS
- * scoping happens here, on the comm. Each interval with samples gets a fresh collapser (fed whole samples, split at perf
- * script's blank lines), so memory holds one interval, however long the agent runs.
+ * scoping happens here, on the comm. The collapser is fed whole samples (split at perf script's blank lines), hands
+ * each one over as it ends, and is replaced every COLLAPSER_LIFETIME_MS, so its tables hold a minute of stacks
+ * however long the agent runs (one per interval cost ~1% of a core: a collapser takes 5-10 ms to make).
  *
  * The same pipeline, given `dwarfStackBytes`, is the DWARF sampler for processes built without frame pointers
  * (dwarf-sampler.ts): `perf record -a --call-graph dwarf,N`, `perf script --no-inline --comms NAMES`. perf script
@@ -27,6 +28,7 @@ import type { IntervalSample, IntervalSource, IntervalSourceOptions } from './bp
 /** perf record fails fast (no permission, unknown event); alive after this long means sampling. */
 const SETTLE_MS = 1_500;
 const INTERVAL_MS = 1_000;
+const COLLAPSER_LIFETIME_MS = 60_000;
 const COMM_BYTES = 15;
 const NEWLINE = Buffer.from('\n');
 
@@ -76,15 +78,15 @@ export async function startPerfIntervals(options: PerfIntervalOptions): Promise<
         onSample: (sample) => samples.push({ comm: sample.comm, pid: sample.pid, stack: sample.stack, weight: sample.weight }),
       }),
     );
-  // Made at the interval's first sample: a collapser costs ~10 ms to make on a loaded host, and the DWARF
-  // sampler's processes are idle in most seconds.
+  // Made at the first sample: a collapser costs 5-10 ms to make on a loaded host.
   let collapser: Collapser | undefined;
+  let collapserBorn = 0;
   /** The sample being read: its lines go to the collapser together, at its closing blank line. */
   let event: Buffer[] = [];
   const splitter = new LineSplitter((buffer, start, end) => {
     event.push(Buffer.from(buffer.subarray(start, end)), NEWLINE);
     if (start === end) {
-      collapser ??= newCollapser();
+      if (collapser === undefined) [collapser, collapserBorn] = [newCollapser(), Date.now()];
       for (const part of event) collapser.push(part);
       event = [];
     }
@@ -94,10 +96,13 @@ export async function startPerfIntervals(options: PerfIntervalOptions): Promise<
     splitter.finish();
   })().catch(() => undefined);
   const tick = setInterval(() => {
-    collapser?.finish();
+    // Every sample pushed has been handed over (the collapser ends one at its blank line): nothing to finish.
+    if (collapser !== undefined && Date.now() - collapserBorn >= COLLAPSER_LIFETIME_MS) {
+      collapser.finish();
+      collapser = undefined;
+    }
     const done = samples;
     samples = [];
-    collapser = undefined;
     options.onInterval(done, Date.now());
   }, INTERVAL_MS);
 
