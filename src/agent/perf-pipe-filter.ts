@@ -18,6 +18,8 @@
  */
 export const PERF_PIPE_BATCH_MS = 100;
 
+/** What Node reads from a pipe at most at a time (libuv's 64 KiB buffer). */
+const FULL_READ_BYTES = 65_536;
 const PIPE_HEADER_BYTES = 16;
 const RECORD_HEADER_BYTES = 8;
 const PERF_RECORD_KSYMBOL = 17;
@@ -106,7 +108,8 @@ export function pipePerfStream(from: NodeJS.ReadableStream, to: NodeJS.WritableS
   };
   from.on('data', (chunk: Buffer) => {
     write(filter.feed(chunk));
-    resumeLater();
+    // A full read means more is waiting: read on (a big node streams MiBs a second); a short one, the pipe is empty.
+    if (chunk.length < FULL_READ_BYTES) resumeLater();
   });
   from.on('end', () => {
     clearTimeout(resumeTimer);
