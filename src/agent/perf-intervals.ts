@@ -62,7 +62,8 @@ export async function startPerfIntervals(options: PerfIntervalOptions): Promise<
     ['record', '-F', String(options.frequency), '-a', ...callGraph, '--no-buffering', '--no-bpf-event', '-q', '-o', '-'],
     spawnOptions,
   );
-  const script = spawnTracked(perf, ['script', '-i', '-', '-F', '+pid', ...scriptFilter], { ...spawnOptions, stdin: 'pipe' });
+  // perf script's stderr is not kept: it runs for the agent's lifetime, and record's says why a start failed.
+  const script = spawnTracked(perf, ['script', '-i', '-', '-F', '+pid', ...scriptFilter], { ...spawnOptions, stdin: 'pipe', stderr: 'ignore' });
   // Through the filter that drops the kernel-symbol records perf script 6.1 dies on (perf-pipe-filter.ts).
   pipePerfStream(record.stdout as NodeJS.ReadableStream, script.stdin as NodeJS.WritableStream);
   (script.stdin as NodeJS.WritableStream).on('error', () => undefined); // perf script gone first: record's exit says why
