@@ -2,14 +2,17 @@
 // What whole stacks cost the agent for programs built without frame pointers (issue 15: under 1% of a core
 // at 19 Hz idle), side by side in one run, each over the same length of window:
 //   - `irisflame agent --call-graph fp` (bpftrace walks frame pointers only: cut stacks, the baseline),
-//   - `irisflame agent --call-graph auto` (the default: a second perf, `-p PIDS --call-graph dwarf,8192`, for
-//     the processes whose executables lack frame pointers),
-//   - whole-node `perf record -F 19 -a --call-graph dwarf,8192 | perf script --no-inline` (the alternative:
-//     one DWARF sampler for everything),
+//   - `irisflame agent --call-graph auto` (the default: a second, whole-node perf, `-a --call-graph dwarf,8192`
+//     into `perf script --no-inline --comms IRIS-NAMES`, whose samples replace bpftrace's for the processes
+//     whose executables lack frame pointers),
+//   - whole-node `perf record -F 19 -a --call-graph dwarf,8192 | perf script --no-inline` alone (no agent, no
+//     comm filter: the reference),
 // first with an idle simulated IRIS instance built --no-frame-pointers, then with a busy `irisdb --deep`
-// beside it (and, for the agent, an 8 s no-frame-pointer process started every 10 s: each one old enough to be
-// taken over makes the DWARF sampler start perf again, at most once per 15 s, so the busy process's samples
-// per CPU second show what restarts lose and the CPU what they cost).
+// beside it (and, for the agent, an 8 s no-frame-pointer process started every 10 s: the churn that made the
+// former per-process DWARF perf start again; the busy process's samples per CPU second show whether anything
+// is lost or counted twice, `started` whether perf restarts).
+// RSS: the largest sum over the window of the agent's process tree (node, bpftrace ×2, perf record, perf
+// script), and of the DWARF perf record + perf script alone.
 // Whole stacks: the share of IRIS samples whose user stack reaches main/_start/a thread start, as
 // `irisflame record`'s summary counts it (src/record/summary.ts, cutStacks).
 //
@@ -17,7 +20,7 @@
 //   BENCH_ONLY=agent-dwarf npm run bench
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
@@ -177,8 +180,8 @@ async function measureAgent(callGraph, seconds, installDir, busy) {
   const agent = await startAgent(callGraph);
   const churn = [];
   try {
-    // Past start-up (bpftrace's compile, the first scans, perf's start: seconds on a loaded host).
-    await sleep(8000);
+    // Past start-up (bpftrace's compile, the first scans, perf script's first seconds, whose samples arrive late).
+    await sleep(15_000);
     const startsBefore = (await metric(agent.url, /^irisflame_profile_dwarf_sampler_starts_total /)) ?? 0;
     const cpuBefore = treeCpu(agent.child.pid);
     const perfBefore = new Map(treeOf(agent.child.pid).filter(isDwarfPerf).map((pid) => [pid, cpuSeconds(pid)]));
@@ -186,11 +189,14 @@ async function measureAgent(callGraph, seconds, installDir, busy) {
     const profileRequest = fetch(`${agent.url}/debug/pprof/profile?seconds=${seconds}`).then(async (r) => Buffer.from(await r.arrayBuffer()));
     const started = Date.now();
     let rss = 0;
+    let perfRss = 0;
     const ours = new Set();
     // Busy: a new short no-frame-pointer process every 10 s, each a change of the DWARF sampler's processes.
     while (Date.now() - started < seconds * 1000) {
       if (busy && Date.now() - started >= 10_000 * (churn.length + 1)) churn.push(startDeep(installDir, 8000));
-      rss = Math.max(rss, treeOf(agent.child.pid).reduce((sum, pid) => sum + rssMiB(pid), 0));
+      const tree = treeOf(agent.child.pid);
+      rss = Math.max(rss, tree.reduce((sum, pid) => sum + rssMiB(pid), 0));
+      perfRss = Math.max(perfRss, tree.filter(isDwarfPerf).reduce((sum, pid) => sum + rssMiB(pid), 0));
       pidsUnder(installDir, ours);
       await sleep(1000);
     }
@@ -203,7 +209,7 @@ async function measureAgent(callGraph, seconds, installDir, busy) {
     const starts = ((await metric(agent.url, /^irisflame_profile_dwarf_sampler_starts_total /)) ?? 0) - startsBefore;
     const share = wholeShare(foldedOfProfile(bytes, ours));
     const perCpuSecond = deep === undefined ? undefined : samplesOfPid(bytes, deep.pid) / deepCpu;
-    return { cpu, dwarfCpu, rss, share, perCpuSecond, starts };
+    return { cpu, dwarfCpu, rss, perfRss, share, perCpuSecond, starts };
   } finally {
     agent.child.kill('SIGTERM');
     deep?.kill('SIGKILL');
@@ -257,6 +263,7 @@ async function measureWholeNodePerf(seconds, installDir, busy, dir) {
   }
 }
 
+const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
 const pct = (cpu, seconds) => `${((100 * cpu) / seconds).toFixed(2)}% of a core`;
 const whole = (share) => (Number.isNaN(share.whole) ? 'no samples of the simulated IRIS' : `${(100 * share.whole).toFixed(1)}% of ${share.samples} simulated IRIS samples whole`);
 
@@ -272,17 +279,18 @@ export async function runAgentDwarfBench() {
   const instance = `DWARF${process.pid}`;
   execFileSync(iris, ['start', instance], { stdio: 'ignore' });
   try {
-    console.log(`simulated IRIS instance ${instance} built --no-frame-pointers running; ${seconds} s windows at ${FREQUENCY} Hz; 2 cores shared with other work (figures are of this machine, this run)`);
+    console.log(`simulated IRIS instance ${instance} built --no-frame-pointers running; ${seconds} s windows at ${FREQUENCY} Hz; 2 cores shared with other work (figures are of this machine, this run); ${new Date().toISOString()}, load average ${load()}`);
     for (const busy of [false, true]) {
       console.log(busy ? `busy: + irisdb --deep (one core), and an 8 s no-frame-pointer process every 10 s` : 'idle: the instance alone');
       for (const callGraph of ['fp', 'auto']) {
         const r = await measureAgent(callGraph, seconds, installDir, busy);
         const rate = r.perCpuSecond === undefined ? '' : `; the busy process: ${r.perCpuSecond.toFixed(1)} samples per CPU second (${FREQUENCY} expected)`;
         const starts = callGraph === 'fp' ? '' : ` (its DWARF sampler's perf ${r.dwarfCpu.toFixed(2)} s; started ${r.starts} times in the window)`;
-        console.log(`  irisflame agent --call-graph ${callGraph.padEnd(4)}  CPU ${r.cpu.toFixed(2)} s = ${pct(r.cpu, seconds)}${starts}; RSS ${r.rss.toFixed(0)} MiB (agent + tools); ${whole(r.share)}${rate}`);
+        const perfRss = callGraph === 'fp' ? '' : `, of which the DWARF perf ${r.perfRss.toFixed(0)} MiB`;
+        console.log(`  irisflame agent --call-graph ${callGraph.padEnd(4)}  CPU ${r.cpu.toFixed(2)} s = ${pct(r.cpu, seconds)}${starts}; RSS ${r.rss.toFixed(0)} MiB (agent + tools${perfRss}); ${whole(r.share)}${rate}; load average ${load()}`);
       }
       const p = await measureWholeNodePerf(seconds, installDir, busy, dir);
-      console.log(`  perf -a --call-graph dwarf,8192 | perf script  CPU ${p.cpu.toFixed(2)} s = ${pct(p.cpu, seconds)} (perf alone, no agent); RSS ${p.rss.toFixed(0)} MiB; ${whole(p.share)}${p.diedEarly ? ' (the pipeline died before the end of the window: CPU and samples are of its life)' : ''}`);
+      console.log(`  perf -a --call-graph dwarf,8192 | perf script  CPU ${p.cpu.toFixed(2)} s = ${pct(p.cpu, seconds)} (perf alone, no agent); RSS ${p.rss.toFixed(0)} MiB; ${whole(p.share)}${p.diedEarly ? ' (the pipeline died before the end of the window: CPU and samples are of its life)' : ''}; load average ${load()}`);
     }
   } finally {
     spawnSync(iris, ['stop', instance], { stdio: 'ignore' });

@@ -1,138 +1,153 @@
 /**
  * The sampler's second perf, for the processes whose stacks frame pointers cannot walk (dwarf-targets.ts):
- * `perf record -F HZ -p PIDS --call-graph dwarf,8192` into `perf script --no-inline`. Only those processes'
- * samples carry 8 KiB of stack each and get unwound in perf script; the rest of the node stays with the main
- * sampler (bpftrace counting in the kernel), which drops the samples of the processes this one `owns`, so
- * none is counted twice. A whole-node `perf -a --call-graph dwarf` was measured at ~9% of a core on this
- * 2-core test host, losing samples, against ~1.6% for one busy process here (docs/agent-profiles.md).
+ * ONE long-running `perf record -a -F HZ --call-graph dwarf,8192` into `perf script --no-inline --comms
+ * NAMES` for the whole node, started when the first such process is seen and kept for as long as any is
+ * around. Every process is in it from its exec on, so process churn never restarts it (a perf -p per set
+ * of processes did: each start reloaded symbols, 0.2-0.5 s of CPU, and missed processes younger than the
+ * restart gap). perf script unwinds the sampled names' samples only (perf-intervals.ts).
  *
- * perf -p takes a fixed list of processes, so a new process that needs DWARF means starting perf again: at
- * most once per RESTART_GAP_MS, for processes at least MIN_AGE_SECONDS old, so an IRIS starting many jobs
- * costs a restart per 15 s, not one per job. Until a process is taken over, the main sampler keeps counting it (with a
- * cut stack), so it is never unsampled for long; while perf restarts, nothing is owned and the same holds.
+ * Each sample is counted once: for a process that needs DWARF, this sampler's (whole) samples are kept and
+ * the main sampler (bpftrace) drops its own (cut) ones; for every other process the reverse. Which is which
+ * is one per-process decision (dwarf-targets.ts) read by both sides, and only while perf runs: while it is
+ * down (died, restarting) the main sampler counts everything, as with `--call-graph fp`.
+ *
+ * If perf dies it is started again after a pause that doubles on each failure in a row (1 s up to 30 s);
+ * if perf record + perf script grow past MAX_RSS_MIB (perf script keeps every process it saw) a fresh pair
+ * replaces them. Both are counted (`starts`, `restarts`) for the agent's tracer metrics.
  */
-import type { IntervalSample, IntervalSource } from './bpftrace-intervals.js';
-import { DwarfTargetFinder, type AgentCallGraph, type DwarfTarget } from './dwarf-targets.js';
-import { startPerfIntervals } from './perf-intervals.js';
+import { readFileSync } from 'node:fs';
+import type { IntervalSample } from './bpftrace-intervals.js';
+import { DwarfTargets, type AgentCallGraph } from './dwarf-targets.js';
+import { startPerfIntervals, type PerfIntervalSource } from './perf-intervals.js';
 import type { ScannedProcess } from './instances.js';
-import { bootToMonotonicOffset, listProcesses, monotonicSeconds, readProcStat } from './proc.js';
+import { bootToMonotonicOffset, listProcesses, readProcStat } from './proc.js';
 // Bytes of user stack copied per sample: record's choice, which reaches `main` in the programs measured.
 import { DWARF_STACK_BYTES } from '../record/call-graph.js';
 
-
 /**
- * Looking for new processes that need DWARF: at each of the agent's /proc scans (noteProcesses), or this
- * often when nobody hands it a listing, and soon after an exec of a sampled name. A listing of /proc took
- * ~40 ms on this loaded 2-core host, so the agent's own scan is reused rather than repeated.
+ * Looking at the processes: at each of the agent's /proc scans (noteProcesses), or this often when nobody
+ * hands it a listing. A listing of /proc took ~40 ms on a loaded 2-core host, so the agent's is reused.
  */
 const SCAN_MS = 10_000;
-const EXEC_SETTLE_MS = 1_000;
 const MAX_EXEC_LOOKS_PER_SECOND = 200;
-/** Executables left unchecked by a look (its time ran out) are checked this soon after. */
-const UNCHECKED_RETRY_MS = 500;
-/**
- * Shortest time between two starts of perf: a start and stop cost 0.2-0.5 s of CPU on this loaded 2-core
- * host (perf record's start-up, perf script loading symbols, the spawn), so a new process every few seconds
- * costs at most one of those per 15 s (bench/agent-dwarf.mjs measures it).
- */
-const RESTART_GAP_MS = 15_000;
-/** A failed start (a target exited meanwhile: perf -p refuses a missing pid) is retried after this, doubling. */
-const FIRST_RETRY_MS = 250;
-const MAX_RETRY_MS = 30_000;
-/**
- * Processes younger than this are left to the main sampler: IRIS's start-up helpers live a fraction of a
- * second, and a restart of perf for a process that is gone before perf samples much of it buys nothing.
- */
-const MIN_AGE_SECONDS = 5;
-/** Samples kept for the main sampler while it is not delivering (restarting): bounded. */
+/** First restart after 1 s, doubling to 30 s; a perf that ran a minute starts over at 1 s. */
+const FIRST_BACKOFF_MS = 1_000;
+const MAX_BACKOFF_MS = 30_000;
+const HEALTHY_RUN_MS = 60_000;
+/** perf is stopped when no process has needed DWARF for this long (IRIS stopped), and started again when one does. */
+const IDLE_STOP_MS = 300_000;
+/** perf record + perf script resident memory past which a fresh pair replaces them; checked this often. */
+const MAX_RSS_MIB = 256;
+const RSS_CHECK_MS = 10_000;
+/** Longest wait for a new perf script's first samples before it takes over anyway (a node without IRIS activity). */
+const FLOW_WAIT_MS = 10_000;
+/** perf gets this long to flush and exit on SIGINT when the agent stops before it is killed. */
+const STOP_GRACE_MS = 800;
+/** Samples kept for the main sampler while it is not taking them (restarting): bounded. */
 const MAX_PENDING_SAMPLES = 100_000;
 
 export interface DwarfSamplerOptions {
   frequency: number;
   mode: AgentCallGraph;
-  /** Process names sampled; undefined: every process (`--all`). */
+  /** Process names unwound with DWARF when they need it; undefined: every process (`--all --call-graph dwarf`). */
   commNames: ReadonlySet<string> | undefined;
-  /** The set of processes unwound with DWARF changed (for the log and /healthz). */
+  /** perf record + perf script resident MiB past which a fresh pair replaces them (default MAX_RSS_MIB). */
+  maxRssMiB?: number;
+  /** What is unwound how changed (for the log and /healthz). */
   onChange?: (state: DwarfState) => void;
+  /** perf runs (again, when `restarted`, and why when not after a death): for the agent's tracer metrics and log. */
+  onUp?: (restarted: boolean, why?: string) => void;
+  /** perf died or could not start, and why; it is retried. */
+  onDown?: (reason: string) => void;
+  /** perf was stopped because no process needs it (or the agent stops): not a failure. */
+  onIdle?: () => void;
 }
 
 export interface DwarfState {
-  /** Processes perf unwinds with DWARF now. */
+  /** Processes perf unwinds with DWARF now (0 while perf is not running). */
   processes: number;
   /** Their executables' names. */
   programs: string[];
-  /** Processes that need DWARF but were left to frame pointers (over MAX_DWARF_TARGETS). */
-  overflow: number;
   /** Why perf is not running, when it should. */
   error: string | undefined;
 }
 
 export class DwarfSampler {
-  /** Times perf was started (the first start included): each one is a moment of cut stacks. */
+  /** Times perf was started (the first start included). */
   starts = 0;
+  /** Times perf was started again after dying or outgrowing its memory bound. */
+  restarts = 0;
   lastError: string | undefined;
-  private readonly finder: DwarfTargetFinder;
-  private owned = new Map<number, DwarfTarget>();
-  private overflow = 0;
-  private source: IntervalSource | undefined;
+  private readonly targets: DwarfTargets;
+  private source: PerfIntervalSource | undefined;
+  private launching = false;
+  private rotating = false;
+  /** A perf started and waiting for its first samples (stop() kills it). */
+  private starting: PerfIntervalSource | undefined;
   private pending: IntervalSample[] = [];
-  private busy = false;
-  private again = false;
   private stopping = false;
-  private lastStartMs = Number.NEGATIVE_INFINITY;
-  private retryMs = FIRST_RETRY_MS;
-  private scanTimer: NodeJS.Timeout | undefined;
-  private soonTimer: NodeJS.Timeout | undefined;
-  private readonly bootOffset = bootToMonotonicOffset();
-  /** Sampled processes seen (listing and exec events) since the last look: the only ones looked at. */
-  private candidates = new Map<number, Pick<ScannedProcess, 'pid' | 'comm' | 'startTime'>>();
+  private started = false;
   /** Whether someone hands in /proc listings (the agent's scan); else the sampler lists /proc itself. */
   private listed = false;
-  private started = false;
+  private scanTimer: NodeJS.Timeout | undefined;
+  private rssTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private backoffMs = FIRST_BACKOFF_MS;
+  /** Whether the next start is a restart (after a death, a failed start or the memory bound). */
+  private restartNext = false;
+  /** Date.now() when a process last needed DWARF. */
+  private lastNeededMs = Number.NEGATIVE_INFINITY;
+  private readonly bootOffset = bootToMonotonicOffset();
   private execSecond = 0;
   private execsThisSecond = 0;
+  private lastState = '';
 
   constructor(private readonly options: DwarfSamplerOptions) {
-    this.finder = new DwarfTargetFinder(options.mode, options.commNames);
+    this.targets = new DwarfTargets(options.mode, options.commNames);
   }
 
-  /** Look for processes now and every few seconds. */
+  /** Look at the processes now and every few seconds; perf starts once one needs DWARF. */
   start(): void {
-    if (this.options.mode === 'fp' || this.started) return;
+    if (this.options.mode === 'fp' || this.started || this.stopping) return;
     this.started = true;
     this.scanTimer = setInterval(() => {
       if (!this.listed) this.noteProcesses(listProcesses(this.bootOffset), false);
     }, SCAN_MS);
     this.scanTimer.unref();
+    this.rssTimer = setInterval(() => void this.checkMemory(), RSS_CHECK_MS);
+    this.rssTimer.unref();
     if (!this.listed) this.noteProcesses(listProcesses(this.bootOffset), false);
-    else void this.reconcile();
+    else this.review();
   }
 
-  /** Every process now (the agent's periodic /proc scan): look at the sampled ones. */
+  /** Every process now (the agent's periodic /proc scan): decide the new ones, forget the exited ones. */
   noteProcesses(listing: readonly Pick<ScannedProcess, 'pid' | 'comm' | 'startTime'>[], fromAgent = true): void {
     if (this.options.mode === 'fp' || this.stopping) return;
     if (fromAgent) this.listed = true;
-    this.candidates = new Map();
-    for (const process of listing) if (this.finder.samples(process.comm)) this.candidates.set(process.pid, process);
-    if (this.started) void this.reconcile();
+    this.targets.noteListing(listing);
+    if (this.started) this.review();
   }
 
-  /** A sampled process just started: look again shortly (many execs in a burst make one look). */
+  /** A sampled process just exec'd: decide it now, so perf's samples of it are kept from the start. */
   noteExec(pid: number): void {
     if (this.options.mode === 'fp' || this.stopping) return;
     // An exec storm (with --all) must not become a /proc storm: the next listing catches the rest.
     const second = Math.floor(Date.now() / 1000);
     if (second !== this.execSecond) [this.execSecond, this.execsThisSecond] = [second, 0];
     if (++this.execsThisSecond > MAX_EXEC_LOOKS_PER_SECOND) return;
-    this.finder.forget(pid);
+    this.targets.forget(pid);
     const stat = readProcStat(pid, this.bootOffset);
-    if (stat !== undefined && this.finder.samples(stat.comm)) this.candidates.set(pid, stat);
-    this.soon(EXEC_SETTLE_MS);
+    if (stat !== undefined && this.targets.needsDwarf(pid, stat.comm)) this.needed();
   }
 
-  /** Whether `pid`'s samples come from this sampler (the main sampler drops its own for them). */
-  owns(pid: number): boolean {
-    return this.owned.has(pid);
+  /**
+   * Whether `pid`'s samples come from this sampler: it needs DWARF and perf runs. The main sampler drops
+   * its own samples of those processes; this one drops the rest.
+   */
+  owns(pid: number, comm: string): boolean {
+    if (this.options.mode === 'fp' || !this.targets.needsDwarf(pid, comm)) return false;
+    this.needed();
+    return this.source !== undefined;
   }
 
   /** The samples perf delivered since the last call; the main sampler adds them to its interval. */
@@ -143,9 +158,12 @@ export class DwarfSampler {
   }
 
   get state(): DwarfState {
-    return { processes: this.owned.size, programs: [...new Set([...this.owned.values()].map((target) => target.program))].sort(), overflow: this.overflow, error: this.lastError };
+    const { processes, programs } = this.targets.targets();
+    const running = this.source !== undefined;
+    return { processes: running ? processes : 0, programs: running ? programs : [], error: processes > 0 && !running ? this.lastError : undefined };
   }
 
+  /** perf record's pid while it runs (for tests and the bench). */
   get processId(): number | undefined {
     return this.source?.pid;
   }
@@ -153,141 +171,188 @@ export class DwarfSampler {
   async stop(): Promise<void> {
     this.stopping = true;
     clearInterval(this.scanTimer);
-    clearTimeout(this.soonTimer);
-    this.owned = new Map();
-    await this.source?.stop();
-  }
-
-  private soon(delayMs: number): void {
-    if (!this.started || this.stopping || this.options.mode === 'fp' || this.soonTimer !== undefined) return;
-    this.soonTimer = setTimeout(() => {
-      this.soonTimer = undefined;
-      void this.reconcile();
-    }, delayMs);
-    this.soonTimer.unref();
-  }
-
-  /** Compare the processes that need DWARF with those perf has; start perf again when some are new. */
-  private async reconcile(): Promise<void> {
-    if (this.stopping) return;
-    if (this.busy) {
-      this.again = true;
-      return;
-    }
-    this.busy = true;
-    try {
-      const changed = this.forgetExited();
-      const choice = this.finder.find(this.candidates.values());
-      this.overflow = choice.overflow;
-      if (choice.unchecked > 0) this.soon(UNCHECKED_RETRY_MS);
-      const now = monotonicSeconds();
-      const settled = choice.targets.filter((target) => now - target.startTime >= MIN_AGE_SECONDS || this.owned.has(target.pid));
-      const young = settled.length < choice.targets.length;
-      if (young) this.soon(MIN_AGE_SECONDS * 1000);
-      const fresh = settled.filter((target) => {
-        const owned = this.owned.get(target.pid);
-        return owned === undefined || !sameStart(owned.startTime, target.startTime);
-      });
-      if (fresh.length === 0) {
-        if (this.owned.size === 0 && this.source !== undefined) await this.stopSource();
-        if (changed) this.options.onChange?.(this.state);
-        return;
-      }
-      const wait = this.lastStartMs + RESTART_GAP_MS - Date.now();
-      if (wait > 0) {
-        if (changed) this.options.onChange?.(this.state);
-        this.soon(wait);
-        return;
-      }
-      // perf -p refuses a pid that is gone: only the live ones (read now, just before perf starts).
-      await this.restart(settled.filter((target) => {
-        const stat = this.owned.has(target.pid) ? target : readProcStat(target.pid, this.bootOffset);
-        const alive = stat !== undefined && sameStart(stat.startTime, target.startTime);
-        if (!alive) this.candidates.delete(target.pid);
-        return alive;
-      }));
-    } finally {
-      this.busy = false;
-      if (this.again && !this.stopping) {
-        this.again = false;
-        this.soon(0);
-      }
-    }
-  }
-
-  /** Drop owned processes that exited (or whose pid now names another process); true if any did. */
-  private forgetExited(): boolean {
-    let changed = false;
-    for (const [pid, target] of this.owned) {
-      const stat = readProcStat(pid, this.bootOffset);
-      if (stat === undefined || !sameStart(stat.startTime, target.startTime)) {
-        this.owned.delete(pid);
-        changed = true;
-      }
-    }
-    return changed;
-  }
-
-  private async stopSource(): Promise<void> {
+    clearInterval(this.rssTimer);
+    clearTimeout(this.retryTimer);
+    this.starting?.kill();
     const source = this.source;
     this.source = undefined;
-    // Still owned until perf has stopped: it samples them up to its exit (and flushes those samples).
-    await source?.stop();
-    this.owned = new Map();
+    if (source === undefined) return;
+    const grace = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), STOP_GRACE_MS).unref());
+    if ((await Promise.race([source.stop().then(() => 'done' as const), grace])) === 'late') source.kill();
+    this.options.onIdle?.();
   }
 
-  private async restart(targets: DwarfTarget[]): Promise<void> {
-    await this.stopSource();
-    this.lastStartMs = Date.now();
-    this.starts++;
-    // Owned from the spawn on: perf samples them from then, and the main sampler must stop counting them.
-    this.owned = new Map(targets.map((target) => [target.pid, target]));
-    // Children they fork inherit perf's events, but are not owned: the main sampler counts those.
-    const mine = new Set(this.owned.keys());
+  /** After a listing: start perf if a process needs it, stop it if none has for IDLE_STOP_MS; report changes. */
+  private review(): void {
+    if (this.targets.targets().processes > 0) this.needed();
+    else if (this.source !== undefined && Date.now() - this.lastNeededMs > IDLE_STOP_MS) void this.stopIdle();
+    this.report();
+  }
+
+  /** A process needs DWARF now: perf must run (started unless it runs, is starting or waits to retry). */
+  private needed(): void {
+    this.lastNeededMs = Date.now();
+    if (!this.started || this.stopping || this.source !== undefined || this.launching || this.retryTimer !== undefined) return;
+    void this.launch();
+  }
+
+  /**
+   * Start perf record + perf script; their samples are delivered only while they are `this.source`. Resolves
+   * once perf script prints samples (or after FLOW_WAIT_MS, or when perf exits): perf script spends its
+   * first seconds loading symbols, and the samples of that time would reach the buckets seconds late, after
+   * the main sampler stopped counting those processes. Until then the main sampler (or the perf being
+   * replaced) goes on counting them, and what perf script prints before is dropped, never counted twice.
+   */
+  private async spawnSource(): Promise<PerfIntervalSource | string> {
+    let mine: PerfIntervalSource | undefined;
+    let flowing: () => void = () => undefined;
+    const flows = new Promise<void>((resolve) => (flowing = resolve));
     const started = await startPerfIntervals({
       frequency: this.options.frequency,
       commNames: this.options.commNames === undefined ? undefined : [...this.options.commNames],
-      pids: targets.map((target) => target.pid),
       dwarfStackBytes: DWARF_STACK_BYTES,
       label: 'the DWARF sampler (perf --call-graph dwarf)',
-      onInterval: (samples) => this.deliver(samples.filter((sample) => sample.pid !== undefined && mine.has(sample.pid))),
+      onInterval: (samples) => {
+        if (mine !== undefined && this.source === mine) this.deliver(samples);
+        else if (samples.length > 0) flowing();
+      },
     });
-    if (started.unavailable !== undefined || this.stopping) {
-      await started.running?.stop();
-      this.owned = new Map();
+    if (started.unavailable !== undefined) return started.unavailable;
+    mine = started.running;
+    this.starting = mine;
+    let timer: NodeJS.Timeout | undefined;
+    const exited = await Promise.race([
+      flows.then(() => false),
+      mine.exited.then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), FLOW_WAIT_MS))),
+    ]);
+    clearTimeout(timer);
+    this.starting = undefined;
+    if (exited) return 'the DWARF sampler (perf --call-graph dwarf) exited as it started';
+    return mine;
+  }
+
+  private async launch(): Promise<void> {
+    this.launching = true;
+    const restarted = this.restartNext;
+    let started: PerfIntervalSource | string;
+    try {
+      started = await this.spawnSource();
+    } finally {
+      this.launching = false;
+    }
+    if (typeof started === 'string') {
       if (this.stopping) return;
-      this.lastError = started.unavailable;
-      this.options.onChange?.(this.state);
-      // Usually a target exited between the scan and perf's start: look again soon, then less often.
-      this.lastStartMs = Number.NEGATIVE_INFINITY;
-      this.soon(this.retryMs);
-      this.retryMs = Math.min(this.retryMs * 2, MAX_RETRY_MS);
+      this.lastError = started;
+      this.options.onDown?.(started);
+      this.report();
+      this.restartNext = true;
+      this.retry();
       return;
     }
-    const source = started.running;
+    if (this.stopping) {
+      started.kill();
+      return;
+    }
+    this.adopt(started, restarted);
+  }
+
+  /** `source` is the DWARF sampler from now on: count it, report it, start it again if it dies. */
+  private adopt(source: PerfIntervalSource, restarted: boolean, why?: string): void {
     this.source = source;
+    this.starts++;
+    if (restarted) this.restarts++;
+    this.restartNext = false;
     this.lastError = undefined;
-    this.retryMs = FIRST_RETRY_MS;
-    this.options.onChange?.(this.state);
+    this.options.onUp?.(restarted, why);
+    this.report();
+    const startedAt = Date.now();
     void source.exited.then(() => {
       if (this.source !== source) return; // stopped on purpose
-      // perf -p ends by itself when every target has exited: the main sampler takes over whatever is left.
       this.source = undefined;
-      this.owned = new Map();
-      if (!this.stopping) {
-        this.options.onChange?.(this.state);
-        this.soon(0);
-      }
+      if (this.stopping) return;
+      if (Date.now() - startedAt >= HEALTHY_RUN_MS) this.backoffMs = FIRST_BACKOFF_MS;
+      this.lastError = 'the DWARF sampler (perf) exited';
+      this.options.onDown?.(this.lastError);
+      this.report();
+      this.restartNext = true;
+      this.retry();
     });
+  }
+
+  /** Start perf again after the backoff, if a process still needs it then. */
+  private retry(): void {
+    const delay = this.backoffMs;
+    this.backoffMs = Math.min(this.backoffMs * 2, MAX_BACKOFF_MS);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.stopping) return;
+      if (this.targets.targets().processes > 0 || Date.now() - this.lastNeededMs < IDLE_STOP_MS) this.needed();
+    }, delay);
+    this.retryTimer.unref();
+  }
+
+  /** No process has needed DWARF for a while: stop perf until one does (not a failure). */
+  private async stopIdle(): Promise<void> {
+    const source = this.source;
+    this.source = undefined;
+    await source?.stop();
+    this.restartNext = false;
+    this.options.onIdle?.();
+    this.report();
+  }
+
+  /**
+   * perf script keeps every process it has seen (≈40 KiB per exec on the node, measured) and every binary's
+   * unwind tables: past the bound, a fresh perf takes over once it samples, then the old one stops, so no
+   * second goes without DWARF stacks (counted as a restart; samples are taken from one of the two at a time).
+   */
+  private async checkMemory(): Promise<void> {
+    const old = this.source;
+    if (old === undefined || this.rotating || this.stopping) return;
+    const rss = residentMiB(old.pid) + residentMiB(old.scriptPid);
+    const bound = this.options.maxRssMiB ?? MAX_RSS_MIB;
+    if (rss <= bound) return;
+    this.rotating = true;
+    try {
+      const fresh = await this.spawnSource();
+      if (typeof fresh === 'string') return; // the old one goes on; tried again at the next check
+      if (this.stopping || this.source !== old) {
+        fresh.kill();
+        return;
+      }
+      this.adopt(fresh, true, `perf record + perf script grew to ${Math.round(rss)} MiB, over ${bound}`);
+      const grace = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), STOP_GRACE_MS).unref());
+      if ((await Promise.race([old.stop().then(() => 'done' as const), grace])) === 'late') old.kill();
+    } finally {
+      this.rotating = false;
+    }
   }
 
   private deliver(samples: IntervalSample[]): void {
-    if (this.pending.length + samples.length > MAX_PENDING_SAMPLES) return;
-    for (const sample of samples) this.pending.push(sample);
+    for (const sample of samples) {
+      if (this.pending.length >= MAX_PENDING_SAMPLES) return;
+      if (sample.pid !== undefined && this.owns(sample.pid, sample.comm)) this.pending.push(sample);
+    }
+  }
+
+  /** Tell the owner when what is unwound how changed (the programs, running or not, the error), not every count. */
+  private report(): void {
+    const state = this.state;
+    const key = JSON.stringify([state.processes > 0, state.programs, state.error]);
+    if (key === this.lastState) return;
+    this.lastState = key;
+    this.options.onChange?.(state);
   }
 }
 
-/** Start times from two reads of /proc (10 ms ticks, clock offsets measured apart) match within this. */
-function sameStart(a: number, b: number): boolean {
-  return Math.abs(a - b) < 0.05;
+/** VmRSS of a process in MiB, 0 when it is gone. */
+function residentMiB(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, 'latin1').split('\n').find((l) => l.startsWith('VmRSS:'));
+    return line === undefined ? 0 : Number(line.split(/\s+/)[1]) / 1024;
+  } catch {
+    return 0;
+  }
 }

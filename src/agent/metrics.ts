@@ -133,7 +133,7 @@ export function createAgentMetrics(options: AgentMetricsOptions): Registry {
   healthCounter('irisflame_scan_repairs_total', 'Instance transitions found by a /proc scan instead of a kernel event.', () => health.scanRepairs);
   new Counter({
     name: 'irisflame_tracer_restarts_total',
-    help: 'Restarts of a tracer (exec_snooper, sampler, offcpu: the flight recorder\'s warm tracer) after it died.',
+    help: 'Restarts of a tracer (exec_snooper, sampler, offcpu: the flight recorder\'s warm tracer, dwarf_sampler: the DWARF perf) after it died (dwarf_sampler: or outgrew its memory bound).',
     labelNames: ['tracer'],
     registers,
     collect() {

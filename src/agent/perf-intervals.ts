@@ -7,11 +7,14 @@
  * (tenths of a second of latency, measured) instead of when its buffer fills, which at 19 Hz is minutes.
  *
  * perf cannot filter by process name in the kernel, so the whole node's samples reach user space and IRIS
- * scoping happens here, on the comm. Each interval with samples gets a fresh collapser (fed whole samples, split at perf
- * script's blank lines), so memory holds one interval, however long the agent runs.
+ * scoping happens here, on the comm. The collapser is fed whole samples (split at perf script's blank lines), hands
+ * each one over as it ends, and is replaced every COLLAPSER_LIFETIME_MS, so its tables hold a minute of stacks
+ * however long the agent runs (one per interval cost ~1% of a core: a collapser takes 5-10 ms to make).
  *
- * The same pipeline, given `pids` and `dwarfStackBytes`, is the DWARF sampler for processes built without
- * frame pointers (dwarf-sampler.ts): `perf record -p PIDS --call-graph dwarf,N`, `perf script --no-inline`.
+ * The same pipeline, given `dwarfStackBytes`, is the DWARF sampler for processes built without frame pointers
+ * (dwarf-sampler.ts): `perf record -a --call-graph dwarf,N`, `perf script --no-inline --comms NAMES`. perf script
+ * unwinds a sample only when it prints it, so `--comms` keeps the unwinding (1-2.5 ms of CPU per sample) to
+ * the sampled names; the other processes' samples cost their copy through the pipe only.
  */
 import { createPerfCollapser } from '../collapse/perf.js';
 import { resolvePerfCollapseOptions } from '../collapse/perf-options.js';
@@ -19,41 +22,50 @@ import { LineSplitter } from '../collapse/lines.js';
 import type { Collapser } from '../collapse/types.js';
 import { signalChild, spawnTracked, stderrText } from '../tools/children.js';
 import { findExecutable } from '../tools/executables.js';
-import type { IntervalSample, IntervalSourceOptions, IntervalSourceStart } from './bpftrace-intervals.js';
+import { pipePerfStream } from './perf-pipe-filter.js';
+import type { IntervalSample, IntervalSource, IntervalSourceOptions } from './bpftrace-intervals.js';
 
 /** perf record fails fast (no permission, unknown event); alive after this long means sampling. */
 const SETTLE_MS = 1_500;
 const INTERVAL_MS = 1_000;
+const COLLAPSER_LIFETIME_MS = 60_000;
 const COMM_BYTES = 15;
 const NEWLINE = Buffer.from('\n');
 
 export interface PerfIntervalOptions extends IntervalSourceOptions {
-  /** Sample these processes (and threads they start) only, instead of the whole node (`-a`). */
-  pids?: readonly number[];
   /** Unwind user stacks with DWARF from this many bytes of copied stack, instead of frame pointers. */
   dwarfStackBytes?: number;
   /** Who is starting, for the reason it could not: "the continuous sampler (perf)" by default. */
   label?: string;
 }
 
-export async function startPerfIntervals(options: PerfIntervalOptions): Promise<IntervalSourceStart> {
+/** The running pipeline: `pid` is perf record's, `scriptPid` perf script's (the owner watches their memory). */
+export interface PerfIntervalSource extends IntervalSource {
+  readonly scriptPid: number | undefined;
+}
+
+export type PerfIntervalStart = { running: PerfIntervalSource; unavailable?: undefined } | { running?: undefined; unavailable: string };
+
+export async function startPerfIntervals(options: PerfIntervalOptions): Promise<PerfIntervalStart> {
   const perf = findExecutable('perf');
-  if (perf === undefined) return { unavailable: options.pids === undefined ? 'neither bpftrace nor perf is installed' : 'perf is not installed' };
-  const target = options.pids === undefined ? ['-a'] : ['-p', options.pids.join(',')];
-  const callGraph = options.dwarfStackBytes === undefined ? ['-g'] : ['--call-graph', `dwarf,${options.dwarfStackBytes}`];
+  if (perf === undefined) return { unavailable: options.dwarfStackBytes === undefined ? 'neither bpftrace nor perf is installed' : 'perf is not installed' };
+  const dwarf = options.dwarfStackBytes !== undefined;
+  const callGraph = dwarf ? ['--call-graph', `dwarf,${options.dwarfStackBytes}`] : ['-g'];
   // perf script's inline lookups run addr2line per frame: with DWARF stacks, most of its time (record's perf.ts).
-  const inline = options.dwarfStackBytes === undefined ? [] : ['--no-inline'];
+  // --comms: only the sampled names' samples are unwound (the fallback's -g stacks cost nothing to walk).
   const names = options.commNames === undefined ? undefined : new Set(options.commNames.map((name) => name.slice(0, COMM_BYTES)));
+  const scriptFilter = dwarf ? ['--no-inline', ...(names === undefined ? [] : ['--comms', [...names].join(',')])] : [];
   const spawnOptions = { detached: true, parentDeathSignal: 'SIGKILL' as const };
-  // --no-bpf-event: perf script 6.1 reading a pipe dies on the KSYMBOL records BPF programs loading elsewhere
-  // on the node produce ("failed to process type: 17", seen here after 33 and 98 s); they name no samples of ours.
+  // --no-bpf-event: no BPF records (the KSYMBOL ones perf asks for anyway are filtered out below).
   const record = spawnTracked(
     perf,
-    ['record', '-F', String(options.frequency), ...target, ...callGraph, '--no-buffering', '--no-bpf-event', '-q', '-o', '-'],
+    ['record', '-F', String(options.frequency), '-a', ...callGraph, '--no-buffering', '--no-bpf-event', '-q', '-o', '-'],
     spawnOptions,
   );
-  const script = spawnTracked(perf, ['script', '-i', '-', '-F', '+pid', ...inline], { ...spawnOptions, stdin: 'pipe' });
-  (record.stdout as NodeJS.ReadableStream).pipe(script.stdin as NodeJS.WritableStream);
+  // perf script's stderr is not kept: it runs for the agent's lifetime, and record's says why a start failed.
+  const script = spawnTracked(perf, ['script', '-i', '-', '-F', '+pid', ...scriptFilter], { ...spawnOptions, stdin: 'pipe', stderr: 'ignore' });
+  // Through the filter that drops the kernel-symbol records perf script 6.1 dies on (perf-pipe-filter.ts).
+  pipePerfStream(record.stdout as NodeJS.ReadableStream, script.stdin as NodeJS.WritableStream);
   (script.stdin as NodeJS.WritableStream).on('error', () => undefined); // perf script gone first: record's exit says why
 
   let samples: IntervalSample[] = [];
@@ -67,15 +79,15 @@ export async function startPerfIntervals(options: PerfIntervalOptions): Promise<
         onSample: (sample) => samples.push({ comm: sample.comm, pid: sample.pid, stack: sample.stack, weight: sample.weight }),
       }),
     );
-  // Made at the interval's first sample: a collapser costs ~10 ms to make on a loaded host, and the DWARF
-  // sampler's processes are idle in most seconds.
+  // Made at the first sample: a collapser costs 5-10 ms to make on a loaded host.
   let collapser: Collapser | undefined;
+  let collapserBorn = 0;
   /** The sample being read: its lines go to the collapser together, at its closing blank line. */
   let event: Buffer[] = [];
   const splitter = new LineSplitter((buffer, start, end) => {
     event.push(Buffer.from(buffer.subarray(start, end)), NEWLINE);
     if (start === end) {
-      collapser ??= newCollapser();
+      if (collapser === undefined) [collapser, collapserBorn] = [newCollapser(), Date.now()];
       for (const part of event) collapser.push(part);
       event = [];
     }
@@ -85,17 +97,20 @@ export async function startPerfIntervals(options: PerfIntervalOptions): Promise<
     splitter.finish();
   })().catch(() => undefined);
   const tick = setInterval(() => {
-    collapser?.finish();
+    // Every sample pushed has been handed over (the collapser ends one at its blank line): nothing to finish.
+    if (collapser !== undefined && Date.now() - collapserBorn >= COLLAPSER_LIFETIME_MS) {
+      collapser.finish();
+      collapser = undefined;
+    }
     const done = samples;
     samples = [];
-    collapser = undefined;
     options.onInterval(done, Date.now());
   }, INTERVAL_MS);
 
   const exited = Promise.all([record, script]).then(async ([recordDone]) => {
     clearInterval(tick);
     await reading;
-    // The last part-second too: the DWARF sampler stops and starts perf as processes come and go.
+    // The last part-second too: the DWARF sampler's perf may stop while the main sampler runs on.
     collapser?.finish();
     if (samples.length > 0) options.onInterval(samples, Date.now());
     return recordDone;
@@ -117,6 +132,7 @@ export async function startPerfIntervals(options: PerfIntervalOptions): Promise<
   return {
     running: {
       pid: record.pid,
+      scriptPid: script.pid,
       exited,
       async stop() {
         signalChild(record, 'SIGINT');

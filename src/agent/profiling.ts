@@ -39,6 +39,8 @@ export interface RunningProfiling {
 
 /** The tracer name of the sampler in `irisflame_tracer_up` and `irisflame_tracer_restarts_total`. */
 const TRACER = 'sampler';
+/** The DWARF sampler's perf, there while it runs (its series appear once a process needs DWARF). */
+const DWARF_TRACER = 'dwarf_sampler';
 
 export function startProfiling(options: ProfilingOptions): RunningProfiling {
   const { health, log } = options;
@@ -56,6 +58,18 @@ export function startProfiling(options: ProfilingOptions): RunningProfiling {
       if (line !== lastDwarf) log(line);
       lastDwarf = line;
     },
+    onDwarfUp: (restarted, why) => {
+      health.setTracerUp(DWARF_TRACER, true);
+      if (!health.tracerRestarts.has(DWARF_TRACER)) health.tracerRestarts.set(DWARF_TRACER, 0);
+      if (restarted) health.noteTracerRestart(DWARF_TRACER);
+      if (restarted) log(`DWARF sampler restarted${why === undefined ? '' : ` (${why})`}: perf -a --call-graph dwarf at ${options.frequency} Hz`);
+    },
+    onDwarfDown: (reason) => {
+      health.setTracerUp(DWARF_TRACER, false);
+      log(`${reason}; retrying (frame pointers for every process meanwhile)`);
+    },
+    // Stopped because no process needs it: no series rather than a "down" one.
+    onDwarfIdle: () => health.tracerUp.delete(DWARF_TRACER),
     onUp: (restarted) => {
       health.setTracerUp(TRACER, true);
       if (restarted) health.noteTracerRestart(TRACER);
@@ -105,8 +119,7 @@ export function describeDwarf(state: DwarfState): string {
   if (state.error !== undefined) return `frame pointers for every process (${state.error}; retrying)`;
   if (state.processes === 0) return 'frame pointers (no sampled process needs DWARF now)';
   const plural = state.processes === 1 ? 'process' : 'processes';
-  const over = state.overflow > 0 ? `; ${state.overflow} more left to frame pointers (limit reached)` : '';
-  return `dwarf for ${state.processes} ${plural} (${state.programs.join(', ')}), frame pointers for the rest${over}`;
+  return `dwarf for ${state.processes} ${plural} (${state.programs.join(', ')}), frame pointers for the rest`;
 }
 
 /** The DWARF sampler's gauges, read at scrape time. */
@@ -121,7 +134,12 @@ export function registerDwarfMetrics(registry: Registry, sampler: ContinuousSamp
       this.set(dwarf.state.processes);
     },
   });
-  registerReadCounter(registry, 'irisflame_profile_dwarf_sampler_starts_total', 'Starts of the DWARF sampler (perf -p): one per change of its processes.', () => dwarf.starts);
+  registerReadCounter(
+    registry,
+    'irisflame_profile_dwarf_sampler_starts_total',
+    'Starts of the DWARF sampler (one whole-node perf --call-graph dwarf): the first, and one after each death, memory bound or idle stop; never per process.',
+    () => dwarf.starts,
+  );
 }
 
 /** `--push` counters, read at scrape time. */

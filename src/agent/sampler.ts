@@ -50,13 +50,18 @@ export interface SamplerOptions {
   backend: SamplerBackend;
   /**
    * How user stacks are unwound: `fp` frame pointers for every process (bpftrace's and perf -g's way);
-   * `dwarf` a second perf with DWARF unwinding for every sampled process; `auto` that perf only for the
-   * processes whose executables are built without frame pointers (dwarf-sampler.ts).
+   * `dwarf` the samples of a second, whole-node perf with DWARF unwinding for every sampled process; `auto`
+   * that perf's samples only for the processes whose executables are built without frame pointers
+   * (dwarf-sampler.ts).
    * @default "auto"
    */
   callGraph: AgentCallGraph;
   /** The processes unwound with DWARF changed: for the agent's log, metrics and /healthz. */
   onDwarfChange?: (state: DwarfState) => void;
+  /** The DWARF sampler's perf runs (again), died, or was stopped as unneeded: for the agent's tracer metrics. */
+  onDwarfUp?: (restarted: boolean, why?: string) => void;
+  onDwarfDown?: (reason: string) => void;
+  onDwarfIdle?: () => void;
   /** The agent's process lookup (instance, routine); /proc is read when absent. */
   describe?: DescribeProcess;
   /** Sampling runs (again, when `restarted`): for the agent's health metrics and log. */
@@ -110,10 +115,13 @@ export class ContinuousSampler {
       this.dwarf = new DwarfSampler({
         frequency: this.options.frequency,
         mode: this.options.callGraph,
-        // With --all, auto still unwinds IRIS's processes only: DWARF for every program without frame pointers
-        // (most of a distribution) is whole-node DWARF, measured at ~9% of a core; --call-graph dwarf asks for it.
+        // With --all, auto still unwinds IRIS's processes only: perf script unwinding every program without
+        // frame pointers (most of a distribution) costs 1-2.5 ms per sample; --call-graph dwarf asks for it.
         commNames: this.options.all && this.options.callGraph === 'dwarf' ? undefined : IRIS_PROCESS_NAMES,
         onChange: this.options.onDwarfChange,
+        onUp: this.options.onDwarfUp,
+        onDown: this.options.onDwarfDown,
+        onIdle: this.options.onDwarfIdle,
       });
     }
   }
@@ -221,7 +229,7 @@ export class ContinuousSampler {
     const bucket: ProfileSample[] = [];
     // Processes the DWARF sampler owns: its whole stacks replace the main sampler's cut ones, never both.
     const dwarf = this.dwarf;
-    const merged = dwarf === undefined ? samples : [...samples.filter((sample) => sample.pid === undefined || !dwarf.owns(sample.pid)), ...dwarf.take()];
+    const merged = dwarf === undefined ? samples : [...samples.filter((sample) => sample.pid === undefined || !dwarf.owns(sample.pid, sample.comm)), ...dwarf.take()];
     for (const sample of merged) {
       const separator = sample.stack.indexOf(';');
       const frames = separator === -1 ? [] : sample.stack.slice(separator + 1).split(';');

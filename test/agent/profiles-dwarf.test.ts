@@ -2,9 +2,10 @@
  * The agent's profiles of a program built without frame pointers: a simulated IRIS built with
  * `install.sh --no-frame-pointers` runs `irisdb --deep` (main → level_a → level_b → level_c → leaf_work).
  * With the default `--call-graph auto` the agent's pprof profile has that whole chain for it, once, at the
- * sampling rate (not twice: the main sampler drops what the DWARF sampler owns); with `--call-graph fp`
- * the same process's stacks are cut above leaf_work, which is what the default must fix. Skipped only
- * where bpftrace (root), perf, gcc or go cannot run, saying why.
+ * sampling rate (not twice: the main sampler drops what the DWARF sampler owns), from one whole-node perf
+ * that a process started later joins without perf starting again, that comes back when killed, and that
+ * goes with the agent; with `--call-graph fp` the same process's stacks are cut above leaf_work, which is
+ * what the default must fix. Skipped only where bpftrace (root), perf, gcc or go cannot run, saying why.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { execFileSync } from 'node:child_process';
@@ -18,7 +19,7 @@ import { reportSkip } from '../support/references.js';
 import { bpftraceReason, perfReason } from '../record/support.js';
 import { simulatedIrisReason } from '../support/simulated-iris.js';
 import { decodeProfile, goPprof, goPprofReason, parcaProblems } from '../support/pprof.js';
-import { startAgentCli, waitFor, type AgentProcess } from './support.js';
+import { childrenOf, cmdlineOf, isAlive, startAgentCli, waitFor, type AgentProcess } from './support.js';
 
 const skip = reportSkip('agent profiles without frame pointers', bpftraceReason() ?? perfReason() ?? simulatedIrisReason() ?? goPprofReason());
 const dir = mkdtempSync(join(tmpdir(), 'irisflame-agent-dwarf-'));
@@ -129,6 +130,9 @@ describe.skipIf(skip)('agent profiles of a simulated IRIS built without frame po
     await waitFor('the DWARF sampler to take the process', async () => ((await agent!.metrics()).value('irisflame_profile_dwarf_processes') ?? 0) >= 1 && dwarfLine.test(agent!.stderr()) ? true : undefined, 120_000);
     expect(agent.stderr()).toMatch(/call graph auto \(DWARF for programs built without frame pointers\)/);
     expect(await (await fetch(`${agent.url}/healthz`)).text()).toMatch(/profiles: dwarf for \d+ process/);
+    // Past perf script's first seconds (symbols loading), whose samples reach the buckets a few seconds late:
+    // a window right after would count too few, the next one too many.
+    await new Promise((resolve) => setTimeout(resolve, 12_000));
 
     const measured = await busyProfileOf(first.pid);
     console.log(`agent --call-graph auto: ${measured.whole} of ${measured.samples} samples whole; ${(measured.samples / measured.cpu).toFixed(1)} samples per CPU second at ${FREQUENCY} Hz`);
@@ -147,16 +151,46 @@ describe.skipIf(skip)('agent profiles of a simulated IRIS built without frame po
     expect(traces.stdout).toMatch(/leaf_work\s+level_c\s+level_b\s+level_a\s+main/);
   }, 400_000);
 
-  test('a process started later is taken over too (perf started again for it)', async () => {
-    const startsBefore = (await agent!.metrics()).value('irisflame_profile_dwarf_sampler_starts_total') ?? 0;
+  test('a process started later is whole too, without perf starting again', async () => {
+    const startsBefore = (await agent!.metrics()).value('irisflame_profile_dwarf_sampler_starts_total');
+    expect(startsBefore).toBe(1);
     const second = startDeep();
     // One busy process at a time on this shared 2-core machine: the first has been measured.
-    await waitFor('the DWARF sampler to start again', async () => ((await agent!.metrics()).value('irisflame_profile_dwarf_sampler_starts_total') ?? 0) > startsBefore ? true : undefined, 60_000);
     deep[0]!.kill('SIGKILL');
     const measured = await busyProfileOf(second.pid);
     console.log(`agent --call-graph auto, a process started later: ${measured.whole} of ${measured.samples} samples whole`);
     expect(measured.whole / measured.samples, `${measured.whole} of ${measured.samples} whole`).toBeGreaterThan(0.8);
-    await agent!.stop();
+    expect((await agent!.metrics()).value('irisflame_profile_dwarf_sampler_starts_total')).toBe(startsBefore);
+  }, 400_000);
+
+  test('perf killed: started again with backoff, counted; the agent stops it on SIGTERM', async () => {
+    // The DWARF sampler's perf record (`--call-graph dwarf,…`) and perf script (`--no-inline`).
+    const argvOf = (pid: number) => cmdlineOf(pid).split('\0');
+    const dwarfPerfs = () =>
+      childrenOf(agent!.child.pid!).filter((pid) => {
+        const argv = argvOf(pid);
+        return /(^|\/)perf$/.test(argv[0]!) && argv.some((arg) => arg.startsWith('dwarf,') || arg === '--no-inline');
+      });
+    const [record] = dwarfPerfs().filter((pid) => argvOf(pid)[1] === 'record');
+    expect(record, 'the DWARF perf record runs under the agent').toBeDefined();
+    expect((await agent!.metrics()).value('irisflame_tracer_up', { tracer: 'dwarf_sampler' })).toBe(1);
+    process.kill(record!, 'SIGKILL');
+    await waitFor('the DWARF sampler to restart', async () => {
+      const metrics = await agent!.metrics();
+      return (metrics.value('irisflame_tracer_restarts_total', { tracer: 'dwarf_sampler' }) ?? 0) >= 1 && metrics.value('irisflame_tracer_up', { tracer: 'dwarf_sampler' }) === 1 ? true : undefined;
+    }, 60_000);
+    expect(agent!.stderr()).toMatch(/the DWARF sampler \(perf\) exited; retrying/);
+    expect(agent!.stderr()).toMatch(/DWARF sampler restarted/);
+    expect((await agent!.metrics()).value('irisflame_profile_dwarf_sampler_starts_total')).toBe(2);
+    const perfs = dwarfPerfs();
+    expect(perfs.length, 'perf record and perf script again').toBe(2);
+    expect(perfs).not.toContain(record);
+
+    const stopping = Date.now();
+    agent!.child.kill('SIGTERM');
+    await waitFor('the agent and its perf to exit', () => (agent!.child.exitCode !== null && perfs.every((pid) => !isAlive(pid)) ? true : undefined), 10_000);
+    console.log(`agent and its DWARF perf gone ${Date.now() - stopping} ms after SIGTERM`);
+    expect(Date.now() - stopping).toBeLessThan(2_000);
     agent = undefined;
   }, 400_000);
 

@@ -1,0 +1,120 @@
+/**
+ * Between `perf record -o -` and `perf script -i -`: drops the kernel-symbol records (PERF_RECORD_KSYMBOL,
+ * PERF_RECORD_BPF_EVENT) from perf's pipe stream. perf 6.1 asks for them on its tracking event whatever the
+ * options (--no-bpf-event stops the BPF ones only), the kernel emits one whenever a BPF program or trampoline
+ * is loaded anywhere on the node (any bpftrace starting, the agent's own included), and perf script 6.1
+ * reading a pipe dies on some of them ("failed to process type: 17", seen here during an exec storm and after
+ * 33 and 98 s of a whole-node perf). They only name BPF code in kernel stacks, never a frame of ours.
+ *
+ * The stream: a 16-byte pipe header, then records, each starting with `{ u32 type; u16 misc; u16 size }`
+ * (size includes the header). Anything unexpected (a record shorter than its header, tracing data, whose
+ * bytes follow outside the record's size) turns the filter into a plain pass-through for the rest.
+ */
+/**
+ * How long the reading side pauses after each read: perf record with --no-buffering writes every record on
+ * its own (≈1300 a second on a busy 2-core host, mostly other processes' mmap/exit records), and a read, a
+ * filter and a write per record cost the agent ~2% of a core. Pausing lets them pile up in the pipe (64 KiB)
+ * and in perf's per-CPU ring buffers (seconds of samples), so a read takes tens of records at a time.
+ */
+export const PERF_PIPE_BATCH_MS = 100;
+
+/** What Node reads from a pipe at most at a time (libuv's 64 KiB buffer). */
+const FULL_READ_BYTES = 65_536;
+const PIPE_HEADER_BYTES = 16;
+const RECORD_HEADER_BYTES = 8;
+const PERF_RECORD_KSYMBOL = 17;
+const PERF_RECORD_BPF_EVENT = 18;
+/** PERF_RECORD_HEADER_TRACING_DATA: its payload follows the record, uncounted in its size. */
+const PERF_RECORD_HEADER_TRACING_DATA = 66;
+const DROPPED = new Set([PERF_RECORD_KSYMBOL, PERF_RECORD_BPF_EVENT]);
+
+export class PerfPipeFilter {
+  /** Records dropped so far, and their bytes. */
+  dropped = 0;
+  droppedBytes = 0;
+  private headerLeft = PIPE_HEADER_BYTES;
+  private carry: Buffer | undefined;
+  private passThrough = false;
+
+  /** The bytes of `chunk` (and of the record the last chunk cut) to pass on; a record cut at its end waits. */
+  feed(chunk: Buffer): Buffer[] {
+    if (this.passThrough) return [chunk];
+    const out: Buffer[] = [];
+    let buffer = this.carry === undefined ? chunk : Buffer.concat([this.carry, chunk]);
+    this.carry = undefined;
+    if (this.headerLeft > 0) {
+      const take = Math.min(this.headerLeft, buffer.length);
+      out.push(buffer.subarray(0, take));
+      this.headerLeft -= take;
+      buffer = buffer.subarray(take);
+    }
+    let at = 0;
+    let keptFrom = 0;
+    while (buffer.length - at >= RECORD_HEADER_BYTES) {
+      const type = buffer.readUInt32LE(at);
+      const size = buffer.readUInt16LE(at + 6);
+      if (size < RECORD_HEADER_BYTES || type === PERF_RECORD_HEADER_TRACING_DATA) {
+        this.passThrough = true;
+        out.push(buffer.subarray(keptFrom));
+        return out;
+      }
+      if (buffer.length - at < size) break;
+      if (DROPPED.has(type)) {
+        if (at > keptFrom) out.push(buffer.subarray(keptFrom, at));
+        keptFrom = at + size;
+        this.dropped++;
+        this.droppedBytes += size;
+      }
+      at += size;
+    }
+    if (at > keptFrom) out.push(buffer.subarray(keptFrom, at));
+    // Copied: the chunk's memory is not ours to keep.
+    if (at < buffer.length) this.carry = Buffer.from(buffer.subarray(at));
+    return out;
+  }
+
+  /** What is left at the end of the stream (a record cut short: perf script says what it makes of it). */
+  finish(): Buffer[] {
+    return this.carry === undefined ? [] : [this.carry];
+  }
+}
+
+/**
+ * perf record's stdout into perf script's stdin through the filter, read in batches (PERF_PIPE_BATCH_MS
+ * apart), with backpressure: while perf script is behind, perf record waits (its ring buffers hold seconds).
+ */
+export function pipePerfStream(from: NodeJS.ReadableStream, to: NodeJS.WritableStream, batchMs = PERF_PIPE_BATCH_MS): PerfPipeFilter {
+  const filter = new PerfPipeFilter();
+  let resumeTimer: NodeJS.Timeout | undefined;
+  let draining = false;
+  const resumeLater = (): void => {
+    if (resumeTimer !== undefined || draining) return;
+    from.pause();
+    resumeTimer = setTimeout(() => {
+      resumeTimer = undefined;
+      if (!draining) from.resume();
+    }, batchMs);
+  };
+  const write = (parts: Buffer[]): void => {
+    if (parts.length === 0) return;
+    if (!to.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts)) && !draining) {
+      draining = true;
+      from.pause();
+      to.once('drain', () => {
+        draining = false;
+        if (resumeTimer === undefined) from.resume();
+      });
+    }
+  };
+  from.on('data', (chunk: Buffer) => {
+    write(filter.feed(chunk));
+    // A full read means more is waiting: read on (a big node streams MiBs a second); a short one, the pipe is empty.
+    if (chunk.length < FULL_READ_BYTES) resumeLater();
+  });
+  from.on('end', () => {
+    clearTimeout(resumeTimer);
+    write(filter.finish());
+    to.end();
+  });
+  return filter;
+}
