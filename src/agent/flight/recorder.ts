@@ -18,6 +18,10 @@
  * that dies mid-record makes it partial, not shorter.
  * A record whose perf cannot sample (not installed, failed, nothing collected, or MAX_SAMPLING_RECORDS others
  * sampling) is still written, with everything but CPU samples (partial, a note says why).
+ * An `iris` command whose exec is read after its child's (per-CPU buffers) takes over the record the child began.
+ *
+ * Over 400 lines on purpose: one state machine whose closures share the records, the ring and the sampling
+ * slots; split, that state would be passed around between files.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
@@ -29,6 +33,7 @@ import type { Timeline } from '../../timeline/model.js';
 import type { SnoopLine } from '../../kernel/exec-events.js';
 import type { InstanceTracker, InstanceTransition } from '../instances.js';
 import { processLabel } from '../process-table.js';
+import { instanceOfIrisCommand } from '../../iris/instance-argv.js';
 import { monotonicSeconds, readProcStat } from '../proc.js';
 import { CRITICAL_PATH_REASONS, type CriticalPathSummary, type EndedBy, type LifecycleKind, type LifecycleRecordMeta } from './record-meta.js';
 import { applyRetention, ensureDataDir, recordId, storeRecord } from './store.js';
@@ -45,6 +50,7 @@ const RING_EVENTS = 20_000;
 export const POST_DEATH_SECONDS = 5;
 /** Events from this long before a command's exec are taken from the ring (they are read in batches). */
 const EXEC_SLACK_SECONDS = 1;
+const STARTED_WITHOUT_COMMAND = 'started without an iris command the agent saw (systemd, a script)';
 const SETTLE_CHECK_MS = 200;
 /**
  * At most this many records sample CPU at once. Each runs its own perf (every CPU at FLIGHT_SAMPLING_HZ, then
@@ -197,7 +203,10 @@ export function startFlightRecorder(options: FlightRecorderOptions): FlightRecor
           execLines: () => record.lines,
           followPids: [...(record.commandPid === undefined ? [] : [record.commandPid]), ...tracker.processesOf(record.instance).map((p) => p.pid)],
           capturePath,
-          recordedCommand: record.commandArgv === undefined ? undefined : { argv: record.commandArgv, exitCode: exitCodeOf(record.commandExit?.status) },
+          // Read when the capture is written: by then the command has exited, or an iris command has taken over.
+          get recordedCommand() {
+            return record.commandArgv === undefined ? undefined : { argv: record.commandArgv, exitCode: exitCodeOf(record.commandExit?.status) };
+          },
           notes: () => record.notes,
           onTimeline: (timeline) => (record.timeline = timeline),
           withoutSamples,
@@ -359,16 +368,41 @@ export function startFlightRecorder(options: FlightRecorderOptions): FlightRecor
     }
   };
 
+  /**
+   * An `iris VERB NAME` exec read after its own children's (bpftrace reads its per-CPU buffers in turn, so events
+   * of different CPUs come out of order, by more under load): the record its irisstop or control process began is
+   * the command's. Without this a restart became a stop and a start "without an iris command".
+   */
+  const adopt = (record: ActiveRecord, kind: LifecycleKind, pid: number, time: number, argv: string[]): void => {
+    record.kind = kind;
+    record.begin = time;
+    record.commandPid = pid;
+    record.commandArgv = argv;
+    record.commandExit = undefined;
+    record.commandGoneAt = undefined;
+    record.notes = record.notes.filter((note) => note !== STARTED_WITHOUT_COMMAND);
+    record.pids!.add(pid);
+    record.from = Math.min(record.from ?? time, time - EXEC_SLACK_SECONDS);
+    // Again from the ring, in the order read: the command's own exec (and anything before the first trigger).
+    record.lines = ring.filter((entry) => entry.time >= record.from! && belongs(record, entry.who)).map((entry) => entry.line);
+    log(`flight recorder: the ${kind} of ${record.instance} (${argv.join(' ')}) takes over the record its child began (events read out of order)`);
+  };
+
   const triggerOnExec = (pid: number, time: number, argv: string[]): void => {
     const process = tracker.process(pid);
     if (process === undefined) return;
     const verb = IRIS_VERBS[argv[1] ?? ''];
     if (process.program === 'iris' && verb !== undefined && process.namedInstance !== undefined) {
-      begin({ instance: process.namedInstance, kind: verb, begin: time, commandPid: pid, commandArgv: argv, lines: [], notes: [] }, time - EXEC_SLACK_SECONDS);
+      const earlier = records.get(process.namedInstance);
+      if (earlier !== undefined && earlier.begin >= time && earlier.kind !== 'crash' && instanceOfIrisCommand(earlier.commandArgv ?? []) === undefined) {
+        adopt(earlier, verb, pid, time, argv);
+      } else {
+        begin({ instance: process.namedInstance, kind: verb, begin: time, commandPid: pid, commandArgv: argv, lines: [], notes: [] }, time - EXEC_SLACK_SECONDS);
+      }
     } else if (process.isStopper) {
       pendingStoppers.set(pid, { time, argv });
     } else if (process.control !== undefined && !records.has(process.control.instance)) {
-      begin({ instance: process.control.instance, kind: 'start', begin: time, lines: [], notes: ['started without an iris command the agent saw (systemd, a script)'] }, time - EXEC_SLACK_SECONDS);
+      begin({ instance: process.control.instance, kind: 'start', begin: time, lines: [], notes: [STARTED_WITHOUT_COMMAND] }, time - EXEC_SLACK_SECONDS);
     }
     // An irisstop's instance is known once a child names its manager dir; a stop inside a recorded command is part of it.
     for (const [stopperPid, stopper] of pendingStoppers) {

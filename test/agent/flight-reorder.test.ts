@@ -1,0 +1,74 @@
+/**
+ * The flight recorder when bpftrace hands over an `iris` command's exec after its child's: it reads its per-CPU
+ * buffers in turn, so events of two CPUs come out of order (seen in CI: a restart recorded as a stop and a start
+ * "without an iris command"). Real recorder, tracker and perf; the events are hand-made, in the wrong order.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Registry } from 'prom-client';
+import { afterAll, describe, expect, test } from 'vitest';
+import { InstanceTracker } from '../../src/agent/instances.js';
+import { monotonicSeconds } from '../../src/agent/proc.js';
+import { startFlightRecorder } from '../../src/agent/flight/recorder.js';
+import { parseSnoopLine, type SnoopLine } from '../../src/kernel/exec-events.js';
+import { OffCpuRing } from '../../src/kernel/offcpu-ring.js';
+import { WarmOffCpuStream } from '../../src/kernel/offcpu-tracer.js';
+import { flightMissing, recordsIn } from './flight-support.js';
+import { waitFor } from './support.js';
+
+const skip = flightMissing();
+if (skip !== undefined) console.warn(`flight-reorder: skipped: ${skip}`);
+
+const MGR = '/data/REORDER/mgr';
+const IRISDB = '/usr/irissys/bin/irisdb';
+const CONTROL_ARGV = ['./irisdb', `-s${MGR}/`, `-w${MGR}/`, '-cc', '-B', '-C/data/REORDER/iris.cpf*REORDER'];
+const STARTUP_ARGV = ['./irisdb', `-s${MGR}/`, '-U', '-B', '-b1024', '-Erunlevel=sys/complete', 'QUIET^STU'];
+
+/** A snooper line as bpftrace prints it (`E  ns  pid  ppid  argv-bytes  argv  comm`; `X  ns  pid  status`). */
+function execLine(time: number, pid: number, ppid: number, argv: string[]): string {
+  const bytes = Buffer.from(`${argv.join('\0')}\0`);
+  const escaped = [...bytes].map((byte) => (byte === 0 ? '\\x00' : String.fromCharCode(byte))).join('');
+  const comm = argv[0]!.slice(argv[0]!.lastIndexOf('/') + 1).slice(0, 15);
+  return `E\t${Math.round(time * 1e9)}\t${pid}\t${ppid}\t${bytes.length}\t${escaped}\t${comm}`;
+}
+const exitLine = (time: number, pid: number, status = 0): string => `X\t${Math.round(time * 1e9)}\t${pid}\t${status}`;
+
+describe.skipIf(skip !== undefined)('the flight recorder with events read out of order', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'irisflame-flight-reorder-'));
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  test("`iris start` read after its control process's exec: one start record, the command's, not one \"without an iris command\"", async () => {
+    const tracker = new InstanceTracker({ watchingSince: 0 });
+    const warm = new WarmOffCpuStream(new OffCpuRing());
+    warm.ring.down('no tracer in this test');
+    const logged: string[] = [];
+    const recorder = startFlightRecorder({ warm, dataDir, keep: 5, maxBytes: 64 * 1024 * 1024, maxSeconds: 60, node: 'test', tracker, registry: new Registry(), log: (line) => logged.push(line) });
+    // As the agent does: the recorder sees the line, the tracker the event, then the recorder again.
+    const feed = (line: string): void => {
+      const event = parseSnoopLine(line) as Extract<SnoopLine, { kind: 'exec' | 'exit' }>;
+      recorder.noteEvent(event, line);
+      if (event.kind === 'exec') tracker.exec({ ...event.exec, executable: event.exec.argv[0]!.startsWith('/') ? event.exec.argv[0] : IRISDB });
+      else tracker.exit(event.exit);
+      recorder.afterEvent(event);
+    };
+    try {
+      // Fake pids far above pid_max's default, so nothing on the host is taken for them.
+      const t0 = monotonicSeconds();
+      feed(execLine(t0 + 0.05, 4_000_001, 4_000_000, CONTROL_ARGV)); // the child first,
+      feed(execLine(t0, 4_000_000, 1, ['/usr/irissys/bin/iris', 'start', 'REORDER'])); // then its parent, iris
+      feed(execLine(t0 + 0.1, 4_000_002, 4_000_000, STARTUP_ARGV));
+      await new Promise((resolve) => setTimeout(resolve, 1500)); // perf samples at least a second
+      feed(exitLine(t0 + 1.5, 4_000_002));
+      feed(exitLine(t0 + 1.6, 4_000_000));
+      const [record] = await waitFor('the record', () => (recordsIn(dataDir, 'REORDER').length > 0 ? recordsIn(dataDir, 'REORDER') : undefined), 60_000);
+      expect(record).toMatchObject({ kind: 'start', iris_instance: 'REORDER', command: '/usr/irissys/bin/iris start REORDER', ended_by: 'settled' });
+      expect(record!.duration_seconds).toBeCloseTo(1.6, 3);
+      expect(record!.notes.join('\n')).not.toMatch(/without an iris command/);
+      expect(logged.join('\n')).toMatch(/the start of REORDER \(\/usr\/irissys\/bin\/iris start REORDER\) takes over the record its child began/);
+      expect(recordsIn(dataDir, 'REORDER')).toHaveLength(1);
+    } finally {
+      await recorder.stop();
+    }
+  }, 120_000);
+});
