@@ -127,7 +127,12 @@ describe.skipIf(skip)('a real Prometheus scraping the agent', () => {
     for (const [metric, wall] of [['iris_instance_last_start_duration_seconds', restart.wall], ['iris_instance_last_stop_duration_seconds', stop.wall]] as const) {
       const seconds = await valueOf(metric);
       expect(seconds, metric).toBeGreaterThan(0);
-      expect(seconds, metric).toBeLessThanOrEqual(wall + 0.15);
+      // Kernel events lost (bpftrace's buffer full on a loaded host) are repaired by the next /proc scan
+      // (--scan-interval 2): an exit found that way is up to 2 s late. Seen twice in fresh-clone CI runs (2.1 s for
+      // a 1.15 s stop); the count is printed to tell that case from a real bug.
+      const lost = (await agent.metrics()).value('irisflame_events_lost_total') ?? 0;
+      if (lost > 0) console.warn(`prometheus: ${lost} kernel events lost; ${metric} ${seconds} s against a wall time of ${wall} s`);
+      expect(seconds, `${metric} (kernel events lost: ${lost})\nagent: ${agent.stderr().slice(-2000)}`).toBeLessThanOrEqual(wall + 0.15 + (lost > 0 ? 2 : 0));
     }
 
     const body = await (await fetch(`${agent.url}/metrics`)).text();
