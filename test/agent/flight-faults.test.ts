@@ -148,7 +148,12 @@ describe.skipIf(skip)('the flight recorder with a full, then a read-only data di
     const start = await timedIris(command, 'start', name);
     const list = await waitForRecords(dataDir, name, count + 1, agent!);
     expect(list[count]).toMatchObject({ kind: 'start', iris_instance: name, ended_by: 'settled' });
-    expectDurationNear(list[count]!.duration_seconds, start.wall);
+    // Seen once in a fresh-clone CI run: a start timed 0.3 s short, as a start begun by the control process is
+    // when `iris start`'s exec never reached the agent. Only lost kernel events excuse that (counted, printed).
+    const lost = counter(await agent!.metrics(), 'irisflame_events_lost_total');
+    if (list[count]!.command === undefined) console.warn(`flight-faults: the start record has no command (${lost} kernel events lost): ${list[count]!.notes.join('; ')}`);
+    if (list[count]!.command === undefined && lost > 0) expect(list[count]!.duration_seconds).toBeLessThanOrEqual(start.wall + 0.15);
+    else expectDurationNear(list[count]!.duration_seconds, start.wall);
     expect(await status()).toBe(1);
   }, 900_000);
 });
