@@ -104,8 +104,11 @@ describe.skipIf(skip)('record --lifecycle traces what the simulated IRIS restart
   });
 
   test('for each long process, on-CPU + blocked + waiting for a CPU adds up to its lifetime, within sampling error', () => {
-    // Processes still running at the end (the instance's daemons) live, for the capture, until its end.
-    const endOf = (process: ProcessLifetime): number => process.end ?? timeline.end;
+    // Processes still running at the end (the instance's daemons) live, for the capture, until its end; for the
+    // off-CPU part only until the tracer stopped (threads still blocked end there: the latest interval end). perf
+    // may stop later on a loaded host: three daemons were once each ~80 ms short, that gap.
+    const tracerEnd = Math.max(...timeline.offCpu!.blocked.map((block) => block.start + block.duration));
+    const endOf = (process: ProcessLifetime): number => process.end ?? Math.min(timeline.end, tracerEnd);
     const long = timeline.processes.filter((process) => endOf(process) - process.start > 0.3 && inTree(process));
     expect(long.length).toBeGreaterThan(2);
     expect(long.some((process) => process.end === undefined)).toBe(true);
