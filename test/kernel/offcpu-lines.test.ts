@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { readTracerLines } from './tracer-lines-support.js';
 import {
   OffCpuCaptureReader,
-  TracerLineReader,
   formatBlockLine,
   formatCpuWaitTotalLine,
   formatRecordLine,
@@ -17,13 +17,7 @@ import { prng } from '../support/prng.js';
 /** Raw bpftrace output of the off-CPU program during a simulated IRIS restart, cut to the command's tree. */
 const RAW = readFileSync(join(REPO_ROOT, 'fixtures/kernel/offcpu/simulated-restart.bpftrace.txt'), 'utf8');
 
-function read(lines: readonly string[]): { records: TracerRecord[]; reader: TracerLineReader } {
-  const records: TracerRecord[] = [];
-  const reader = new TracerLineReader((record) => records.push(record));
-  for (const line of lines) reader.push(line);
-  reader.finish();
-  return { records, reader };
-}
+const read = readTracerLines;
 
 const BLOCK = [
   'B\t414293797963\t416293860207\t12980\t12981\t1\t230\tsleep',

@@ -8,7 +8,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { TracerLineReader, type TracedBlock, type TracerRecord } from '../../src/kernel/offcpu-lines.js';
+import { readTracerLines } from './tracer-lines-support.js';
+import { type TracedBlock, type TracerRecord } from '../../src/kernel/offcpu-lines.js';
 import { KEPT_END_LINE, WARM_GENERATION_SECONDS, offCpuProgram } from '../../src/kernel/offcpu-program.js';
 import { OffCpuRing } from '../../src/kernel/offcpu-ring.js';
 import { WarmOffCpuStream } from '../../src/kernel/offcpu-tracer.js';
@@ -20,13 +21,7 @@ const [HEADER, ...LINES] = FIXTURE.trimEnd().split('\n');
 const ARMED_NS = Number(/armed at (\d+)/.exec(HEADER!)![1]);
 const S = 1e9;
 
-function read(lines: readonly string[]): { records: TracerRecord[]; reader: TracerLineReader } {
-  const records: TracerRecord[] = [];
-  const reader = new TracerLineReader((record) => records.push(record));
-  for (const line of lines) reader.push(line);
-  reader.finish();
-  return { records, reader };
-}
+const read = readTracerLines;
 
 const blocksOf = (records: TracerRecord[]): TracedBlock[] => records.flatMap((record) => (record.kind === 'block' ? [record.block] : []));
 
