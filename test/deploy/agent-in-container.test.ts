@@ -28,6 +28,8 @@ function agentArgs(): string[] {
   const args = [...(container.args as string[])];
   args[args.indexOf('--listen') + 1] = '127.0.0.1:0';
   args[args.indexOf('--node') + 1] = NODE;
+  // Only this file's instance is recorded: another file's, recorded meanwhile, made SIGTERM wait for its record.
+  args.push('--lifecycle-instances', INSTANCE);
   return args;
 }
 
