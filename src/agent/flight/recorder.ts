@@ -158,14 +158,17 @@ export function startFlightRecorder(options: FlightRecorderOptions): FlightRecor
   }, SETTLE_CHECK_MS);
   settleTimer.unref();
 
+  /** The ring's exec/exit lines from `from` on that belong to the record (a crash's: all of the node's). */
+  const linesFromRing = (record: ActiveRecord, from: number): string[] =>
+    ring.filter((entry) => entry.time >= from && (record.kind === 'crash' || belongs(record, entry.who))).map((entry) => entry.line);
+
   const begin = (record: ActiveRecord, fromTime: number): void => {
     if (stopping || records.has(record.instance) || options.records?.(record.instance) === false) return;
     record.from = fromTime;
     options.warm.arm();
     record.pids = new Set([...(record.commandPid === undefined ? [] : [record.commandPid]), ...tracker.processesOf(record.instance).map((p) => p.pid)]);
     // A crash's window is kept whole: the dead instance's processes are no longer known to the tracker.
-    const window = ring.filter((entry) => entry.time >= fromTime);
-    record.lines = window.filter((entry) => record.kind === 'crash' || belongs(record, entry.who)).map((entry) => entry.line);
+    record.lines = linesFromRing(record, fromTime);
     records.set(record.instance, record);
     updateActive();
     log(`flight recorder: recording ${record.kind} of ${record.instance}${record.commandArgv ? ` (${record.commandArgv.join(' ')})` : ''}`);
@@ -384,7 +387,7 @@ export function startFlightRecorder(options: FlightRecorderOptions): FlightRecor
     record.pids!.add(pid);
     record.from = Math.min(record.from ?? time, time - EXEC_SLACK_SECONDS);
     // Again from the ring, in the order read: the command's own exec (and anything before the first trigger).
-    record.lines = ring.filter((entry) => entry.time >= record.from! && belongs(record, entry.who)).map((entry) => entry.line);
+    record.lines = linesFromRing(record, record.from);
     log(`flight recorder: the ${kind} of ${record.instance} (${argv.join(' ')}) takes over the record its child began (events read out of order)`);
   };
 
