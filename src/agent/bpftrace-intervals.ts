@@ -28,6 +28,8 @@ const EXEC_SNAPSHOT_DELAY_MS = 20;
 const MAX_EXEC_SNAPSHOTS_PER_SECOND = 200;
 /** Symbol tables and process maps are read afresh this often, so their caches stay bounded. */
 const SYMBOLIZER_LIFETIME_MS = 60_000;
+/** A process's maps read at its exec outlive a symbolizer's renewal this long (its samples come within seconds). */
+const RECENT_EXEC_MS = 10_000;
 
 /** The program; `commNames` limits sampling to those process names, in the kernel. */
 export function intervalProgram(frequency: number, commNames: readonly string[] | undefined): string {
@@ -74,6 +76,8 @@ export async function startBpftraceIntervals(options: IntervalSourceOptions): Pr
       onSample: (sample) => samples.push({ comm: sample.comm, pid: sample.pid, stack: sample.stack, weight: sample.weight }),
     });
   let collapser = newCollapser();
+  /** Pids whose maps were read at their exec (noteExec), with when: kept across a symbolizer's renewal. */
+  const recentExecs = new Map<number, number>();
   const demangler = createFrameDemangler();
   /** Intervals waiting on c++filt: later ones queue behind them so they are delivered in order. */
   let pending: Promise<void> | undefined;
@@ -88,7 +92,12 @@ export async function startBpftraceIntervals(options: IntervalSourceOptions): Pr
       collapser = newCollapser();
       entryLines = [];
       if (Date.now() - symbolizerBorn > SYMBOLIZER_LIFETIME_MS) {
-        symbolizer = new UserSymbolizer();
+        // The maps read at recent execs go along: their samples may be read after they exited (seen in CI as a
+        // short job's frames all [unknown] when the renewal fell between its exec and its samples).
+        const fresh = new UserSymbolizer();
+        for (const [pid, notedAt] of recentExecs) if (Date.now() - notedAt > RECENT_EXEC_MS) recentExecs.delete(pid);
+        fresh.carryProcesses(symbolizer, recentExecs.keys());
+        symbolizer = fresh;
         symbolizerBorn = Date.now();
       }
       const endMs = Date.now();
@@ -138,7 +147,10 @@ export async function startBpftraceIntervals(options: IntervalSourceOptions): Pr
         if (now !== second) [second, snapshotsThisSecond] = [now, 0];
         if (++snapshotsThisSecond > MAX_EXEC_SNAPSHOTS_PER_SECOND) return;
         // A moment after the exec event: the dynamic loader has mapped the libraries by then.
-        setTimeout(() => symbolizer.refreshProcess(pid), EXEC_SNAPSHOT_DELAY_MS).unref();
+        setTimeout(() => {
+          symbolizer.refreshProcess(pid);
+          recentExecs.set(pid, Date.now());
+        }, EXEC_SNAPSHOT_DELAY_MS).unref();
       },
     },
   };

@@ -83,6 +83,14 @@ export class UserSymbolizer {
     this.perfMaps.delete(pid);
   }
 
+  /** Take over `from`'s maps of `pids` (read at their exec): a fresh symbolizer must still name processes gone since. */
+  carryProcesses(from: UserSymbolizer, pids: Iterable<number>): void {
+    for (const pid of pids) {
+      const mappings = from.maps.get(pid);
+      if (mappings !== undefined) this.maps.set(pid, mappings);
+    }
+  }
+
   private mapsOf(pid: number, address: number): Mapping[] {
     let mappings = this.maps.get(pid);
     // Not read yet, or read before a library was loaded (dlopen): read the live maps, if it still runs.

@@ -71,4 +71,39 @@ describe.skipIf(skip !== undefined)('the flight recorder with events read out of
       await recorder.stop();
     }
   }, 120_000);
+
+  test("a control process's exec read only after the start record ended, dated inside it, begins no second record", async () => {
+    const tracker = new InstanceTracker({ watchingSince: 0 });
+    const warm = new WarmOffCpuStream(new OffCpuRing());
+    warm.ring.down('no tracer in this test');
+    const logged: string[] = [];
+    const recorder = startFlightRecorder({ warm, dataDir, keep: 5, maxBytes: 64 * 1024 * 1024, maxSeconds: 60, node: 'test', tracker, registry: new Registry(), log: (line) => logged.push(line) });
+    const feed = (line: string): void => {
+      const event = parseSnoopLine(line) as Extract<SnoopLine, { kind: 'exec' | 'exit' }>;
+      recorder.noteEvent(event, line);
+      if (event.kind === 'exec') tracker.exec({ ...event.exec, executable: event.exec.argv[0]!.startsWith('/') ? event.exec.argv[0] : IRISDB });
+      else tracker.exit(event.exit);
+      recorder.afterEvent(event);
+    };
+    const late = (argv: string[]): string[] => argv.map((arg) => arg.replaceAll('REORDER', 'LATECC'));
+    try {
+      const t0 = monotonicSeconds();
+      feed(execLine(t0, 4_000_100, 1, ['/usr/irissys/bin/iris', 'start', 'LATECC']));
+      feed(execLine(t0 + 0.1, 4_000_102, 4_000_100, late(STARTUP_ARGV)));
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      feed(exitLine(t0 + 1.5, 4_000_102));
+      feed(exitLine(t0 + 1.6, 4_000_100)); // the command's exit: nothing of the instance alive is known, so it has settled
+      expect(logged.filter((line) => line.startsWith('flight recorder: recording start of LATECC'))).toHaveLength(1);
+      // Only now the control process's exec, though it ran from t0 + 0.05 (another CPU's buffer, read late).
+      feed(execLine(t0 + 0.05, 4_000_101, 4_000_100, late(CONTROL_ARGV)));
+      expect(logged.filter((line) => line.startsWith('flight recorder: recording start of LATECC')), logged.join('\n')).toHaveLength(1);
+      const [record] = await waitFor('the record', () => (recordsIn(dataDir, 'LATECC').length > 0 ? recordsIn(dataDir, 'LATECC') : undefined), 60_000);
+      expect(record).toMatchObject({ kind: 'start', command: '/usr/irissys/bin/iris start LATECC', ended_by: 'settled' });
+      // A control process dated after the record's end is a new lifecycle and is recorded as one.
+      feed(execLine(t0 + 1.7, 4_000_103, 1, late(CONTROL_ARGV)));
+      expect(logged.filter((line) => line.startsWith('flight recorder: recording start of LATECC'))).toHaveLength(2);
+    } finally {
+      await recorder.stop();
+    }
+  }, 120_000);
 });

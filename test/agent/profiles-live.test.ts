@@ -173,27 +173,34 @@ describe.skipIf(skip)('continuous profiles of a simulated IRIS', () => {
       // of them named. Without the snapshot only the samples read while the job still ran (an interval
       // boundary inside its life: about a quarter of them on average) would be.
       const MIN_SAMPLES = 12;
-      const named: boolean[] = [];
+      const namedSamples: boolean[] = [];
+      let receiveListen = 0;
       const unnamed: string[] = [];
-      for (let job = 0; job < 20 && named.length < MIN_SAMPLES; job++) {
+      for (let job = 0; job < 20 && namedSamples.length < MIN_SAMPLES; job++) {
         // execa returns once the child has exec'd (libuv waits for it), as the agent's exec event does.
         const run = execa(join(installDir, 'bin', 'irisdb'), [`-s${join(installDir, 'mgr')}/`, '-cj', '-p13', '^RECEIVE'], { env: { IRISSIM_MS: '500' }, reject: false });
         fast.noteExec(run.pid!, 'irisdb');
         await run;
         const exitedAt = Date.now();
         await eventually(() => (fast.ring.latestEndMs ?? 0) > exitedAt + 1000, 30_000, 'the intervals after the job');
-        // A sample taken inside execve itself (load_elf_binary…) has no user image of the job yet: its user frames
-        // are the exec's leftovers, nothing to name (seen as 2 of 5 unnamed in a loaded CI run).
-        const userStacks = fast.ring.window(0, Date.now()).samples
-          .filter((sample) => sample.pid === run.pid && sample.frames.some((frame) => !frame.endsWith('_[k]')))
-          .filter((sample) => !sample.frames.some((frame) => /^__x64_sys_execve/.test(frame)));
+        // Named = the exec's maps snapshot named its user frames (`main;find_dirs`, `ReceiveListen`, …). Left out:
+        // samples in the kernel whose user part is all [unknown]: execve itself (no user image yet) and the dynamic
+        // loader's page faults and mmaps at start-up (ld.so and libc's start code have no symbols to name; on this
+        // VM they are a large share of a short job's samples under load). A job's own code runs in user mode, so
+        // without the snapshot its samples stay here, all [unknown], and count as unnamed.
+        const userStacks = fast.ring.window(0, Date.now()).samples.filter((sample) => sample.pid === run.pid);
         for (const sample of userStacks) {
-          named.push(sample.frames.includes('ReceiveListen'));
-          if (!sample.frames.includes('ReceiveListen')) unnamed.push(sample.frames.join(';'));
+          const user = sample.frames.filter((frame) => !frame.endsWith('_[k]'));
+          const named = user.some((frame) => frame !== '[unknown]');
+          if (user.length === 0 || (!named && user.length < sample.frames.length)) continue;
+          namedSamples.push(named);
+          if (sample.frames.includes('ReceiveListen')) receiveListen++;
+          if (!named) unnamed.push(sample.frames.join(';'));
         }
       }
-      expect(named.length).toBeGreaterThanOrEqual(MIN_SAMPLES);
-      expect(named.filter(Boolean).length / named.length, `not named:\n${unnamed.join('\n')}`).toBeGreaterThanOrEqual(0.6);
+      expect(namedSamples.length).toBeGreaterThanOrEqual(MIN_SAMPLES);
+      expect(receiveListen, 'samples in the job\'s routine, ReceiveListen').toBeGreaterThan(0);
+      expect(namedSamples.filter(Boolean).length / namedSamples.length, `not named:\n${unnamed.join('\n')}`).toBeGreaterThanOrEqual(0.6);
     } finally {
       await fast.stop();
     }

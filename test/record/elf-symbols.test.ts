@@ -1,4 +1,5 @@
 /** Naming user addresses from ELF symbol tables and /proc/PID/maps, checked on this very process. */
+import { spawn } from 'node:child_process';
 import { describe, expect, test } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { fileOffsetToVaddr, readElfSymbols, symbolAt } from '../../src/record/elf-symbols.js';
@@ -30,23 +31,48 @@ describe('readElfSymbols', () => {
   });
 });
 
+/** The run-time address of libc's getpid + 4 in process `pid`, from its maps; undefined without a mapped libc. */
+function getpidAddress(pid: number | 'self'): number | undefined {
+  // Any exported function of libc that is mapped there: take the start of a dynsym function of the libc the
+  // process has loaded and translate it to its run-time address through the process's maps.
+  const maps = readFileSync(`/proc/${pid}/maps`, 'latin1').split('\n');
+  const libcLine = maps.find((line) => / r-xp .*\/libc\.so\.6$/.test(line));
+  if (libcLine === undefined) return undefined; // a libc-less (musl, static) program: nothing to check against
+  const [range, , offsetText] = libcLine.split(/\s+/);
+  const start = Number.parseInt(range!.split('-')[0]!, 16);
+  const path = libcLine.slice(libcLine.indexOf('/'));
+  const elf = readElfSymbols(path)!;
+  const index = elf.names.indexOf('getpid');
+  expect(index).toBeGreaterThanOrEqual(0);
+  const segment = elf.segments.find((s) => elf.starts[index]! >= s.vaddr && elf.starts[index]! < s.vaddr + s.fileSize)!;
+  const fileOffset = elf.starts[index]! - segment.vaddr + segment.fileOffset;
+  return start + fileOffset - Number.parseInt(offsetText!, 16) + 4;
+}
+
+const GETPID = /^(__)?getpid\+4$|^\w*getpid\w*\+4$/;
+
 describe('UserSymbolizer', () => {
   test('names an address inside a function of a library mapped into this process', () => {
-    // Any exported function of libc that is mapped here: take the start of a dynsym function of the
-    // libc this process has loaded and translate it to its run-time address through our own maps.
-    const maps = readFileSync('/proc/self/maps', 'latin1').split('\n');
-    const libcLine = maps.find((line) => / r-xp .*\/libc\.so\.6$/.test(line));
-    if (libcLine === undefined) return; // a libc-less (musl, static) node: nothing to check against
-    const [range, , offsetText] = libcLine.split(/\s+/);
-    const start = Number.parseInt(range!.split('-')[0]!, 16);
-    const path = libcLine.slice(libcLine.indexOf('/'));
-    const elf = readElfSymbols(path)!;
-    const index = elf.names.indexOf('getpid');
-    expect(index).toBeGreaterThanOrEqual(0);
-    const segment = elf.segments.find((s) => elf.starts[index]! >= s.vaddr && elf.starts[index]! < s.vaddr + s.fileSize)!;
-    const fileOffset = elf.starts[index]! - segment.vaddr + segment.fileOffset;
-    const address = start + fileOffset - Number.parseInt(offsetText!, 16) + 4;
-    expect(new UserSymbolizer().resolve(process.pid, address)).toMatch(/^(__)?getpid\+4$|^\w*getpid\w*\+4$/);
+    const address = getpidAddress('self');
+    if (address === undefined) return;
+    expect(new UserSymbolizer().resolve(process.pid, address)).toMatch(GETPID);
+  });
+
+  test("a process's maps read at its exec name its addresses after it exited, in a renewed symbolizer too when carried over", async () => {
+    const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+    await new Promise((resolve) => setTimeout(resolve, 300)); // ld.so has mapped libc
+    const pid = child.pid!;
+    const address = getpidAddress(pid);
+    const old = new UserSymbolizer();
+    old.refreshProcess(pid);
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.on('exit', resolve));
+    if (address === undefined) return;
+    expect(old.resolve(pid, address)).toMatch(GETPID);
+    expect(new UserSymbolizer().resolve(pid, address)).toBeUndefined(); // gone: nothing to read any more
+    const renewed = new UserSymbolizer();
+    renewed.carryProcesses(old, [pid]);
+    expect(renewed.resolve(pid, address)).toMatch(GETPID);
   });
 
   test('leaves kernel addresses and unmapped addresses unnamed, counting them', () => {

@@ -137,6 +137,16 @@ export function startFlightRecorder(options: FlightRecorderOptions): FlightRecor
   /** Ended, being written (perf script, the timeline): a new lifecycle of the instance may begin meanwhile. */
   const finishing = new Set<ActiveRecord>();
   const updateActive = (): void => metrics.setActive(records.size + finishing.size);
+  /**
+   * Each instance's latest ended record (monotonic seconds). A control process's or irisstop's exec read only after
+   * that record ended but dated inside it (bpftrace reads its per-CPU buffers in turn; more so under load) is part of
+   * it when the record's kind covers it, not a new lifecycle: seen in CI as a second "start" record of 0.000 s.
+   */
+  const lastEnded = new Map<string, { kinds: readonly LifecycleKind[]; begin: number; end: number }>();
+  const partOfEnded = (instance: string, time: number, kind: LifecycleKind): boolean => {
+    const ended = lastEnded.get(instance);
+    return ended !== undefined && ended.kinds.includes(kind) && time >= ended.begin && time <= ended.end;
+  };
   /** irisstop runs not yet attributed to an instance: pid → exec time. */
   const pendingStoppers = new Map<number, { time: number; argv: string[] }>();
   /**
@@ -271,6 +281,9 @@ export function startFlightRecorder(options: FlightRecorderOptions): FlightRecor
     if (record.endedBy !== undefined) return;
     record.endedBy = endedBy;
     record.end = time;
+    // What its control processes and irisstops belong to: a restart covers both.
+    const kinds: LifecycleKind[] = record.kind === 'restart' ? ['start', 'stop'] : [record.kind];
+    lastEnded.set(record.instance, { kinds, begin: record.begin, end: time });
     // Into the capture's header as well as the metadata: the file alone must say it is partial.
     if (endedBy === 'agent-stopping') record.notes.push('partial: the agent was stopping; the capture ends there');
     if (records.get(record.instance) === record) records.delete(record.instance);
@@ -404,7 +417,7 @@ export function startFlightRecorder(options: FlightRecorderOptions): FlightRecor
       }
     } else if (process.isStopper) {
       pendingStoppers.set(pid, { time, argv });
-    } else if (process.control !== undefined && !records.has(process.control.instance)) {
+    } else if (process.control !== undefined && !records.has(process.control.instance) && !partOfEnded(process.control.instance, time, 'start')) {
       begin({ instance: process.control.instance, kind: 'start', begin: time, lines: [], notes: [STARTED_WITHOUT_COMMAND] }, time - EXEC_SLACK_SECONDS);
     }
     // An irisstop's instance is known once a child names its manager dir; a stop inside a recorded command is part of it.
@@ -412,7 +425,7 @@ export function startFlightRecorder(options: FlightRecorderOptions): FlightRecor
       const instance = tracker.process(stopperPid)?.instance;
       if (instance === undefined) continue;
       pendingStoppers.delete(stopperPid);
-      if (records.has(instance)) continue;
+      if (records.has(instance) || partOfEnded(instance, stopper.time, 'stop')) continue;
       begin({ instance, kind: 'stop', begin: stopper.time, commandPid: stopperPid, commandArgv: stopper.argv, lines: [], notes: [] }, stopper.time - EXEC_SLACK_SECONDS);
     }
   };
