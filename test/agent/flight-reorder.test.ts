@@ -23,6 +23,7 @@ if (skip !== undefined) console.warn(`flight-reorder: skipped: ${skip}`);
 const MGR = '/data/REORDER/mgr';
 const IRISDB = '/usr/irissys/bin/irisdb';
 const CONTROL_ARGV = ['./irisdb', `-s${MGR}/`, `-w${MGR}/`, '-cc', '-B', '-C/data/REORDER/iris.cpf*REORDER'];
+const DAEMON_ARGV = ['./irisdb', `-s${MGR}`, '-cj', '-p13', 'START^CLNDMN'];
 const STARTUP_ARGV = ['./irisdb', `-s${MGR}/`, '-U', '-B', '-b1024', '-Erunlevel=sys/complete', 'QUIET^STU'];
 
 /** A snooper line as bpftrace prints it (`E  ns  pid  ppid  argv-bytes  argv  comm`; `X  ns  pid  status`). */
@@ -34,24 +35,29 @@ function execLine(time: number, pid: number, ppid: number, argv: string[]): stri
 }
 const exitLine = (time: number, pid: number, status = 0): string => `X\t${Math.round(time * 1e9)}\t${pid}\t${status}`;
 
+/** The real recorder and tracker, fed snooper lines as the agent feeds them: the recorder sees the line, the tracker the event, then the recorder again. */
+function startRecorder(dataDir: string) {
+  const tracker = new InstanceTracker({ watchingSince: 0 });
+  const warm = new WarmOffCpuStream(new OffCpuRing());
+  warm.ring.down('no tracer in this test');
+  const logged: string[] = [];
+  const recorder = startFlightRecorder({ warm, dataDir, keep: 5, maxBytes: 64 * 1024 * 1024, maxSeconds: 60, node: 'test', tracker, registry: new Registry(), log: (line) => logged.push(line) });
+  const feed = (line: string): void => {
+    const event = parseSnoopLine(line) as Extract<SnoopLine, { kind: 'exec' | 'exit' }>;
+    recorder.noteEvent(event, line);
+    if (event.kind === 'exec') tracker.exec({ ...event.exec, executable: event.exec.argv[0]!.startsWith('/') ? event.exec.argv[0] : IRISDB });
+    else tracker.exit(event.exit);
+    recorder.afterEvent(event);
+  };
+  return { recorder, feed, logged, tracker };
+}
+
 describe.skipIf(skip !== undefined)('the flight recorder with events read out of order', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'irisflame-flight-reorder-'));
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
   test("`iris start` read after its control process's exec: one start record, the command's, not one \"without an iris command\"", async () => {
-    const tracker = new InstanceTracker({ watchingSince: 0 });
-    const warm = new WarmOffCpuStream(new OffCpuRing());
-    warm.ring.down('no tracer in this test');
-    const logged: string[] = [];
-    const recorder = startFlightRecorder({ warm, dataDir, keep: 5, maxBytes: 64 * 1024 * 1024, maxSeconds: 60, node: 'test', tracker, registry: new Registry(), log: (line) => logged.push(line) });
-    // As the agent does: the recorder sees the line, the tracker the event, then the recorder again.
-    const feed = (line: string): void => {
-      const event = parseSnoopLine(line) as Extract<SnoopLine, { kind: 'exec' | 'exit' }>;
-      recorder.noteEvent(event, line);
-      if (event.kind === 'exec') tracker.exec({ ...event.exec, executable: event.exec.argv[0]!.startsWith('/') ? event.exec.argv[0] : IRISDB });
-      else tracker.exit(event.exit);
-      recorder.afterEvent(event);
-    };
+    const { recorder, feed, logged } = startRecorder(dataDir);
     try {
       // Fake pids far above pid_max's default, so nothing on the host is taken for them.
       const t0 = monotonicSeconds();
@@ -73,18 +79,7 @@ describe.skipIf(skip !== undefined)('the flight recorder with events read out of
   }, 120_000);
 
   test("a control process's exec read only after the start record ended, dated inside it, begins no second record", async () => {
-    const tracker = new InstanceTracker({ watchingSince: 0 });
-    const warm = new WarmOffCpuStream(new OffCpuRing());
-    warm.ring.down('no tracer in this test');
-    const logged: string[] = [];
-    const recorder = startFlightRecorder({ warm, dataDir, keep: 5, maxBytes: 64 * 1024 * 1024, maxSeconds: 60, node: 'test', tracker, registry: new Registry(), log: (line) => logged.push(line) });
-    const feed = (line: string): void => {
-      const event = parseSnoopLine(line) as Extract<SnoopLine, { kind: 'exec' | 'exit' }>;
-      recorder.noteEvent(event, line);
-      if (event.kind === 'exec') tracker.exec({ ...event.exec, executable: event.exec.argv[0]!.startsWith('/') ? event.exec.argv[0] : IRISDB });
-      else tracker.exit(event.exit);
-      recorder.afterEvent(event);
-    };
+    const { recorder, feed, logged } = startRecorder(dataDir);
     const late = (argv: string[]): string[] => argv.map((arg) => arg.replaceAll('REORDER', 'LATECC'));
     try {
       const t0 = monotonicSeconds();
@@ -102,6 +97,30 @@ describe.skipIf(skip !== undefined)('the flight recorder with events read out of
       // A control process dated after the record's end is a new lifecycle and is recorded as one.
       feed(execLine(t0 + 1.7, 4_000_103, 1, late(CONTROL_ARGV)));
       expect(logged.filter((line) => line.startsWith('flight recorder: recording start of LATECC'))).toHaveLength(2);
+    } finally {
+      await recorder.stop();
+    }
+  }, 120_000);
+
+  test("an exit of the command's pid dated before its exec (an earlier owner's, read late) is not the command's", async () => {
+    const { recorder, feed, tracker } = startRecorder(dataDir);
+    const named = (argv: string[]): string[] => argv.map((arg) => arg.replaceAll('REORDER', 'LATEND'));
+    const stopRecords = () => recordsIn(dataDir, 'LATEND').filter((record) => record.kind === 'stop');
+    try {
+      const t0 = monotonicSeconds();
+      // The instance, up since before the agent (known to the tracker, no record): its control process and a daemon.
+      tracker.exec({ pid: 4_000_201, ppid: 1, time: t0 - 5, argv: named(CONTROL_ARGV), executable: IRISDB });
+      tracker.exec({ pid: 4_000_202, ppid: 4_000_201, time: t0 - 4, argv: named(DAEMON_ARGV), executable: IRISDB });
+      feed(execLine(t0, 4_000_200, 1, ['/usr/irissys/bin/iris', 'stop', 'LATEND']));
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      feed(exitLine(t0 - 0.5, 4_000_200)); // the pid's earlier owner, gone before the command's exec
+      feed(exitLine(t0 + 1.0, 4_000_201)); // the control process: down
+      feed(exitLine(t0 + 1.2, 4_000_202)); // the daemon: nothing of the instance left, but the command still runs
+      expect(stopRecords()).toEqual([]);
+      feed(exitLine(t0 + 1.6, 4_000_200)); // the command's own exit
+      const [record] = await waitFor('the stop record', () => (stopRecords().length > 0 ? stopRecords() : undefined), 60_000);
+      expect(record).toMatchObject({ command: '/usr/irissys/bin/iris stop LATEND', ended_by: 'settled' });
+      expect(record!.duration_seconds).toBeCloseTo(1.6, 3);
     } finally {
       await recorder.stop();
     }

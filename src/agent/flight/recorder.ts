@@ -380,7 +380,9 @@ export function startFlightRecorder(options: FlightRecorderOptions): FlightRecor
     for (const record of [...records.values()]) {
       noteLostCommandExit(record, now);
       if (now - record.begin >= options.maxSeconds) finish(record, 'bound', now);
-      else if (settled(record, now)) finish(record, 'settled', now);
+      // `now` is the time of the event being read, and bpftrace reads its per-CPU buffers in turn: an event read
+      // late may predate the command's exit, even the record's begin (a restart recorded as 0 s in CI).
+      else if (settled(record, now)) finish(record, 'settled', Math.max(now, record.begin, record.commandExit?.time ?? -Infinity));
     }
   };
 
@@ -454,7 +456,11 @@ export function startFlightRecorder(options: FlightRecorderOptions): FlightRecor
       else {
         pendingStoppers.delete(event.exit.pid);
         for (const record of records.values()) {
-          if (record.commandPid === event.exit.pid && record.commandExit === undefined) record.commandExit = { time: event.exit.time, status: event.exit.status };
+          // Dated before the command's exec: an earlier owner of the pid, its exit read late (pids wrap quickly on a
+          // node that forks a lot; a restart was recorded as 0 s in CI).
+          if (record.commandPid === event.exit.pid && record.commandExit === undefined && event.exit.time >= record.begin) {
+            record.commandExit = { time: event.exit.time, status: event.exit.status };
+          }
         }
       }
       checkSettled(event.kind === 'exec' ? event.exec.time : event.exit.time);
