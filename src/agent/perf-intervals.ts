@@ -64,8 +64,9 @@ export async function startPerfIntervals(options: PerfIntervalOptions): Promise<
   );
   // perf script's stderr is not kept: it runs for the agent's lifetime, and record's says why a start failed.
   const script = spawnTracked(perf, ['script', '-i', '-', '-F', '+pid', ...scriptFilter], { ...spawnOptions, stdin: 'pipe', stderr: 'ignore' });
-  // Through the filter that drops the kernel-symbol records perf script 6.1 dies on (perf-pipe-filter.ts).
-  pipePerfStream(record.stdout as NodeJS.ReadableStream, script.stdin as NodeJS.WritableStream);
+  // Through the filter that drops the kernel-symbol records perf script 6.1 dies on (perf-pipe-filter.ts), and
+  // the records of the processes not sampled (their samples are not printed, or not counted here).
+  pipePerfStream(record.stdout as NodeJS.ReadableStream, script.stdin as NodeJS.WritableStream, names);
   (script.stdin as NodeJS.WritableStream).on('error', () => undefined); // perf script gone first: record's exit says why
 
   let samples: IntervalSample[] = [];

@@ -18,6 +18,8 @@
  */
 export const PERF_PIPE_BATCH_MS = 100;
 
+import { PerfPipeProcesses } from './perf-pipe-processes.js';
+
 /** What Node reads from a pipe at most at a time (libuv's 64 KiB buffer). */
 const FULL_READ_BYTES = 65_536;
 const PIPE_HEADER_BYTES = 16;
@@ -29,12 +31,26 @@ const PERF_RECORD_HEADER_TRACING_DATA = 66;
 const DROPPED = new Set([PERF_RECORD_KSYMBOL, PERF_RECORD_BPF_EVENT]);
 
 export class PerfPipeFilter {
-  /** Records dropped so far, and their bytes. */
+  /** Kernel-symbol records dropped so far, and their bytes. */
   dropped = 0;
   droppedBytes = 0;
+  /** Records of processes not among the names dropped so far, and their bytes. */
+  othersDropped = 0;
+  othersDroppedBytes = 0;
   private headerLeft = PIPE_HEADER_BYTES;
   private carry: Buffer | undefined;
   private passThrough = false;
+  private readonly processes: PerfPipeProcesses | undefined;
+
+  /** `commNames`: the names perf script prints (`--comms`); undefined: every process's records pass. */
+  constructor(commNames?: Iterable<string>) {
+    this.processes = commNames === undefined ? undefined : new PerfPipeProcesses(commNames);
+  }
+
+  /** Processes the name filter follows now (0 without one). */
+  get followed(): number {
+    return this.processes?.followed ?? 0;
+  }
 
   /** The bytes of `chunk` (and of the record the last chunk cut) to pass on; a record cut at its end waits. */
   feed(chunk: Buffer): Buffer[] {
@@ -59,11 +75,17 @@ export class PerfPipeFilter {
         return out;
       }
       if (buffer.length - at < size) break;
-      if (DROPPED.has(type)) {
+      const symbol = DROPPED.has(type);
+      if (symbol || (this.processes !== undefined && !this.processes.keep(buffer, at, type, size))) {
         if (at > keptFrom) out.push(buffer.subarray(keptFrom, at));
         keptFrom = at + size;
-        this.dropped++;
-        this.droppedBytes += size;
+        if (symbol) {
+          this.dropped++;
+          this.droppedBytes += size;
+        } else {
+          this.othersDropped++;
+          this.othersDroppedBytes += size;
+        }
       }
       at += size;
     }
@@ -83,8 +105,13 @@ export class PerfPipeFilter {
  * perf record's stdout into perf script's stdin through the filter, read in batches (PERF_PIPE_BATCH_MS
  * apart), with backpressure: while perf script is behind, perf record waits (its ring buffers hold seconds).
  */
-export function pipePerfStream(from: NodeJS.ReadableStream, to: NodeJS.WritableStream, batchMs = PERF_PIPE_BATCH_MS): PerfPipeFilter {
-  const filter = new PerfPipeFilter();
+export function pipePerfStream(
+  from: NodeJS.ReadableStream,
+  to: NodeJS.WritableStream,
+  commNames?: Iterable<string>,
+  batchMs = PERF_PIPE_BATCH_MS,
+): PerfPipeFilter {
+  const filter = new PerfPipeFilter(commNames);
   let resumeTimer: NodeJS.Timeout | undefined;
   let draining = false;
   const resumeLater = (): void => {
