@@ -12,7 +12,9 @@
 // former per-process DWARF perf start again; the busy process's samples per CPU second show whether anything
 // is lost or counted twice, `started` whether perf restarts).
 // RSS: the largest sum over the window of the agent's process tree (node, bpftrace ×2, perf record, perf
-// script), and of the DWARF perf record + perf script alone.
+// script), and of the DWARF perf record + perf script alone. CPU is also printed per member of the tree (the
+// node process, bpftrace, perf record, perf script: utime + stime of those alive at both ends of the window).
+// BENCH_AGENT_DWARF_PLAIN=0 leaves out the plain whole-node perf (repeats of the agents only).
 // Whole stacks: the share of IRIS samples whose user stack reaches main/_start/a thread start, as
 // `irisflame record`'s summary counts it (src/record/summary.ts, cutStacks).
 //
