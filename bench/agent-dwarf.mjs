@@ -12,7 +12,9 @@
 // former per-process DWARF perf start again; the busy process's samples per CPU second show whether anything
 // is lost or counted twice, `started` whether perf restarts).
 // RSS: the largest sum over the window of the agent's process tree (node, bpftrace ×2, perf record, perf
-// script), and of the DWARF perf record + perf script alone.
+// script), and of the DWARF perf record + perf script alone. CPU is also printed per member of the tree (the
+// node process, bpftrace, perf record, perf script: utime + stime of those alive at both ends of the window).
+// BENCH_AGENT_DWARF_PLAIN=0 leaves out the plain whole-node perf (repeats of the agents only).
 // Whole stacks: the share of IRIS samples whose user stack reaches main/_start/a thread start, as
 // `irisflame record`'s summary counts it (src/record/summary.ts, cutStacks).
 //
@@ -76,6 +78,33 @@ function treeCpu(root) {
   let total = cpuSeconds(root, true);
   for (const pid of treeOf(root).slice(1)) total += cpuSeconds(pid);
   return total;
+}
+
+/** Which member of the agent's tree a process is: node (the agent itself), bpftrace, perf record, perf script. */
+function memberOf(pid, root) {
+  if (pid === root) return 'node';
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const name = argv[0].split('/').pop();
+    if (name === 'perf') return `perf ${argv[1]}`;
+    return name;
+  } catch {
+    return 'gone';
+  }
+}
+
+/** Own CPU seconds (utime + stime) of each live process of the tree, by pid, with its member name. */
+function memberSnapshot(root) {
+  const out = new Map();
+  for (const pid of treeOf(root)) out.set(pid, { member: memberOf(pid, root), cpu: cpuSeconds(pid) });
+  return out;
+}
+
+/** CPU per member over a window, from two snapshots (processes that came or went in it: `reaped/other`). */
+function memberCpu(before, after) {
+  const sums = {};
+  for (const [pid, { member, cpu }] of after) sums[member] = (sums[member] ?? 0) + cpu - (before.get(pid)?.cpu ?? 0);
+  return sums;
 }
 
 async function waitFor(what, check, timeoutMs = 120_000) {
@@ -184,6 +213,7 @@ async function measureAgent(callGraph, seconds, installDir, busy) {
     await sleep(15_000);
     const startsBefore = (await metric(agent.url, /^irisflame_profile_dwarf_sampler_starts_total /)) ?? 0;
     const cpuBefore = treeCpu(agent.child.pid);
+    const membersBefore = memberSnapshot(agent.child.pid);
     const perfBefore = new Map(treeOf(agent.child.pid).filter(isDwarfPerf).map((pid) => [pid, cpuSeconds(pid)]));
     const deepBefore = deep === undefined ? 0 : cpuSeconds(deep.pid);
     const profileRequest = fetch(`${agent.url}/debug/pprof/profile?seconds=${seconds}`).then(async (r) => Buffer.from(await r.arrayBuffer()));
@@ -201,6 +231,7 @@ async function measureAgent(callGraph, seconds, installDir, busy) {
       await sleep(1000);
     }
     const cpu = treeCpu(agent.child.pid) - cpuBefore;
+    const members = memberCpu(membersBefore, memberSnapshot(agent.child.pid));
     // The DWARF sampler's perf record + perf script (the live ones; those stopped in the window are in `cpu` only).
     let dwarfCpu = 0;
     for (const pid of treeOf(agent.child.pid).filter(isDwarfPerf)) dwarfCpu += cpuSeconds(pid) - (perfBefore.get(pid) ?? 0);
@@ -209,7 +240,7 @@ async function measureAgent(callGraph, seconds, installDir, busy) {
     const starts = ((await metric(agent.url, /^irisflame_profile_dwarf_sampler_starts_total /)) ?? 0) - startsBefore;
     const share = wholeShare(foldedOfProfile(bytes, ours));
     const perCpuSecond = deep === undefined ? undefined : samplesOfPid(bytes, deep.pid) / deepCpu;
-    return { cpu, dwarfCpu, rss, perfRss, share, perCpuSecond, starts };
+    return { cpu, dwarfCpu, rss, perfRss, share, perCpuSecond, starts, members };
   } finally {
     agent.child.kill('SIGTERM');
     deep?.kill('SIGKILL');
@@ -288,7 +319,10 @@ export async function runAgentDwarfBench() {
         const starts = callGraph === 'fp' ? '' : ` (its DWARF sampler's perf ${r.dwarfCpu.toFixed(2)} s; started ${r.starts} times in the window)`;
         const perfRss = callGraph === 'fp' ? '' : `, of which the DWARF perf ${r.perfRss.toFixed(0)} MiB`;
         console.log(`  irisflame agent --call-graph ${callGraph.padEnd(4)}  CPU ${r.cpu.toFixed(2)} s = ${pct(r.cpu, seconds)}${starts}; RSS ${r.rss.toFixed(0)} MiB (agent + tools${perfRss}); ${whole(r.share)}${rate}; load average ${load()}`);
+        console.log(`    by member (CPU s): ${Object.entries(r.members).map(([member, cpu]) => `${member} ${cpu.toFixed(2)}`).join(', ')}`);
       }
+      // BENCH_AGENT_DWARF_PLAIN=0: the agents only (repeats side by side, where the reference is known).
+      if (process.env.BENCH_AGENT_DWARF_PLAIN === '0') continue;
       const p = await measureWholeNodePerf(seconds, installDir, busy, dir);
       console.log(`  perf -a --call-graph dwarf,8192 | perf script  CPU ${p.cpu.toFixed(2)} s = ${pct(p.cpu, seconds)} (perf alone, no agent); RSS ${p.rss.toFixed(0)} MiB; ${whole(p.share)}${p.diedEarly ? ' (the pipeline died before the end of the window: CPU and samples are of its life)' : ''}; load average ${load()}`);
     }

@@ -64,8 +64,9 @@ export async function startPerfIntervals(options: PerfIntervalOptions): Promise<
   );
   // perf script's stderr is not kept: it runs for the agent's lifetime, and record's says why a start failed.
   const script = spawnTracked(perf, ['script', '-i', '-', '-F', '+pid', ...scriptFilter], { ...spawnOptions, stdin: 'pipe', stderr: 'ignore' });
-  // Through the filter that drops the kernel-symbol records perf script 6.1 dies on (perf-pipe-filter.ts).
-  pipePerfStream(record.stdout as NodeJS.ReadableStream, script.stdin as NodeJS.WritableStream);
+  // Through the filter that drops the kernel-symbol records perf script 6.1 dies on (perf-pipe-filter.ts), and
+  // the records of the processes not sampled (their samples are not printed, or not counted here).
+  pipePerfStream(record.stdout as NodeJS.ReadableStream, script.stdin as NodeJS.WritableStream, names);
   (script.stdin as NodeJS.WritableStream).on('error', () => undefined); // perf script gone first: record's exit says why
 
   let samples: IntervalSample[] = [];
@@ -82,13 +83,13 @@ export async function startPerfIntervals(options: PerfIntervalOptions): Promise<
   // Made at the first sample: a collapser costs 5-10 ms to make on a loaded host.
   let collapser: Collapser | undefined;
   let collapserBorn = 0;
-  /** The sample being read: its lines go to the collapser together, at its closing blank line. */
+  /** The sample being read: its lines go to the collapser together, at its closing blank line, in one push (a push per line cost more). */
   let event: Buffer[] = [];
   const splitter = new LineSplitter((buffer, start, end) => {
-    event.push(Buffer.from(buffer.subarray(start, end)), NEWLINE);
+    event.push(buffer.subarray(start, end), NEWLINE);
     if (start === end) {
       if (collapser === undefined) [collapser, collapserBorn] = [newCollapser(), Date.now()];
-      for (const part of event) collapser.push(part);
+      collapser.push(Buffer.concat(event));
       event = [];
     }
   });

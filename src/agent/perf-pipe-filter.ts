@@ -14,12 +14,19 @@
  * How long the reading side pauses after each read: perf record with --no-buffering writes every record on
  * its own (≈1300 a second on a busy 2-core host, mostly other processes' mmap/exit records), and a read, a
  * filter and a write per record cost the agent ~2% of a core. Pausing lets them pile up in the pipe (64 KiB)
- * and in perf's per-CPU ring buffers (seconds of samples), so a read takes tens of records at a time.
+ * and in perf's per-CPU ring buffers (seconds of samples), so a read takes tens of records at a time. Each
+ * read costs the same however full (≈1 ms of CPU on a loaded 2-core host, measured): 250 ms apart cost
+ * ~0.25 points of a core less than 100 ms (a whole-node DWARF stream of ~300 KB/s, side by side); the
+ * samples reach the one-second buckets up to a quarter of a second later.
  */
-export const PERF_PIPE_BATCH_MS = 100;
+export const PERF_PIPE_BATCH_MS = 250;
+
+import { PerfPipeProcesses } from './perf-pipe-processes.js';
 
 /** What Node reads from a pipe at most at a time (libuv's 64 KiB buffer). */
 const FULL_READ_BYTES = 65_536;
+/** Kept bytes written at once at most, while full reads go on (a big node's stream). */
+const MAX_HELD_BYTES = 1 << 20;
 const PIPE_HEADER_BYTES = 16;
 const RECORD_HEADER_BYTES = 8;
 const PERF_RECORD_KSYMBOL = 17;
@@ -29,25 +36,64 @@ const PERF_RECORD_HEADER_TRACING_DATA = 66;
 const DROPPED = new Set([PERF_RECORD_KSYMBOL, PERF_RECORD_BPF_EVENT]);
 
 export class PerfPipeFilter {
-  /** Records dropped so far, and their bytes. */
+  /** Kernel-symbol records dropped so far, and their bytes. */
   dropped = 0;
   droppedBytes = 0;
+  /** Records of processes not among the names dropped so far, and their bytes. */
+  othersDropped = 0;
+  othersDroppedBytes = 0;
   private headerLeft = PIPE_HEADER_BYTES;
   private carry: Buffer | undefined;
   private passThrough = false;
+  private readonly processes: PerfPipeProcesses | undefined;
+
+  /** `commNames`: the names perf script prints (`--comms`); undefined: every process's records pass. */
+  constructor(commNames?: Iterable<string>) {
+    this.processes = commNames === undefined ? undefined : new PerfPipeProcesses(commNames);
+  }
+
+  /** Processes the name filter follows now (0 without one). */
+  get followed(): number {
+    return this.processes?.followed ?? 0;
+  }
 
   /** The bytes of `chunk` (and of the record the last chunk cut) to pass on; a record cut at its end waits. */
   feed(chunk: Buffer): Buffer[] {
     if (this.passThrough) return [chunk];
     const out: Buffer[] = [];
-    let buffer = this.carry === undefined ? chunk : Buffer.concat([this.carry, chunk]);
-    this.carry = undefined;
+    let buffer = chunk;
     if (this.headerLeft > 0) {
       const take = Math.min(this.headerLeft, buffer.length);
       out.push(buffer.subarray(0, take));
       this.headerLeft -= take;
       buffer = buffer.subarray(take);
     }
+    // The record the last chunk cut, completed from this one's first bytes (copying that record only).
+    while (this.carry !== undefined && buffer.length > 0) {
+      const carry = this.carry;
+      const size = carry.length >= RECORD_HEADER_BYTES ? carry.readUInt16LE(6) : RECORD_HEADER_BYTES;
+      if (size < RECORD_HEADER_BYTES || size <= carry.length) {
+        // Not a record (scan() says so and passes the rest through).
+        this.carry = undefined;
+        buffer = Buffer.concat([carry, buffer]);
+        break;
+      }
+      const take = Math.min(size - carry.length, buffer.length);
+      this.carry = Buffer.concat([carry, buffer.subarray(0, take)]);
+      buffer = buffer.subarray(take);
+      if (this.carry.length >= RECORD_HEADER_BYTES && this.carry.length === this.carry.readUInt16LE(6)) {
+        const record = this.carry;
+        this.carry = undefined;
+        this.scan(record, out);
+      }
+    }
+    if (this.carry === undefined && !this.passThrough) this.scan(buffer, out);
+    else if (this.passThrough && buffer.length > 0) out.push(buffer);
+    return out;
+  }
+
+  /** Whole records of `buffer` kept into `out`; a record cut at its end is carried (copied) to the next chunk. */
+  private scan(buffer: Buffer, out: Buffer[]): void {
     let at = 0;
     let keptFrom = 0;
     while (buffer.length - at >= RECORD_HEADER_BYTES) {
@@ -56,21 +102,26 @@ export class PerfPipeFilter {
       if (size < RECORD_HEADER_BYTES || type === PERF_RECORD_HEADER_TRACING_DATA) {
         this.passThrough = true;
         out.push(buffer.subarray(keptFrom));
-        return out;
+        return;
       }
       if (buffer.length - at < size) break;
-      if (DROPPED.has(type)) {
+      const symbol = DROPPED.has(type);
+      if (symbol || (this.processes !== undefined && !this.processes.keep(buffer, at, type, size))) {
         if (at > keptFrom) out.push(buffer.subarray(keptFrom, at));
         keptFrom = at + size;
-        this.dropped++;
-        this.droppedBytes += size;
+        if (symbol) {
+          this.dropped++;
+          this.droppedBytes += size;
+        } else {
+          this.othersDropped++;
+          this.othersDroppedBytes += size;
+        }
       }
       at += size;
     }
     if (at > keptFrom) out.push(buffer.subarray(keptFrom, at));
     // Copied: the chunk's memory is not ours to keep.
     if (at < buffer.length) this.carry = Buffer.from(buffer.subarray(at));
-    return out;
   }
 
   /** What is left at the end of the stream (a record cut short: perf script says what it makes of it). */
@@ -83,8 +134,13 @@ export class PerfPipeFilter {
  * perf record's stdout into perf script's stdin through the filter, read in batches (PERF_PIPE_BATCH_MS
  * apart), with backpressure: while perf script is behind, perf record waits (its ring buffers hold seconds).
  */
-export function pipePerfStream(from: NodeJS.ReadableStream, to: NodeJS.WritableStream, batchMs = PERF_PIPE_BATCH_MS): PerfPipeFilter {
-  const filter = new PerfPipeFilter();
+export function pipePerfStream(
+  from: NodeJS.ReadableStream,
+  to: NodeJS.WritableStream,
+  commNames?: Iterable<string>,
+  batchMs = PERF_PIPE_BATCH_MS,
+): PerfPipeFilter {
+  const filter = new PerfPipeFilter(commNames);
   let resumeTimer: NodeJS.Timeout | undefined;
   let draining = false;
   const resumeLater = (): void => {
@@ -95,6 +151,9 @@ export function pipePerfStream(from: NodeJS.ReadableStream, to: NodeJS.WritableS
       if (!draining) from.resume();
     }, batchMs);
   };
+  /** What the reads of this batch kept (subarrays of their chunks, each a fresh buffer), written at its end. */
+  let held: Buffer[] = [];
+  let heldBytes = 0;
   const write = (parts: Buffer[]): void => {
     if (parts.length === 0) return;
     if (!to.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts)) && !draining) {
@@ -106,14 +165,27 @@ export function pipePerfStream(from: NodeJS.ReadableStream, to: NodeJS.WritableS
       });
     }
   };
+  const flush = (): void => {
+    const parts = held;
+    [held, heldBytes] = [[], 0];
+    write(parts);
+  };
   from.on('data', (chunk: Buffer) => {
-    write(filter.feed(chunk));
-    // A full read means more is waiting: read on (a big node streams MiBs a second); a short one, the pipe is empty.
-    if (chunk.length < FULL_READ_BYTES) resumeLater();
+    for (const part of filter.feed(chunk)) {
+      held.push(part);
+      heldBytes += part.length;
+    }
+    // A full read means more is waiting: read on (a big node streams MiBs a second); a short one, the pipe is
+    // empty: one write of what the batch kept (a write per read, each waking perf script, cost more).
+    if (chunk.length < FULL_READ_BYTES) {
+      flush();
+      resumeLater();
+    } else if (heldBytes >= MAX_HELD_BYTES) flush();
   });
   from.on('end', () => {
     clearTimeout(resumeTimer);
-    write(filter.finish());
+    held.push(...filter.finish());
+    flush();
     to.end();
   });
   return filter;
