@@ -190,7 +190,9 @@ describe.skipIf(skip)('agent profiles of a simulated IRIS built without frame po
     agent!.child.kill('SIGTERM');
     await waitFor('the agent and its perf to exit', () => (agent!.child.exitCode !== null && perfs.every((pid) => !isAlive(pid)) ? true : undefined), 10_000);
     console.log(`agent and its DWARF perf gone ${Date.now() - stopping} ms after SIGTERM`);
-    expect(Date.now() - stopping).toBeLessThan(2_000);
+    // perf gets SIGINT, then SIGKILL 0.8 s later: 0.4-0.6 s on a quiet machine, 3.1 s once at a load of 15 on 2
+    // cores. 5 s is well inside Kubernetes' 30 s grace; a perf left running fails the wait above.
+    expect(Date.now() - stopping).toBeLessThan(5_000);
     agent = undefined;
   }, 400_000);
 
