@@ -4,7 +4,9 @@
 //
 //   1. idle: (a) no simulated IRIS instance of the bench's running, (b) one idle simulated IRIS instance up;
 //      % of one core, RSS, the ratio, and what each agent's start cost (CPU until it serves /metrics with
-//      its tracers up);
+//      its tracers up); each in two windows back to back: the first from 2 s after both are up, which still
+//      holds start-up work (the profile sampler's first symbol lookups, a DWARF perf starting), then the next,
+//      settled; and where each agent's CPU went, by member (node, each bpftrace by its role, perf, exited ones);
 //   2. recorded restarts: `iris restart NAME` of the simulated IRIS, `restarts` times at the simulation's
 //      default IRISSIM_MS (250) and at 50 ms; per restart the command's wall time and CPU, the simulated
 //      IRIS's CPU, and the CPU of both agents from the restart's start until the `--lifecycle` agent's record
@@ -98,8 +100,20 @@ function describeMembers(comms) {
  * recording under way (irisflame_lifecycle_recordings 0 at both ends, no "recording" line in its log, no more perf
  * among its descendants than the --no-lifecycle agent's at either end: the profile sampler may run one in both). That is "while nothing happens"; both agents are summed over the same slices.
  */
-async function idleWindow(scenario, agents, seconds, name) {
+/**
+ * Two windows back to back: the first from SETTLE_MS after both agents are up, as this bench always measured,
+ * which still holds their start-up (the profile sampler's first symbol lookups, a DWARF perf starting, V8
+ * compiling; the --lifecycle agent is started last, so more of its start falls inside), then a second one of the
+ * same length, settled: what an idle agent costs once started.
+ */
+async function idleWindows(scenario, agents, seconds, name) {
   await sleep(SETTLE_MS);
+  const first = await idleWindow(`${scenario}, ${SETTLE_MS / 1000} s after start`, agents, seconds, name);
+  const settled = await idleWindow(`${scenario}, settled (the next ${seconds} s)`, agents, seconds, name);
+  return [...first, ...settled];
+}
+
+async function idleWindow(scenario, agents, seconds, name) {
   const [, recorder] = agents;
   const execs = async (agent) => metric(agent.url, /^irisflame_exec_events_total /);
   const snapshot = async () => {
@@ -115,7 +129,7 @@ async function idleWindow(scenario, agents, seconds, name) {
   // Descendants that come and go within the window (a recording of someone else's IRIS on the machine).
   const seen = agents.map(() => new Set());
   const slices = Math.max(1, Math.round(seconds / SLICE_SECONDS));
-  const quiet = { seconds: 0, slices: 0, cpu: agents.map(() => 0) };
+  const quiet = { seconds: 0, slices: 0, cpu: agents.map(() => 0), byRole: agents.map(() => ({})) };
   let previous = first;
   for (let slice = 0; slice < slices; slice++) {
     await sleep((seconds * 1000) / slices);
@@ -125,7 +139,10 @@ async function idleWindow(scenario, agents, seconds, name) {
     if (!previous.busy && !current.busy && !recordingBegan) {
       quiet.seconds += (current.at - previous.at) / 1000;
       quiet.slices++;
-      agents.forEach((_, i) => (quiet.cpu[i] += current.cpu[i].tree.cpu - previous.cpu[i].tree.cpu));
+      agents.forEach((_, i) => {
+        quiet.cpu[i] += current.cpu[i].tree.cpu - previous.cpu[i].tree.cpu;
+        addRoles(quiet.byRole[i], current.cpu[i].tree.byRole, previous.cpu[i].tree.byRole);
+      });
     }
     previous = current;
   }
@@ -154,9 +171,21 @@ async function idleWindow(scenario, agents, seconds, name) {
         instances,
         others: agent.mode === '--lifecycle' ? otherRecordings(agent, logFrom[i], name) : '',
         start: agent.start,
+        /** The window's start, seconds after the agent was spawned. */
+        windowFrom: (first.at - agent.startedAt) / 1000,
+        byRole: addRoles({}, after.tree.byRole, before.tree.byRole),
+        quietByRole: quiet.byRole[i],
+        windowSeconds: window,
+        quietSeconds: quiet.seconds,
       };
     }),
   );
+}
+
+/** `into[role] += after[role] - before[role]` for every role (a member that exits moves to `exited descendants`). */
+function addRoles(into, after, before) {
+  for (const role of new Set([...Object.keys(after), ...Object.keys(before)])) into[role] = (into[role] ?? 0) + (after[role] ?? 0) - (before[role] ?? 0);
+  return into;
 }
 
 /** Recordings the --lifecycle agent began in its log since `from` of instances other than `name` (other work's IRIS). */
@@ -254,7 +283,7 @@ export async function runLifecycleCostBench({ iris, dir, seconds, restarts }) {
   );
   try {
     agents = await startPair(join(dir, 'lifecycle-a'), notes);
-    idleRows.push(...(await idleWindow('(a) no simulated IRIS of the bench', agents, seconds, name)));
+    idleRows.push(...(await idleWindows('(a) no simulated IRIS of the bench', agents, seconds, name)));
     await stopPair(agents);
     agents = [];
 
@@ -264,7 +293,7 @@ export async function runLifecycleCostBench({ iris, dir, seconds, restarts }) {
     agents = await startPair(join(dir, 'lifecycle-b'), notes);
     const up = new RegExp(`^iris_instance_status\\{[^}]*iris_instance="${name}"[^}]*\\} 1$`, 'm');
     for (const agent of agents) await waitFor(`agent ${agent.mode} to see ${name} up`, async () => (up.test(await metricsText(agent.url).catch(() => '')) ? true : undefined));
-    idleRows.push(...(await idleWindow(`(b) 1 idle simulated IRIS instance`, agents, seconds, name)));
+    idleRows.push(...(await idleWindows(`(b) 1 idle simulated IRIS instance`, agents, seconds, name)));
 
     for (const workMs of WORK_MS) {
       for (let round = 1; round <= restarts; round++) {
@@ -293,6 +322,7 @@ export async function runLifecycleCostBench({ iris, dir, seconds, restarts }) {
     loads.push(`after: ${uptime()}`);
   }
   printIdle(idleRows);
+  if (idleRows.length > 0) printRoles(idleRows);
   printRestarts(restartRows);
   for (const note of notes) console.log(`  note: ${note}`);
   console.log(`  ${loads.join('; ')}`);
@@ -316,6 +346,24 @@ function printIdle(rows) {
       const extra = row.comeAndGone.length > 0 ? ` (+ came and went: ${row.comeAndGone.join(', ')})` : '';
       return [row.scenario, row.mode, f2(row.cpu), f2(row.percent), ratio, row.quiet, f2(row.quietPercent), quietRatio, f2(row.groupCpu), `${row.rss.toFixed(1)}/${row.treeRss.toFixed(1)}`, row.members + extra, row.execs, row.instances, row.others, f2(row.start.wall), f2(row.start.cpu)];
     }),
+  );
+}
+
+/** Where each agent's idle CPU went, by member (process-tree.mjs memberRole), in % of a core. */
+function printRoles(rows) {
+  console.log('\n  where it went, % of a core by member over the whole window [quiet slices]; "window from" = seconds after that agent was started');
+  const roles = [...new Set(rows.flatMap((row) => Object.keys(row.byRole)))].filter((role) => rows.some((row) => Math.abs(row.byRole[role] ?? 0) >= 0.005));
+  table(
+    ['scenario', 'agent', 'window from s', ...roles],
+    rows.map((row) => [
+      row.scenario,
+      row.mode,
+      row.windowFrom.toFixed(1),
+      ...roles.map((role) => {
+        const quiet = row.quietSeconds > 0 ? ` [${f2((100 * (row.quietByRole[role] ?? 0)) / row.quietSeconds)}]` : '';
+        return `${f2((100 * (row.byRole[role] ?? 0)) / row.windowSeconds)}${quiet}`;
+      }),
+    ]),
   );
 }
 

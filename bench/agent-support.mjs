@@ -66,7 +66,7 @@ export async function metric(url, pattern) {
  * `irisflame agent --listen 127.0.0.1:0 --frequency F ...args`, optionally through `wrap` (a cgroup's), and
  * ready: listening, the exec snooper attached, and every `irisflame_tracer_up` at 1 (or, after 60 s, those
  * still at 0 named in `down`). `start` is what getting there cost: wall seconds and CPU seconds of the agent
- * and its descendants (processTree) at that moment.
+ * and its descendants (processTree) at that moment; `startedAt` the performance.now() of its spawn.
  */
 export async function startAgent({ frequency = 19, args = [], wrap } = {}) {
   const command = ['node', [join(REPO, 'bin/irisflame'), 'agent', '--listen', '127.0.0.1:0', '--frequency', String(frequency), ...args]];
@@ -105,7 +105,7 @@ export async function startAgent({ frequency = 19, args = [], wrap } = {}) {
       60_000,
     ).catch(() => undefined); // a tracer that does not come up is reported in `down`, not fatal
     const start = { wall: (performance.now() - began) / 1000, cpu: processTree(pid)?.cpu ?? NaN };
-    return { child, pid, url, down, start, stderr: () => stderr, stop };
+    return { child, pid, url, down, start, startedAt: began, stderr: () => stderr, stop };
   } catch (error) {
     await stop();
     throw error;

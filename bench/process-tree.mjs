@@ -37,6 +37,26 @@ function rssMiB(pid) {
   }
 }
 
+/**
+ * What a member of an agent's tree is: a bpftrace by its program (the exec snooper, the warm off-CPU tracer that
+ * carries it with --lifecycle, the profile sampler), perf by its subcommand, anything else by its comm.
+ */
+export function memberRole(pid, name) {
+  if (name !== 'bpftrace' && name !== 'perf') return name;
+  let argv = [];
+  try {
+    argv = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0');
+  } catch {
+    return name;
+  }
+  if (name === 'perf') return `perf ${argv[1] ?? ''}`.trim();
+  const program = argv.slice(1).join(' ');
+  if (program.includes('sched_switch')) return 'bpftrace warm tracer';
+  if (program.includes('profile:hz')) return 'bpftrace sampler';
+  if (program.includes('sched_process_exec')) return 'bpftrace exec snooper';
+  return name;
+}
+
 function comm(pid) {
   try {
     return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
@@ -46,8 +66,9 @@ function comm(pid) {
 }
 
 /**
- * The tree under `pid` now: `cpu` seconds (as the header says), `self` the root's own utime + stime, `members` (pid, comm and cpu, cutime included,
- * of the root and its live descendants), `rss` MiB of the root alone and of the whole tree. undefined once the root is gone.
+ * The tree under `pid` now: `cpu` seconds (as the header says), `self` the root's own utime + stime, `members` (pid, comm, role and cpu,
+ * cutime included, of the root and its live descendants), `byRole` the same seconds by role (memberRole), `rss` MiB of the root alone and
+ * of the whole tree. undefined once the root is gone.
  */
 export function processTree(pid) {
   const links = parentLinks();
@@ -55,6 +76,8 @@ export function processTree(pid) {
   const queue = [pid];
   let cpu = 0;
   let self = 0;
+  /** CPU by role (memberRole; the root is `node`), exited and reaped ones under `exited descendants`. */
+  const byRole = {};
   while (queue.length > 0) {
     const next = queue.shift();
     const fields = statFields(next);
@@ -62,12 +85,18 @@ export function processTree(pid) {
       if (next === pid) return undefined;
       continue;
     }
-    cpu += (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS;
-    if (next === pid) self = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-    members.push({ pid: next, comm: comm(next), cpu: (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS });
+    const own = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    const reaped = (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS;
+    cpu += own + reaped;
+    if (next === pid) self = own;
+    const name = comm(next);
+    const role = next === pid ? 'node' : memberRole(next, name);
+    byRole[role] = (byRole[role] ?? 0) + own;
+    byRole['exited descendants'] = (byRole['exited descendants'] ?? 0) + reaped;
+    members.push({ pid: next, comm: name, role, cpu: own + reaped });
     queue.push(...(links.get(next) ?? []));
   }
-  return { cpu, self, members, rss: rssMiB(pid), treeRss: members.reduce((sum, member) => sum + rssMiB(member.pid), 0) };
+  return { cpu, self, members, byRole, rss: rssMiB(pid), treeRss: members.reduce((sum, member) => sum + rssMiB(member.pid), 0) };
 }
 
 /** Where a cgroup with a CPU counter can be made: v1 cpuacct, else the v2 hierarchy (root or hybrid). */

@@ -230,7 +230,7 @@ export class OffCpuRing {
   /**
    * Drop what is older than `seconds` now, even if the tracer prints nothing new: after a burst (a recorded
    * restart) a quiet tracer would otherwise keep the burst, up to maxBytes, for as long as it stays quiet.
-   * The agent calls this now and then (flight recorder's settle timer).
+   * The agent calls this every few seconds (the flight recorder's RING_EXPIRE_MS).
    */
   expire(): void {
     this.evict(this.now() - this.limits.seconds * NANOS);

@@ -52,6 +52,8 @@ export const POST_DEATH_SECONDS = 5;
 const EXEC_SLACK_SECONDS = 1;
 const STARTED_WITHOUT_COMMAND = 'started without an iris command the agent saw (systemd, a script)';
 const SETTLE_CHECK_MS = 200;
+/** How often the warm tracer's ring drops what is past its 30 s while the tracer prints nothing new. */
+const RING_EXPIRE_MS = 5_000;
 /**
  * At most this many records sample CPU at once. Each runs its own perf (every CPU at FLIGHT_SAMPLING_HZ, then
  * perf script): a dozen instances cycling together started a dozen and swamped a 2-core host
@@ -159,14 +161,28 @@ export function startFlightRecorder(options: FlightRecorderOptions): FlightRecor
   let sampling = 0;
   let dirReady: Promise<void> | undefined;
 
-  const settleTimer = setInterval(() => {
-    checkSettled(monotonicSeconds());
-    // The warm tracer prints every blocked interval only while armed (kernel/offcpu-program.ts `warm`).
-    if (records.size > 0) options.warm.arm();
-    // The off-CPU ring ages out on new lines only: without this, a burst stays held while the tracer is quiet.
-    options.warm.ring.expire();
-  }, SETTLE_CHECK_MS);
-  settleTimer.unref();
+  /**
+   * Settling and arming are looked at every SETTLE_CHECK_MS only while a record is under way: idle, no 200 ms timer
+   * wakes the agent (one alone cost ~0.1% of a core; docs/agent.md, "Overhead").
+   */
+  let settleTimer: NodeJS.Timeout | undefined;
+  const watchRecords = (): void => {
+    if (records.size > 0 && settleTimer === undefined && !stopping) {
+      settleTimer = setInterval(() => {
+        checkSettled(monotonicSeconds());
+        // The warm tracer prints every blocked interval only while armed (kernel/offcpu-program.ts `warm`).
+        if (records.size > 0) options.warm.arm();
+        watchRecords();
+      }, SETTLE_CHECK_MS);
+      settleTimer.unref();
+    } else if (records.size === 0 && settleTimer !== undefined) {
+      clearInterval(settleTimer);
+      settleTimer = undefined;
+    }
+  };
+  // The off-CPU ring ages out on new lines only: without this, a burst stays held while the tracer is quiet.
+  const expireTimer = setInterval(() => options.warm.ring.expire(), RING_EXPIRE_MS);
+  expireTimer.unref();
 
   /** The ring's exec/exit lines from `from` on that belong to the record (a crash's: all of the node's). */
   const linesFromRing = (record: ActiveRecord, from: number): string[] =>
@@ -181,11 +197,13 @@ export function startFlightRecorder(options: FlightRecorderOptions): FlightRecor
     record.lines = linesFromRing(record, fromTime);
     records.set(record.instance, record);
     updateActive();
+    watchRecords();
     log(`flight recorder: recording ${record.kind} of ${record.instance}${record.commandArgv ? ` (${record.commandArgv.join(' ')})` : ''}`);
     record.done = capture(record).finally(() => {
       if (records.get(record.instance) === record) records.delete(record.instance);
       finishing.delete(record);
       updateActive();
+      watchRecords();
     });
   };
 
@@ -288,6 +306,7 @@ export function startFlightRecorder(options: FlightRecorderOptions): FlightRecor
     if (endedBy === 'agent-stopping') record.notes.push('partial: the agent was stopping; the capture ends there');
     if (records.get(record.instance) === record) records.delete(record.instance);
     finishing.add(record);
+    watchRecords();
     record.stopSession?.();
   };
 
@@ -486,6 +505,7 @@ export function startFlightRecorder(options: FlightRecorderOptions): FlightRecor
     async stop() {
       stopping = true;
       clearInterval(settleTimer);
+      clearInterval(expireTimer);
       const now = monotonicSeconds();
       for (const record of [...records.values()]) finish(record, 'agent-stopping', now);
       const pending = [...finishing];
