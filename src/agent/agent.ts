@@ -22,7 +22,7 @@ import type { SnoopedExec } from '../kernel/exec-events.js';
 import { startFlightRecorder, type FlightRecorder } from './flight/recorder.js';
 import { OffCpuRing } from '../kernel/offcpu-ring.js';
 import { WarmOffCpuStream, warmTracerProgram } from '../kernel/offcpu-tracer.js';
-import { IRIS_LIFECYCLE_COMMANDS, IRIS_PROCESS_NAMES } from '../iris/processes.js';
+import { IRIS_PROCESS_NAMES } from '../iris/processes.js';
 
 /** What other parts of the agent (the profiler) learn about a process, to label its samples. */
 export interface ProcessDescription {
@@ -199,7 +199,7 @@ export async function startAgent(options: AgentStartOptions): Promise<RunningAge
       warm === undefined
         ? undefined
         : {
-            carrier: () => warmTracerProgram([...IRIS_PROCESS_NAMES], [...IRIS_LIFECYCLE_COMMANDS]),
+            carrier: () => warmTracerProgram([...IRIS_PROCESS_NAMES]),
             onLine: (line) => warm.onLine(line),
             onUp: (restart) => {
               warm.ring.up();

@@ -26,12 +26,6 @@ export const IRIS_PROCESS_NAMES: ReadonlySet<string> = new Set([
   'requirements_check',
 ]);
 
-/**
- * The commands that start, stop or restart an instance (`iris start|stop|restart|force`, `irisstop`): the agent's
- * flight recorder begins a record at their exec, and its warm tracer arms itself there (kernel/offcpu-program.ts).
- */
-export const IRIS_LIFECYCLE_COMMANDS: ReadonlySet<string> = new Set(['iris', 'irisstop']);
-
 export interface ProcessIdentity {
   /** Process name as the kernel reports it (`comm`). */
   comm: string;

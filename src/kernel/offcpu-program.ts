@@ -46,10 +46,12 @@
  *
  * `warm` prints a blocked interval only while armed: unarmed, an idle instance's daemons (the simulated one's
  * wake every 200 ms) made bpftrace and the agent wake for every interval, ~60 a second, which cost an idle
- * agent 3.85% of a core instead of 1.06% (docs/agent.md, "Cost"). The agent's getegid() (the flight recorder,
- * when a record begins and every 200 ms while one is under way) and an exec of an `armNames` name (a lifecycle
- * command, before the agent has read its exec) arm it for WARM_ARM_NS; nothing else does, so other IRIS
- * processes starting and ending (jobs, `irisdb` run by hand) cost nothing more. Unarmed, each interval goes
+ * agent 3.85% of a core instead of 1.06% (docs/agent.md, "Cost"). Only the agent's getegid() (the flight recorder,
+ * when a record begins and every 200 ms while one is under way) arms it, for WARM_ARM_NS, so other IRIS
+ * processes starting and ending (jobs, `irisdb` run by hand, `iris list` from a monitoring script) cost nothing
+ * more. An exec of `iris` used to arm it in the kernel too: each `iris list` then printed the 30-35 s kept
+ * (+1.6 points of a core with one every 10 s); the kept maps already hold what happened before the agent reads
+ * a lifecycle command's exec. Unarmed, each interval goes
  * into the current generation's map, in the kernel; a timer starts a new generation every
  * WARM_GENERATION_SECONDS and clears the oldest map. An arming from unarmed prints all the maps and clears
  * them (print() and clear() are done in order by bpftrace's user space), so a record that begins at an exec
@@ -123,16 +125,10 @@ export interface OffCpuProgramOptions {
    * streamed per thread (`C` lines) instead of printed at END.
    */
   warm?: boolean;
-  /**
-   * `warm`: an exec of one of these names (among `names`: the lifecycle commands, `iris` and `irisstop`) arms
-   * the tracer in the kernel, before the agent has read the exec.
-   */
-  armNames?: readonly string[];
 }
 
 /**
- * `warm`: how long an arming keeps the tracer printing every blocked interval (ns). Each exec of an `armNames`
- * name and each arm call of the agent (`getegid` from `syncPid`, every 200 ms while a record is under way)
+ * `warm`: how long an arming keeps the tracer printing every blocked interval (ns). Each arm call of the agent (`getegid` from `syncPid`, every 200 ms while a record is under way)
  * pushes the end this far ahead.
  */
 export const WARM_ARM_NS = 3_000_000_000;
@@ -190,9 +186,7 @@ export function offCpuProgram(options: OffCpuProgramOptions): string {
         KEPT.map(({ intervals, stacks, waits }) => `${indent}  clear(${intervals});\n${indent}  clear(${stacks});\n${indent}  clear(${waits});\n`).join('') +
         `${indent}  printf("${KEPT_END_LINE}\\t%llu\\n", nsecs);\n${indent}}\n${indent}@arm[0] = nsecs + ${WARM_ARM_NS};\n`
       : '';
-  const armNames = (options.armNames ?? []).filter((name) => names.includes(name));
-  const armOnExec = keeping && armNames.length > 0 ? `  if (${armNames.map((name) => `comm == ${literal(name)}`).join(' || ')}) {\n${arm('    ')}  }\n` : '';
-  if (execMatch.length > 0) parts.push(`tracepoint:sched:sched_process_exec /${guarded(`(${execMatch.join(' || ')})`)}/ {\n  @follow[pid] = 1;\n${armOnExec}}`);
+  if (execMatch.length > 0) parts.push(`tracepoint:sched:sched_process_exec /${guarded(`(${execMatch.join(' || ')})`)}/ {\n  @follow[pid] = 1;\n}`);
   // Runs in the parent: `pid` is its process, whichever thread forked; child_pid is the new task's id.
   // A new task waits for a CPU from its creation to its first run (tens of ms on a busy host). Its process id
   // is not in the tracepoint: the child's own id is right for a process; a thread's first wait is filed under

@@ -158,19 +158,16 @@ export async function startOffCpuTracer(options: OffCpuTracerOptions): Promise<R
  * probes in one bpftrace (one start, ~120 MB and 0.5–3.5 s of CPU, instead of two), following the processes
  * named `names` (IRIS's, and the iris/irisstop commands) and their descendants, from their exec on and those
  * running when it starts. Nothing stops it; its records go to an OffCpuRing (`WarmOffCpuStream`). It prints
- * blocked intervals only while armed (an exec of `armNames`, or `WarmOffCpuStream.arm`), keeping them in the
- * kernel otherwise (offcpu-program.ts `warm`).
+ * blocked intervals only while armed (`WarmOffCpuStream.arm`), keeping them in the kernel otherwise (offcpu-program.ts `warm`).
  */
 export function warmTracerProgram(
   names: readonly string[],
-  armNames: readonly string[] = [],
   syncPid: number = process.pid,
 ): { program: string; env: Record<string, string>; readyLine: string } {
   const program = offCpuProgram({
     offCpu: true,
     files: true,
     names,
-    armNames,
     pids: runningProcessesNamed(names),
     syncPid,
     warm: true,

@@ -143,7 +143,7 @@ describe('the warm tracer, armed earlier in the window too', () => {
 });
 
 describe('the warm program', () => {
-  const program = offCpuProgram({ offCpu: true, files: true, names: ['irisdb', 'iris'], armNames: ['iris', 'irisstop'], syncPid: 4242, warm: true });
+  const program = offCpuProgram({ offCpu: true, files: true, names: ['irisdb', 'iris'], syncPid: 4242, warm: true });
 
   test('prints a blocked interval only while armed; keeps it in the generation map otherwise', () => {
     expect(program).toMatch(/if \(nsecs < @arm\[0\]\) \{[^}]*\{[^}]*\}\s*printf\("B\\t/);
@@ -153,10 +153,10 @@ describe('the warm program', () => {
     }
   });
 
-  test('arms at the exec of a lifecycle command (one that is followed) and at the agent\'s getegid, nowhere else', () => {
+  test('arms at the agent\'s getegid only: not at an exec (an `iris list` costs nothing), not at an exit', () => {
     const armings = program.match(/@arm\[0\] = nsecs \+ \d+;/g) ?? [];
-    expect(armings.length).toBe(2);
-    expect(program).toMatch(/sched_process_exec [^\n]*\{\n  @follow\[pid\] = 1;\n  if \(comm == "iris"\) \{\n    if \(nsecs >= @arm\[0\]\)/);
+    expect(armings.length).toBe(1);
+    expect(program).toMatch(/sched_process_exec [^\n]*\{\n  @follow\[pid\] = 1;\n\}/);
     expect(program).toMatch(/sys_enter_getegid \/pid == 4242\//);
     expect(program).not.toMatch(/sched_process_exit[^}]*@arm/);
     expect(program).toContain(`interval:s:${WARM_GENERATION_SECONDS} {`);
