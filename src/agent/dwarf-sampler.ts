@@ -212,6 +212,9 @@ export class DwarfSampler {
       commNames: this.options.commNames === undefined ? undefined : [...this.options.commNames],
       dwarfStackBytes: DWARF_STACK_BYTES,
       label: 'the DWARF sampler (perf --call-graph dwarf)',
+      // The named processes that frame pointers walk (the main sampler's) are dropped before perf script
+      // unwinds them; undecided ones pass (deliver() decides them).
+      keepSample: (pid) => this.targets.decidedDwarf(pid) !== false,
       onInterval: (samples) => {
         if (mine !== undefined && this.source === mine) this.deliver(samples);
         else if (samples.length > 0) flowing();

@@ -36,7 +36,7 @@ interface Decision {
 }
 
 export class DwarfTargets {
-  private decided = new Map<number, Decision>();
+  private decisions = new Map<number, Decision>();
   /** `dev:ino:size:mtime` of each executable checked → built without frame pointers. */
   private readonly withoutFramePointers = new Map<string, boolean>();
   private budgetSecond = 0;
@@ -55,7 +55,7 @@ export class DwarfTargets {
 
   /** `pid` exec'd: same pid and start time, maybe another program; decide again. */
   forget(pid: number): void {
-    this.decided.delete(pid);
+    this.decisions.delete(pid);
   }
 
   /**
@@ -64,10 +64,16 @@ export class DwarfTargets {
    */
   needsDwarf(pid: number, comm: string): boolean {
     if (this.mode === 'fp') return false;
-    const known = this.decided.get(pid);
+    const known = this.decisions.get(pid);
     if (known !== undefined) return known.program !== undefined;
     const decision = this.decide(pid, comm, undefined);
     return decision?.program !== undefined;
+  }
+
+  /** What was decided for `pid` (true: DWARF), without deciding: undefined when not decided yet. */
+  decidedDwarf(pid: number): boolean | undefined {
+    const known = this.decisions.get(pid);
+    return known === undefined ? undefined : known.program !== undefined;
   }
 
   /**
@@ -80,14 +86,14 @@ export class DwarfTargets {
     const kept = new Map<number, Decision>();
     let undecided = 0;
     for (const process of listing) {
-      let decision = this.decided.get(process.pid);
+      let decision = this.decisions.get(process.pid);
       if (decision !== undefined && decision.startTime !== undefined && !sameStart(decision.startTime, process.startTime)) decision = undefined;
       if (decision !== undefined) decision.startTime ??= process.startTime;
       else decision = this.decide(process.pid, process.comm, process.startTime);
       if (decision === undefined) undecided++;
       else kept.set(process.pid, decision);
     }
-    this.decided = kept;
+    this.decisions = kept;
     return undecided;
   }
 
@@ -95,7 +101,7 @@ export class DwarfTargets {
   targets(): { processes: number; programs: string[] } {
     let processes = 0;
     const programs = new Set<string>();
-    for (const decision of this.decided.values()) {
+    for (const decision of this.decisions.values()) {
       if (decision.program === undefined) continue;
       processes++;
       programs.add(decision.program);
@@ -112,8 +118,8 @@ export class DwarfTargets {
       program = answer;
     }
     const decision = { program, startTime };
-    if (this.decided.size >= MAX_DECIDED_PROCESSES) this.decided.clear();
-    this.decided.set(pid, decision);
+    if (this.decisions.size >= MAX_DECIDED_PROCESSES) this.decisions.clear();
+    this.decisions.set(pid, decision);
     return decision;
   }
 

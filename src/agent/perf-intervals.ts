@@ -37,6 +37,8 @@ export interface PerfIntervalOptions extends IntervalSourceOptions {
   dwarfStackBytes?: number;
   /** Who is starting, for the reason it could not: "the continuous sampler (perf)" by default. */
   label?: string;
+  /** With `commNames`: whether a sample of a process of those names is wanted (dropped before perf script otherwise). */
+  keepSample?: (pid: number) => boolean;
 }
 
 /** The running pipeline: `pid` is perf record's, `scriptPid` perf script's (the owner watches their memory). */
@@ -66,7 +68,7 @@ export async function startPerfIntervals(options: PerfIntervalOptions): Promise<
   const script = spawnTracked(perf, ['script', '-i', '-', '-F', '+pid', ...scriptFilter], { ...spawnOptions, stdin: 'pipe', stderr: 'ignore' });
   // Through the filter that drops the kernel-symbol records perf script 6.1 dies on (perf-pipe-filter.ts), and
   // the records of the processes not sampled (their samples are not printed, or not counted here).
-  pipePerfStream(record.stdout as NodeJS.ReadableStream, script.stdin as NodeJS.WritableStream, names);
+  pipePerfStream(record.stdout as NodeJS.ReadableStream, script.stdin as NodeJS.WritableStream, names, { keepSample: options.keepSample });
   (script.stdin as NodeJS.WritableStream).on('error', () => undefined); // perf script gone first: record's exit says why
 
   let samples: IntervalSample[] = [];

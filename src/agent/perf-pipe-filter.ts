@@ -20,8 +20,14 @@
  * samples reach the one-second buckets up to a quarter of a second later.
  */
 export const PERF_PIPE_BATCH_MS = 250;
+/**
+ * The pause while the last batch kept no sample (IRIS idle, or only processes the main sampler takes): a
+ * read a second instead of four. The first batch that keeps a sample goes back to PERF_PIPE_BATCH_MS, so
+ * only the first samples after a quiet spell reach their buckets up to a second late.
+ */
+export const PERF_PIPE_IDLE_BATCH_MS = 1_000;
 
-import { PerfPipeProcesses } from './perf-pipe-processes.js';
+import { PERF_RECORD_SAMPLE, PerfPipeProcesses, type PerfSampleFilter } from './perf-pipe-processes.js';
 
 /** What Node reads from a pipe at most at a time (libuv's 64 KiB buffer). */
 const FULL_READ_BYTES = 65_536;
@@ -42,14 +48,19 @@ export class PerfPipeFilter {
   /** Records of processes not among the names dropped so far, and their bytes. */
   othersDropped = 0;
   othersDroppedBytes = 0;
+  /** Samples passed on so far (what tells a quiet stream from one with samples to unwind). */
+  keptSamples = 0;
   private headerLeft = PIPE_HEADER_BYTES;
   private carry: Buffer | undefined;
   private passThrough = false;
   private readonly processes: PerfPipeProcesses | undefined;
 
-  /** `commNames`: the names perf script prints (`--comms`); undefined: every process's records pass. */
-  constructor(commNames?: Iterable<string>) {
-    this.processes = commNames === undefined ? undefined : new PerfPipeProcesses(commNames);
+  /**
+   * `commNames`: the names perf script prints (`--comms`); undefined: every process's records pass.
+   * `keepSample`: with names, whether a sample of a process of those names is wanted (perf-pipe-processes.ts).
+   */
+  constructor(commNames?: Iterable<string>, keepSample?: PerfSampleFilter) {
+    this.processes = commNames === undefined ? undefined : new PerfPipeProcesses(commNames, keepSample);
   }
 
   /** Processes the name filter follows now (0 without one). */
@@ -116,7 +127,7 @@ export class PerfPipeFilter {
           this.othersDropped++;
           this.othersDroppedBytes += size;
         }
-      }
+      } else if (type === PERF_RECORD_SAMPLE) this.keptSamples++;
       at += size;
     }
     if (at > keptFrom) out.push(buffer.subarray(keptFrom, at));
@@ -130,26 +141,42 @@ export class PerfPipeFilter {
   }
 }
 
+export interface PerfPipeOptions {
+  /** The pause between reads while samples pass (PERF_PIPE_BATCH_MS). */
+  batchMs?: number;
+  /** The pause after a batch that kept no sample (PERF_PIPE_IDLE_BATCH_MS). */
+  idleBatchMs?: number;
+  /** With names: whether a sample of a process of those names goes on (PerfPipeFilter). */
+  keepSample?: PerfSampleFilter;
+}
+
 /**
  * perf record's stdout into perf script's stdin through the filter, read in batches (PERF_PIPE_BATCH_MS
- * apart), with backpressure: while perf script is behind, perf record waits (its ring buffers hold seconds).
+ * apart, PERF_PIPE_IDLE_BATCH_MS while no sample passes), with backpressure: while perf script is behind, perf record waits (its ring buffers hold seconds).
  */
 export function pipePerfStream(
   from: NodeJS.ReadableStream,
   to: NodeJS.WritableStream,
   commNames?: Iterable<string>,
-  batchMs = PERF_PIPE_BATCH_MS,
+  { batchMs = PERF_PIPE_BATCH_MS, idleBatchMs = PERF_PIPE_IDLE_BATCH_MS, keepSample }: PerfPipeOptions = {},
 ): PerfPipeFilter {
-  const filter = new PerfPipeFilter(commNames);
+  const filter = new PerfPipeFilter(commNames, keepSample);
   let resumeTimer: NodeJS.Timeout | undefined;
   let draining = false;
+  /** Samples kept when the last pause began: none since, the next pause is the idle one. */
+  let keptBefore = 0;
   const resumeLater = (): void => {
     if (resumeTimer !== undefined || draining) return;
     from.pause();
-    resumeTimer = setTimeout(() => {
-      resumeTimer = undefined;
-      if (!draining) from.resume();
-    }, batchMs);
+    const quiet = filter.keptSamples === keptBefore;
+    keptBefore = filter.keptSamples;
+    resumeTimer = setTimeout(
+      () => {
+        resumeTimer = undefined;
+        if (!draining) from.resume();
+      },
+      quiet ? idleBatchMs : batchMs,
+    );
   };
   /** What the reads of this batch kept (subarrays of their chunks, each a fresh buffer), written at its end. */
   let held: Buffer[] = [];

@@ -19,7 +19,14 @@
  *   and EXIT records passed (perf script knows the thread, and frees it at its exit).
  * Bytes only: the pid sits at a fixed offset of each record type, a sample's after the fields its
  * sample_type puts first (read from the stream's HEADER_ATTR records).
+ *
+ * `keepSample` (the DWARF sampler's per-process decision, dwarf-targets.ts) also drops the samples of
+ * processes of the names that the main sampler takes (built with frame pointers): perf script would unwind
+ * them (1-2.5 ms each) and the agent parse them (~0.4 ms) only to drop them. Samples only: their COMM,
+ * MMAP, FORK and EXIT records still pass, so a later decision for the pid finds perf script's thread whole.
  */
+/** Whether a sample of this (named, kept) process goes on: false only for a process known not to need it. */
+export type PerfSampleFilter = (pid: number) => boolean;
 
 export const PERF_RECORD_MMAP = 1;
 export const PERF_RECORD_COMM = 3;
@@ -79,7 +86,10 @@ export class PerfPipeProcesses {
   private readonly state = new Map<number, number>([[IDLE_PID, DROPPED]]);
   private readonly names: Buffer[];
 
-  constructor(names: Iterable<string>) {
+  constructor(
+    names: Iterable<string>,
+    private readonly keepSample?: PerfSampleFilter,
+  ) {
     this.names = [...names].map((name) => Buffer.from(name, 'latin1'));
   }
 
@@ -123,6 +133,7 @@ export class PerfPipeProcesses {
   /** A sample of a tentative child: passed within TENTATIVE_NS of its fork, then the child is dropped. */
   private passesSample(buffer: Buffer, at: number, size: number, pid: number): boolean {
     const standing = this.state.get(pid);
+    if (standing === KEPT || standing === undefined) return this.keepSample === undefined || this.keepSample(pid);
     if (standing !== TENTATIVE) return standing !== DROPPED && standing !== KNOWN_OTHER;
     const forked = this.forkedAt.get(pid);
     if (this.sampleTimeAt === undefined || forked === undefined || size < this.sampleTimeAt + 8) return true;

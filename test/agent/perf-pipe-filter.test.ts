@@ -13,7 +13,8 @@ import { execa } from 'execa';
 import { REPO_ROOT } from '../support/cli.js';
 import { reportSkip } from '../support/references.js';
 import { findExecutable } from '../../src/tools/executables.js';
-import { PerfPipeFilter } from '../../src/agent/perf-pipe-filter.js';
+import { PassThrough } from 'node:stream';
+import { PerfPipeFilter, pipePerfStream } from '../../src/agent/perf-pipe-filter.js';
 import { IRIS_PROCESS_NAMES } from '../../src/iris/processes.js';
 
 const FIXTURE = join(REPO_ROOT, 'fixtures', 'agent', 'perf-pipe', 'whole-node-dwarf.data.gz');
@@ -116,6 +117,87 @@ describe('the perf pipe filter, following the sampled names', () => {
       expect(kept.filter((r) => r.type === FORK).map((r) => r.pid)).toEqual([101]);
       expect(kept.filter((r) => r.type === EXIT).map((r) => r.pid)).toEqual([101]);
     }
+  });
+});
+
+describe('the samples the main sampler takes', () => {
+  test('a named process known to be walked by frame pointers has its samples dropped, its other records kept', () => {
+    const stream = Buffer.concat([
+      pipeHeader(),
+      attr(SAMPLE_IP | SAMPLE_TID | SAMPLE_TIME),
+      comm(100, 'irisdb', false), // needs DWARF
+      comm(110, 'irisdb', false), // built with frame pointers: bpftrace's
+      comm(120, 'irisdb', false), // not decided yet
+      sample(1, 100, 0),
+      sample(2, 110, 0),
+      sample(3, 120, 0),
+      fork(111, 110, 0), // a child of the frame-pointer one: kept, undecided
+      sample(4, 111, 0),
+      sample(5, 130, 0), // never heard of by the filter, known to the decision: dropped
+      exit(110, 0),
+    ]);
+    const decisions = new Map([
+      [100, true],
+      [110, false],
+      [130, false],
+    ]);
+    for (const chunk of [7, 4096]) {
+      const filter = new PerfPipeFilter(NAMES, (pid) => decisions.get(pid) !== false);
+      const kept: Buffer[] = [];
+      for (let at = 0; at < stream.length; at += chunk) kept.push(...filter.feed(stream.subarray(at, at + chunk)));
+      const records = recordsOf(Buffer.concat(kept));
+      expect(records.filter((r) => r.type === SAMPLE).map((r) => r.ip)).toEqual([1, 3, 4]);
+      expect(records.filter((r) => r.type === COMM).map((r) => r.pid)).toEqual([100, 110, 120]);
+      expect(records.filter((r) => r.type === FORK).map((r) => r.pid)).toEqual([111]);
+      expect(records.filter((r) => r.type === EXIT).map((r) => r.pid)).toEqual([110]);
+      expect(filter.keptSamples).toBe(3);
+    }
+  });
+});
+
+describe('reading perf pipe', () => {
+  /** Waits until `check` holds, polling (a loaded host may be slow). */
+  async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!check()) {
+      if (Date.now() > deadline) throw new Error('timed out');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  function piped(idleBatchMs: number): { from: PassThrough; written: Buffer[] } {
+    const from = new PassThrough();
+    const to = new PassThrough();
+    const written: Buffer[] = [];
+    to.on('data', (chunk: Buffer) => written.push(chunk));
+    pipePerfStream(from, to, NAMES, { batchMs: 20, idleBatchMs });
+    return { from, written };
+  }
+
+  const head = (): Buffer => Buffer.concat([pipeHeader(), attr(SAMPLE_IP | SAMPLE_TID | SAMPLE_TIME), comm(100, 'irisdb', false)]);
+
+  test('after a batch without samples the next read waits the idle pause', async () => {
+    const { from, written } = piped(2_000);
+    from.write(head());
+    await until(() => written.length === 1);
+    const wrote = Date.now();
+    from.write(sample(1, 100, 0));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(written.length).toBe(1);
+    await until(() => written.length === 2);
+    expect(Date.now() - wrote).toBeGreaterThanOrEqual(1_900);
+    from.end();
+  });
+
+  test('after a batch with a sample the next read comes after the short pause', async () => {
+    const { from, written } = piped(60_000);
+    from.write(Buffer.concat([head(), sample(1, 100, 0)]));
+    await until(() => written.length === 1);
+    from.write(sample(2, 100, 0));
+    // Well before the idle pause: the short one was taken.
+    await until(() => written.length === 2, 20_000);
+    expect(recordsOf(Buffer.concat(written)).filter((r) => r.type === SAMPLE).map((r) => r.ip)).toEqual([1, 2]);
+    from.end();
   });
 });
 
