@@ -53,9 +53,14 @@ function cutPercent(stderr: string): number {
   return Number(match![1]);
 }
 
-/** The same count over irisdb's samples alone (the rest of the system is whatever else ran). */
+/**
+ * The same count over irisdb's samples alone (the rest of the system is whatever else ran), leaving out samples
+ * inside the vDSO (`clock_gettime` in the busy loop): perf's DWARF unwinder has no unwind table for it, so they stop
+ * there whatever the program's build (quiet: 0.7% of irisdb's samples). A loaded CI run found 23% cut, without saying
+ * which stacks; the assertion now lists them.
+ */
 function irisdbCutShare(lines: FoldedLine[]): number {
-  const stacks = new Map(lines.filter(({ stack }) => stack[0] === 'irisdb').map(({ stack, count }) => [stack.join(';'), count]));
+  const stacks = new Map(lines.filter(({ stack }) => stack[0] === 'irisdb' && !stack.some((frame) => frame.includes('[vdso]'))).map(({ stack, count }) => [stack.join(';'), count]));
   return cutStacks(stacks).share;
 }
 
@@ -114,7 +119,8 @@ describe.skipIf(skip)('record: programs without frame pointers', () => {
     expect(whole, JSON.stringify(lines.slice(0, 5))).toBeGreaterThan(0);
     expect(whole / leafSamples(lines)).toBeGreaterThan(0.8);
     expect(cutPercent(result.stderr)).toBeGreaterThanOrEqual(0);
-    expect(irisdbCutShare(lines)).toBeLessThan(0.2);
+    const cut = lines.filter(({ stack }) => stack[0] === 'irisdb' && cutStacks(new Map([[stack.join(';'), 1]])).cut > 0);
+    expect(irisdbCutShare(lines), `cut irisdb stacks:\n${cut.map(({ stack, count }) => `${count} ${stack.join(';')}`).join('\n')}`).toBeLessThan(0.2);
   });
 
   test('--call-graph fp forced on the same build: the chain is cut, and the summary and SVG say so', () => {
