@@ -35,6 +35,15 @@ function execLine(time: number, pid: number, ppid: number, argv: string[]): stri
 }
 const exitLine = (time: number, pid: number, status = 0): string => `X\t${Math.round(time * 1e9)}\t${pid}\t${status}`;
 
+/** The argv of a process of instance `name` instead of REORDER. */
+const ofInstance = (argv: string[], name: string): string[] => argv.map((arg) => arg.replaceAll('REORDER', name));
+
+/** Wait for `name`'s records (of `kind` when given) in `dataDir`. */
+function recordsOf(dataDir: string, name: string, kind?: string) {
+  const list = () => recordsIn(dataDir, name).filter((record) => kind === undefined || record.kind === kind);
+  return waitFor(`the records of ${name}`, () => (list().length > 0 ? list() : undefined), 60_000);
+}
+
 /** The real recorder and tracker, fed snooper lines as the agent feeds them: the recorder sees the line, the tracker the event, then the recorder again. */
 function startRecorder(dataDir: string) {
   const tracker = new InstanceTracker({ watchingSince: 0 });
@@ -67,7 +76,7 @@ describe.skipIf(skip !== undefined)('the flight recorder with events read out of
       await new Promise((resolve) => setTimeout(resolve, 1500)); // perf samples at least a second
       feed(exitLine(t0 + 1.5, 4_000_002));
       feed(exitLine(t0 + 1.6, 4_000_000));
-      const [record] = await waitFor('the record', () => (recordsIn(dataDir, 'REORDER').length > 0 ? recordsIn(dataDir, 'REORDER') : undefined), 60_000);
+      const [record] = await recordsOf(dataDir, 'REORDER');
       expect(record).toMatchObject({ kind: 'start', iris_instance: 'REORDER', command: '/usr/irissys/bin/iris start REORDER', ended_by: 'settled' });
       expect(record!.duration_seconds).toBeCloseTo(1.6, 3);
       expect(record!.notes.join('\n')).not.toMatch(/without an iris command/);
@@ -80,7 +89,7 @@ describe.skipIf(skip !== undefined)('the flight recorder with events read out of
 
   test("a control process's exec read only after the start record ended, dated inside it, begins no second record", async () => {
     const { recorder, feed, logged } = startRecorder(dataDir);
-    const late = (argv: string[]): string[] => argv.map((arg) => arg.replaceAll('REORDER', 'LATECC'));
+    const late = (argv: string[]): string[] => ofInstance(argv, 'LATECC');
     try {
       const t0 = monotonicSeconds();
       feed(execLine(t0, 4_000_100, 1, ['/usr/irissys/bin/iris', 'start', 'LATECC']));
@@ -92,7 +101,7 @@ describe.skipIf(skip !== undefined)('the flight recorder with events read out of
       // Only now the control process's exec, though it ran from t0 + 0.05 (another CPU's buffer, read late).
       feed(execLine(t0 + 0.05, 4_000_101, 4_000_100, late(CONTROL_ARGV)));
       expect(logged.filter((line) => line.startsWith('flight recorder: recording start of LATECC')), logged.join('\n')).toHaveLength(1);
-      const [record] = await waitFor('the record', () => (recordsIn(dataDir, 'LATECC').length > 0 ? recordsIn(dataDir, 'LATECC') : undefined), 60_000);
+      const [record] = await recordsOf(dataDir, 'LATECC');
       expect(record).toMatchObject({ kind: 'start', command: '/usr/irissys/bin/iris start LATECC', ended_by: 'settled' });
       // A control process dated after the record's end is a new lifecycle and is recorded as one.
       feed(execLine(t0 + 1.7, 4_000_103, 1, late(CONTROL_ARGV)));
@@ -104,7 +113,7 @@ describe.skipIf(skip !== undefined)('the flight recorder with events read out of
 
   test("an exit of the command's pid dated before its exec (an earlier owner's, read late) is not the command's", async () => {
     const { recorder, feed, tracker } = startRecorder(dataDir);
-    const named = (argv: string[]): string[] => argv.map((arg) => arg.replaceAll('REORDER', 'LATEND'));
+    const named = (argv: string[]): string[] => ofInstance(argv, 'LATEND');
     const stopRecords = () => recordsIn(dataDir, 'LATEND').filter((record) => record.kind === 'stop');
     try {
       const t0 = monotonicSeconds();
@@ -118,7 +127,7 @@ describe.skipIf(skip !== undefined)('the flight recorder with events read out of
       feed(exitLine(t0 + 1.2, 4_000_202)); // the daemon: nothing of the instance left, but the command still runs
       expect(stopRecords()).toEqual([]);
       feed(exitLine(t0 + 1.6, 4_000_200)); // the command's own exit
-      const [record] = await waitFor('the stop record', () => (stopRecords().length > 0 ? stopRecords() : undefined), 60_000);
+      const [record] = await recordsOf(dataDir, 'LATEND', 'stop');
       expect(record).toMatchObject({ command: '/usr/irissys/bin/iris stop LATEND', ended_by: 'settled' });
       expect(record!.duration_seconds).toBeCloseTo(1.6, 3);
     } finally {
