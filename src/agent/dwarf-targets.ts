@@ -64,10 +64,7 @@ export class DwarfTargets {
    */
   needsDwarf(pid: number, comm: string): boolean {
     if (this.mode === 'fp') return false;
-    const known = this.decisions.get(pid);
-    if (known !== undefined) return known.program !== undefined;
-    const decision = this.decide(pid, comm, undefined);
-    return decision?.program !== undefined;
+    return this.decidedDwarf(pid) ?? this.decide(pid, comm, undefined)?.program !== undefined;
   }
 
   /** What was decided for `pid` (true: DWARF), without deciding: undefined when not decided yet. */
