@@ -30,6 +30,11 @@ const SETTLE_MS = 1_500;
 const INTERVAL_MS = 1_000;
 const COLLAPSER_LIFETIME_MS = 60_000;
 const COMM_BYTES = 15;
+/**
+ * perf script's output is read this long after the last read: line-buffered, it writes each line on its own
+ * (≈10-25 per sample), and a wake-up per line would cost more than the parsing. Its pipe holds 64 KiB.
+ */
+const OUTPUT_BATCH_MS = 250;
 const NEWLINE = Buffer.from('\n');
 
 export interface PerfIntervalOptions extends IntervalSourceOptions {
@@ -65,7 +70,11 @@ export async function startPerfIntervals(options: PerfIntervalOptions): Promise<
     spawnOptions,
   );
   // perf script's stderr is not kept: it runs for the agent's lifetime, and record's says why a start failed.
-  const script = spawnTracked(perf, ['script', '-i', '-', '-F', '+pid', ...scriptFilter], { ...spawnOptions, stdin: 'pipe', stderr: 'ignore' });
+  // Line-buffered (stdbuf execs perf in its own place, same pid): perf script never flushes its stdout, and a
+  // pipe's 4 KiB stdio buffer held an idle instance's samples for minutes (six or so whole stacks fill it).
+  const scriptArgs = ['script', '-i', '-', '-F', '+pid', ...scriptFilter];
+  const stdbuf = findExecutable('stdbuf');
+  const script = spawnTracked(stdbuf ?? perf, stdbuf === undefined ? scriptArgs : ['-oL', perf, ...scriptArgs], { ...spawnOptions, stdin: 'pipe', stderr: 'ignore' });
   // Through the filter that drops the kernel-symbol records perf script 6.1 dies on (perf-pipe-filter.ts), and
   // the records of the processes not sampled (their samples are not printed, or not counted here).
   pipePerfStream(record.stdout as NodeJS.ReadableStream, script.stdin as NodeJS.WritableStream, names, { keepSample: options.keepSample });
@@ -95,10 +104,7 @@ export async function startPerfIntervals(options: PerfIntervalOptions): Promise<
       event = [];
     }
   });
-  const reading = (async () => {
-    for await (const chunk of script.stdout as AsyncIterable<Buffer>) splitter.push(chunk);
-    splitter.finish();
-  })().catch(() => undefined);
+  const reading = readInBatches(script.stdout as NodeJS.ReadableStream, OUTPUT_BATCH_MS, (chunk) => splitter.push(chunk)).then(() => splitter.finish());
   const tick = setInterval(() => {
     // Every sample pushed has been handed over (the collapser ends one at its blank line): nothing to finish.
     if (collapser !== undefined && Date.now() - collapserBorn >= COLLAPSER_LIFETIME_MS) {
@@ -147,4 +153,30 @@ export async function startPerfIntervals(options: PerfIntervalOptions): Promise<
       },
     },
   };
+}
+
+/**
+ * Every chunk of `stream` to `onChunk`, reading again `pauseMs` after each read (what came meanwhile waits
+ * in the pipe): one wake-up per pause however many writes the other side made. Settles at its end or error.
+ */
+function readInBatches(stream: NodeJS.ReadableStream, pauseMs: number, onChunk: (chunk: Buffer) => void): Promise<void> {
+  return new Promise((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
+    stream.on('data', (chunk: Buffer) => {
+      onChunk(chunk);
+      if (timer !== undefined) return;
+      stream.pause();
+      timer = setTimeout(() => {
+        timer = undefined;
+        stream.resume();
+      }, pauseMs);
+    });
+    const done = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    stream.on('end', done);
+    stream.on('error', done);
+    stream.on('close', done);
+  });
 }

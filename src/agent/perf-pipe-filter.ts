@@ -29,14 +29,19 @@ export const PERF_PIPE_IDLE_BATCH_MS = 1_000;
 
 import { PERF_RECORD_SAMPLE, PerfPipeProcesses, type PerfSampleFilter } from './perf-pipe-processes.js';
 
-/** What Node reads from a pipe at most at a time (libuv's 64 KiB buffer). */
-const FULL_READ_BYTES = 65_536;
 /** Kept bytes written at once at most, while full reads go on (a big node's stream). */
 const MAX_HELD_BYTES = 1 << 20;
 const PIPE_HEADER_BYTES = 16;
 const RECORD_HEADER_BYTES = 8;
 const PERF_RECORD_KSYMBOL = 17;
 const PERF_RECORD_BPF_EVENT = 18;
+/** PERF_RECORD_FINISHED_ROUND: perf script sorts what it was given by time up to the round before this one. */
+const PERF_RECORD_FINISHED_ROUND = 68;
+/**
+ * Round ends passed after each kept record: perf script (ordered-events) prints a record at the second round
+ * end after it (the first sets how far the second flushes). The rest carry nothing perf script needs.
+ */
+const ROUNDS_AFTER_KEPT = 2;
 /** PERF_RECORD_HEADER_TRACING_DATA: its payload follows the record, uncounted in its size. */
 const PERF_RECORD_HEADER_TRACING_DATA = 66;
 const DROPPED = new Set([PERF_RECORD_KSYMBOL, PERF_RECORD_BPF_EVENT]);
@@ -50,6 +55,14 @@ export class PerfPipeFilter {
   othersDroppedBytes = 0;
   /** Samples passed on so far (what tells a quiet stream from one with samples to unwind). */
   keptSamples = 0;
+  /**
+   * Round ends dropped so far. perf record writes one each time it drains its buffers (≈30 a second on an
+   * idle 2-core host with --no-buffering); passed, each would wake perf script for nothing while IRIS is idle.
+   */
+  roundsDropped = 0;
+  roundsDroppedBytes = 0;
+  /** Round ends still to pass after the last kept record (ROUNDS_AFTER_KEPT). */
+  private roundsOwed = 0;
   private headerLeft = PIPE_HEADER_BYTES;
   private carry: Buffer | undefined;
   private passThrough = false;
@@ -117,17 +130,26 @@ export class PerfPipeFilter {
       }
       if (buffer.length - at < size) break;
       const symbol = DROPPED.has(type);
-      if (symbol || (this.processes !== undefined && !this.processes.keep(buffer, at, type, size))) {
+      const round = type === PERF_RECORD_FINISHED_ROUND;
+      const idleRound = round && this.roundsOwed === 0;
+      if (symbol || idleRound || (!round && this.processes !== undefined && !this.processes.keep(buffer, at, type, size))) {
         if (at > keptFrom) out.push(buffer.subarray(keptFrom, at));
         keptFrom = at + size;
         if (symbol) {
           this.dropped++;
           this.droppedBytes += size;
+        } else if (idleRound) {
+          this.roundsDropped++;
+          this.roundsDroppedBytes += size;
         } else {
           this.othersDropped++;
           this.othersDroppedBytes += size;
         }
-      } else if (type === PERF_RECORD_SAMPLE) this.keptSamples++;
+      } else if (round) this.roundsOwed--;
+      else {
+        this.roundsOwed = ROUNDS_AFTER_KEPT;
+        if (type === PERF_RECORD_SAMPLE) this.keptSamples++;
+      }
       at += size;
     }
     if (at > keptFrom) out.push(buffer.subarray(keptFrom, at));
@@ -151,8 +173,12 @@ export interface PerfPipeOptions {
 }
 
 /**
- * perf record's stdout into perf script's stdin through the filter, read in batches (PERF_PIPE_BATCH_MS
- * apart, PERF_PIPE_IDLE_BATCH_MS while no sample passes), with backpressure: while perf script is behind, perf record waits (its ring buffers hold seconds).
+ * perf record's stdout into perf script's stdin through the filter, read in batches: everything that came
+ * since the last batch at once, then nothing for PERF_PIPE_BATCH_MS (PERF_PIPE_IDLE_BATCH_MS while no sample
+ * passes), with backpressure: while perf script is behind, perf record waits (its ring buffers hold seconds).
+ * A batch reads ALL that is buffered: pausing after one 'data' chunk instead let Node go on reading the pipe
+ * in small pieces meanwhile (pause() does not stop a pipe's reads), and a trickle of small records was
+ * then consumed at one piece per pause, slower than it came, until perf record blocked.
  */
 export function pipePerfStream(
   from: NodeJS.ReadableStream,
@@ -161,58 +187,59 @@ export function pipePerfStream(
   { batchMs = PERF_PIPE_BATCH_MS, idleBatchMs = PERF_PIPE_IDLE_BATCH_MS, keepSample }: PerfPipeOptions = {},
 ): PerfPipeFilter {
   const filter = new PerfPipeFilter(commNames, keepSample);
-  let resumeTimer: NodeJS.Timeout | undefined;
+  /** The pause after the last batch; while it runs, what arrives waits in Node's buffer and the pipe. */
+  let pauseTimer: NodeJS.Timeout | undefined;
+  /** perf script is behind: no batch until its stdin drains. */
   let draining = false;
-  /** Samples kept when the last pause began: none since, the next pause is the idle one. */
-  let keptBefore = 0;
-  const resumeLater = (): void => {
-    if (resumeTimer !== undefined || draining) return;
-    from.pause();
-    const quiet = filter.keptSamples === keptBefore;
-    keptBefore = filter.keptSamples;
-    resumeTimer = setTimeout(
-      () => {
-        resumeTimer = undefined;
-        if (!draining) from.resume();
-      },
-      quiet ? idleBatchMs : batchMs,
-    );
-  };
-  /** What the reads of this batch kept (subarrays of their chunks, each a fresh buffer), written at its end. */
-  let held: Buffer[] = [];
-  let heldBytes = 0;
+  let ended = false;
   const write = (parts: Buffer[]): void => {
     if (parts.length === 0) return;
     if (!to.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts)) && !draining) {
       draining = true;
-      from.pause();
       to.once('drain', () => {
         draining = false;
-        if (resumeTimer === undefined) from.resume();
+        if (pauseTimer === undefined) batch();
       });
     }
   };
-  const flush = (): void => {
-    const parts = held;
-    [held, heldBytes] = [[], 0];
-    write(parts);
-  };
-  from.on('data', (chunk: Buffer) => {
-    for (const part of filter.feed(chunk)) {
-      held.push(part);
-      heldBytes += part.length;
+  /** One batch: every buffered chunk through the filter, one write of what it kept, then the pause. */
+  const batch = (): void => {
+    if (draining || ended) return;
+    const keptBefore = filter.keptSamples;
+    let held: Buffer[] = [];
+    let heldBytes = 0;
+    let read = false;
+    for (let chunk = from.read() as Buffer | null; chunk !== null; chunk = from.read() as Buffer | null) {
+      read = true;
+      for (const part of filter.feed(chunk)) {
+        held.push(part);
+        heldBytes += part.length;
+      }
+      // A big node streams MiBs a second: write as it goes past MAX_HELD_BYTES.
+      if (heldBytes >= MAX_HELD_BYTES) {
+        write(held);
+        [held, heldBytes] = [[], 0];
+      }
     }
-    // A full read means more is waiting: read on (a big node streams MiBs a second); a short one, the pipe is
-    // empty: one write of what the batch kept (a write per read, each waking perf script, cost more).
-    if (chunk.length < FULL_READ_BYTES) {
-      flush();
-      resumeLater();
-    } else if (heldBytes >= MAX_HELD_BYTES) flush();
+    // One write of what the batch kept (a write per read, each waking perf script, cost more).
+    write(held);
+    // Nothing came: no pause; the next arrival ('readable') starts a batch.
+    if (!read) return;
+    pauseTimer = setTimeout(
+      () => {
+        pauseTimer = undefined;
+        batch();
+      },
+      filter.keptSamples === keptBefore ? idleBatchMs : batchMs,
+    );
+  };
+  from.on('readable', () => {
+    if (pauseTimer === undefined) batch();
   });
   from.on('end', () => {
-    clearTimeout(resumeTimer);
-    held.push(...filter.finish());
-    flush();
+    ended = true;
+    clearTimeout(pauseTimer);
+    write(filter.finish());
     to.end();
   });
   return filter;

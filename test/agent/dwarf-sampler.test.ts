@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
@@ -17,6 +17,8 @@ import { reportSkip } from '../support/references.js';
 import { bpftraceReason, perfReason } from '../record/support.js';
 import { simulatedIrisReason } from '../support/simulated-iris.js';
 import { DwarfSampler } from '../../src/agent/dwarf-sampler.js';
+import { startPerfIntervals } from '../../src/agent/perf-intervals.js';
+import type { IntervalSample } from '../../src/agent/bpftrace-intervals.js';
 import { PerfPipeFilter } from '../../src/agent/perf-pipe-filter.js';
 import { IRIS_PROCESS_NAMES } from '../../src/iris/processes.js';
 import { isAlive, waitFor } from './support.js';
@@ -136,4 +138,48 @@ describe.skipIf(skip)('the DWARF sampler (one whole-node perf)', () => {
     // The replaced perfs are gone, and the last one with stop().
     await waitFor('every perf to exit', () => ([...perfPids, current].every((p) => p === undefined || !isAlive(p)) ? true : undefined), 5_000);
   }, 200_000);
+
+  test("a lone short burst's samples arrive within seconds, whole, not when perf script's output buffer fills", async () => {
+    // A name of its own, so no other test's processes feed perf script (their output would flush the burst's).
+    const name = `burst${process.pid % 100_000}`;
+    const program = join(dir, name);
+    copyFileSync(join(installDir, 'bin', 'irisdb'), program);
+    const samples: IntervalSample[] = [];
+    const started = await startPerfIntervals({ frequency: 19, commNames: [name], dwarfStackBytes: 8192, onInterval: (batch) => samples.push(...batch) });
+    expect(started.unavailable).toBeUndefined();
+    const perf = started.running!;
+    // argv[0] irisdb: the simulated IRIS's --deep chain; the comm is the file's name.
+    const burst = (ms: number) => execa('bash', ['-c', `exec -a irisdb ${program} --deep ${ms}`]);
+    const mine = (): IntervalSample[] => samples.filter((sample) => sample.comm === name);
+    /** Per burst (pid): its samples delivered within 4 s of its end. */
+    const soon = new Map<number, number>();
+    try {
+      // Until perf script prints the first (its symbols load first; a burst before perf record's events
+      // are on goes unseen): then the one measured.
+      await waitFor('a first burst to be sampled', async () => {
+        await burst(300);
+        await new Promise((resolve) => setTimeout(resolve, 3_000));
+        return mine().length > 0 ? true : undefined;
+      }, 40_000);
+      expect(mine().some((sample) => sample.stack.includes(CHAIN))).toBe(true);
+      // Three bursts, each then left alone for 4 s: how many of its samples had come by then, against
+      // how many came in all once perf stopped (perf script flushes what it held at its exit).
+      for (let i = 0; i < 3; i++) {
+        const child = burst(200);
+        const pid = child.pid!;
+        await child;
+        await new Promise((resolve) => setTimeout(resolve, 4_000));
+        soon.set(pid, samples.filter((sample) => sample.pid === pid).length);
+      }
+    } finally {
+      await perf.stop();
+    }
+    const counts = [...soon].map(([pid, within]) => ({ within, all: samples.filter((sample) => sample.pid === pid).length }));
+    console.log(`200 ms bursts, samples within 4 s of each / in all: ${counts.map((c) => `${c.within}/${c.all}`).join(', ')}`);
+    for (const { within, all } of counts) {
+      expect(all).toBeGreaterThan(0);
+      // Three or four samples fill no stdio buffer: line-buffered, they all come within the pipe's batches.
+      expect(within).toBe(all);
+    }
+  }, 90_000);
 });
