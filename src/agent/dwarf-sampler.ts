@@ -78,6 +78,8 @@ export class DwarfSampler {
   /** Times perf was started again after dying or outgrowing its memory bound. */
   restarts = 0;
   lastError: string | undefined;
+  /** Samples lost by the perfs replaced or stopped so far (the running one's are added by `lostSamples`). */
+  private lostBefore = 0;
   private readonly targets: DwarfTargets;
   private source: PerfIntervalSource | undefined;
   private launching = false;
@@ -161,6 +163,11 @@ export class DwarfSampler {
     const { processes, programs } = this.targets.targets();
     const running = this.source !== undefined;
     return { processes: running ? processes : 0, programs: running ? programs : [], error: processes > 0 && !running ? this.lastError : undefined };
+  }
+
+  /** Samples the kernel dropped because the DWARF perf's ring buffers were full, since the agent started. */
+  get lostSamples(): number {
+    return this.lostBefore + (this.source?.lostSamples ?? 0);
   }
 
   /** perf record's pid while it runs (for tests and the bench). */
@@ -262,6 +269,7 @@ export class DwarfSampler {
 
   /** `source` is the DWARF sampler from now on: count it, report it, start it again if it dies. */
   private adopt(source: PerfIntervalSource, restarted: boolean, why?: string): void {
+    if (this.source !== undefined) this.lostBefore += this.source.lostSamples;
     this.source = source;
     this.starts++;
     if (restarted) this.restarts++;
@@ -271,7 +279,8 @@ export class DwarfSampler {
     this.report();
     const startedAt = Date.now();
     void source.exited.then(() => {
-      if (this.source !== source) return; // stopped on purpose
+      if (this.source !== source) return; // stopped on purpose (counted then)
+      this.lostBefore += source.lostSamples;
       this.source = undefined;
       if (this.stopping) return;
       if (Date.now() - startedAt >= HEALTHY_RUN_MS) this.backoffMs = FIRST_BACKOFF_MS;
@@ -298,6 +307,7 @@ export class DwarfSampler {
   /** No process has needed DWARF for a while: stop perf until one does (not a failure). */
   private async stopIdle(): Promise<void> {
     const source = this.source;
+    this.lostBefore += source?.lostSamples ?? 0;
     this.source = undefined;
     await source?.stop();
     this.restartNext = false;

@@ -28,6 +28,16 @@ import type { IntervalSample, IntervalSource, IntervalSourceOptions } from './bp
 /** perf record fails fast (no permission, unknown event); alive after this long means sampling. */
 const SETTLE_MS = 1_500;
 const INTERVAL_MS = 1_000;
+/**
+ * The DWARF perf's ring buffer per CPU, in pages (32 KiB), instead of --no-buffering: perf wakes when one is
+ * half full. A user-space sample carries its 8 KiB of stack, so two wake it (tenths of a second apart on a
+ * busy CPU), and a lone idle IRIS sample waits for the idle task's small samples to fill the rest (≈50 at
+ * 19 Hz: under 3 s). --no-buffering woke perf record for every record of every process, and the agent's
+ * reading with it: ~0.9 point of a core on an idle 2-core node (0.16 s of perf record and +0.4 s of the agent
+ * a minute). Three stack samples fit: perf record must drain a busy CPU within ~0.1 s of its wake-up, or
+ * samples are lost (counted: the pipe filter's `lost`).
+ */
+const DWARF_RING_PAGES = 8;
 const COLLAPSER_LIFETIME_MS = 60_000;
 const COMM_BYTES = 15;
 /**
@@ -49,6 +59,8 @@ export interface PerfIntervalOptions extends IntervalSourceOptions {
 /** The running pipeline: `pid` is perf record's, `scriptPid` perf script's (the owner watches their memory). */
 export interface PerfIntervalSource extends IntervalSource {
   readonly scriptPid: number | undefined;
+  /** Samples the kernel dropped so far, perf record's ring buffers being full (PERF_RECORD_LOST). */
+  readonly lostSamples: number;
 }
 
 export type PerfIntervalStart = { running: PerfIntervalSource; unavailable?: undefined } | { running?: undefined; unavailable: string };
@@ -66,7 +78,7 @@ export async function startPerfIntervals(options: PerfIntervalOptions): Promise<
   // --no-bpf-event: no BPF records (the KSYMBOL ones perf asks for anyway are filtered out below).
   const record = spawnTracked(
     perf,
-    ['record', '-F', String(options.frequency), '-a', ...callGraph, '--no-buffering', '--no-bpf-event', '-q', '-o', '-'],
+    ['record', '-F', String(options.frequency), '-a', ...callGraph, ...(dwarf ? ['-m', String(DWARF_RING_PAGES)] : ['--no-buffering']), '--no-bpf-event', '-q', '-o', '-'],
     spawnOptions,
   );
   // perf script's stderr is not kept: it runs for the agent's lifetime, and record's says why a start failed.
@@ -77,7 +89,7 @@ export async function startPerfIntervals(options: PerfIntervalOptions): Promise<
   const script = spawnTracked(stdbuf ?? perf, stdbuf === undefined ? scriptArgs : ['-oL', perf, ...scriptArgs], { ...spawnOptions, stdin: 'pipe', stderr: 'ignore' });
   // Through the filter that drops the kernel-symbol records perf script 6.1 dies on (perf-pipe-filter.ts), and
   // the records of the processes not sampled (their samples are not printed, or not counted here).
-  pipePerfStream(record.stdout as NodeJS.ReadableStream, script.stdin as NodeJS.WritableStream, names, { keepSample: options.keepSample });
+  const filter = pipePerfStream(record.stdout as NodeJS.ReadableStream, script.stdin as NodeJS.WritableStream, names, { keepSample: options.keepSample });
   (script.stdin as NodeJS.WritableStream).on('error', () => undefined); // perf script gone first: record's exit says why
 
   let samples: IntervalSample[] = [];
@@ -142,6 +154,9 @@ export async function startPerfIntervals(options: PerfIntervalOptions): Promise<
     running: {
       pid: record.pid,
       scriptPid: script.pid,
+      get lostSamples() {
+        return filter.lostSamples;
+      },
       exited,
       async stop() {
         signalChild(record, 'SIGINT');

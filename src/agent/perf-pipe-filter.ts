@@ -33,6 +33,9 @@ import { PERF_RECORD_SAMPLE, PerfPipeProcesses, type PerfSampleFilter } from './
 const MAX_HELD_BYTES = 1 << 20;
 const PIPE_HEADER_BYTES = 16;
 const RECORD_HEADER_BYTES = 8;
+/** PERF_RECORD_LOST: { u64 id; u64 lost } — the kernel's count of samples a full ring buffer dropped. */
+const PERF_RECORD_LOST = 2;
+const LOST_COUNT_AT = RECORD_HEADER_BYTES + 8;
 const PERF_RECORD_KSYMBOL = 17;
 const PERF_RECORD_BPF_EVENT = 18;
 /** PERF_RECORD_FINISHED_ROUND: perf script sorts what it was given by time up to the round before this one. */
@@ -61,6 +64,8 @@ export class PerfPipeFilter {
    */
   roundsDropped = 0;
   roundsDroppedBytes = 0;
+  /** Samples the kernel dropped because perf record's ring buffer was full (PERF_RECORD_LOST), so far. */
+  lostSamples = 0;
   /** Round ends still to pass after the last kept record (ROUNDS_AFTER_KEPT). */
   private roundsOwed = 0;
   private headerLeft = PIPE_HEADER_BYTES;
@@ -129,6 +134,7 @@ export class PerfPipeFilter {
         return;
       }
       if (buffer.length - at < size) break;
+      if (type === PERF_RECORD_LOST && size >= LOST_COUNT_AT + 8) this.lostSamples += Number(buffer.readBigUInt64LE(at + LOST_COUNT_AT));
       const symbol = DROPPED.has(type);
       const round = type === PERF_RECORD_FINISHED_ROUND;
       const idleRound = round && this.roundsOwed === 0;

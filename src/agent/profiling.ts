@@ -140,6 +140,12 @@ export function registerDwarfMetrics(registry: Registry, sampler: ContinuousSamp
     'Starts of the DWARF sampler (one whole-node perf --call-graph dwarf): the first, and one after each death, memory bound or idle stop; never per process.',
     () => dwarf.starts,
   );
+  registerReadCounter(
+    registry,
+    'irisflame_profile_dwarf_lost_samples_total',
+    "Samples the kernel dropped because the DWARF sampler's perf record ring buffers were full (perf record too slow to drain them).",
+    () => dwarf.lostSamples,
+  );
 }
 
 /** `--push` counters, read at scrape time. */

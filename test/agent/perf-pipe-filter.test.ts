@@ -159,6 +159,21 @@ describe('round ends', () => {
     }
   });
 
+  test('the samples the kernel lost (a full ring buffer) are counted, and their records passed', () => {
+    const lost = (count: number): Buffer => {
+      const body = Buffer.alloc(16);
+      body.writeBigUInt64LE(7n, 0);
+      body.writeBigUInt64LE(BigInt(count), 8);
+      return record(2, 0, body);
+    };
+    const stream = Buffer.concat([pipeHeader(), attr(SAMPLE_IP | SAMPLE_TID | SAMPLE_TIME), lost(3), sample(1, 100, 0), lost(40)]);
+    for (const chunk of [5, 4096]) {
+      const { bytes, filter } = filtered(stream, chunk);
+      expect(filter.lostSamples).toBe(43);
+      expect(recordsOf(bytes).filter((r) => r.type === 2)).toHaveLength(2);
+    }
+  });
+
   const perfSkip = reportSkip(
     'perf script reading a live pipe',
     findExecutable('perf') === undefined ? 'perf is not installed' : findExecutable('stdbuf') === undefined ? 'stdbuf (coreutils) is not installed' : undefined,

@@ -161,6 +161,11 @@ describe.skipIf(skip)('agent profiles of a simulated IRIS built without frame po
     console.log(`agent --call-graph auto, a process started later: ${measured.whole} of ${measured.samples} samples whole`);
     expect(measured.whole / measured.samples, `${measured.whole} of ${measured.samples} whole`).toBeGreaterThan(0.8);
     expect((await agent!.metrics()).value('irisflame_profile_dwarf_sampler_starts_total')).toBe(startsBefore);
+    // perf record's small ring buffers (32 KiB a CPU) drained in time: few or no samples lost, and counted.
+    const lost = (await agent!.metrics()).value('irisflame_profile_dwarf_lost_samples_total');
+    console.log(`samples lost by the DWARF perf's ring buffers so far: ${lost}`);
+    expect(lost).toBeDefined();
+    expect(lost!, `${lost} lost against ${measured.samples} taken`).toBeLessThan(0.05 * measured.samples);
   }, 400_000);
 
   test('perf killed: started again with backoff, counted; the agent stops it on SIGTERM', async () => {
