@@ -2,7 +2,7 @@
 // What whole stacks cost the agent for programs built without frame pointers (issue 15: under 1% of a core
 // at 19 Hz idle), side by side in one run, each over the same length of window:
 //   - `irisflame agent --call-graph fp` (bpftrace walks frame pointers only: cut stacks, the baseline),
-//   - `irisflame agent --call-graph auto` (the default: a second, whole-node perf, `-a --call-graph dwarf,8192`
+//   - `irisflame agent --call-graph auto` (the default: a second, whole-node perf, `-a --call-graph dwarf,8192 --control fd:0`
 //     into `perf script --no-inline --comms IRIS-NAMES`, whose samples replace bpftrace's for the processes
 //     whose executables lack frame pointers),
 //   - whole-node `perf record -F 19 -a --call-graph dwarf,8192 | perf script --no-inline` alone (no agent, no
@@ -32,6 +32,8 @@ import { CLOCK_TICKS, arg, statFields } from './proc-stat.mjs';
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const { cutStacks } = await import(join(REPO, 'dist/record/summary.js'));
 const FREQUENCY = 19;
+const SETTLE_MS = 30_000;
+const SLICE_MS = 20_000;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** utime + stime (+ reaped children's, with `reaped`) of a live process, seconds. */
@@ -209,8 +211,9 @@ async function measureAgent(callGraph, seconds, installDir, busy) {
   const agent = await startAgent(callGraph);
   const churn = [];
   try {
-    // Past start-up (bpftrace's compile, the first scans, perf script's first seconds, whose samples arrive late).
-    await sleep(15_000);
+    // Past start-up (bpftrace's compile, the first scans, perf script's first seconds and first symbol loads,
+    // whose samples arrive late: 0.1 s of perf script once, at the idle instance's first sample).
+    await sleep(SETTLE_MS);
     const startsBefore = (await metric(agent.url, /^irisflame_profile_dwarf_sampler_starts_total /)) ?? 0;
     const cpuBefore = treeCpu(agent.child.pid);
     const membersBefore = memberSnapshot(agent.child.pid);
@@ -222,8 +225,16 @@ async function measureAgent(callGraph, seconds, installDir, busy) {
     let perfRss = 0;
     const ours = new Set();
     // Busy: a new short no-frame-pointer process every 10 s, each a change of the DWARF sampler's processes.
+    /** CPU % of each SLICE_MS of the window (a shared machine's one-off bursts show as one slice). */
+    const slices = [];
+    let sliceCpu = cpuBefore;
     while (Date.now() - started < seconds * 1000) {
       if (busy && Date.now() - started >= 10_000 * (churn.length + 1)) churn.push(startDeep(installDir, 8000));
+      if (Date.now() - started >= SLICE_MS * (slices.length + 1)) {
+        const now = treeCpu(agent.child.pid);
+        slices.push((100 * (now - sliceCpu)) / (SLICE_MS / 1000));
+        sliceCpu = now;
+      }
       const tree = treeOf(agent.child.pid);
       rss = Math.max(rss, tree.reduce((sum, pid) => sum + rssMiB(pid), 0));
       perfRss = Math.max(perfRss, tree.filter(isDwarfPerf).reduce((sum, pid) => sum + rssMiB(pid), 0));
@@ -240,7 +251,7 @@ async function measureAgent(callGraph, seconds, installDir, busy) {
     const starts = ((await metric(agent.url, /^irisflame_profile_dwarf_sampler_starts_total /)) ?? 0) - startsBefore;
     const share = wholeShare(foldedOfProfile(bytes, ours));
     const perCpuSecond = deep === undefined ? undefined : samplesOfPid(bytes, deep.pid) / deepCpu;
-    return { cpu, dwarfCpu, rss, perfRss, share, perCpuSecond, starts, members };
+    return { cpu, dwarfCpu, rss, perfRss, share, perCpuSecond, starts, members, slices };
   } finally {
     agent.child.kill('SIGTERM');
     deep?.kill('SIGKILL');
@@ -320,6 +331,8 @@ export async function runAgentDwarfBench() {
         const perfRss = callGraph === 'fp' ? '' : `, of which the DWARF perf ${r.perfRss.toFixed(0)} MiB`;
         console.log(`  irisflame agent --call-graph ${callGraph.padEnd(4)}  CPU ${r.cpu.toFixed(2)} s = ${pct(r.cpu, seconds)}${starts}; RSS ${r.rss.toFixed(0)} MiB (agent + tools${perfRss}); ${whole(r.share)}${rate}; load average ${load()}`);
         console.log(`    by member (CPU s): ${Object.entries(r.members).map(([member, cpu]) => `${member} ${cpu.toFixed(2)}`).join(', ')}`);
+        const sorted = [...r.slices].sort((a, b) => a - b);
+        if (sorted.length > 0) console.log(`    by ${SLICE_MS / 1000} s slice (% of a core): ${r.slices.map((p) => p.toFixed(2)).join(', ')}; median ${sorted[Math.floor(sorted.length / 2)].toFixed(2)}`);
       }
       // BENCH_AGENT_DWARF_PLAIN=0: the agents only (repeats side by side, where the reference is known).
       if (process.env.BENCH_AGENT_DWARF_PLAIN === '0') continue;

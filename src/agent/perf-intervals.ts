@@ -1,10 +1,10 @@
 /**
- * The sampler's fallback where bpftrace is absent: `perf record -a -g --no-buffering -o -` streams into one
+ * The sampler's fallback where bpftrace is absent: `perf record -a -g --control fd:0 -o -` streams into one
  * long-running `perf script -i -`, whose samples are folded by the perf collapser and cut into one-second
  * intervals as they arrive. One perf script for the agent's lifetime: a `perf script` per second (over
  * `--switch-output` files) spent ~0.35 s of CPU each loading the kernel's and every binary's symbols, more
- * than the interval itself on a loaded host. `--no-buffering` makes perf hand each sample over at once
- * (tenths of a second of latency, measured) instead of when its buffer fills, which at 19 Hz is minutes.
+ * than the interval itself on a loaded host. A `ping` on perf's control fd every FLUSH_MS makes it hand its
+ * samples over (a second of latency at most) instead of when its buffer fills, which at 19 Hz is minutes.
  *
  * perf cannot filter by process name in the kernel, so the whole node's samples reach user space and IRIS
  * scoping happens here, on the comm. The collapser is fed whole samples (split at perf script's blank lines), hands
@@ -22,6 +22,8 @@ import { LineSplitter } from '../collapse/lines.js';
 import type { Collapser } from '../collapse/types.js';
 import { signalChild, spawnTracked, stderrText } from '../tools/children.js';
 import { findExecutable } from '../tools/executables.js';
+import { spawnSync } from 'node:child_process';
+import { readInBatches } from './batched-read.js';
 import { pipePerfStream } from './perf-pipe-filter.js';
 import type { IntervalSample, IntervalSource, IntervalSourceOptions } from './bpftrace-intervals.js';
 
@@ -29,15 +31,13 @@ import type { IntervalSample, IntervalSource, IntervalSourceOptions } from './bp
 const SETTLE_MS = 1_500;
 const INTERVAL_MS = 1_000;
 /**
- * The DWARF perf's ring buffer per CPU, in pages (32 KiB), instead of --no-buffering: perf wakes when one is
- * half full. A user-space sample carries its 8 KiB of stack, so two wake it (tenths of a second apart on a
- * busy CPU), and a lone idle IRIS sample waits for the idle task's small samples to fill the rest (≈50 at
- * 19 Hz: under 3 s). --no-buffering woke perf record for every record of every process, and the agent's
- * reading with it: ~0.9 point of a core on an idle 2-core node (0.16 s of perf record and +0.4 s of the agent
- * a minute). Three stack samples fit: perf record must drain a busy CPU within ~0.1 s of its wake-up, or
- * samples are lost (counted: the pipe filter's `lost`).
+ * How often perf record is told to hand over what its ring buffers hold (`ping` on its control fd: the
+ * command wakes its poll, and each wake drains every ring). Without it perf hands data over when a ring is
+ * half full (256 KiB of 512: minutes of an idle node at 19 Hz); with --no-buffering at every record, which
+ * woke perf record and the agent's reading ~40 times a second on an idle 2-core node (perf record 0.16 s of
+ * CPU a minute, the agent +0.4 s). The rings keep their full size, so a reader late by seconds loses nothing.
  */
-const DWARF_RING_PAGES = 8;
+const FLUSH_MS = 1_000;
 const COLLAPSER_LIFETIME_MS = 60_000;
 const COMM_BYTES = 15;
 /**
@@ -75,12 +75,20 @@ export async function startPerfIntervals(options: PerfIntervalOptions): Promise<
   const names = options.commNames === undefined ? undefined : new Set(options.commNames.map((name) => name.slice(0, COMM_BYTES)));
   const scriptFilter = dwarf ? ['--no-inline', ...(names === undefined ? [] : ['--comms', [...names].join(',')])] : [];
   const spawnOptions = { detached: true, parentDeathSignal: 'SIGKILL' as const };
+  // Flushed on demand through a control fd (its stdin) where perf has one (5.9 and later), else --no-buffering.
+  const control = perfRecordHasControl(perf);
   // --no-bpf-event: no BPF records (the KSYMBOL ones perf asks for anyway are filtered out below).
   const record = spawnTracked(
     perf,
-    ['record', '-F', String(options.frequency), '-a', ...callGraph, ...(dwarf ? ['-m', String(DWARF_RING_PAGES)] : ['--no-buffering']), '--no-bpf-event', '-q', '-o', '-'],
-    spawnOptions,
+    ['record', '-F', String(options.frequency), '-a', ...callGraph, ...(control ? ['--control', 'fd:0'] : ['--no-buffering']), '--no-bpf-event', '-q', '-o', '-'],
+    { ...spawnOptions, stdin: control ? 'pipe' : 'ignore' },
   );
+  let flushTimer: NodeJS.Timeout | undefined;
+  if (control) {
+    const commands = record.stdin as NodeJS.WritableStream;
+    commands.on('error', () => undefined); // perf record gone: its exit says why
+    flushTimer = setInterval(() => commands.write('ping\n'), FLUSH_MS);
+  }
   // perf script's stderr is not kept: it runs for the agent's lifetime, and record's says why a start failed.
   // Line-buffered (stdbuf execs perf in its own place, same pid): perf script never flushes its stdout, and a
   // pipe's 4 KiB stdio buffer held an idle instance's samples for minutes (six or so whole stacks fill it).
@@ -116,7 +124,12 @@ export async function startPerfIntervals(options: PerfIntervalOptions): Promise<
       event = [];
     }
   });
-  const reading = readInBatches(script.stdout as NodeJS.ReadableStream, OUTPUT_BATCH_MS, (chunk) => splitter.push(chunk)).then(() => splitter.finish());
+  const reading = readInBatches(script.stdout as NodeJS.ReadableStream, {
+    onBatch: (chunks) => {
+      for (const chunk of chunks) splitter.push(chunk);
+      return OUTPUT_BATCH_MS;
+    },
+  }).done.then(() => splitter.finish());
   const tick = setInterval(() => {
     // Every sample pushed has been handed over (the collapser ends one at its blank line): nothing to finish.
     if (collapser !== undefined && Date.now() - collapserBorn >= COLLAPSER_LIFETIME_MS) {
@@ -130,6 +143,7 @@ export async function startPerfIntervals(options: PerfIntervalOptions): Promise<
 
   const exited = Promise.all([record, script]).then(async ([recordDone]) => {
     clearInterval(tick);
+    clearInterval(flushTimer);
     await reading;
     // The last part-second too: the DWARF sampler's perf may stop while the main sampler runs on.
     collapser?.finish();
@@ -170,28 +184,15 @@ export async function startPerfIntervals(options: PerfIntervalOptions): Promise<
   };
 }
 
-/**
- * Every chunk of `stream` to `onChunk`, reading again `pauseMs` after each read (what came meanwhile waits
- * in the pipe): one wake-up per pause however many writes the other side made. Settles at its end or error.
- */
-function readInBatches(stream: NodeJS.ReadableStream, pauseMs: number, onChunk: (chunk: Buffer) => void): Promise<void> {
-  return new Promise((resolve) => {
-    let timer: NodeJS.Timeout | undefined;
-    stream.on('data', (chunk: Buffer) => {
-      onChunk(chunk);
-      if (timer !== undefined) return;
-      stream.pause();
-      timer = setTimeout(() => {
-        timer = undefined;
-        stream.resume();
-      }, pauseMs);
-    });
-    const done = (): void => {
-      clearTimeout(timer);
-      resolve();
-    };
-    stream.on('end', done);
-    stream.on('error', done);
-    stream.on('close', done);
-  });
+const controlSupport = new Map<string, boolean>();
+
+/** Whether this perf's record takes `--control` (perf 5.9 and later): its option list says so (`-h`). */
+function perfRecordHasControl(perf: string): boolean {
+  let known = controlSupport.get(perf);
+  if (known === undefined) {
+    const usage = spawnSync(perf, ['record', '-h'], { encoding: 'utf8', timeout: 5_000 });
+    known = `${usage.stdout ?? ''}${usage.stderr ?? ''}`.includes('--control');
+    controlSupport.set(perf, known);
+  }
+  return known;
 }

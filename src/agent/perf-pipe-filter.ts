@@ -17,7 +17,8 @@
  * and in perf's per-CPU ring buffers (seconds of samples), so a read takes tens of records at a time. Each
  * read costs the same however full (≈1 ms of CPU on a loaded 2-core host, measured): 250 ms apart cost
  * ~0.25 points of a core less than 100 ms (a whole-node DWARF stream of ~300 KB/s, side by side); the
- * samples reach the one-second buckets up to a quarter of a second later.
+ * samples reach the one-second buckets up to a quarter of a second later. A batch that finds the pipe full is
+ * followed at once (batched-read.ts): a pause per 64 KiB would cap the stream near 300 KiB/s.
  */
 export const PERF_PIPE_BATCH_MS = 250;
 /**
@@ -26,7 +27,10 @@ export const PERF_PIPE_BATCH_MS = 250;
  * only the first samples after a quiet spell reach their buckets up to a second late.
  */
 export const PERF_PIPE_IDLE_BATCH_MS = 1_000;
+/** perf record's first seconds are read as they come: it writes every process's maps while its rings fill. */
+export const PERF_PIPE_START_MS = 5_000;
 
+import { readInBatches } from './batched-read.js';
 import { PERF_RECORD_SAMPLE, PerfPipeProcesses, type PerfSampleFilter } from './perf-pipe-processes.js';
 
 /** Kept bytes written at once at most, while full reads go on (a big node's stream). */
@@ -176,75 +180,59 @@ export interface PerfPipeOptions {
   idleBatchMs?: number;
   /** With names: whether a sample of a process of those names goes on (PerfPipeFilter). */
   keepSample?: PerfSampleFilter;
+  /** No pause for this long from the start (PERF_PIPE_START_MS). */
+  streamFirstMs?: number;
 }
 
 /**
  * perf record's stdout into perf script's stdin through the filter, read in batches: everything that came
  * since the last batch at once, then nothing for PERF_PIPE_BATCH_MS (PERF_PIPE_IDLE_BATCH_MS while no sample
  * passes), with backpressure: while perf script is behind, perf record waits (its ring buffers hold seconds).
- * A batch reads ALL that is buffered: pausing after one 'data' chunk instead let Node go on reading the pipe
- * in small pieces meanwhile (pause() does not stop a pipe's reads), and a trickle of small records was
- * then consumed at one piece per pause, slower than it came, until perf record blocked.
+ * (batched-read.ts: a batch reads all that is buffered, and one that found the pipe full is followed at once).
  */
 export function pipePerfStream(
   from: NodeJS.ReadableStream,
   to: NodeJS.WritableStream,
   commNames?: Iterable<string>,
-  { batchMs = PERF_PIPE_BATCH_MS, idleBatchMs = PERF_PIPE_IDLE_BATCH_MS, keepSample }: PerfPipeOptions = {},
+  { batchMs = PERF_PIPE_BATCH_MS, idleBatchMs = PERF_PIPE_IDLE_BATCH_MS, keepSample, streamFirstMs = PERF_PIPE_START_MS }: PerfPipeOptions = {},
 ): PerfPipeFilter {
   const filter = new PerfPipeFilter(commNames, keepSample);
-  /** The pause after the last batch; while it runs, what arrives waits in Node's buffer and the pipe. */
-  let pauseTimer: NodeJS.Timeout | undefined;
   /** perf script is behind: no batch until its stdin drains. */
   let draining = false;
-  let ended = false;
   const write = (parts: Buffer[]): void => {
     if (parts.length === 0) return;
     if (!to.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts)) && !draining) {
       draining = true;
       to.once('drain', () => {
         draining = false;
-        if (pauseTimer === undefined) batch();
+        reading.resume();
       });
     }
   };
-  /** One batch: every buffered chunk through the filter, one write of what it kept, then the pause. */
-  const batch = (): void => {
-    if (draining || ended) return;
-    const keptBefore = filter.keptSamples;
-    let held: Buffer[] = [];
-    let heldBytes = 0;
-    let read = false;
-    for (let chunk = from.read() as Buffer | null; chunk !== null; chunk = from.read() as Buffer | null) {
-      read = true;
-      for (const part of filter.feed(chunk)) {
-        held.push(part);
-        heldBytes += part.length;
+  const reading = readInBatches(from, {
+    blocked: () => draining,
+    streamFirstMs,
+    /** One batch through the filter, one write of what it kept (a write per read, each waking perf script, cost more). */
+    onBatch: (chunks) => {
+      const keptBefore = filter.keptSamples;
+      let held: Buffer[] = [];
+      let heldBytes = 0;
+      for (const chunk of chunks) {
+        for (const part of filter.feed(chunk)) {
+          held.push(part);
+          heldBytes += part.length;
+        }
+        // A big node streams MiBs a second: write as it goes past MAX_HELD_BYTES.
+        if (heldBytes >= MAX_HELD_BYTES) {
+          write(held);
+          [held, heldBytes] = [[], 0];
+        }
       }
-      // A big node streams MiBs a second: write as it goes past MAX_HELD_BYTES.
-      if (heldBytes >= MAX_HELD_BYTES) {
-        write(held);
-        [held, heldBytes] = [[], 0];
-      }
-    }
-    // One write of what the batch kept (a write per read, each waking perf script, cost more).
-    write(held);
-    // Nothing came: no pause; the next arrival ('readable') starts a batch.
-    if (!read) return;
-    pauseTimer = setTimeout(
-      () => {
-        pauseTimer = undefined;
-        batch();
-      },
-      filter.keptSamples === keptBefore ? idleBatchMs : batchMs,
-    );
-  };
-  from.on('readable', () => {
-    if (pauseTimer === undefined) batch();
+      write(held);
+      return filter.keptSamples === keptBefore ? idleBatchMs : batchMs;
+    },
   });
-  from.on('end', () => {
-    ended = true;
-    clearTimeout(pauseTimer);
+  void reading.done.then(() => {
     write(filter.finish());
     to.end();
   });

@@ -16,7 +16,10 @@
  *   still sampled TENTATIVE_NS after its fork without an exec (a forking server's worker) is dropped, so an
  *   exec later than that may lose the few samples that overtake its COMM (tenths of a second at most);
  * - a kept process that exec'd another program: its samples and mmaps dropped from then on, its COMM, FORK
- *   and EXIT records passed (perf script knows the thread, and frees it at its exit).
+ *   and EXIT records passed (perf script knows the thread, and frees it at its exit);
+ * - an exec naming one of the names whose FORK comes after it (the child ran on another CPU; under a fork
+ *   storm the parent's CPU buffer runs seconds behind): kept, the late FORK changes nothing. Made tentative
+ *   by it, a busy process started under a storm was dropped a second later and never sampled again.
  * Bytes only: the pid sits at a fixed offset of each record type, a sample's after the fields its
  * sample_type puts first (read from the stream's HEADER_ATTR records).
  *
@@ -83,6 +86,8 @@ export class PerfPipeProcesses {
   private attrs = 0;
   /** Tentative children's fork times (ns, perf's clock). */
   private readonly forkedAt = new Map<number, number>();
+  /** Kept by an exec before any FORK of theirs was seen: a FORK of theirs may still come, late. */
+  private readonly execBeforeFork = new Set<number>();
   private readonly state = new Map<number, number>([[IDLE_PID, DROPPED]]);
   private readonly names: Buffer[];
 
@@ -163,11 +168,12 @@ export class PerfPipeProcesses {
     const pid = buffer.readInt32LE(at + PID_AT);
     const standing = this.state.get(pid);
     if (standing === TENTATIVE) this.forkedAt.delete(pid);
+    const exec = (buffer.readUInt16LE(at + 4) & PERF_RECORD_MISC_COMM_EXEC) !== 0;
     if (this.named(buffer, at + COMM_NAME_AT, at + size)) {
+      if (exec && standing !== TENTATIVE && standing !== KEPT) this.execBeforeFork.add(pid);
       this.state.set(pid, KEPT);
       return true;
     }
-    const exec = (buffer.readUInt16LE(at + 4) & PERF_RECORD_MISC_COMM_EXEC) !== 0;
     // A kept process's thread renamed: still kept (perf script filters that thread by its name).
     if (standing === KEPT) {
       if (exec) this.state.set(pid, KNOWN_OTHER);
@@ -183,6 +189,8 @@ export class PerfPipeProcesses {
     // A new thread: its process's standing.
     if (pid === ppid) return parent !== DROPPED && parent !== TENTATIVE;
     this.forkedAt.delete(pid);
+    // Its exec came first: this is its own fork, late.
+    if (this.execBeforeFork.delete(pid) && this.state.get(pid) === KEPT) return true;
     if (parent === KEPT) {
       this.state.set(pid, KEPT);
       return true;
@@ -204,6 +212,7 @@ export class PerfPipeProcesses {
       this.state.delete(pid);
       this.forkedAt.delete(pid);
     }
+    if (pid === tid) this.execBeforeFork.delete(pid);
     return standing !== DROPPED;
   }
 

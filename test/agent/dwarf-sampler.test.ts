@@ -151,31 +151,30 @@ describe.skipIf(skip)('the DWARF sampler (one whole-node perf)', () => {
     // argv[0] irisdb: the simulated IRIS's --deep chain; the comm is the file's name.
     const burst = (ms: number) => execa('bash', ['-c', `exec -a irisdb ${program} --deep ${ms}`]);
     const mine = (): IntervalSample[] => samples.filter((sample) => sample.comm === name);
-    /** Per burst (pid): its samples delivered within 4 s of its end. */
+    /** Per burst (pid): its samples delivered within 8 s of its end (1-3 s expected). */
     const soon = new Map<number, number>();
     try {
-      // Until perf script prints the first (its symbols load first; a burst before perf record's events
-      // are on goes unseen): then the one measured.
-      await waitFor('a first burst to be sampled', async () => {
+      // Until perf script prints a whole stack of one (its symbols load first; a burst before perf record's
+      // events are on goes unseen; a sample may fall in the program's start-up, before main): then the ones measured.
+      await waitFor('a first burst to be sampled whole', async () => {
         await burst(300);
         await new Promise((resolve) => setTimeout(resolve, 3_000));
-        return mine().length > 0 ? true : undefined;
+        return mine().some((sample) => sample.stack.includes(CHAIN)) ? true : undefined;
       }, 40_000);
-      expect(mine().some((sample) => sample.stack.includes(CHAIN))).toBe(true);
-      // Three bursts, each then left alone for 4 s: how many of its samples had come by then, against
+      // Three bursts, each then left alone for 8 s: how many of its samples had come by then, against
       // how many came in all once perf stopped (perf script flushes what it held at its exit).
       for (let i = 0; i < 3; i++) {
         const child = burst(200);
         const pid = child.pid!;
         await child;
-        await new Promise((resolve) => setTimeout(resolve, 4_000));
+        await new Promise((resolve) => setTimeout(resolve, 8_000));
         soon.set(pid, samples.filter((sample) => sample.pid === pid).length);
       }
     } finally {
       await perf.stop();
     }
     const counts = [...soon].map(([pid, within]) => ({ within, all: samples.filter((sample) => sample.pid === pid).length }));
-    console.log(`200 ms bursts, samples within 4 s of each / in all: ${counts.map((c) => `${c.within}/${c.all}`).join(', ')}`);
+    console.log(`200 ms bursts, samples within 8 s of each / in all: ${counts.map((c) => `${c.within}/${c.all}`).join(', ')}`);
     for (const { within, all } of counts) {
       expect(all).toBeGreaterThan(0);
       // Three or four samples fill no stdio buffer: line-buffered, they all come within the pipe's batches.

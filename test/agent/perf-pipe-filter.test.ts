@@ -121,6 +121,28 @@ describe('the perf pipe filter, following the sampled names', () => {
       expect(kept.filter((r) => r.type === EXIT).map((r) => r.pid)).toEqual([101]);
     }
   });
+
+  test('an exec whose FORK comes after it (another CPU’s buffer, late) stays kept past the tentative second', () => {
+    const ms = 1e6;
+    const stream = Buffer.concat([
+      pipeHeader(),
+      attr(SAMPLE_IP | SAMPLE_TID | SAMPLE_TIME),
+      comm(200, 'node', false),
+      comm(300, 'irisdb', true), // the exec, read first
+      sample(1, 300, 20 * ms),
+      fork(300, 200, 10 * ms), // its fork by node, from the other CPU's buffer
+      sample(2, 300, 1_500 * ms), // past the tentative second: still kept
+      sample(3, 300, 5_000 * ms),
+      exit(300, 6_000 * ms),
+      fork(300, 200, 7_000 * ms), // the pid again, a new child of node: tentative as any
+      sample(4, 300, 7_100 * ms),
+      sample(5, 300, 9_000 * ms), // no exec within the second: dropped
+    ]);
+    for (const chunk of [7, 4096]) {
+      const kept = recordsOf(filtered(stream, chunk).bytes);
+      expect(kept.filter((r) => r.type === SAMPLE).map((r) => r.ip)).toEqual([1, 2, 3, 4]);
+    }
+  });
 });
 
 describe('round ends', () => {
@@ -255,7 +277,7 @@ describe('reading perf pipe', () => {
     const to = new PassThrough();
     const written: Buffer[] = [];
     to.on('data', (chunk: Buffer) => written.push(chunk));
-    pipePerfStream(from, to, NAMES, { batchMs: 20, idleBatchMs });
+    pipePerfStream(from, to, NAMES, { batchMs: 20, idleBatchMs, streamFirstMs: 0 });
     return { from, written };
   }
 
@@ -288,13 +310,13 @@ describe('reading perf pipe', () => {
     let bytes = 0;
     to.on('data', (chunk: Buffer) => (bytes += chunk.length));
     // No names: every record passes.
-    pipePerfStream(writer.stdout!, to, undefined, { batchMs: 250, idleBatchMs: 1_000 });
+    pipePerfStream(writer.stdout!, to, undefined, { batchMs: 250, idleBatchMs: 1_000, streamFirstMs: 0 });
     const started = Date.now();
     await writer;
     const writing = Date.now() - started;
     await until(() => bytes === 16 + count * 200, 5_000);
     console.log(`3 s of small writes took the writer ${writing} ms; all read ${Date.now() - started - writing} ms after`);
-    expect(writing).toBeLessThan(10_000);
+    expect(writing).toBeLessThan(15_000);
   });
 
   test('after a batch with a sample the next read comes after the short pause', async () => {

@@ -135,7 +135,7 @@ describe.skipIf(reportSkip('agent in a container-like sandbox', skipReason()))('
   it('exits on SIGTERM', async () => {
     agent!.kill('SIGTERM');
     const done = await agent!;
-    expect(done.exitCode === 0 || done.signal === 'SIGTERM', stderr).toBe(true);
+    expect(done.exitCode === 0 || done.signal === 'SIGTERM', `exit code ${done.exitCode}, signal ${done.signal}\n${stderr}`).toBe(true);
   }, 30_000);
 });
 
