@@ -15,6 +15,7 @@
 // script), and of the DWARF perf record + perf script alone. CPU is also printed per member of the tree (the
 // node process, bpftrace, perf record, perf script: utime + stime of those alive at both ends of the window).
 // BENCH_AGENT_DWARF_PLAIN=0 leaves out the plain whole-node perf (repeats of the agents only).
+// BENCH_AGENT_DWARF_WINDOWS=idle|busy runs that window only (a long idle run: BENCH_AGENT_DWARF_SECONDS=240).
 // Whole stacks: the share of IRIS samples whose user stack reaches main/_start/a thread start, as
 // `irisflame record`'s summary counts it (src/record/summary.ts, cutStacks).
 //
@@ -242,6 +243,8 @@ async function measureAgent(callGraph, seconds, installDir, busy) {
       await sleep(1000);
     }
     const cpu = treeCpu(agent.child.pid) - cpuBefore;
+    // The last slice, ended with the window (the loop's sleep ends it just short of its turn).
+    if (slices.length < Math.round((seconds * 1000) / SLICE_MS)) slices.push((100 * (cpu + cpuBefore - sliceCpu)) / ((Date.now() - started - SLICE_MS * slices.length) / 1000));
     const members = memberCpu(membersBefore, memberSnapshot(agent.child.pid));
     // The DWARF sampler's perf record + perf script (the live ones; those stopped in the window are in `cpu` only).
     let dwarfCpu = 0;
@@ -322,7 +325,9 @@ export async function runAgentDwarfBench() {
   execFileSync(iris, ['start', instance], { stdio: 'ignore' });
   try {
     console.log(`simulated IRIS instance ${instance} built --no-frame-pointers running; ${seconds} s windows at ${FREQUENCY} Hz; 2 cores shared with other work (figures are of this machine, this run); ${new Date().toISOString()}, load average ${load()}`);
-    for (const busy of [false, true]) {
+    // BENCH_AGENT_DWARF_WINDOWS=idle (or busy): that window only, e.g. a long idle run.
+    const windows = process.env.BENCH_AGENT_DWARF_WINDOWS;
+    for (const busy of windows === 'idle' ? [false] : windows === 'busy' ? [true] : [false, true]) {
       console.log(busy ? `busy: + irisdb --deep (one core), and an 8 s no-frame-pointer process every 10 s` : 'idle: the instance alone');
       for (const callGraph of ['fp', 'auto']) {
         const r = await measureAgent(callGraph, seconds, installDir, busy);

@@ -17,9 +17,13 @@
  *   exec later than that may lose the few samples that overtake its COMM (tenths of a second at most);
  * - a kept process that exec'd another program: its samples and mmaps dropped from then on, its COMM, FORK
  *   and EXIT records passed (perf script knows the thread, and frees it at its exit);
- * - an exec naming one of the names whose FORK comes after it (the child ran on another CPU; under a fork
- *   storm the parent's CPU buffer runs seconds behind): kept, the late FORK changes nothing. Made tentative
- *   by it, a busy process started under a storm was dropped a second later and never sampled again.
+ * - records that decide a process (COMM, FORK) are taken in the order of their times, not of arrival, where the
+ *   stream gives times (sample_id_all: perf record's default): one older than the last decision for the pid is
+ *   passed and changes nothing. Each CPU's buffer reaches the pipe on its own, and the kernel moves a process to
+ *   another CPU at each exec: `nice bash -c 'exec PROG'`'s exec of PROG came before its exec of bash and was
+ *   overruled by it (a burst never sampled), and under a fork storm a process's FORK, from the parent's CPU
+ *   seconds behind, came after its exec and made it a tentative child dropped a second later (15 CPU s, 19
+ *   samples). Without times, an exec naming one of the names before its FORK is still kept (execBeforeFork).
  * Bytes only: the pid sits at a fixed offset of each record type, a sample's after the fields its
  * sample_type puts first (read from the stream's HEADER_ATTR records).
  *
@@ -46,9 +50,15 @@ const PERF_SAMPLE_IP = 1n << 0n;
 const PERF_SAMPLE_TID = 1n << 1n;
 const PERF_SAMPLE_TIME = 1n << 2n;
 const PERF_SAMPLE_IDENTIFIER = 1n << 16n;
+const PERF_SAMPLE_ID = 1n << 6n;
+const PERF_SAMPLE_CPU = 1n << 7n;
+const PERF_SAMPLE_STREAM_ID = 1n << 9n;
 const RECORD_HEADER_BYTES = 8;
 /** In a HEADER_ATTR record: the attr after the record header, its sample_type 24 bytes in. */
 const ATTR_SAMPLE_TYPE_AT = RECORD_HEADER_BYTES + 24;
+/** The attr's flags word (after type, size, config, sample_period, sample_type, read_format) and its sample_id_all bit. */
+const ATTR_FLAGS_AT = RECORD_HEADER_BYTES + 40;
+const ATTR_SAMPLE_ID_ALL = 1n << 18n;
 /** The pid of MMAP, MMAP2, COMM, FORK and EXIT records: right after the header. */
 const PID_AT = RECORD_HEADER_BYTES;
 /** COMM: pid, tid, then the name (NUL-terminated, padded to 8 bytes). EXIT/FORK: pid, ppid, tid, ptid. */
@@ -86,8 +96,12 @@ export class PerfPipeProcesses {
   private attrs = 0;
   /** Tentative children's fork times (ns, perf's clock). */
   private readonly forkedAt = new Map<number, number>();
-  /** Kept by an exec before any FORK of theirs was seen: a FORK of theirs may still come, late. */
+  /** Kept by an exec before any FORK of theirs was seen: a FORK of theirs may still come, late (no times). */
   private readonly execBeforeFork = new Set<number>();
+  /** The time (ns) of the COMM or FORK that last decided each pid's standing, where records carry times. */
+  private readonly decidedAt = new Map<number, number>();
+  /** Where a non-sample record's time sits, counted back from its end (its sample_id); undefined: no times. */
+  private idTimeFromEnd: number | undefined;
   private readonly state = new Map<number, number>([[IDLE_PID, DROPPED]]);
   private readonly names: Buffer[];
 
@@ -162,6 +176,8 @@ export class PerfPipeProcesses {
     const first = this.attrs++ === 0;
     this.samplePidAt = first || this.samplePidAt === pidAt ? pidAt : undefined;
     this.sampleTimeAt = first || this.sampleTimeAt === timeAt ? timeAt : undefined;
+    const idTime = size >= ATTR_FLAGS_AT + 8 ? sampleIdTimeFromEnd(buffer.readBigUInt64LE(at + ATTR_SAMPLE_TYPE_AT), buffer.readBigUInt64LE(at + ATTR_FLAGS_AT)) : undefined;
+    this.idTimeFromEnd = first || this.idTimeFromEnd === idTime ? idTime : undefined;
   }
 
   private onComm(buffer: Buffer, at: number, size: number): boolean {
@@ -169,6 +185,12 @@ export class PerfPipeProcesses {
     const standing = this.state.get(pid);
     if (standing === TENTATIVE) this.forkedAt.delete(pid);
     const exec = (buffer.readUInt16LE(at + 4) & PERF_RECORD_MISC_COMM_EXEC) !== 0;
+    const time = this.idTimeFromEnd === undefined || size < COMM_NAME_AT + this.idTimeFromEnd ? undefined : readTime(buffer, at + size - this.idTimeFromEnd);
+    if (time !== undefined) {
+      // Older than what decided the pid (an earlier exec read late): perf script orders it; nothing changes.
+      if ((this.decidedAt.get(pid) ?? -1) > time) return true;
+      this.decidedAt.set(pid, time);
+    }
     if (this.named(buffer, at + COMM_NAME_AT, at + size)) {
       if (exec && standing !== TENTATIVE && standing !== KEPT) this.execBeforeFork.add(pid);
       this.state.set(pid, KEPT);
@@ -188,8 +210,14 @@ export class PerfPipeProcesses {
     const parent = this.state.get(ppid);
     // A new thread: its process's standing.
     if (pid === ppid) return parent !== DROPPED && parent !== TENTATIVE;
+    // Older than what decided the child (its exec, read first): its own fork, late; nothing changes.
+    if ((this.decidedAt.get(pid) ?? -1) > time) {
+      this.execBeforeFork.delete(pid);
+      return this.passes(pid);
+    }
+    this.decidedAt.set(pid, time);
     this.forkedAt.delete(pid);
-    // Its exec came first: this is its own fork, late.
+    // Its exec came first (no times to tell): this is its own fork, late.
     if (this.execBeforeFork.delete(pid) && this.state.get(pid) === KEPT) return true;
     if (parent === KEPT) {
       this.state.set(pid, KEPT);
@@ -211,6 +239,7 @@ export class PerfPipeProcesses {
     if (pid === tid && pid !== IDLE_PID && (standing !== DROPPED || this.state.size > MAX_FOLLOWED)) {
       this.state.delete(pid);
       this.forkedAt.delete(pid);
+      this.decidedAt.delete(pid);
     }
     if (pid === tid) this.execBeforeFork.delete(pid);
     return standing !== DROPPED;
@@ -227,6 +256,18 @@ export class PerfPipeProcesses {
     }
     return false;
   }
+}
+
+/**
+ * Where the time of a non-sample record's sample_id sits, counted back from the record's end: after it come
+ * ID, STREAM_ID, CPU and IDENTIFIER, 8 bytes each where sample_type has them. Undefined without
+ * sample_id_all or without TIME.
+ */
+function sampleIdTimeFromEnd(sampleType: bigint, flags: bigint): number | undefined {
+  if ((flags & ATTR_SAMPLE_ID_ALL) === 0n || (sampleType & PERF_SAMPLE_TIME) === 0n) return undefined;
+  let after = 0;
+  for (const bit of [PERF_SAMPLE_ID, PERF_SAMPLE_STREAM_ID, PERF_SAMPLE_CPU, PERF_SAMPLE_IDENTIFIER]) if ((sampleType & bit) !== 0n) after += 8;
+  return after + 8;
 }
 
 /** A u64 time in ns as a number (exact to 2^53 ns, 104 days of uptime; past that, to a few ns). */

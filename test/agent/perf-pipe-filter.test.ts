@@ -145,6 +145,46 @@ describe('the perf pipe filter, following the sampled names', () => {
   });
 });
 
+describe('records taken in the order of their times', () => {
+  test('an exec read before an earlier one (the kernel moved the process to another CPU) is not overruled by it', () => {
+    const ms = 1e6;
+    // `nice bash -c 'exec irisdb'`: three execs, the last read first.
+    const stream = Buffer.concat([
+      pipeHeader(),
+      attr(SAMPLE_IP | SAMPLE_TID | SAMPLE_TIME, true),
+      timedComm(200, 'node', false, 0),
+      fork(300, 200, 10 * ms),
+      timedComm(300, 'irisdb', true, 30 * ms),
+      timedComm(300, 'nice', true, 15 * ms), // older: read late, changes nothing
+      timedComm(300, 'bash', true, 20 * ms),
+      sample(1, 300, 40 * ms),
+      sample(2, 300, 2_000 * ms), // past the tentative second: kept
+      timedComm(300, 'sh', true, 3_000 * ms), // a later exec of another program: dropped from then on
+      sample(3, 300, 3_100 * ms),
+    ]);
+    for (const chunk of [5, 4096]) {
+      const kept = recordsOf(filtered(stream, chunk).bytes);
+      expect(kept.filter((r) => r.type === SAMPLE).map((r) => r.ip)).toEqual([1, 2]);
+      // The stale COMMs go on: perf script sorts by time and names the thread as the kernel did.
+      expect(kept.filter((r) => r.type === COMM).map((r) => r.pid)).toEqual([300, 300, 300, 300]);
+    }
+  });
+
+  test('a FORK read after the exec it preceded (from the parent’s CPU, late) leaves the process kept', () => {
+    const ms = 1e6;
+    const stream = Buffer.concat([
+      pipeHeader(),
+      attr(SAMPLE_IP | SAMPLE_TID | SAMPLE_TIME, true),
+      timedComm(200, 'node', false, 0),
+      timedComm(300, 'irisdb', true, 20 * ms),
+      fork(300, 200, 10 * ms),
+      sample(1, 300, 1_500 * ms),
+    ]);
+    const kept = recordsOf(filtered(stream, 4096).bytes);
+    expect(kept.filter((r) => r.type === SAMPLE).map((r) => r.ip)).toEqual([1]);
+  });
+});
+
 describe('round ends', () => {
   test('two pass after each kept record; those after dropped records only are dropped', () => {
     const stream = Buffer.concat([
@@ -355,12 +395,25 @@ function pipeHeader(): Buffer {
   return header;
 }
 
-/** PERF_RECORD_HEADER_ATTR: a 128-byte perf_event_attr with this sample_type, no ids. */
-function attr(sampleType: bigint): Buffer {
+/** PERF_RECORD_HEADER_ATTR: a 128-byte perf_event_attr with this sample_type, no ids; sample_id_all if asked. */
+function attr(sampleType: bigint, sampleIdAll = false): Buffer {
   const body = Buffer.alloc(128);
   body.writeUInt32LE(128, 4);
   body.writeBigUInt64LE(sampleType, 24);
+  if (sampleIdAll) body.writeBigUInt64LE(1n << 18n, 40);
   return record(64, 0, body);
+}
+
+/** A COMM record with its sample_id (TID, TIME: attr IP | TID | TIME with sample_id_all). */
+function timedComm(pid: number, name: string, exec: boolean, timeNs: number): Buffer {
+  const body = Buffer.alloc(8 + 16 + 16);
+  body.writeInt32LE(pid, 0);
+  body.writeInt32LE(pid, 4);
+  body.write(name, 8, 'latin1');
+  body.writeInt32LE(pid, 24);
+  body.writeInt32LE(pid, 28);
+  body.writeBigUInt64LE(BigInt(timeNs), 32);
+  return record(COMM, exec ? 1 << 13 : 0, body);
 }
 
 /** A sample laid out by IP | TID | TIME: its ip tells it apart. */
