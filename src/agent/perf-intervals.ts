@@ -23,7 +23,7 @@ import type { Collapser } from '../collapse/types.js';
 import { signalChild, spawnTracked, stderrText } from '../tools/children.js';
 import { findExecutable } from '../tools/executables.js';
 import { spawnSync } from 'node:child_process';
-import { readInBatches } from './batched-read.js';
+import { readInBatches } from '../tools/batched-read.js';
 import { pipePerfStream } from './perf-pipe-filter.js';
 import type { IntervalSample, IntervalSource, IntervalSourceOptions } from './bpftrace-intervals.js';
 

@@ -30,7 +30,7 @@ export const PERF_PIPE_IDLE_BATCH_MS = 1_000;
 /** perf record's first seconds are read as they come: it writes every process's maps while its rings fill. */
 export const PERF_PIPE_START_MS = 5_000;
 
-import { readInBatches } from './batched-read.js';
+import { readInBatches } from '../tools/batched-read.js';
 import { PERF_RECORD_SAMPLE, PerfPipeProcesses, type PerfSampleFilter } from './perf-pipe-processes.js';
 
 /** Kept bytes written at once at most, while full reads go on (a big node's stream). */

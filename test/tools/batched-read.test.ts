@@ -1,10 +1,10 @@
 /**
- * The batched pipe reader of the DWARF sampler (src/agent/batched-read.ts), on real pipes from a child:
+ * The batched pipe reader of the DWARF sampler (src/tools/batched-read.ts), on real pipes from a child:
  * a bulk stream is not capped by the pause (a full pipe is read again at once), a trickle is.
  */
 import { describe, expect, test } from 'vitest';
 import { execa } from 'execa';
-import { FULL_BATCH_BYTES, readInBatches } from '../../src/agent/batched-read.js';
+import { FULL_BATCH_BYTES, readInBatches } from '../../src/tools/batched-read.js';
 
 /** A child writing `bytes` zero bytes to its stdout, then `tail` more after `tailDelayMs`. */
 function writer(bytes: number, tail = 0, tailDelayMs = 0) {

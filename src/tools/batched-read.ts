@@ -1,8 +1,9 @@
 /**
- * Reading a pipe in batches, for the DWARF sampler's two pipes (perf record → filter, perf script → collapser):
- * everything Node buffered at once, then a pause during which what comes waits in Node's buffer and the pipe.
- * One wake-up per pause however many writes the other side made: on an idle node perf writes a line or a
- * record at a time, and a wake-up for each cost more than the work.
+ * Reading a pipe in batches, for the tracers' pipes (perf record → filter and perf script → collapser in the
+ * agent's DWARF sampler, bpftrace's output in src/kernel/bpftrace-process.ts): everything Node buffered at once,
+ * then a pause during which what comes waits in Node's buffer and the pipe. One wake-up per pause however many
+ * writes the other side made: on an idle node perf writes a line or a record at a time, bpftrace an event, and a
+ * wake-up for each cost more than the work.
  *
  * Two things learned the hard way, both of which stalled the writer (perf record's ring buffers then overflow
  * and samples are lost):
