@@ -10,13 +10,14 @@
 import { existsSync } from 'node:fs';
 import { signalChild, spawnTracked, stderrText } from '../tools/children.js';
 import { findExecutable } from '../tools/executables.js';
-import { readInBatches } from '../tools/batched-read.js';
 
 import type { Readable } from 'node:stream';
 
 /** bpftrace compiles and attaches in a second or two; a loaded 2-core host took up to ~8 s. */
 export const ATTACH_TIMEOUT_MS = 30_000;
 const TRACEFS = '/sys/kernel/tracing';
+/** A batched read this big means output is streaming: read again at once rather than after the interval. */
+const BURST_BYTES = 16 * 1024;
 /**
  * Debian 12's bpftrace 0.17 finds the kernel's BTF by listing BTF objects, which needs CAP_SYS_ADMIN: under a
  * reduced capability set (the agent's DaemonSet) programs that read task structs then fail to compile. Naming
@@ -92,26 +93,39 @@ export async function startBpftraceProgram(program: string, options: BpftracePro
     }
   };
   // bpftrace writes each event as its own chunk, and every read costs a wake-up and a fresh buffer (~100 µs
-  // an event here, and young-generation GCs). With `readIntervalMs` whatever has accumulated is read in one go
-  // at most that often, and a burst (the warm off-CPU tracer during a restart) as fast as it comes: a full pipe
-  // stops bpftrace reading the kernel's buffers, which then drop events (src/tools/batched-read.ts).
-  const stdout = child.stdout as Readable;
-  const interval = options.readIntervalMs ?? 0;
-  const reading = (async () => {
+  // an event here, and young-generation GCs). With `readIntervalMs` the stream stays paused and whatever
+  // has accumulated is read in one go at most that often (the pipe and the stream's buffer hold the rest).
+  const reading = new Promise<void>((resolve) => {
+    const stdout = child.stdout as Readable;
+    const interval = options.readIntervalMs ?? 0;
+    let drainTimer: NodeJS.Timeout | undefined;
+    // A burst (the warm off-CPU tracer during a restart) is read as fast as it comes: a full pipe stops bpftrace
+    // reading the kernel's buffers, which then drop events.
+    let bursting = false;
+    const drain = (): void => {
+      drainTimer = undefined;
+      let bytes = 0;
+      for (let chunk: Buffer | null; (chunk = stdout.read() as Buffer | null) !== null; ) {
+        bytes += chunk.length;
+        onText(chunk.toString('utf8'));
+      }
+      bursting = bytes >= BURST_BYTES;
+    };
     if (interval > 0) {
-      await readInBatches(stdout, {
-        onBatch: (chunks) => {
-          for (const chunk of chunks) onText(chunk.toString('utf8'));
-          return interval;
-        },
-      }).done;
+      stdout.on('readable', () => {
+        drainTimer ??= setTimeout(drain, bursting ? 0 : interval);
+      });
     } else {
       stdout.on('data', (chunk: Buffer) => onText(chunk.toString('utf8')));
-      await new Promise((resolve) => stdout.once('close', resolve));
     }
-    if (partial !== '') options.onLine(partial);
-    partial = '';
-  })();
+    stdout.once('close', () => {
+      clearTimeout(drainTimer);
+      if (interval > 0) drain();
+      if (partial !== '') options.onLine(partial);
+      partial = '';
+      resolve();
+    });
+  });
 
   const exited = child.then((done) => ({
     exitCode: done.exitCode ?? undefined,

@@ -1,9 +1,10 @@
 /**
- * Reading a pipe in batches, for the tracers' pipes (perf record → filter and perf script → collapser in the
- * agent's DWARF sampler, bpftrace's output in src/kernel/bpftrace-process.ts): everything Node buffered at once,
- * then a pause during which what comes waits in Node's buffer and the pipe. One wake-up per pause however many
- * writes the other side made: on an idle node perf writes a line or a record at a time, bpftrace an event, and a
- * wake-up for each cost more than the work.
+ * Reading a pipe in batches, for the DWARF sampler's two pipes (perf record → filter, perf script → collapser):
+ * everything Node buffered at once, then a pause during which what comes waits in Node's buffer and the pipe.
+ * One wake-up per pause however many writes the other side made: on an idle node perf writes a line or a
+ * record at a time, and a wake-up for each cost more than the work. (bpftrace's output has its own drain loop,
+ * src/kernel/bpftrace-process.ts; moving it onto this one was tried and left out: two bpftrace-timed tests
+ * failed in its one suite run, not yet told apart from load.)
  *
  * Two things learned the hard way, both of which stalled the writer (perf record's ring buffers then overflow
  * and samples are lost):
