@@ -17,8 +17,8 @@
  * and in perf's per-CPU ring buffers (seconds of samples), so a read takes tens of records at a time. Each
  * read costs the same however full (≈1 ms of CPU on a loaded 2-core host, measured): 250 ms apart cost
  * ~0.25 points of a core less than 100 ms (a whole-node DWARF stream of ~300 KB/s, side by side); the
- * samples reach the one-second buckets up to a quarter of a second later. A batch that finds the pipe full is
- * followed at once (batched-read.ts): a pause per 64 KiB would cap the stream near 300 KiB/s.
+ * samples reach the one-second buckets up to a quarter of a second later. While data streams there is no pause
+ * (batched-read.ts): a pause per 64 KiB would cap the stream near 300 KiB/s.
  */
 export const PERF_PIPE_BATCH_MS = 250;
 /**
@@ -188,7 +188,7 @@ export interface PerfPipeOptions {
  * perf record's stdout into perf script's stdin through the filter, read in batches: everything that came
  * since the last batch at once, then nothing for PERF_PIPE_BATCH_MS (PERF_PIPE_IDLE_BATCH_MS while no sample
  * passes), with backpressure: while perf script is behind, perf record waits (its ring buffers hold seconds).
- * (batched-read.ts: a batch reads all that is buffered, and one that found the pipe full is followed at once).
+ * (batched-read.ts: a batch reads all that is buffered, and no pause is taken while data streams).
  */
 export function pipePerfStream(
   from: NodeJS.ReadableStream,

@@ -23,7 +23,7 @@
  *   another CPU at each exec: `nice bash -c 'exec PROG'`'s exec of PROG came before its exec of bash and was
  *   overruled by it (a burst never sampled), and under a fork storm a process's FORK, from the parent's CPU
  *   seconds behind, came after its exec and made it a tentative child dropped a second later (15 CPU s, 19
- *   samples). Without times, an exec naming one of the names before its FORK is still kept (execBeforeFork).
+ *   samples). perf record always gives times; a stream without them is taken in arrival order.
  * Bytes only: the pid sits at a fixed offset of each record type, a sample's after the fields its
  * sample_type puts first (read from the stream's HEADER_ATTR records).
  *
@@ -96,8 +96,6 @@ export class PerfPipeProcesses {
   private attrs = 0;
   /** Tentative children's fork times (ns, perf's clock). */
   private readonly forkedAt = new Map<number, number>();
-  /** Kept by an exec before any FORK of theirs was seen: a FORK of theirs may still come, late (no times). */
-  private readonly execBeforeFork = new Set<number>();
   /** The time (ns) of the COMM or FORK that last decided each pid's standing, where records carry times. */
   private readonly decidedAt = new Map<number, number>();
   /** Where a non-sample record's time sits, counted back from its end (its sample_id); undefined: no times. */
@@ -192,7 +190,6 @@ export class PerfPipeProcesses {
       this.decidedAt.set(pid, time);
     }
     if (this.named(buffer, at + COMM_NAME_AT, at + size)) {
-      if (exec && standing !== TENTATIVE && standing !== KEPT) this.execBeforeFork.add(pid);
       this.state.set(pid, KEPT);
       return true;
     }
@@ -211,14 +208,9 @@ export class PerfPipeProcesses {
     // A new thread: its process's standing.
     if (pid === ppid) return parent !== DROPPED && parent !== TENTATIVE;
     // Older than what decided the child (its exec, read first): its own fork, late; nothing changes.
-    if ((this.decidedAt.get(pid) ?? -1) > time) {
-      this.execBeforeFork.delete(pid);
-      return this.passes(pid);
-    }
+    if ((this.decidedAt.get(pid) ?? -1) > time) return this.passes(pid);
     this.decidedAt.set(pid, time);
     this.forkedAt.delete(pid);
-    // Its exec came first (no times to tell): this is its own fork, late.
-    if (this.execBeforeFork.delete(pid) && this.state.get(pid) === KEPT) return true;
     if (parent === KEPT) {
       this.state.set(pid, KEPT);
       return true;
@@ -241,7 +233,6 @@ export class PerfPipeProcesses {
       this.forkedAt.delete(pid);
       this.decidedAt.delete(pid);
     }
-    if (pid === tid) this.execBeforeFork.delete(pid);
     return standing !== DROPPED;
   }
 
